@@ -1,0 +1,1 @@
+//! reports: turns run and sweep results into summaries for people and CI.
