@@ -1,9 +1,22 @@
 //! sim-core: quorumlab's deterministic simulator. It knows no protocol: protocols
 //! implement [`protocol::Protocol`] and everything else (network, faults, checking,
-//! traces) comes from here.
+//! traces, sweeps) comes from here.
+//!
+//! Architecture invariant: nothing in this crate reads the wall clock, an OS-seeded RNG,
+//! or iterates a hash-ordered collection. Every run is a function of (scenario, seed).
 
+pub mod faults;
+pub mod hash;
+pub mod network;
+pub mod panics;
 pub mod params;
 pub mod protocol;
+pub mod result;
+pub mod rng;
+pub mod runner;
+pub mod scenario;
+pub mod sim;
+pub mod sweep;
 
 pub use params::Params;
 pub use protocol::*;

@@ -14,7 +14,9 @@ pub struct Params {
 
 impl Params {
     pub fn new(table: toml::Table) -> Params {
-        Params { fields: table.into_iter().collect() }
+        Params {
+            fields: table.into_iter().collect(),
+        }
     }
 
     /// Take a non-negative integer field, or `default` when it is absent.
@@ -31,7 +33,11 @@ impl Params {
     }
 
     /// Take a `[min, max]` pair of non-negative integers, or `default` when absent.
-    pub fn take_range(&mut self, field: &str, default: (u64, u64)) -> Result<(u64, u64), ConfigError> {
+    pub fn take_range(
+        &mut self,
+        field: &str,
+        default: (u64, u64),
+    ) -> Result<(u64, u64), ConfigError> {
         let bad = |found: &dyn std::fmt::Display| ConfigError {
             field: field.to_string(),
             message: format!("expected [min, max] with 0 <= min <= max, found {found}"),
@@ -40,7 +46,9 @@ impl Params {
         match self.fields.remove(field) {
             None => Ok(default),
             Some(toml::Value::Array(items)) => match items.as_slice() {
-                [toml::Value::Integer(min), toml::Value::Integer(max)] if 0 <= *min && min <= max => {
+                [toml::Value::Integer(min), toml::Value::Integer(max)]
+                    if 0 <= *min && min <= max =>
+                {
                     Ok((*min as u64, *max as u64))
                 }
                 _ => Err(bad(&toml::Value::Array(items.clone()))),

@@ -51,7 +51,9 @@ pub struct Ctx {
 impl Ctx {
     /// Every node but this one, in id order.
     pub fn peers(&self) -> impl Iterator<Item = NodeId> + '_ {
-        (0..self.cluster_size).map(NodeId).filter(move |&n| n != self.id)
+        (0..self.cluster_size)
+            .map(NodeId)
+            .filter(move |&n| n != self.id)
     }
 
     /// The smallest number of nodes that is a majority of the cluster.
@@ -74,7 +76,11 @@ pub enum Input<P: Protocol> {
     /// A named timer fired.
     Timer(P::Timer),
     /// A client request. `request` is the client's request id; a retried request keeps it.
-    Client { client: ClientId, request: u64, op: P::Op },
+    Client {
+        client: ClientId,
+        request: u64,
+        op: P::Op,
+    },
 }
 
 impl<P: Protocol> Input<P> {
@@ -93,13 +99,26 @@ impl<P: Protocol> Input<P> {
 /// One effect of a step. Effects are applied in the order they were written.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub enum Effect<P: Protocol> {
-    Send { to: NodeId, msg: P::Msg },
+    Send {
+        to: NodeId,
+        msg: P::Msg,
+    },
     /// Arm (or re-arm) a named timer; the delay is drawn from `min_us..=max_us`.
-    SetTimer { timer: P::Timer, min_us: TimeUs, max_us: TimeUs },
-    CancelTimer { timer: P::Timer },
+    SetTimer {
+        timer: P::Timer,
+        min_us: TimeUs,
+        max_us: TimeUs,
+    },
+    CancelTimer {
+        timer: P::Timer,
+    },
     /// Make this the durable state: what `Protocol::recover` gets after a crash.
     Persist(P::Durable),
-    Reply { client: ClientId, request: u64, reply: P::Reply },
+    Reply {
+        client: ClientId,
+        request: u64,
+        reply: P::Reply,
+    },
     Observe(P::Obs),
 }
 
@@ -128,8 +147,15 @@ impl<P: Protocol> Effects<P> {
     }
 
     pub fn set_timer(&mut self, timer: P::Timer, min_us: TimeUs, max_us: TimeUs) {
-        assert!(min_us <= max_us, "timer {timer:?}: min_us {min_us} > max_us {max_us}");
-        self.list.push(Effect::SetTimer { timer, min_us, max_us });
+        assert!(
+            min_us <= max_us,
+            "timer {timer:?}: min_us {min_us} > max_us {max_us}"
+        );
+        self.list.push(Effect::SetTimer {
+            timer,
+            min_us,
+            max_us,
+        });
     }
 
     pub fn cancel_timer(&mut self, timer: P::Timer) {
@@ -141,7 +167,11 @@ impl<P: Protocol> Effects<P> {
     }
 
     pub fn reply(&mut self, client: ClientId, request: u64, reply: P::Reply) {
-        self.list.push(Effect::Reply { client, request, reply });
+        self.list.push(Effect::Reply {
+            client,
+            request,
+            reply,
+        });
     }
 
     pub fn observe(&mut self, observation: P::Obs) {
@@ -237,7 +267,10 @@ pub struct Violation {
 
 impl Violation {
     pub fn new(property: &'static str, detail: impl Into<String>) -> Violation {
-        Violation { property, detail: detail.into() }
+        Violation {
+            property,
+            detail: detail.into(),
+        }
     }
 }
 

@@ -1,0 +1,115 @@
+//! What a run produces: the verdict, the property it concerns, metrics, the trace hash
+//! and the one-line command that reproduces it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// How a run ended. Each failure class maps to exit code 1 in `run` and `sweep`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    /// A safety property (an invariant) was violated.
+    Violation,
+    /// Something that had to happen did not: a liveness condition after the heal, or
+    /// a `sometimes` condition over the whole run.
+    Liveness,
+    /// The protocol panicked (an assertion in its code failed).
+    Panic,
+    /// The run used up its event budget.
+    Budget,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Violation => "violation",
+            Verdict::Liveness => "liveness",
+            Verdict::Panic => "panic",
+            Verdict::Budget => "budget",
+        }
+    }
+
+    pub fn is_failure(self) -> bool {
+        self != Verdict::Pass
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub events: u64,
+    pub steps: u64,
+    pub messages_sent: u64,
+    pub messages_delivered: u64,
+    pub messages_dropped: u64,
+    pub messages_duplicated: u64,
+    pub messages_by_kind: BTreeMap<String, u64>,
+    pub drops_by_cause: BTreeMap<String, u64>,
+    pub observations: BTreeMap<String, u64>,
+    pub client_ops_invoked: u64,
+    pub client_ops_ok: u64,
+    pub client_ops_failed: u64,
+    pub client_ops_unknown: u64,
+    pub client_latency_us_p50: u64,
+    pub client_latency_us_p99: u64,
+    pub client_latency_us_max: u64,
+}
+
+/// `result.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub scenario: String,
+    pub seed: u64,
+    pub mutant: Option<String>,
+    pub swarm: bool,
+    pub verdict: Verdict,
+    /// The violated property (or liveness condition, or `sometimes.<name>`).
+    pub property: Option<String>,
+    pub detail: Option<String>,
+    /// Simulated time at which the run ended (or failed).
+    pub time_us: u64,
+    /// Index of the event at which the run ended (or failed), as in `trace.ndjson`.
+    pub event_index: u64,
+    /// Hex FNV-based hash over every event of the run: same (scenario, seed) => same hash.
+    pub trace_hash: String,
+    pub metrics: Metrics,
+    pub faults_fired: BTreeMap<String, u64>,
+    /// The one-line command that reproduces this run.
+    pub repro: String,
+}
+
+/// One client operation, invoke to completion, for `history.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryOp {
+    pub client: u32,
+    pub request: u64,
+    pub invoke_us: u64,
+    /// `None` if it never completed (status `info`).
+    pub complete_us: Option<u64>,
+    /// `ok`, `fail` (definitely did not take effect) or `info` (unknown).
+    pub status: String,
+    pub op: serde_json::Value,
+    pub reply: Option<serde_json::Value>,
+}
+
+/// Everything a run hands back.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    pub result: RunResult,
+    /// `trace.ndjson` lines, when tracing was on.
+    pub trace: Option<Vec<String>>,
+    pub history: Vec<HistoryOp>,
+    /// Per-node role changes `(time_us, node, role)`, for reports.
+    pub roles: Vec<(u64, u32, &'static str)>,
+}
+
+/// Percentile by nearest rank over a sorted slice.
+pub fn percentile(sorted: &[u64], per_hundred: u64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (sorted.len() as u64 * per_hundred).div_ceil(100).max(1);
+    sorted[(rank - 1) as usize]
+}

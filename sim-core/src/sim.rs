@@ -1,0 +1,1362 @@
+//! The discrete-event simulator: one run of a scenario with one seed.
+//!
+//! Events are ordered by (time, insertion sequence), so ties break deterministically.
+//! Each node input is one *step*: the protocol's step function runs, its effects are
+//! applied in order (sends go through the network model, timers draw their delay from
+//! the timer stream, `Persist` updates the durable copy), and the checker checks what
+//! that step could have changed. Faults come from the scenario's schedule, its nemesis,
+//! or swarm mode; after `duration_ms` a scenario with `[liveness]` heals everything and
+//! its liveness conditions must hold within the window.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::hash::{Hash, Hasher};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use serde_json::{json, Value};
+
+use crate::faults::{FaultAction, NemesisPlan, Target};
+use crate::hash::{hex, TraceHasher};
+use crate::network::{DropCause, Fate, Network};
+use crate::protocol::*;
+use crate::result::{percentile, HistoryOp, Metrics, RunOutput, RunResult, Verdict};
+use crate::rng::{Purpose, Rng};
+use crate::scenario::{Scenario, ScenarioError, Synchrony};
+
+/// A scenario bound to a protocol and validated against it; shared by every seed of a
+/// sweep (it is `Sync`).
+#[derive(Clone, Debug)]
+pub struct Prepared<P: Protocol> {
+    pub scenario: Scenario,
+    pub config: P::Config,
+    pub mutant: Option<String>,
+    pub swarm: bool,
+    schedule: Vec<(TimeUs, FaultAction, Option<TimeUs>)>,
+    nemesis: Option<NemesisPlan>,
+    bound: FaultBound,
+}
+
+/// Names a scenario's `expect` may use besides property names.
+pub const VERDICT_EXPECTATIONS: &[&str] = &["pass", "violation", "liveness", "panic", "budget"];
+
+impl<P: Protocol> Prepared<P> {
+    /// Bind `scenario` to `P`. `mutant` and `swarm` override the scenario's own.
+    pub fn new(
+        scenario: &Scenario,
+        mutant: Option<&str>,
+        swarm: bool,
+    ) -> Result<Prepared<P>, ScenarioError> {
+        let file = &scenario.file;
+        assert_eq!(file.protocol, P::NAME);
+        let mutant = mutant.map(str::to_string).or_else(|| file.mutant.clone());
+        let mut params = crate::params::Params::new(file.params.clone());
+        let config = P::configure(file.nodes, &mut params, mutant.as_deref()).map_err(|error| {
+            let field = if error.field == "mutant" {
+                "mutant".to_string()
+            } else {
+                format!("params.{}", error.field)
+            };
+            scenario.error(&field, error.message, error.fix)
+        })?;
+        let schedule = file
+            .faults
+            .iter()
+            .map(|spec| {
+                let action = FaultAction::from_spec(spec, file.nodes)
+                    .expect("validated when the scenario loaded");
+                (
+                    spec.at_ms * 1000,
+                    action,
+                    spec.duration_ms.map(|ms| ms * 1000),
+                )
+            })
+            .collect();
+        let names = property_names::<P>();
+        let expect = file.expect.as_str();
+        let expect_known = names.iter().any(|name| name == expect)
+            || VERDICT_EXPECTATIONS.contains(&expect)
+            || expect
+                .strip_prefix("sometimes.")
+                .is_some_and(|name| file.sometimes.iter().any(|s| s == name));
+        if !expect_known {
+            return Err(scenario.error(
+                "expect",
+                format!(
+                    "`{expect}` is neither \"pass\", a verdict, nor a property of {}",
+                    P::NAME
+                ),
+                format!(
+                    "use one of: {}, {}",
+                    VERDICT_EXPECTATIONS.join(", "),
+                    names.join(", ")
+                ),
+            ));
+        }
+        if let Some(liveness) = &file.liveness {
+            for condition in &liveness.require {
+                if condition != "client_progress"
+                    && !P::Checker::liveness_conditions()
+                        .iter()
+                        .any(|c| c.name == condition)
+                {
+                    return Err(scenario.error(
+                        "liveness.require",
+                        format!("unknown liveness condition `{condition}` for {}", P::NAME),
+                        format!(
+                            "use some of: client_progress{}",
+                            P::Checker::liveness_conditions()
+                                .iter()
+                                .map(|c| format!(", {}", c.name))
+                                .collect::<String>()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(Prepared {
+            scenario: scenario.clone(),
+            config,
+            mutant,
+            swarm: swarm || file.swarm,
+            schedule,
+            nemesis: file.nemesis.as_ref().map(NemesisPlan::from_spec),
+            bound: P::fault_bound(file.nodes),
+        })
+    }
+
+    /// The command that reproduces `seed`.
+    pub fn repro(&self, seed: u64) -> String {
+        let mut command = format!(
+            "quorumlab run {} --seed {seed}",
+            self.scenario.path.display()
+        );
+        if let Some(mutant) = &self.mutant {
+            if self.scenario.file.mutant.as_deref() != Some(mutant) {
+                command.push_str(&format!(" --mutant {mutant}"));
+            }
+        }
+        if self.swarm && !self.scenario.file.swarm {
+            command.push_str(" --swarm");
+        }
+        command
+    }
+
+    /// Run one seed. Never panics: a protocol panic is a `panic` verdict.
+    pub fn run(&self, seed: u64, trace: bool) -> RunOutput {
+        let mut sim = Sim::new(self, seed, trace);
+        let outcome = catch_unwind(AssertUnwindSafe(|| sim.run_loop()));
+        if let Err(payload) = outcome {
+            let message = crate::panics::take_message()
+                .unwrap_or_else(|| crate::panics::payload_text(&payload));
+            sim.failure = Some((Verdict::Panic, "panic".to_string(), message));
+        }
+        sim.finish()
+    }
+}
+
+/// Every property name a scenario of `P` may expect: invariants, liveness conditions.
+pub fn property_names<P: Protocol>() -> Vec<String> {
+    let mut names: Vec<String> = P::Checker::properties()
+        .iter()
+        .map(|p| p.name.to_string())
+        .collect();
+    names.extend(
+        P::Checker::liveness_conditions()
+            .iter()
+            .map(|c| c.name.to_string()),
+    );
+    names.push("client_progress".to_string());
+    names
+}
+
+enum Event<P: Protocol> {
+    Start {
+        node: NodeId,
+    },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg: P::Msg,
+    },
+    Timer {
+        node: NodeId,
+        timer: P::Timer,
+        generation: u64,
+    },
+    ClientArrive {
+        node: NodeId,
+        client: ClientId,
+        request: u64,
+        op: P::Op,
+    },
+    ClientReply {
+        client: ClientId,
+        request: u64,
+        reply: P::Reply,
+    },
+    ClientTimeout {
+        client: ClientId,
+        request: u64,
+        attempt: u32,
+    },
+    ClientSend {
+        client: ClientId,
+    },
+    ClientNext {
+        client: ClientId,
+    },
+    Fault {
+        action: FaultAction,
+        duration_us: Option<TimeUs>,
+    },
+    Revert {
+        action: FaultAction,
+    },
+    Nemesis,
+    Heal,
+    End,
+}
+
+struct Queued<P: Protocol> {
+    time: TimeUs,
+    seq: u64,
+    event: Event<P>,
+}
+
+impl<P: Protocol> PartialEq for Queued<P> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl<P: Protocol> Eq for Queued<P> {}
+impl<P: Protocol> PartialOrd for Queued<P> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<P: Protocol> Ord for Queued<P> {
+    /// Reversed, so that `BinaryHeap` pops the earliest (time, seq) first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+struct Client<P: Protocol> {
+    next_seq: u64,
+    leader_guess: Option<NodeId>,
+    outstanding: Option<Outstanding<P>>,
+}
+
+struct Outstanding<P: Protocol> {
+    request: u64,
+    op: P::Op,
+    attempt: u32,
+    history_index: usize,
+}
+
+/// Upper bound on queued events; more is a `budget` failure (a protocol flooding the
+/// network), never unbounded memory.
+const QUEUE_EVENTS_MAX: usize = 4_000_000;
+
+struct Sim<'a, P: Protocol> {
+    prepared: &'a Prepared<P>,
+    seed: u64,
+    cluster_size: u32,
+    now: TimeUs,
+    seq: u64,
+    queue: BinaryHeap<Queued<P>>,
+    nodes: Vec<Option<P>>,
+    durable: Vec<Option<P::Durable>>,
+    /// Armed timers per node: name -> generation. A firing whose generation is not the
+    /// armed one was cancelled or re-armed, and is ignored.
+    timers: Vec<BTreeMap<P::Timer, u64>>,
+    timer_generation: u64,
+    drift_ppm: Vec<i64>,
+    crash_after_persist: Vec<bool>,
+    network: Network,
+    rng_network: Rng,
+    rng_faults: Rng,
+    rng_workload: Rng,
+    rng_timers: Rng,
+    checker: P::Checker,
+    fx: Effects<P>,
+    observations: Vec<P::Obs>,
+    hasher: TraceHasher,
+    trace: Option<Vec<String>>,
+    trace_effects: Vec<Value>,
+    events: u64,
+    metrics: Metrics,
+    messages_by_kind: BTreeMap<&'static str, u64>,
+    drops_by_cause: BTreeMap<&'static str, u64>,
+    observation_counts: BTreeMap<&'static str, u64>,
+    faults_fired: BTreeMap<&'static str, u64>,
+    clients: Vec<Client<P>>,
+    history: Vec<HistoryOp>,
+    latencies_us: Vec<u64>,
+    roles: Vec<(u64, u32, &'static str)>,
+    nemesis: Option<NemesisPlan>,
+    end_us: TimeUs,
+    healed_at: Option<TimeUs>,
+    liveness_pending: Vec<String>,
+    failure: Option<(Verdict, String, String)>,
+    finished: bool,
+}
+
+impl<'a, P: Protocol> Sim<'a, P> {
+    fn new(prepared: &'a Prepared<P>, seed: u64, trace: bool) -> Sim<'a, P> {
+        let file = &prepared.scenario.file;
+        let n = file.nodes as usize;
+        let mut rng_network = Rng::new(seed, Purpose::Network);
+        let mut network = Network::new(&file.network, file.nodes, &mut rng_network);
+        if file.synchrony == Synchrony::Synchronous {
+            network.stabilise();
+        }
+        let mut rng_swarm = Rng::new(seed, Purpose::Swarm);
+        let nemesis = if prepared.swarm {
+            Some(NemesisPlan::swarm(
+                prepared.nemesis.as_ref(),
+                &mut rng_swarm,
+            ))
+        } else {
+            prepared.nemesis.clone()
+        };
+        let duration_us = file.duration_ms * 1000;
+        let end_us = duration_us
+            + file
+                .liveness
+                .as_ref()
+                .map_or(0, |liveness| liveness.within_ms * 1000);
+        let clients = file
+            .workload
+            .as_ref()
+            .map_or(0, |workload| workload.clients);
+        let mut sim = Sim {
+            prepared,
+            seed,
+            cluster_size: file.nodes,
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            nodes: vec![None; n],
+            durable: vec![None; n],
+            timers: vec![BTreeMap::new(); n],
+            timer_generation: 0,
+            drift_ppm: vec![0; n],
+            crash_after_persist: vec![false; n],
+            network,
+            rng_network,
+            rng_faults: Rng::new(seed, Purpose::Faults),
+            rng_workload: Rng::new(seed, Purpose::Workload),
+            rng_timers: Rng::new(seed, Purpose::Timers),
+            checker: P::Checker::default(),
+            fx: Effects::default(),
+            observations: Vec::new(),
+            hasher: TraceHasher::default(),
+            trace: trace.then(Vec::new),
+            trace_effects: Vec::new(),
+            events: 0,
+            metrics: Metrics::default(),
+            messages_by_kind: BTreeMap::new(),
+            drops_by_cause: BTreeMap::new(),
+            observation_counts: BTreeMap::new(),
+            faults_fired: BTreeMap::new(),
+            clients: (0..clients)
+                .map(|_| Client {
+                    next_seq: 0,
+                    leader_guess: None,
+                    outstanding: None,
+                })
+                .collect(),
+            history: Vec::new(),
+            latencies_us: Vec::new(),
+            roles: Vec::new(),
+            nemesis,
+            end_us,
+            healed_at: None,
+            liveness_pending: file
+                .liveness
+                .as_ref()
+                .map_or_else(Vec::new, |liveness| liveness.require.clone()),
+            failure: None,
+            finished: false,
+        };
+        for node in 0..file.nodes {
+            sim.schedule(0, Event::Start { node: NodeId(node) });
+        }
+        for (at, action, duration_us) in &prepared.schedule {
+            sim.schedule(
+                *at,
+                Event::Fault {
+                    action: action.clone(),
+                    duration_us: *duration_us,
+                },
+            );
+        }
+        if let Some(plan) = &sim.nemesis {
+            let [min, max] = plan.interval_ms;
+            let first = sim.rng_faults.range_inclusive(min, max) * 1000;
+            sim.schedule(first, Event::Nemesis);
+        }
+        for client in 0..clients {
+            let [min, max] = file
+                .workload
+                .as_ref()
+                .expect("clients need a workload")
+                .interval_ms;
+            let first = sim.rng_workload.range_inclusive(min, max) * 1000;
+            sim.schedule(first, Event::ClientNext { client });
+        }
+        if file.liveness.is_some() {
+            sim.schedule(duration_us, Event::Heal);
+        }
+        sim.schedule(end_us, Event::End);
+        sim
+    }
+
+    fn schedule(&mut self, time: TimeUs, event: Event<P>) {
+        self.seq += 1;
+        self.queue.push(Queued {
+            time,
+            seq: self.seq,
+            event,
+        });
+    }
+
+    fn fail(&mut self, verdict: Verdict, property: impl Into<String>, detail: impl Into<String>) {
+        if self.failure.is_none() {
+            self.failure = Some((verdict, property.into(), detail.into()));
+        }
+    }
+
+    fn run_loop(&mut self) {
+        let max_events = self.prepared.scenario.file.budget.max_events;
+        while let Some(Queued { time, event, .. }) = self.queue.pop() {
+            assert!(
+                time >= self.now,
+                "time went backwards: {} -> {time}",
+                self.now
+            );
+            self.now = time;
+            self.events += 1;
+            if self.events > max_events {
+                self.fail(
+                    Verdict::Budget,
+                    "budget",
+                    format!("more than {max_events} events (budget.max_events)"),
+                );
+            } else if self.queue.len() > QUEUE_EVENTS_MAX {
+                self.fail(
+                    Verdict::Budget,
+                    "budget",
+                    format!("more than {QUEUE_EVENTS_MAX} events queued at once"),
+                );
+            } else {
+                self.handle(event);
+            }
+            if self.failure.is_some() || self.finished {
+                break;
+            }
+        }
+    }
+
+    fn handle(&mut self, event: Event<P>) {
+        match event {
+            Event::Start { node } => {
+                let ctx = self.ctx(node);
+                self.nodes[node.index()] = Some(P::new(&ctx, &self.prepared.config));
+                self.step(node, Input::Init);
+            }
+            Event::Deliver { from, to, msg } => {
+                if self.nodes[to.index()].is_none() {
+                    self.drop_on_arrival(from, to, &msg, DropCause::Crashed);
+                } else if self.network.bounded.is_none()
+                    && self
+                        .rng_network
+                        .chance(self.network.receive_omission_per_million[to.index()])
+                {
+                    self.drop_on_arrival(from, to, &msg, DropCause::ReceiveOmission);
+                } else {
+                    self.metrics.messages_delivered += 1;
+                    self.step(to, Input::Message { from, msg });
+                }
+            }
+            Event::Timer {
+                node,
+                timer,
+                generation,
+            } => {
+                if self.timers[node.index()].get(&timer) == Some(&generation) {
+                    self.timers[node.index()].remove(&timer);
+                    self.step(node, Input::Timer(timer));
+                }
+            }
+            Event::ClientArrive {
+                node,
+                client,
+                request,
+                op,
+            } => {
+                if self.nodes[node.index()].is_some() {
+                    self.step(
+                        node,
+                        Input::Client {
+                            client,
+                            request,
+                            op,
+                        },
+                    );
+                }
+            }
+            Event::ClientReply {
+                client,
+                request,
+                reply,
+            } => self.on_client_reply(client, request, reply),
+            Event::ClientTimeout {
+                client,
+                request,
+                attempt,
+            } => {
+                let state = &mut self.clients[client as usize];
+                if let Some(outstanding) = &mut state.outstanding {
+                    if outstanding.request == request && outstanding.attempt == attempt {
+                        state.leader_guess = None;
+                        self.client_send(client);
+                    }
+                }
+            }
+            Event::ClientSend { client } => {
+                if self.clients[client as usize].outstanding.is_some() {
+                    self.client_send(client);
+                }
+            }
+            Event::ClientNext { client } => self.client_next(client),
+            Event::Fault {
+                action,
+                duration_us,
+            } => self.apply_fault(action, duration_us),
+            Event::Revert { action } => {
+                if self.healed_at.is_none() {
+                    self.revert(action);
+                }
+            }
+            Event::Nemesis => self.nemesis_tick(),
+            Event::Heal => self.heal(),
+            Event::End => self.end(),
+        }
+        if self.healed_at.is_some() && !self.liveness_pending.is_empty() {
+            self.check_liveness();
+        }
+    }
+
+    fn ctx(&self, node: NodeId) -> Ctx {
+        Ctx {
+            id: node,
+            cluster_size: self.cluster_size,
+        }
+    }
+
+    /// One input to one node: the protocol's step, its effects, then the checker.
+    fn step(&mut self, node: NodeId, input: Input<P>) {
+        let index = node.index();
+        let ctx = self.ctx(node);
+        self.metrics.steps += 1;
+        self.now.hash(&mut self.hasher);
+        node.hash(&mut self.hasher);
+        input.hash(&mut self.hasher);
+        let trace_input = self.trace.is_some().then(|| input_json::<P>(&input));
+        let kind = input.kind();
+        let role_before = self.nodes[index].as_ref().map(P::role);
+        self.nodes[index]
+            .as_mut()
+            .expect("only live nodes step")
+            .step(&ctx, input, &mut self.fx);
+
+        let mut fx = std::mem::take(&mut self.fx);
+        let mut crash_now = false;
+        for effect in fx.drain() {
+            if crash_now {
+                // The node crashed right after persisting: the rest of this step's
+                // effects never happened.
+                if self.trace.is_some() {
+                    self.trace_effects
+                        .push(json!({"lost_in_crash": effect_json::<P>(&effect)}));
+                }
+                continue;
+            }
+            effect.hash(&mut self.hasher);
+            match effect {
+                Effect::Send { to, msg } => self.send(node, to, msg),
+                Effect::SetTimer {
+                    timer,
+                    min_us,
+                    max_us,
+                } => {
+                    let drawn = self.rng_timers.range_inclusive(min_us, max_us);
+                    let delay = drifted(drawn, self.drift_ppm[index]);
+                    self.timer_generation += 1;
+                    self.timers[index].insert(timer, self.timer_generation);
+                    let generation = self.timer_generation;
+                    self.schedule(
+                        self.now + delay,
+                        Event::Timer {
+                            node,
+                            timer,
+                            generation,
+                        },
+                    );
+                    delay.hash(&mut self.hasher);
+                    if self.trace.is_some() {
+                        self.trace_effects
+                            .push(json!({"set_timer": {"timer": timer.kind(), "delay_us": delay}}));
+                    }
+                }
+                Effect::CancelTimer { timer } => {
+                    self.timers[index].remove(&timer);
+                    if self.trace.is_some() {
+                        self.trace_effects
+                            .push(json!({"cancel_timer": {"timer": timer.kind()}}));
+                    }
+                }
+                Effect::Persist(durable) => {
+                    if self.trace.is_some() {
+                        self.trace_effects.push(json!({"persist": true}));
+                    }
+                    self.durable[index] = Some(durable);
+                    if self.crash_after_persist[index] {
+                        crash_now = true;
+                    }
+                }
+                Effect::Reply {
+                    client,
+                    request,
+                    reply,
+                } => {
+                    if self.trace.is_some() {
+                        self.trace_effects.push(json!({"reply": {"client": client, "request": request, "reply": reply}}));
+                    }
+                    if (client as usize) < self.clients.len() {
+                        let latency = self.client_latency();
+                        self.schedule(
+                            self.now + latency,
+                            Event::ClientReply {
+                                client,
+                                request,
+                                reply,
+                            },
+                        );
+                    }
+                }
+                Effect::Observe(observation) => {
+                    *self
+                        .observation_counts
+                        .entry(observation.kind())
+                        .or_insert(0) += 1;
+                    self.observations.push(observation);
+                }
+            }
+        }
+        self.fx = fx;
+
+        let verdict = self.checker.on_step(&self.nodes, node, &self.observations);
+        if let Some(trace) = &mut self.trace {
+            let observations: Vec<Value> = self
+                .observations
+                .iter()
+                .map(|o| json!({o.kind(): o}))
+                .collect();
+            let line = json!({
+                "i": self.events,
+                "time_us": self.now,
+                "node": node.0,
+                "event": kind,
+                "input": trace_input,
+                "effects": std::mem::take(&mut self.trace_effects),
+                "observations": observations,
+            });
+            trace.push(line.to_string());
+        }
+        self.observations.clear();
+        if let Err(violation) = verdict {
+            self.fail(Verdict::Violation, violation.property, violation.detail);
+        }
+        let role_after = self.nodes[index].as_ref().map(P::role);
+        if role_after != role_before {
+            if let Some(role) = role_after {
+                self.roles.push((self.now, node.0, role));
+            }
+        }
+        if crash_now {
+            self.crash(node, "crash_after_persist");
+        }
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        self.metrics.messages_sent += 1;
+        *self.messages_by_kind.entry(msg.kind()).or_insert(0) += 1;
+        let fate = self
+            .network
+            .send(self.now, from, to, msg.size_bytes(), &mut self.rng_network);
+        fate.hash(&mut self.hasher);
+        if self.trace.is_some() {
+            let fate_json = match fate {
+                Fate::Deliver {
+                    delay_us,
+                    duplicate_delay_us,
+                } => json!({"delay_us": delay_us, "duplicate_delay_us": duplicate_delay_us}),
+                Fate::Drop(cause) => json!({"dropped": cause.name()}),
+            };
+            self.trace_effects
+                .push(json!({"send": {"to": to.0, "msg": {msg.kind(): &msg}, "fate": fate_json}}));
+        }
+        match fate {
+            Fate::Deliver {
+                delay_us,
+                duplicate_delay_us,
+            } => {
+                if let Some(duplicate_delay) = duplicate_delay_us {
+                    self.metrics.messages_duplicated += 1;
+                    self.schedule(
+                        self.now + duplicate_delay,
+                        Event::Deliver {
+                            from,
+                            to,
+                            msg: msg.clone(),
+                        },
+                    );
+                }
+                self.schedule(self.now + delay_us, Event::Deliver { from, to, msg });
+            }
+            Fate::Drop(cause) => {
+                self.metrics.messages_dropped += 1;
+                *self.drops_by_cause.entry(cause.name()).or_insert(0) += 1;
+            }
+        }
+    }
+
+    fn drop_on_arrival(&mut self, from: NodeId, to: NodeId, msg: &P::Msg, cause: DropCause) {
+        self.metrics.messages_dropped += 1;
+        *self.drops_by_cause.entry(cause.name()).or_insert(0) += 1;
+        (self.now, from, to, cause).hash(&mut self.hasher);
+        self.trace_line(|sim| {
+            json!({"i": sim.events, "time_us": sim.now, "node": to.0, "event": "drop",
+                   "from": from.0, "msg": msg.kind(), "cause": cause.name()})
+        });
+    }
+
+    fn trace_line(&mut self, line: impl FnOnce(&Self) -> Value) {
+        if self.trace.is_some() {
+            let value = line(self).to_string();
+            self.trace.as_mut().expect("checked").push(value);
+        }
+    }
+
+    fn crash(&mut self, node: NodeId, cause: &'static str) {
+        if self.nodes[node.index()].take().is_none() {
+            return;
+        }
+        self.timers[node.index()].clear();
+        self.crash_after_persist[node.index()] = false;
+        self.roles.push((self.now, node.0, "crashed"));
+        (self.now, node, "crash").hash(&mut self.hasher);
+        self.trace_line(|sim| json!({"i": sim.events, "time_us": sim.now, "node": node.0, "event": "crash", "cause": cause}));
+    }
+
+    fn restart(&mut self, node: NodeId) {
+        if self.nodes[node.index()].is_some() {
+            return;
+        }
+        let ctx = self.ctx(node);
+        self.nodes[node.index()] = Some(P::recover(
+            &ctx,
+            &self.prepared.config,
+            self.durable[node.index()].as_ref(),
+        ));
+        self.step(node, Input::Restart);
+    }
+
+    fn client_latency(&mut self) -> TimeUs {
+        self.prepared
+            .scenario
+            .file
+            .network
+            .latency
+            .draw(&mut self.rng_workload)
+    }
+
+    fn client_next(&mut self, client: ClientId) {
+        if self.now >= self.end_us {
+            return;
+        }
+        let state = &mut self.clients[client as usize];
+        assert!(
+            state.outstanding.is_none(),
+            "client {client} has one operation at a time"
+        );
+        state.next_seq += 1;
+        let request = state.next_seq;
+        let op = P::client_op(client, request, self.rng_workload.next_u64());
+        self.metrics.client_ops_invoked += 1;
+        self.history.push(HistoryOp {
+            client,
+            request,
+            invoke_us: self.now,
+            complete_us: None,
+            status: "info".to_string(),
+            op: serde_json::to_value(&op).unwrap_or(Value::Null),
+            reply: None,
+        });
+        let history_index = self.history.len() - 1;
+        self.clients[client as usize].outstanding = Some(Outstanding {
+            request,
+            op,
+            attempt: 0,
+            history_index,
+        });
+        self.client_send(client);
+    }
+
+    /// (Re)send the client's outstanding request to its leader guess, or a random node.
+    fn client_send(&mut self, client: ClientId) {
+        let timeout_us = self
+            .prepared
+            .scenario
+            .file
+            .workload
+            .as_ref()
+            .expect("clients need a workload")
+            .timeout_ms
+            * 1000;
+        let target = match self.clients[client as usize].leader_guess {
+            Some(node) => node,
+            None => NodeId(self.rng_workload.below(self.cluster_size as u64) as u32),
+        };
+        let latency = self.client_latency();
+        let outstanding = self.clients[client as usize]
+            .outstanding
+            .as_mut()
+            .expect("a request to send");
+        outstanding.attempt += 1;
+        let (request, attempt, op) = (
+            outstanding.request,
+            outstanding.attempt,
+            outstanding.op.clone(),
+        );
+        self.schedule(
+            self.now + latency,
+            Event::ClientArrive {
+                node: target,
+                client,
+                request,
+                op,
+            },
+        );
+        self.schedule(
+            self.now + timeout_us,
+            Event::ClientTimeout {
+                client,
+                request,
+                attempt,
+            },
+        );
+    }
+
+    fn on_client_reply(&mut self, client: ClientId, request: u64, reply: P::Reply) {
+        let backoff_us = self
+            .prepared
+            .scenario
+            .file
+            .workload
+            .as_ref()
+            .map_or(0, |w| w.backoff_ms * 1000);
+        let state = &mut self.clients[client as usize];
+        let Some(outstanding) = &state.outstanding else {
+            return;
+        };
+        if outstanding.request != request {
+            return;
+        }
+        let history_index = outstanding.history_index;
+        let status = match reply.outcome() {
+            ReplyOutcome::Redirect(hint) => {
+                state.leader_guess = hint;
+                match hint {
+                    Some(_) => self.client_send(client),
+                    None => self.schedule(self.now + backoff_us, Event::ClientSend { client }),
+                }
+                return;
+            }
+            ReplyOutcome::Ok => {
+                self.metrics.client_ops_ok += 1;
+                "ok"
+            }
+            ReplyOutcome::Failed => {
+                self.metrics.client_ops_failed += 1;
+                "fail"
+            }
+        };
+        state.outstanding = None;
+        let op = &mut self.history[history_index];
+        op.complete_us = Some(self.now);
+        op.status = status.to_string();
+        op.reply = Some(serde_json::to_value(&reply).unwrap_or(Value::Null));
+        self.latencies_us.push(self.now - op.invoke_us);
+        if let Some(healed_at) = self.healed_at {
+            if status == "ok" && op.invoke_us >= healed_at {
+                self.liveness_pending
+                    .retain(|condition| condition != "client_progress");
+            }
+        }
+        let [min, max] = self
+            .prepared
+            .scenario
+            .file
+            .workload
+            .as_ref()
+            .expect("clients need a workload")
+            .interval_ms;
+        let think = self.rng_workload.range_inclusive(min, max) * 1000;
+        self.schedule(self.now + think, Event::ClientNext { client });
+    }
+
+    /// Resolve a fault's target to a node id, if any node matches now.
+    fn resolve(&self, target: &Target) -> Option<NodeId> {
+        match target {
+            Target::Node(id) => Some(NodeId(*id)),
+            Target::Role(role) => (0..self.cluster_size).map(NodeId).find(|node| {
+                self.nodes[node.index()]
+                    .as_ref()
+                    .is_some_and(|state| state.role() == role)
+            }),
+        }
+    }
+
+    fn apply_fault(&mut self, action: FaultAction, duration_us: Option<TimeUs>) {
+        let n = self.cluster_size;
+        let fired = match &action {
+            FaultAction::Crash { node } => self
+                .resolve(node)
+                .filter(|id| self.nodes[id.index()].is_some())
+                .map(|id| {
+                    self.crash(id, "fault");
+                    FaultAction::Crash {
+                        node: Target::Node(id.0),
+                    }
+                }),
+            FaultAction::CrashAfterPersist { node } => self
+                .resolve(node)
+                .filter(|id| self.nodes[id.index()].is_some())
+                .map(|id| {
+                    self.crash_after_persist[id.index()] = true;
+                    FaultAction::CrashAfterPersist {
+                        node: Target::Node(id.0),
+                    }
+                }),
+            FaultAction::Restart { node } => self
+                .resolve(node)
+                .filter(|id| self.nodes[id.index()].is_none())
+                .map(|id| {
+                    self.restart(id);
+                    FaultAction::Restart {
+                        node: Target::Node(id.0),
+                    }
+                }),
+            FaultAction::Partition { groups } => {
+                let group_of = |node: u32| groups.iter().position(|group| group.contains(&node));
+                for a in 0..n {
+                    for b in 0..n {
+                        if a != b && (group_of(a).is_none() || group_of(a) != group_of(b)) {
+                            self.network.block(NodeId(a), NodeId(b));
+                        }
+                    }
+                }
+                Some(action.clone())
+            }
+            FaultAction::Isolate { node } => self.resolve(node).map(|id| {
+                for other in (0..n).map(NodeId).filter(|&other| other != id) {
+                    self.network.block(id, other);
+                    self.network.block(other, id);
+                }
+                FaultAction::Isolate {
+                    node: Target::Node(id.0),
+                }
+            }),
+            FaultAction::Bridge { node } => self.resolve(node).map(|bridge| {
+                let others: Vec<u32> = (0..n).filter(|&other| other != bridge.0).collect();
+                let (left, right) = others.split_at(others.len() / 2);
+                for &a in left {
+                    for &b in right {
+                        self.network.block(NodeId(a), NodeId(b));
+                        self.network.block(NodeId(b), NodeId(a));
+                    }
+                }
+                FaultAction::Bridge {
+                    node: Target::Node(bridge.0),
+                }
+            }),
+            FaultAction::OneWay { from, to } => {
+                for &a in from {
+                    for &b in to.iter().filter(|&&b| b != a) {
+                        self.network.block(NodeId(a), NodeId(b));
+                    }
+                }
+                Some(action.clone())
+            }
+            FaultAction::Heal => {
+                self.network.heal_partitions();
+                Some(action.clone())
+            }
+            FaultAction::SendOmission { node, per_million } => self.resolve(node).map(|id| {
+                self.network.send_omission_per_million[id.index()] = *per_million;
+                FaultAction::SendOmission {
+                    node: Target::Node(id.0),
+                    per_million: *per_million,
+                }
+            }),
+            FaultAction::ReceiveOmission { node, per_million } => self.resolve(node).map(|id| {
+                self.network.receive_omission_per_million[id.index()] = *per_million;
+                FaultAction::ReceiveOmission {
+                    node: Target::Node(id.0),
+                    per_million: *per_million,
+                }
+            }),
+            FaultAction::LossBurst { per_million } => {
+                self.network.bursts.loss_per_million = *per_million;
+                Some(action.clone())
+            }
+            FaultAction::DuplicateBurst { per_million } => {
+                self.network.bursts.duplicate_per_million = *per_million;
+                Some(action.clone())
+            }
+            FaultAction::DelayBurst { extra_latency_us } => {
+                self.network.bursts.extra_latency_us = *extra_latency_us;
+                Some(action.clone())
+            }
+            FaultAction::ClockDrift { node, drift_ppm } => self.resolve(node).map(|id| {
+                self.drift_ppm[id.index()] = *drift_ppm;
+                FaultAction::ClockDrift {
+                    node: Target::Node(id.0),
+                    drift_ppm: *drift_ppm,
+                }
+            }),
+        };
+        action.hash(&mut self.hasher);
+        match fired {
+            Some(resolved) => {
+                *self.faults_fired.entry(resolved.kind()).or_insert(0) += 1;
+                (self.now, &resolved).hash(&mut self.hasher);
+                self.trace_line(|sim| json!({"i": sim.events, "time_us": sim.now, "node": null, "event": "fault", "fault": &resolved}));
+                if let Some(duration) = duration_us {
+                    self.schedule(self.now + duration, Event::Revert { action: resolved });
+                }
+            }
+            None => {
+                self.trace_line(|sim| json!({"i": sim.events, "time_us": sim.now, "node": null, "event": "fault_skipped", "fault": &action}));
+            }
+        }
+    }
+
+    fn revert(&mut self, action: FaultAction) {
+        let node_of = |target: &Target| match target {
+            Target::Node(id) => NodeId(*id),
+            Target::Role(_) => unreachable!("reverts name resolved nodes"),
+        };
+        match &action {
+            FaultAction::Crash { node } => self.restart(node_of(node)),
+            FaultAction::CrashAfterPersist { node } => {
+                let id = node_of(node);
+                self.crash_after_persist[id.index()] = false;
+                self.restart(id);
+            }
+            FaultAction::Restart { .. } | FaultAction::Heal => {}
+            FaultAction::Partition { .. }
+            | FaultAction::Isolate { .. }
+            | FaultAction::Bridge { .. }
+            | FaultAction::OneWay { .. } => self.network.heal_partitions(),
+            FaultAction::SendOmission { node, .. } => {
+                self.network.send_omission_per_million[node_of(node).index()] = 0
+            }
+            FaultAction::ReceiveOmission { node, .. } => {
+                self.network.receive_omission_per_million[node_of(node).index()] = 0
+            }
+            FaultAction::LossBurst { .. } => self.network.bursts.loss_per_million = 0,
+            FaultAction::DuplicateBurst { .. } => self.network.bursts.duplicate_per_million = 0,
+            FaultAction::DelayBurst { .. } => self.network.bursts.extra_latency_us = 0,
+            FaultAction::ClockDrift { node, .. } => self.drift_ppm[node_of(node).index()] = 0,
+        }
+        (self.now, "revert", &action).hash(&mut self.hasher);
+        self.trace_line(|sim| json!({"i": sim.events, "time_us": sim.now, "node": null, "event": "revert", "fault": &action}));
+    }
+
+    /// Nodes currently faulty in a way that counts against the crash bound.
+    fn faulty_nodes(&self) -> u32 {
+        (0..self.cluster_size as usize)
+            .filter(|&i| {
+                self.nodes[i].is_none()
+                    || self.crash_after_persist[i]
+                    || self.network.send_omission_per_million[i] > 0
+                    || self.network.receive_omission_per_million[i] > 0
+            })
+            .count() as u32
+    }
+
+    fn nemesis_tick(&mut self) {
+        if self.healed_at.is_some() || self.now >= self.prepared.scenario.file.duration_ms * 1000 {
+            return;
+        }
+        let plan = self.nemesis.clone().expect("a nemesis is configured");
+        let rng = &mut self.rng_faults;
+        let kind = *rng.pick(&plan.kinds);
+        let duration_us = rng.range_inclusive(plan.duration_ms[0], plan.duration_ms[1]) * 1000;
+        let n = self.cluster_size;
+        let bound_allows = self.prepared.scenario.file.exceed_fault_bound
+            || self.faulty_nodes() < self.prepared.bound.crashed;
+        let up: Vec<u32> = (0..n)
+            .filter(|&i| self.nodes[i as usize].is_some())
+            .collect();
+        let rng = &mut self.rng_faults;
+        let random_node = |rng: &mut Rng| Target::Node(rng.below(n as u64) as u32);
+        let action = match kind {
+            "crash" | "crash_after_persist" if bound_allows && !up.is_empty() => {
+                let node = Target::Node(*rng.pick(&up));
+                Some(if kind == "crash" {
+                    FaultAction::Crash { node }
+                } else {
+                    FaultAction::CrashAfterPersist { node }
+                })
+            }
+            "send_omission" | "receive_omission" if bound_allows && !up.is_empty() => {
+                let node = Target::Node(*rng.pick(&up));
+                let per_million = rng.range_inclusive(100_000, 1_000_000) as u32;
+                Some(if kind == "send_omission" {
+                    FaultAction::SendOmission { node, per_million }
+                } else {
+                    FaultAction::ReceiveOmission { node, per_million }
+                })
+            }
+            "partition" => Some(match rng.below(4) {
+                0 => {
+                    let mut order: Vec<u32> = (0..n).collect();
+                    for i in (1..order.len()).rev() {
+                        order.swap(i, rng.below(i as u64 + 1) as usize);
+                    }
+                    let cut = rng.range_inclusive(1, (n as u64 - 1).max(1)) as usize;
+                    let (left, right) = order.split_at(cut.min(order.len()));
+                    FaultAction::Partition {
+                        groups: vec![left.to_vec(), right.to_vec()],
+                    }
+                }
+                1 => FaultAction::Isolate {
+                    node: random_node(rng),
+                },
+                2 => FaultAction::Bridge {
+                    node: random_node(rng),
+                },
+                _ => {
+                    let from: Vec<u32> = (0..n).filter(|_| rng.chance(500_000)).collect();
+                    let to: Vec<u32> = (0..n).filter(|i| !from.contains(i)).collect();
+                    FaultAction::OneWay { from, to }
+                }
+            }),
+            "loss" => Some(FaultAction::LossBurst {
+                per_million: plan.loss_per_million,
+            }),
+            "duplicate" => Some(FaultAction::DuplicateBurst {
+                per_million: plan.duplicate_per_million,
+            }),
+            "delay" => Some(FaultAction::DelayBurst {
+                extra_latency_us: plan.extra_latency_us,
+            }),
+            "clock_drift" => {
+                let max = plan.drift_ppm_max.clamp(0, 900_000) as u64;
+                let drift = rng.range_inclusive(0, 2 * max) as i64 - max as i64;
+                Some(FaultAction::ClockDrift {
+                    node: random_node(rng),
+                    drift_ppm: drift,
+                })
+            }
+            _ => None,
+        };
+        if let Some(action) = action {
+            self.apply_fault(action, Some(duration_us));
+        }
+        let next = self
+            .rng_faults
+            .range_inclusive(plan.interval_ms[0], plan.interval_ms[1])
+            * 1000;
+        self.schedule(self.now + next.max(1), Event::Nemesis);
+    }
+
+    /// End of the fault phase: restart every crashed node, heal the network, and (for
+    /// partial synchrony) enter the bounded regime.
+    fn heal(&mut self) {
+        self.healed_at = Some(self.now);
+        (self.now, "heal").hash(&mut self.hasher);
+        self.trace_line(
+            |sim| json!({"i": sim.events, "time_us": sim.now, "node": null, "event": "heal_all"}),
+        );
+        self.network.heal_all();
+        self.drift_ppm.iter_mut().for_each(|drift| *drift = 0);
+        self.crash_after_persist
+            .iter_mut()
+            .for_each(|flag| *flag = false);
+        if self.prepared.scenario.file.synchrony == Synchrony::Partial {
+            self.network.stabilise();
+        }
+        for node in (0..self.cluster_size).map(NodeId) {
+            if self.nodes[node.index()].is_none() {
+                self.restart(node);
+                if self.failure.is_some() {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn check_liveness(&mut self) {
+        let checker = &self.checker;
+        let nodes = &self.nodes;
+        self.liveness_pending.retain(|condition| {
+            condition == "client_progress" || checker.liveness_holds(condition, nodes) != Some(true)
+        });
+        if self.liveness_pending.is_empty() {
+            // Every condition held within the window: the run has shown what it must.
+            self.end();
+        }
+    }
+
+    fn end(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        if let Some(condition) = self.liveness_pending.first() {
+            let healed_at = self.healed_at.unwrap_or(0);
+            let within_ms = self
+                .prepared
+                .scenario
+                .file
+                .liveness
+                .as_ref()
+                .map_or(0, |l| l.within_ms);
+            let detail = format!(
+                "`{condition}` did not hold within {within_ms} ms of the heal at {} us",
+                healed_at
+            );
+            let condition = condition.clone();
+            self.fail(Verdict::Liveness, condition, detail);
+            return;
+        }
+        if let Err(violation) = self.checker.check_all(&self.nodes) {
+            self.fail(
+                Verdict::Violation,
+                violation.property,
+                format!("{} (end-of-run check)", violation.detail),
+            );
+            return;
+        }
+        for name in &self.prepared.scenario.file.sometimes {
+            let happened = if name == "fault_fired" {
+                !self.faults_fired.is_empty()
+            } else {
+                self.observation_counts
+                    .get(name.as_str())
+                    .is_some_and(|&count| count > 0)
+            };
+            if !happened {
+                let detail = format!("`{name}` never happened in the run: it proves nothing");
+                self.fail(Verdict::Liveness, format!("sometimes.{name}"), detail);
+                return;
+            }
+        }
+    }
+
+    fn finish(mut self) -> RunOutput {
+        let prepared = self.prepared;
+        let (verdict, property, detail) = match self.failure.take() {
+            Some((verdict, property, detail)) => (verdict, Some(property), Some(detail)),
+            None => (Verdict::Pass, None, None),
+        };
+        self.trace_line(|sim| {
+            json!({"i": sim.events, "time_us": sim.now, "node": null, "event": "end", "verdict": verdict.name(), "property": &property})
+        });
+        for op in &self.history {
+            if op.complete_us.is_none() {
+                self.metrics.client_ops_unknown += 1;
+            }
+        }
+        self.latencies_us.sort_unstable();
+        self.metrics.client_latency_us_p50 = percentile(&self.latencies_us, 50);
+        self.metrics.client_latency_us_p99 = percentile(&self.latencies_us, 99);
+        self.metrics.client_latency_us_max = self.latencies_us.last().copied().unwrap_or(0);
+        self.metrics.events = self.events;
+        let to_strings = |map: &BTreeMap<&'static str, u64>| {
+            map.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        self.metrics.messages_by_kind = to_strings(&self.messages_by_kind);
+        self.metrics.drops_by_cause = to_strings(&self.drops_by_cause);
+        self.metrics.observations = to_strings(&self.observation_counts);
+        self.events.hash(&mut self.hasher);
+        RunOutput {
+            result: RunResult {
+                scenario: prepared.scenario.path.display().to_string(),
+                seed: self.seed,
+                mutant: prepared.mutant.clone(),
+                swarm: prepared.swarm,
+                verdict,
+                property,
+                detail,
+                time_us: self.now,
+                event_index: self.events,
+                trace_hash: hex(self.hasher.finish()),
+                metrics: self.metrics,
+                faults_fired: to_strings(&self.faults_fired),
+                repro: prepared.repro(self.seed),
+            },
+            trace: self.trace,
+            history: self.history,
+            roles: self.roles,
+        }
+    }
+}
+
+/// A timer delay stretched or shrunk by the node's clock drift.
+fn drifted(delay_us: TimeUs, drift_ppm: i64) -> TimeUs {
+    if drift_ppm == 0 {
+        return delay_us;
+    }
+    let scaled = delay_us as i128 * (1_000_000 + drift_ppm as i128) / 1_000_000;
+    scaled.max(0) as TimeUs
+}
+
+fn input_json<P: Protocol>(input: &Input<P>) -> Value {
+    match input {
+        Input::Init | Input::Restart => Value::Null,
+        Input::Message { from, msg } => json!({"from": from.0, "msg": msg}),
+        Input::Timer(timer) => json!({"timer": timer}),
+        Input::Client {
+            client,
+            request,
+            op,
+        } => json!({"client": client, "request": request, "op": op}),
+    }
+}
+
+fn effect_json<P: Protocol>(effect: &Effect<P>) -> Value {
+    match effect {
+        Effect::Send { to, msg } => json!({"send": {"to": to.0, "msg": {msg.kind(): msg}}}),
+        Effect::SetTimer {
+            timer,
+            min_us,
+            max_us,
+        } => json!({"set_timer": {"timer": timer.kind(), "min_us": min_us, "max_us": max_us}}),
+        Effect::CancelTimer { timer } => json!({"cancel_timer": {"timer": timer.kind()}}),
+        Effect::Persist(_) => json!({"persist": true}),
+        Effect::Reply {
+            client,
+            request,
+            reply,
+        } => json!({"reply": {"client": client, "request": request, "reply": reply}}),
+        Effect::Observe(observation) => json!({"observe": {observation.kind(): observation}}),
+    }
+}
