@@ -1,4 +1,18 @@
 //! quorumlab's protocols: pure step functions, their invariants and their mutants.
-//! Each protocol lives in its own folder and implements `sim_core::Protocol`.
+//! Each protocol lives in its own folder and implements `sim_core::Protocol`; the
+//! registry below is the only list of them the CLI knows.
+//!
+//! Architecture invariant: nothing here reads time, randomness, the network or the disk.
+//! A protocol sees only its inputs and writes only its effects.
 
+pub mod pingpong;
 pub mod raft;
+
+use sim_core::runner::ProtocolEntry;
+
+/// Every protocol, as `quorumlab list protocols` shows them.
+pub fn registry() -> Vec<ProtocolEntry> {
+    vec![ProtocolEntry::of::<pingpong::PingPong>(
+        "tokens passed around a ring: the simulator's own benchmark and test protocol",
+    )]
+}

@@ -1,1 +1,1 @@
-
+//! Raft: lands with the Raft implementation.

@@ -1,0 +1,123 @@
+//! `quorumlab bench`: the simulator's speed, measured in one process. The CLI may read
+//! the wall clock (only sim-core and protocols may not), and this is where it does.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+use sim_core::scenario::{Scenario, SeedRange};
+use sim_core::sweep::{self, Shard, SweepOptions};
+
+use crate::commands::{default_jobs, prepare, prepare_scenario};
+use crate::{to_json_pretty, CliError, EXIT_PASS};
+
+/// Wall-clock timing for the CLI's own reports.
+pub struct Stopwatch(Instant);
+
+impl Stopwatch {
+    pub fn start() -> Stopwatch {
+        Stopwatch(Instant::now())
+    }
+    pub fn seconds(&self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    pub bare_loop_events_per_sec: f64,
+    pub raft_events_per_sec: f64,
+    pub ratio: f64,
+    /// One core: seeds of the scenario per second.
+    pub seeds_per_sec: f64,
+    /// All cores.
+    pub seeds_per_sec_all_cores: f64,
+    pub cores: usize,
+    pub scenario: String,
+    pub seeds: u64,
+    pub raft_events_per_seed: f64,
+}
+
+/// The bare loop: the same simulator (queue, network, RNG streams, clients, checking
+/// hooks) running a protocol whose step does almost nothing, on the benchmark
+/// scenario's network and duration.
+fn bare_scenario(raft: &Scenario) -> Result<Scenario, CliError> {
+    let mut source = String::from("protocol = \"pingpong\"\n");
+    source.push_str(&format!(
+        "nodes = {}\nduration_ms = {}\n",
+        raft.file.nodes, raft.file.duration_ms
+    ));
+    source.push_str("[network]\nlatency = { dist = \"uniform\", min_us = 1000, max_us = 5000 }\n");
+    Ok(Scenario::parse(Path::new("<bench: pingpong>"), source)?)
+}
+
+fn events_per_sec(runner: &dyn sim_core::runner::Runner, seeds: u64) -> (f64, f64) {
+    let clock = Stopwatch::start();
+    let mut events = 0;
+    for seed in 1..=seeds {
+        events += runner.run(seed, false).result.metrics.events;
+    }
+    (
+        events as f64 / clock.seconds(),
+        events as f64 / seeds as f64,
+    )
+}
+
+pub fn bench(json_output: bool, seeds: u64, scenario_path: &PathBuf) -> Result<i32, CliError> {
+    sim_core::panics::install_quiet_hook();
+    let seeds = seeds.max(1);
+    let raft = prepare(scenario_path, None, false)?;
+    let bare = prepare_scenario(&bare_scenario(raft.scenario())?, None, false)?;
+    // Warm up caches and the allocator before measuring.
+    bare.run(0, false);
+    raft.run(0, false);
+    let (bare_eps, _) = events_per_sec(bare.as_ref(), seeds * 4);
+    let (raft_eps, raft_events_per_seed) = events_per_sec(raft.as_ref(), seeds);
+    let sweep_rate = |jobs: usize| {
+        let options = SweepOptions {
+            seeds: SeedRange {
+                first: 1,
+                last: seeds * jobs as u64,
+            },
+            jobs,
+            shard: Shard::WHOLE,
+            fail_fast: false,
+            recheck_one_in: 0,
+            failures_kept_max: 0,
+        };
+        let clock = Stopwatch::start();
+        let summary = sweep::sweep(raft.as_ref(), &options, &|_| {});
+        summary.seeds as f64 / clock.seconds()
+    };
+    let cores = default_jobs();
+    let report = BenchReport {
+        bare_loop_events_per_sec: bare_eps,
+        raft_events_per_sec: raft_eps,
+        ratio: raft_eps / bare_eps,
+        seeds_per_sec: sweep_rate(1),
+        seeds_per_sec_all_cores: sweep_rate(cores),
+        cores,
+        scenario: scenario_path.display().to_string(),
+        seeds,
+        raft_events_per_seed,
+    };
+    if json_output {
+        print!("{}", to_json_pretty(&report));
+    } else {
+        println!(
+            "bare loop:   {:>12.0} events/s (pingpong, same simulator)",
+            report.bare_loop_events_per_sec
+        );
+        println!(
+            "raft:        {:>12.0} events/s ({}, invariants on, {:.0} events/seed)",
+            report.raft_events_per_sec, report.scenario, report.raft_events_per_seed
+        );
+        println!("ratio:       {:>12.3}   (goal >= 0.33)", report.ratio);
+        println!(
+            "sweep:       {:>12.1} seeds/s on 1 core (goal >= 12), {:.1} seeds/s on {} cores",
+            report.seeds_per_sec, report.seeds_per_sec_all_cores, report.cores
+        );
+    }
+    Ok(EXIT_PASS)
+}

@@ -1,0 +1,160 @@
+//! Command-line arguments (clap derive). Each subcommand's `--help` carries examples.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "quorumlab",
+    version,
+    about = "Deterministic simulation and model checking of distributed protocols",
+    long_about = "quorumlab runs a protocol's pure step functions in a seeded discrete-event simulator that \
+injects crash, omission, partition and timing faults, checks the protocol's invariants after every step, \
+and reproduces any run from (scenario, seed).",
+    after_help = "Examples:
+  quorumlab run scenarios/raft/nemesis.toml --seed 7
+  quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..1000
+  quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..200 --mutant vote-ignores-log --fail-fast
+  quorumlab replay runs/nemesis-seed7 --from 100 --to 140
+  quorumlab test scenarios/
+  quorumlab list mutants --json
+
+Exit codes: 0 pass, 1 a property violated, 2 bad input, 3 internal error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one scenario with one seed; write result.json (and trace.ndjson on failure).
+    #[command(after_help = "Examples:
+  quorumlab run scenarios/raft/nemesis.toml --seed 42
+  quorumlab run scenarios/raft/election.toml --seed 3 --mutant fixed-election-timeout --trace --out /tmp/run
+  quorumlab run scenarios/raft/nemesis.toml --json | jq .verdict
+
+Writes DIR/result.json (verdict, property, trace_hash, metrics, repro), DIR/history.json when the scenario
+has clients, DIR/scenario.toml (what was run), and DIR/trace.ndjson with --trace or when the run fails.")]
+    Run {
+        scenario: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// A deliberately broken protocol variant (`quorumlab list mutants`).
+        #[arg(long)]
+        mutant: Option<String>,
+        /// Swarm mode: this seed switches fault kinds on/off and picks their strengths.
+        #[arg(long)]
+        swarm: bool,
+        /// Run directory (default: runs/<scenario>-seed<N>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write trace.ndjson even when the run passes.
+        #[arg(long)]
+        trace: bool,
+        /// Print result.json to stdout instead of a summary line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run scenarios over many seeds in parallel; exit 1 if any seed fails.
+    #[command(after_help = "Examples:
+  quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..1000
+  quorumlab sweep scenarios/raft/*.toml --seeds 1..100 --jobs 2 --out sweeps/ci
+  quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..100000 --shard 3/8   # one machine of eight
+  quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..500 --swarm --fail-fast
+
+Seeds A..B include both ends. Writes DIR/summary.json (seeds, passed, failed, failures with repro commands,
+fault_counts, sweep_hash) and a run directory for each failing seed (at most 20 per scenario).
+The sweep hash is the same for any --jobs, and shard hashes add up to the whole.")]
+    Sweep {
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        #[arg(long, default_value = "1..100")]
+        seeds: String,
+        /// Worker threads (default: the machine's cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only shard K of N (seeds whose position is K-1 mod N).
+        #[arg(long, default_value = "1/1")]
+        shard: String,
+        #[arg(long)]
+        mutant: Option<String>,
+        #[arg(long)]
+        swarm: bool,
+        /// Stop at the first failing seed.
+        #[arg(long)]
+        fail_fast: bool,
+        /// Output directory (default: sweeps/<first scenario>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print summary.json to stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-execute a run directory, prove the trace hash matches, print its events.
+    #[command(after_help = "Examples:
+  quorumlab replay runs/nemesis-seed7
+  quorumlab replay sweeps/nemesis/nemesis/seed-113 --from 2000 --to 2100")]
+    Replay {
+        run_dir: PathBuf,
+        /// First event index to print.
+        #[arg(long)]
+        from: Option<u64>,
+        /// Last event index to print.
+        #[arg(long)]
+        to: Option<u64>,
+    },
+    /// Run scenario files over their own `seeds` and check each one's `expect`.
+    #[command(after_help = "Examples:
+  quorumlab test                      # every scenario under scenarios/
+  quorumlab test scenarios/raft/figure8.toml
+  quorumlab test scenarios/raft --json
+
+A scenario expecting \"pass\" must pass every seed; one expecting a property must violate it on some
+seed (the lowest such seed is reported). Exit 0 iff every expectation holds.")]
+    Test {
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        jobs: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List protocols, bundled scenarios, invariants or mutants.
+    #[command(after_help = "Examples:
+  quorumlab list protocols
+  quorumlab list mutants --json
+  quorumlab list invariants")]
+    List {
+        what: ListWhat,
+        #[arg(long)]
+        json: bool,
+        /// Where to look for scenarios.
+        #[arg(long, default_value = "scenarios")]
+        dir: PathBuf,
+    },
+    /// Measure the simulator: bare event loop vs Raft with invariants, and seeds/s.
+    #[command(after_help = "Examples:
+  quorumlab bench
+  quorumlab bench --json
+
+Prints bare_loop_events_per_sec, raft_events_per_sec, their ratio, and seeds_per_sec of a sweep of
+scenarios/raft/nemesis.toml (per core and on all cores).")]
+    Bench {
+        #[arg(long)]
+        json: bool,
+        /// Seeds per measurement.
+        #[arg(long, default_value_t = 40)]
+        seeds: u64,
+        #[arg(long, default_value = "scenarios/raft/nemesis.toml")]
+        scenario: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ListWhat {
+    Protocols,
+    Scenarios,
+    Invariants,
+    Mutants,
+}

@@ -1,0 +1,406 @@
+//! `run`, `sweep` and `list`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::Serialize;
+use serde_json::json;
+use sim_core::result::RunOutput;
+use sim_core::runner::{self, Runner};
+use sim_core::scenario::{Scenario, SeedRange};
+use sim_core::sweep::{self, FailureEntry, Shard, SweepOptions, SweepSummary};
+
+use crate::{to_json_pretty, write_file, CliError, EXIT_INTERNAL, EXIT_PASS, EXIT_VIOLATION};
+
+/// Load a scenario and bind it to its protocol.
+pub fn prepare(
+    path: &Path,
+    mutant: Option<&str>,
+    swarm: bool,
+) -> Result<Box<dyn Runner>, CliError> {
+    let scenario = Scenario::load(path)?;
+    prepare_scenario(&scenario, mutant, swarm)
+}
+
+pub fn prepare_scenario(
+    scenario: &Scenario,
+    mutant: Option<&str>,
+    swarm: bool,
+) -> Result<Box<dyn Runner>, CliError> {
+    Ok(runner::prepare(
+        &protocols::registry(),
+        scenario,
+        mutant,
+        swarm,
+    )?)
+}
+
+/// Write a run directory: result.json, scenario.toml, history.json, trace.ndjson.
+pub fn write_run_dir(dir: &Path, runner: &dyn Runner, output: &RunOutput) -> Result<(), CliError> {
+    write_file(&dir.join("result.json"), to_json_pretty(&output.result))?;
+    write_file(&dir.join("scenario.toml"), &runner.scenario().source)?;
+    if !output.history.is_empty() {
+        write_file(
+            &dir.join("history.json"),
+            to_json_pretty(&json!({ "operations": output.history })),
+        )?;
+    }
+    if let Some(trace) = &output.trace {
+        let mut text = trace.join("\n");
+        text.push('\n');
+        write_file(&dir.join("trace.ndjson"), text)?;
+    }
+    Ok(())
+}
+
+pub fn run(
+    path: &Path,
+    seed: u64,
+    mutant: Option<&str>,
+    swarm: bool,
+    out: Option<PathBuf>,
+    trace: bool,
+    json_output: bool,
+) -> Result<i32, CliError> {
+    sim_core::panics::install_quiet_hook();
+    let runner = prepare(path, mutant, swarm)?;
+    let mut output = runner.run(seed, trace);
+    if output.result.verdict.is_failure() && output.trace.is_none() {
+        // Same (scenario, seed): the traced re-run is the same run, now recorded.
+        let traced = runner.run(seed, true);
+        if traced.result.trace_hash != output.result.trace_hash {
+            return Err(CliError::Internal(format!(
+                "seed {seed} is not deterministic: trace hash {} then {}",
+                output.result.trace_hash, traced.result.trace_hash
+            )));
+        }
+        output = traced;
+    }
+    let dir = out.unwrap_or_else(|| {
+        PathBuf::from("runs").join(format!("{}-seed{seed}", runner.scenario().name()))
+    });
+    write_run_dir(&dir, runner.as_ref(), &output)?;
+    let result = &output.result;
+    if json_output {
+        print!("{}", to_json_pretty(result));
+    } else {
+        println!(
+            "{:<9} {} seed {}  events {}  simulated {:.3}s  trace {}",
+            result.verdict.name(),
+            runner.scenario().name(),
+            seed,
+            result.metrics.events,
+            result.time_us as f64 / 1e6,
+            result.trace_hash
+        );
+        if let (Some(property), Some(detail)) = (&result.property, &result.detail) {
+            println!("  {property}: {detail}");
+            println!(
+                "  at event {} (t = {} us); trace in {}",
+                result.event_index,
+                result.time_us,
+                dir.join("trace.ndjson").display()
+            );
+            println!("  repro: {}", result.repro);
+        }
+        println!("  wrote {}", dir.display());
+    }
+    Ok(if result.verdict.is_failure() {
+        EXIT_VIOLATION
+    } else {
+        EXIT_PASS
+    })
+}
+
+/// A sweep of one or more scenarios: `summary.json`.
+#[derive(Debug, Serialize)]
+pub struct SweepReport {
+    pub seeds: u64,
+    pub passed: u64,
+    pub failed: u64,
+    pub failures: Vec<FailureEntry>,
+    pub fault_counts: BTreeMap<String, u64>,
+    /// Sum of the scenarios' sweep hashes (each order-independent over seeds).
+    pub sweep_hash: String,
+    pub determinism_rechecked: u64,
+    pub determinism_mismatches: u64,
+    pub elapsed_seconds: f64,
+    pub seeds_per_sec: f64,
+    pub scenarios: Vec<SweepSummary>,
+}
+
+/// Failing seeds whose run directory a sweep writes, per scenario.
+const FAILURE_DIRS_MAX: usize = 20;
+
+pub struct SweepArgs {
+    pub scenarios: Vec<PathBuf>,
+    pub seeds: String,
+    pub jobs: Option<usize>,
+    pub shard: String,
+    pub mutant: Option<String>,
+    pub swarm: bool,
+    pub fail_fast: bool,
+    pub out: Option<PathBuf>,
+    pub json: bool,
+}
+
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
+    sim_core::panics::install_quiet_hook();
+    let seeds = SeedRange::parse(&args.seeds).map_err(|message| {
+        CliError::BadInput(format!("--seeds: {message} (write e.g. --seeds 1..1000)"))
+    })?;
+    let shard = Shard::parse(&args.shard).map_err(|message| {
+        CliError::BadInput(format!("--shard: {message} (write e.g. --shard 2/8)"))
+    })?;
+    let runners = args
+        .scenarios
+        .iter()
+        .map(|path| prepare(path, args.mutant.as_deref(), args.swarm))
+        .collect::<Result<Vec<_>, _>>()?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("sweeps").join(runners[0].scenario().name()));
+    let options = SweepOptions {
+        seeds,
+        jobs: args.jobs.unwrap_or_else(default_jobs),
+        shard,
+        fail_fast: args.fail_fast,
+        recheck_one_in: 100,
+        failures_kept_max: 1000,
+    };
+    let clock = crate::bench::Stopwatch::start();
+    let mut summaries = Vec::new();
+    for runner in &runners {
+        let bar = progress_bar(shard.seed_count(seeds), &runner.scenario().name());
+        let dirs_written = AtomicUsize::new(0);
+        let dir_errors = std::sync::Mutex::new(Vec::new());
+        let scenario_out = out.join(runner.scenario().name());
+        let summary = sweep::sweep(runner.as_ref(), &options, &|output: &RunOutput| {
+            bar.inc(1);
+            if output.result.verdict.is_failure()
+                && dirs_written.fetch_add(1, Ordering::Relaxed) < FAILURE_DIRS_MAX
+            {
+                let traced = runner.run(output.result.seed, true);
+                let dir = scenario_out.join(format!("seed-{}", output.result.seed));
+                if let Err(error) = write_run_dir(&dir, runner.as_ref(), &traced) {
+                    dir_errors
+                        .lock()
+                        .expect("not poisoned")
+                        .push(error.to_string());
+                }
+            }
+        });
+        bar.finish_and_clear();
+        if let Some(error) = dir_errors
+            .into_inner()
+            .expect("not poisoned")
+            .into_iter()
+            .next()
+        {
+            return Err(CliError::BadInput(error));
+        }
+        if !args.json {
+            print_sweep_summary(&summary);
+        }
+        summaries.push(summary);
+    }
+    let elapsed_seconds = clock.seconds();
+    let seeds_run: u64 = summaries.iter().map(|s| s.seeds).sum();
+    let hash_sum = summaries.iter().fold(0u64, |sum, s| {
+        sum.wrapping_add(u64::from_str_radix(&s.sweep_hash, 16).expect("hex"))
+    });
+    let report = SweepReport {
+        seeds: seeds_run,
+        passed: summaries.iter().map(|s| s.passed).sum(),
+        failed: summaries.iter().map(|s| s.failed).sum(),
+        failures: summaries
+            .iter()
+            .flat_map(|s| s.failures.iter().cloned())
+            .collect(),
+        fault_counts: summaries.iter().fold(BTreeMap::new(), |mut all, s| {
+            for (kind, count) in &s.fault_counts {
+                *all.entry(kind.clone()).or_insert(0) += count;
+            }
+            all
+        }),
+        sweep_hash: sim_core::hash::hex(hash_sum),
+        determinism_rechecked: summaries.iter().map(|s| s.determinism_rechecked).sum(),
+        determinism_mismatches: summaries
+            .iter()
+            .map(|s| s.determinism_mismatches.len() as u64)
+            .sum(),
+        elapsed_seconds,
+        seeds_per_sec: seeds_run as f64 / elapsed_seconds.max(1e-9),
+        scenarios: summaries,
+    };
+    write_file(&out.join("summary.json"), to_json_pretty(&report))?;
+    if args.json {
+        print!("{}", to_json_pretty(&report));
+    } else {
+        println!(
+            "{} seeds, {} passed, {} failed in {:.1}s ({:.1} seeds/s); sweep hash {}; wrote {}",
+            report.seeds,
+            report.passed,
+            report.failed,
+            elapsed_seconds,
+            report.seeds_per_sec,
+            report.sweep_hash,
+            out.join("summary.json").display()
+        );
+    }
+    if report.determinism_mismatches > 0 {
+        let seeds: Vec<u64> = report
+            .scenarios
+            .iter()
+            .flat_map(|s| s.determinism_mismatches.iter().copied())
+            .collect();
+        eprintln!("internal error: re-running seeds {seeds:?} gave different trace hashes: the simulation is not deterministic");
+        return Ok(EXIT_INTERNAL);
+    }
+    Ok(if report.failed > 0 {
+        EXIT_VIOLATION
+    } else {
+        EXIT_PASS
+    })
+}
+
+fn print_sweep_summary(summary: &SweepSummary) {
+    println!(
+        "{}: {} seeds, {} passed, {} failed{}",
+        summary.scenario,
+        summary.seeds,
+        summary.passed,
+        summary.failed,
+        if summary.stopped_early {
+            " (stopped at the first failure)"
+        } else {
+            ""
+        }
+    );
+    if !summary.fault_counts.is_empty() {
+        let faults: Vec<String> = summary
+            .fault_counts
+            .iter()
+            .map(|(kind, count)| format!("{kind} {count}"))
+            .collect();
+        println!(
+            "  faults fired: {} (in {} of {} seeds)",
+            faults.join(", "),
+            summary.seeds_with_faults,
+            summary.seeds
+        );
+    }
+    for failure in summary.failures.iter().take(10) {
+        println!(
+            "  seed {}: {} {}: {}",
+            failure.seed,
+            failure.verdict.name(),
+            failure.property.as_deref().unwrap_or("-"),
+            failure.detail.as_deref().unwrap_or("")
+        );
+        println!("    repro: {}", failure.repro);
+    }
+    if summary.failures.len() > 10 {
+        println!(
+            "  ... and {} more failures in summary.json",
+            summary.failed - 10
+        );
+    }
+}
+
+pub fn progress_bar(total: u64, label: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {pos}/{len} seeds {per_sec} eta {eta}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(label.to_string());
+    bar
+}
+
+pub fn list(what: crate::cli::ListWhat, json_output: bool, dir: &Path) -> Result<i32, CliError> {
+    use crate::cli::ListWhat;
+    let registry = protocols::registry();
+    let rows: Vec<serde_json::Value> = match what {
+        ListWhat::Protocols => registry.iter().map(|p| json!({"name": p.name, "description": p.description})).collect(),
+        ListWhat::Invariants => registry
+            .iter()
+            .flat_map(|p| {
+                let safety = (p.properties)()
+                    .iter()
+                    .map(move |i| json!({"name": i.name, "protocol": p.name, "kind": "safety", "description": i.description}));
+                let liveness = (p.liveness_conditions)()
+                    .iter()
+                    .map(move |i| json!({"name": i.name, "protocol": p.name, "kind": "liveness", "description": i.description}));
+                safety.chain(liveness)
+            })
+            .collect(),
+        ListWhat::Mutants => registry
+            .iter()
+            .flat_map(|p| {
+                (p.mutants)().iter().map(move |m| {
+                    json!({"name": m.name, "protocol": p.name, "liveness": m.liveness, "description": m.description})
+                })
+            })
+            .collect(),
+        ListWhat::Scenarios => {
+            let mut rows = Vec::new();
+            for path in crate::collect_scenarios(&[dir.to_path_buf()])? {
+                let scenario = Scenario::load(&path)?;
+                let summary = scenario
+                    .source
+                    .lines()
+                    .take_while(|line| line.starts_with('#'))
+                    .map(|line| line.trim_start_matches('#').trim())
+                    .find(|line| !line.is_empty())
+                    .unwrap_or("")
+                    .to_string();
+                rows.push(json!({
+                    "name": scenario.name(),
+                    "path": path.display().to_string(),
+                    "protocol": scenario.file.protocol,
+                    "expect": scenario.file.expect,
+                    "mutant": scenario.file.mutant,
+                    "description": summary,
+                }));
+            }
+            rows
+        }
+    };
+    if json_output {
+        print!("{}", to_json_pretty(&rows));
+    } else {
+        for row in &rows {
+            let protocol = row
+                .get("protocol")
+                .and_then(|p| p.as_str())
+                .map(|p| format!("{p:<10} "))
+                .unwrap_or_default();
+            let name = row
+                .get("path")
+                .or(row.get("name"))
+                .and_then(|n| n.as_str())
+                .unwrap_or("");
+            let extra = match row.get("expect").and_then(|e| e.as_str()) {
+                Some(expect) => format!("expect {expect}  "),
+                None => String::new(),
+            };
+            println!(
+                "{protocol}{name:<36} {extra}{}",
+                row.get("description")
+                    .and_then(|d| d.as_str())
+                    .unwrap_or("")
+            );
+        }
+    }
+    Ok(EXIT_PASS)
+}

@@ -1,0 +1,106 @@
+//! The `quorumlab` command line: wires scenarios, protocols, the simulator and reports.
+//! `main.rs` only parses arguments and maps errors to exit codes; everything else is
+//! here so that integration tests drive the same code.
+
+pub mod bench;
+pub mod cli;
+pub mod commands;
+pub mod replay;
+pub mod testing;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Exit codes, everywhere: 0 pass, 1 a property violated, 2 bad input, 3 internal error.
+pub const EXIT_PASS: i32 = 0;
+pub const EXIT_VIOLATION: i32 = 1;
+pub const EXIT_BAD_INPUT: i32 = 2;
+pub const EXIT_INTERNAL: i32 = 3;
+
+/// A command's failure that is not a protocol's: bad input or our own bug.
+#[derive(Debug)]
+pub enum CliError {
+    BadInput(String),
+    Internal(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::BadInput(_) => EXIT_BAD_INPUT,
+            CliError::Internal(_) => EXIT_INTERNAL,
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::BadInput(message) => write!(f, "error: {message}"),
+            CliError::Internal(message) => write!(f, "internal error: {message}"),
+        }
+    }
+}
+
+impl From<sim_core::scenario::ScenarioError> for CliError {
+    fn from(error: sim_core::scenario::ScenarioError) -> Self {
+        CliError::BadInput(error.to_string())
+    }
+}
+
+/// Write a file, creating its directory; failures name the path.
+pub fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), CliError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|error| {
+            CliError::BadInput(format!(
+                "cannot create directory {}: {error}",
+                parent.display()
+            ))
+        })?;
+    }
+    std::fs::write(path, contents)
+        .map_err(|error| CliError::BadInput(format!("cannot write {}: {error}", path.display())))
+}
+
+pub fn to_json_pretty<T: serde::Serialize>(value: &T) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("our outputs serialise");
+    text.push('\n');
+    text
+}
+
+/// Every `*.toml` under `paths` (files as given, directories recursively), sorted.
+pub fn collect_scenarios(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+    let mut found = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            walk(path, &mut found)?;
+        } else if path.is_file() {
+            found.push(path.clone());
+        } else {
+            return Err(CliError::BadInput(format!(
+                "{}: no such file or directory",
+                path.display()
+            )));
+        }
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), CliError> {
+    let entries = std::fs::read_dir(dir).map_err(|error| {
+        CliError::BadInput(format!("cannot read directory {}: {error}", dir.display()))
+    })?;
+    for entry in entries {
+        let path = entry
+            .map_err(|error| CliError::BadInput(format!("{}: {error}", dir.display())))?
+            .path();
+        if path.is_dir() {
+            walk(&path, found)?;
+        } else if path.extension().is_some_and(|ext| ext == "toml") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! `quorumlab replay`: re-execute a run directory's (scenario, seed, mutant), prove the
+//! trace hash matches what was recorded, and print the events readably.
+
+use std::path::Path;
+
+use serde_json::Value;
+use sim_core::result::RunResult;
+use sim_core::scenario::Scenario;
+
+use crate::commands::prepare_scenario;
+use crate::{CliError, EXIT_INTERNAL, EXIT_PASS};
+
+pub fn replay(run_dir: &Path, from: Option<u64>, to: Option<u64>) -> Result<i32, CliError> {
+    sim_core::panics::install_quiet_hook();
+    let result_path = run_dir.join("result.json");
+    let text = std::fs::read_to_string(&result_path).map_err(|error| {
+        CliError::BadInput(format!(
+            "{}: {error} (is this a run directory?)",
+            result_path.display()
+        ))
+    })?;
+    let recorded: RunResult = serde_json::from_str(&text).map_err(|error| {
+        CliError::BadInput(format!(
+            "{}: not a quorumlab result.json: {error}",
+            result_path.display()
+        ))
+    })?;
+    // The run directory keeps the scenario as it was run; its path stays the original
+    // one, so the repro command reads the same.
+    let scenario_path = run_dir.join("scenario.toml");
+    let source = std::fs::read_to_string(&scenario_path)
+        .map_err(|error| CliError::BadInput(format!("{}: {error}", scenario_path.display())))?;
+    let scenario = Scenario::parse(Path::new(&recorded.scenario), source)?;
+    let runner = prepare_scenario(&scenario, recorded.mutant.as_deref(), recorded.swarm)?;
+    let output = runner.run(recorded.seed, true);
+    let trace = output.trace.as_ref().expect("tracing was asked for");
+    let from = from.unwrap_or(0);
+    let to = to.unwrap_or(u64::MAX);
+    for line in trace {
+        let event: Value = serde_json::from_str(line).expect("our trace lines are JSON");
+        let index = event["i"].as_u64().unwrap_or(0);
+        if (from..=to).contains(&index) {
+            println!("{}", format_event(&event));
+        }
+    }
+    let result = &output.result;
+    if result.trace_hash != recorded.trace_hash {
+        eprintln!(
+            "internal error: trace hash {} differs from the recorded {} (seed {}): the run is not reproducible",
+            result.trace_hash, recorded.trace_hash, recorded.seed
+        );
+        return Ok(EXIT_INTERNAL);
+    }
+    println!(
+        "replayed {} seed {}: {} {} — trace hash {} matches",
+        recorded.scenario,
+        recorded.seed,
+        result.verdict.name(),
+        result.property.as_deref().unwrap_or(""),
+        result.trace_hash
+    );
+    Ok(EXIT_PASS)
+}
+
+/// One trace event as a line a person reads: time, index, node, what came in, what went out.
+pub fn format_event(event: &Value) -> String {
+    let time = event["time_us"].as_u64().unwrap_or(0) as f64 / 1e6;
+    let index = event["i"].as_u64().unwrap_or(0);
+    let node = match event["node"].as_u64() {
+        Some(node) => format!("n{node}"),
+        None => "--".to_string(),
+    };
+    let kind = event["event"].as_str().unwrap_or("?");
+    let mut line = format!("[{time:>10.6}s] #{index:<7} {node:<3} {kind}");
+    let input = &event["input"];
+    if let Some(from) = input.get("from") {
+        line.push_str(&format!(" from n{from}"));
+    }
+    if let Some(msg) = input.get("msg") {
+        line.push_str(&format!(" {}", compact(msg)));
+    }
+    if let Some(op) = input.get("op") {
+        line.push_str(&format!(
+            " client {} request {} {}",
+            input["client"],
+            input["request"],
+            compact(op)
+        ));
+    }
+    for key in ["fault", "cause", "verdict", "property"] {
+        if let Some(value) = event.get(key).filter(|v| !v.is_null()) {
+            line.push_str(&format!(" {key}={}", compact(value)));
+        }
+    }
+    if let Some(effects) = event["effects"].as_array() {
+        for effect in effects {
+            line.push_str("\n      -> ");
+            line.push_str(&format_effect(effect));
+        }
+    }
+    if let Some(observations) = event["observations"].as_array() {
+        for observation in observations {
+            line.push_str(&format!("\n      ** {}", compact(observation)));
+        }
+    }
+    line
+}
+
+fn format_effect(effect: &Value) -> String {
+    if let Some(send) = effect.get("send") {
+        let fate = &send["fate"];
+        let fate = match fate.get("dropped") {
+            Some(cause) => format!("DROPPED ({})", cause.as_str().unwrap_or("?")),
+            None => {
+                let mut text = format!(
+                    "arrives +{:.3}ms",
+                    fate["delay_us"].as_u64().unwrap_or(0) as f64 / 1e3
+                );
+                if let Some(duplicate) = fate["duplicate_delay_us"].as_u64() {
+                    text.push_str(&format!(", duplicate +{:.3}ms", duplicate as f64 / 1e3));
+                }
+                text
+            }
+        };
+        return format!("send n{} {} [{fate}]", send["to"], compact(&send["msg"]));
+    }
+    if let Some(timer) = effect.get("set_timer") {
+        return format!(
+            "set {} in {:.3}ms",
+            timer["timer"].as_str().unwrap_or("?"),
+            timer["delay_us"].as_u64().unwrap_or(0) as f64 / 1e3
+        );
+    }
+    compact(effect)
+}
+
+fn compact(value: &Value) -> String {
+    let text = value.to_string();
+    if text.len() > 240 {
+        format!(
+            "{}…",
+            &text[..text.char_indices().nth(240).map_or(text.len(), |(i, _)| i)]
+        )
+    } else {
+        text
+    }
+}
