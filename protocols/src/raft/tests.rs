@@ -1092,8 +1092,147 @@ fn figure_8_is_safe_in_correct_raft() {
 fn mutant_commit_prior_term_breaks_figure_8() {
     let cluster = figure_8(Some(Mutant::CommitPriorTerm));
     let violation = cluster.violation.expect("the checker catches Figure 8");
+    assert_eq!(violation.property, "leader_completeness");
     assert!(
-        ["state_machine_safety", "leader_completeness"].contains(&violation.property),
-        "{violation:?}"
+        violation
+            .detail
+            .starts_with("n4 is leader of term 5 but lacks committed index 2"),
+        "{}",
+        violation.detail
+    );
+}
+
+// End to end: a mutant's bug reaches a property violation the checker reports, and the same
+// schedule passes with the correct protocol.
+
+/// n0 wins term 1 with two copies of n1's vote (n2..n4 are cut off); then n2 wins term 1
+/// with n3 and n4.
+fn duplicated_vote(mutant: Option<Mutant>) -> Cluster {
+    let mut cluster = Cluster::new(5, config_with(mutant));
+    cluster.isolated.extend([n(2), n(3), n(4)]);
+    cluster.fire(n(0), RaftTimer::Election);
+    cluster.deliver_one();
+    let (from, to, vote) = cluster.queue.front().cloned().expect("n1 answered");
+    cluster.queue.push_back((from, to, vote));
+    cluster.deliver_all();
+    cluster.isolated.clear();
+    cluster.isolated.extend([n(0), n(1)]);
+    cluster.fire(n(2), RaftTimer::Election);
+    cluster.deliver_all();
+    cluster
+}
+
+#[test]
+fn mutant_count_duplicate_votes_elects_two_leaders_in_a_term() {
+    let cluster = duplicated_vote(None);
+    cluster.assert_no_violation();
+    assert_eq!(cluster.leaders(), [n(2)]);
+    let cluster = duplicated_vote(Some(Mutant::CountDuplicateVotes));
+    assert_eq!(cluster.leaders(), [n(0), n(2)]);
+    let violation = cluster.violation.expect("two leaders in term 1");
+    assert_eq!(
+        violation,
+        Violation::new("election_safety", "term 1: n0 and n2 both became leader")
+    );
+}
+
+/// n0 commits index 1 with n1; n2, which missed it, then campaigns with n1's vote.
+fn candidate_missing_a_committed_entry(mutant: Option<Mutant>) -> Cluster {
+    let mut cluster = Cluster::new(3, config_with(mutant));
+    cluster.isolated.insert(n(2));
+    cluster.elect(n(0));
+    cluster.propose(n(0), 0, 1);
+    cluster.deliver_all();
+    assert_eq!(cluster.node(n(0)).commit_index(), 1);
+    cluster.isolated.clear();
+    cluster.isolated.insert(n(0));
+    // Term 1 fails (n1 voted for n0); term 2 is decided by the log check.
+    for _ in 0..2 {
+        cluster.fire(n(2), RaftTimer::Election);
+        cluster.deliver_all();
+    }
+    cluster
+}
+
+#[test]
+fn mutant_vote_ignores_log_elects_a_leader_without_committed_entries() {
+    let cluster = candidate_missing_a_committed_entry(None);
+    cluster.assert_no_violation();
+    assert_eq!(cluster.node(n(2)).role(), "candidate");
+    let cluster = candidate_missing_a_committed_entry(Some(Mutant::VoteIgnoresLog));
+    assert!(cluster.node(n(2)).is_leader());
+    assert_eq!(
+        cluster.violation.expect("n2 lacks index 1").property,
+        "leader_completeness"
+    );
+}
+
+/// n0 sends index 1 and index 2 to n1; the second AppendEntries is lost. n0 crashes and
+/// n1 wins term 2 with n2.
+fn lost_second_append(mutant: Option<Mutant>) -> Cluster {
+    let mut cluster = Cluster::new(3, config_with(mutant));
+    cluster.elect(n(0));
+    cluster.isolated.insert(n(2));
+    cluster.propose(n(0), 0, 1);
+    cluster.propose(n(0), 0, 2);
+    let (_, to, lost) = cluster.queue.pop_back().expect("queued");
+    assert!(
+        to == n(1)
+            && matches!(
+                lost,
+                RaftMsg::AppendEntries {
+                    prev_log_index: 1,
+                    ..
+                }
+            )
+    );
+    cluster.deliver_all();
+    cluster.crash(n(0));
+    cluster.isolated.clear();
+    cluster.campaign(n(1));
+    cluster
+}
+
+#[test]
+fn mutant_match_index_from_log_len_loses_a_committed_entry() {
+    let cluster = lost_second_append(None);
+    cluster.assert_no_violation();
+    assert_eq!(cluster.checker.committed_index(), 1);
+    let cluster = lost_second_append(Some(Mutant::MatchIndexFromLogLen));
+    assert_eq!(cluster.checker.committed_index(), 2);
+    assert_eq!(
+        cluster.violation.expect("n1 lacks index 2").property,
+        "leader_completeness"
+    );
+}
+
+/// n1 receives AppendEntries for index 1, then index 2, then a stale duplicate of the
+/// first. n0 commits both; then n0 crashes and n1 wins term 2 with n2.
+fn stale_duplicate_append(mutant: Option<Mutant>) -> Cluster {
+    let mut cluster = Cluster::new(3, config_with(mutant));
+    cluster.elect(n(0));
+    cluster.isolated.insert(n(2));
+    cluster.propose(n(0), 0, 1);
+    let first = cluster.queue.back().cloned().expect("queued");
+    cluster.propose(n(0), 0, 2);
+    cluster.queue.push_back(first);
+    cluster.deliver_all();
+    assert_eq!(cluster.node(n(0)).commit_index(), 2);
+    cluster.crash(n(0));
+    cluster.isolated.clear();
+    cluster.campaign(n(1));
+    cluster
+}
+
+#[test]
+fn mutant_truncate_on_any_append_loses_a_committed_entry() {
+    let cluster = stale_duplicate_append(None);
+    cluster.assert_no_violation();
+    assert_eq!(cluster.node(n(1)).last_log_index(), 2);
+    let cluster = stale_duplicate_append(Some(Mutant::TruncateOnAnyAppend));
+    assert_eq!(cluster.node(n(1)).last_log_index(), 1);
+    assert_eq!(
+        cluster.violation.expect("n1 lacks index 2").property,
+        "leader_completeness"
     );
 }
