@@ -1,1 +1,1222 @@
-//! Raft: lands with the Raft implementation.
+//! Raft (Ongaro & Ousterhout, "In Search of an Understandable Consensus Algorithm",
+//! USENIX ATC 2014; Ongaro's thesis, Stanford 2014, chapter 3) as a pure step function.
+//!
+//! Each node is a follower, a candidate or a leader (§5.1). A follower that hears from no
+//! leader within a randomised election timeout becomes a candidate: it increments its term,
+//! votes for itself and asks every peer with RequestVote (§5.2). A peer grants at most one
+//! vote per term, and only to a candidate whose log is at least as up to date as its own
+//! (§5.4.1). A candidate with votes from a majority becomes leader and replicates its log
+//! with AppendEntries (§5.3): a follower accepts entries only after the entry at
+//! prevLogIndex matches prevLogTerm, and truncates its log only on a real conflict. A
+//! rejection carries a conflict hint (the conflicting term and the first index of that term
+//! in the follower's log, or the follower's log length) so the leader can skip a whole term
+//! per round trip (thesis §5.3, "accelerated log backtracking"). The leader commits index N
+//! once a majority stores it and log[N] is from the leader's current term (§5.4.2, the
+//! Figure 8 rule); followers learn the commit index from leaderCommit, capped at the index
+//! of the last new entry (Figure 2, AppendEntries rule 5).
+//!
+//! Persistence (Figure 2, "persistent state on all servers"): currentTerm, votedFor and the
+//! log are written with a `Persist` effect before any send or reply that depends on them,
+//! because the simulator may crash a node between a `Persist` and the effects after it.
+//!
+//! Log indices are 1-based as in the paper: index 0 is the empty prefix, with term 0.
+//! `self.log[i - 1]` holds index `i`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sim_core::{
+    ClientId, ClientReply, ConfigError, Ctx, Effects, FaultBound, Input, Message, MutantInfo,
+    NodeId, Observation, Params, Protocol, ReplyOutcome, TimeUs, TimerName,
+};
+
+pub mod invariants;
+pub mod mutants;
+
+#[cfg(test)]
+mod checker_tests;
+#[cfg(test)]
+mod tests;
+
+pub use invariants::RaftChecker;
+pub use mutants::{Mutant, MUTANTS};
+
+/// A node's term: a logical clock that only grows (§5.1).
+pub type Term = u64;
+/// A 1-based position in the log; 0 is the empty prefix.
+pub type LogIndex = u64;
+
+/// The scenario fields `configure` reads.
+const KNOWN_PARAMS: &[&str] = &[
+    "election_timeout_ms",
+    "heartbeat_ms",
+    "max_entries_per_append",
+];
+
+/// Raft's configuration, shared by every node of a cluster.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct RaftConfig {
+    /// The election timer's delay is drawn from `election_timeout_us_min..=election_timeout_us_max`.
+    pub election_timeout_us_min: TimeUs,
+    pub election_timeout_us_max: TimeUs,
+    /// A leader sends AppendEntries (possibly empty) to every peer this often.
+    pub heartbeat_us: TimeUs,
+    /// The most entries one AppendEntries carries.
+    pub max_entries_per_append: u64,
+    /// `None` is the correct protocol.
+    pub mutant: Option<Mutant>,
+}
+
+impl Default for RaftConfig {
+    /// The defaults of `configure`: election timeout 150-300 ms, heartbeat 50 ms, 64 entries
+    /// per AppendEntries, no mutant.
+    fn default() -> RaftConfig {
+        RaftConfig {
+            election_timeout_us_min: 150_000,
+            election_timeout_us_max: 300_000,
+            heartbeat_us: 50_000,
+            max_entries_per_append: 64,
+            mutant: None,
+        }
+    }
+}
+
+/// One log entry: the term of the leader that created it and the client command.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Entry {
+    pub term: Term,
+    pub client: ClientId,
+    pub request: u64,
+    pub value: u64,
+}
+
+/// How a follower answered an AppendEntries.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum AppendResult {
+    /// The follower's log now matches the leader's up to `match_index`
+    /// (prevLogIndex + number of entries sent, echoed back).
+    Success { match_index: LogIndex },
+    /// The entry at prevLogIndex did not match. `conflict_term` is the term of the
+    /// follower's entry at prevLogIndex and `conflict_index` the first index of that term in
+    /// the follower's log; when the follower has no entry at prevLogIndex, `conflict_term`
+    /// is `None` and `conflict_index` is its log length + 1 (thesis §5.3).
+    Conflict {
+        conflict_term: Option<Term>,
+        conflict_index: LogIndex,
+    },
+    /// The request's term was older than the follower's; the response's term tells the
+    /// sender to step down.
+    StaleTerm,
+}
+
+/// Raft's RPCs (Figure 2). Responses are messages of their own, matched by term.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum RaftMsg {
+    RequestVote {
+        term: Term,
+        last_log_index: LogIndex,
+        last_log_term: Term,
+    },
+    RequestVoteResponse {
+        term: Term,
+        vote_granted: bool,
+    },
+    AppendEntries {
+        term: Term,
+        prev_log_index: LogIndex,
+        prev_log_term: Term,
+        entries: Vec<Entry>,
+        leader_commit: LogIndex,
+    },
+    AppendEntriesResponse {
+        term: Term,
+        result: AppendResult,
+    },
+}
+
+impl RaftMsg {
+    pub fn term(&self) -> Term {
+        match self {
+            RaftMsg::RequestVote { term, .. }
+            | RaftMsg::RequestVoteResponse { term, .. }
+            | RaftMsg::AppendEntries { term, .. }
+            | RaftMsg::AppendEntriesResponse { term, .. } => *term,
+        }
+    }
+}
+
+impl Message for RaftMsg {
+    fn kind(&self) -> &'static str {
+        match self {
+            RaftMsg::RequestVote { .. } => "request_vote",
+            RaftMsg::RequestVoteResponse { .. } => "request_vote_response",
+            RaftMsg::AppendEntries { .. } => "append_entries",
+            RaftMsg::AppendEntriesResponse { .. } => "append_entries_response",
+        }
+    }
+
+    fn size_bytes(&self) -> u32 {
+        // A header of terms and indices, plus term, client, request and value per entry.
+        match self {
+            RaftMsg::AppendEntries { entries, .. } => {
+                let entries_bytes = entries.len().saturating_mul(24);
+                u32::try_from(32 + entries_bytes).unwrap_or(u32::MAX)
+            }
+            _ => 32,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum RaftTimer {
+    /// Followers and candidates: no leader heard from, start an election (§5.2).
+    Election,
+    /// Leaders: send AppendEntries to every peer to keep followers from timing out (§5.2).
+    Heartbeat,
+}
+
+impl TimerName for RaftTimer {
+    fn kind(&self) -> &'static str {
+        match self {
+            RaftTimer::Election => "election_timeout",
+            RaftTimer::Heartbeat => "heartbeat_timeout",
+        }
+    }
+}
+
+/// What a node keeps on stable storage (Figure 2, "persistent state on all servers").
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct RaftDurable {
+    pub current_term: Term,
+    pub voted_for: Option<NodeId>,
+    pub log: Vec<Entry>,
+}
+
+/// A client command: the value to append to the replicated log.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, Serialize)]
+pub struct RaftOp {
+    pub value: u64,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, Serialize)]
+pub enum RaftReply {
+    /// The request's entry is committed at `index`.
+    Committed { index: LogIndex },
+    /// This node is not the leader; `leader_hint` is the leader it last heard from in its
+    /// current term, if any.
+    NotLeader { leader_hint: Option<NodeId> },
+}
+
+impl ClientReply for RaftReply {
+    fn outcome(&self) -> ReplyOutcome {
+        match self {
+            RaftReply::Committed { .. } => ReplyOutcome::Ok,
+            RaftReply::NotLeader { leader_hint } => ReplyOutcome::Redirect(*leader_hint),
+        }
+    }
+}
+
+/// What a node reports to checkers, metrics and traces.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, Serialize)]
+pub enum RaftObs {
+    BecameCandidate {
+        term: Term,
+    },
+    BecameLeader {
+        term: Term,
+    },
+    /// A candidate or leader stepped down (to `term`, which may be its old term).
+    BecameFollower {
+        term: Term,
+    },
+    /// The log was changed: when `truncated_from` is set, every entry from that index on was
+    /// deleted first; then indices `from_index..=to_index` were written (an empty range,
+    /// `to_index == from_index - 1`, when nothing was appended). Every log mutation is
+    /// reported, by the one helper that performs them all.
+    LogWrite {
+        from_index: LogIndex,
+        to_index: LogIndex,
+        truncated_from: Option<LogIndex>,
+    },
+    /// commitIndex advanced from `previous_index` to `index`.
+    Commit {
+        index: LogIndex,
+        previous_index: LogIndex,
+    },
+}
+
+impl Observation for RaftObs {
+    fn kind(&self) -> &'static str {
+        match self {
+            RaftObs::BecameCandidate { .. } => "became_candidate",
+            RaftObs::BecameLeader { .. } => "became_leader",
+            RaftObs::BecameFollower { .. } => "became_follower",
+            RaftObs::LogWrite { .. } => "log_write",
+            RaftObs::Commit { .. } => "commit",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Role {
+    Follower,
+    Candidate,
+    Leader,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Follower => "follower",
+            Role::Candidate => "candidate",
+            Role::Leader => "leader",
+        }
+    }
+}
+
+/// One Raft node.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct Raft {
+    // The step function gets no config, so every node keeps a copy.
+    config: RaftConfig,
+    id: NodeId,
+    cluster_size: u32,
+
+    // Persistent state on all servers (Figure 2).
+    current_term: Term,
+    voted_for: Option<NodeId>,
+    log: Vec<Entry>,
+
+    // Volatile state on all servers.
+    commit_index: LogIndex,
+    role: Role,
+    /// The leader this node last heard from in `current_term`.
+    leader_hint: Option<NodeId>,
+
+    // Candidates: the voters that granted a vote in `current_term`. A `Vec` rather than a
+    // set so that the count-duplicate-votes mutant can hold the same voter twice.
+    votes_granted: Vec<NodeId>,
+
+    // Leaders, indexed by `NodeId::index()` (Figure 2, "volatile state on leaders").
+    next_index: Vec<LogIndex>,
+    match_index: Vec<LogIndex>,
+    /// Entries this leader appended for clients, by index, awaiting commit.
+    pending: BTreeMap<LogIndex, (ClientId, u64)>,
+}
+
+/// The effects of one step, plus whether the durable state changed since it was last
+/// persisted in this step. Sends and replies go through `Raft::send` and `Raft::reply`,
+/// which emit the `Persist` first when it is due.
+struct Output<'a> {
+    fx: &'a mut Effects<Raft>,
+    durable_changed: bool,
+}
+
+impl Raft {
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    pub fn config(&self) -> &RaftConfig {
+        &self.config
+    }
+
+    pub fn current_term(&self) -> Term {
+        self.current_term
+    }
+
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.voted_for
+    }
+
+    /// The log; `log()[i - 1]` is the entry at index `i`.
+    pub fn log(&self) -> &[Entry] {
+        &self.log
+    }
+
+    pub fn commit_index(&self) -> LogIndex {
+        self.commit_index
+    }
+
+    pub fn role_kind(&self) -> Role {
+        self.role
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.role == Role::Leader
+    }
+
+    pub fn leader_hint(&self) -> Option<NodeId> {
+        self.leader_hint
+    }
+
+    pub fn last_log_index(&self) -> LogIndex {
+        self.log.len() as LogIndex
+    }
+
+    pub fn last_log_term(&self) -> Term {
+        self.term_at(self.last_log_index())
+    }
+
+    /// The term of the entry at `index`; 0 for the empty prefix.
+    pub fn term_at(&self, index: LogIndex) -> Term {
+        assert!(
+            index <= self.last_log_index(),
+            "term_at({index}) past the log end"
+        );
+        if index == 0 {
+            0
+        } else {
+            self.log[index as usize - 1].term
+        }
+    }
+
+    /// The entry at `index` (1-based), if the log has one.
+    pub fn entry(&self, index: LogIndex) -> Option<&Entry> {
+        if index == 0 {
+            None
+        } else {
+            self.log.get(index as usize - 1)
+        }
+    }
+
+    fn mutant(&self, mutant: Mutant) -> bool {
+        self.config.mutant == Some(mutant)
+    }
+
+    fn majority(&self) -> usize {
+        self.cluster_size as usize / 2 + 1
+    }
+
+    fn peers(&self) -> impl Iterator<Item = NodeId> {
+        let id = self.id;
+        (0..self.cluster_size)
+            .map(NodeId)
+            .filter(move |&node| node != id)
+    }
+
+    fn durable(&self) -> RaftDurable {
+        if self.mutant(Mutant::VolatileVotedFor) {
+            // The bug: only the log reaches stable storage.
+            return RaftDurable {
+                current_term: 0,
+                voted_for: None,
+                log: self.log.clone(),
+            };
+        }
+        RaftDurable {
+            current_term: self.current_term,
+            voted_for: self.voted_for,
+            log: self.log.clone(),
+        }
+    }
+
+    /// Emit `Persist` if the durable state changed since it was last persisted this step.
+    fn persist_if_changed(&self, out: &mut Output<'_>) {
+        if out.durable_changed {
+            out.fx.persist(self.durable());
+            out.durable_changed = false;
+        }
+    }
+
+    /// Every send goes through here so that it follows the persist it depends on.
+    fn send(&self, out: &mut Output<'_>, to: NodeId, msg: RaftMsg) {
+        assert!(to != self.id, "{}: send to itself", self.id);
+        assert!(
+            to.0 < self.cluster_size,
+            "{}: send to unknown node {to}",
+            self.id
+        );
+        self.persist_if_changed(out);
+        out.fx.send(to, msg);
+    }
+
+    /// Replies, like sends, follow the persist they depend on (a committed entry must be
+    /// on this node's stable storage before the client hears about it).
+    fn reply(&self, out: &mut Output<'_>, client: ClientId, request: u64, reply: RaftReply) {
+        self.persist_if_changed(out);
+        out.fx.reply(client, request, reply);
+    }
+
+    fn arm_election_timer(&self, out: &mut Output<'_>) {
+        let min_us = self.config.election_timeout_us_min;
+        let max_us = if self.mutant(Mutant::FixedElectionTimeout) {
+            // The bug: every node waits exactly as long, so split votes repeat.
+            min_us
+        } else {
+            self.config.election_timeout_us_max
+        };
+        out.fx.set_timer(RaftTimer::Election, min_us, max_us);
+    }
+
+    fn arm_heartbeat_timer(&self, out: &mut Output<'_>) {
+        assert!(self.role == Role::Leader);
+        out.fx.set_timer(
+            RaftTimer::Heartbeat,
+            self.config.heartbeat_us,
+            self.config.heartbeat_us,
+        );
+    }
+
+    /// The one place the log changes: delete every entry from `truncate_from` on (when
+    /// set), then append `entries`, and report it with a `LogWrite` observation. Keeping
+    /// every mutation here means no code path, mutant or not, escapes the checker.
+    fn write_log(
+        &mut self,
+        out: &mut Output<'_>,
+        truncate_from: Option<LogIndex>,
+        entries: &[Entry],
+    ) {
+        assert!(
+            truncate_from.is_some() || !entries.is_empty(),
+            "write_log without a change"
+        );
+        if let Some(truncate_from) = truncate_from {
+            assert!(truncate_from >= 1, "truncate_from is 1-based");
+            assert!(
+                truncate_from <= self.last_log_index(),
+                "truncating past the log end"
+            );
+            assert!(
+                self.role != Role::Leader,
+                "{}: a leader never truncates its log (§5.3)",
+                self.id
+            );
+            if self.config.mutant.is_none() {
+                // Committed entries are never deleted (Leader Completeness, §5.4).
+                assert!(
+                    truncate_from > self.commit_index,
+                    "{}: truncating from {truncate_from} below commit index {}",
+                    self.id,
+                    self.commit_index
+                );
+            }
+            self.log.truncate(truncate_from as usize - 1);
+        }
+        let from_index = self.last_log_index() + 1;
+        for entry in entries {
+            if self.config.mutant.is_none() {
+                // Mutants may break these (e.g. a term forgotten across a restart); the
+                // checker, not a panic, is what should report it.
+                assert!(entry.term <= self.current_term, "entry from a future term");
+                assert!(
+                    entry.term >= self.last_log_term(),
+                    "log terms must not decrease"
+                );
+            }
+            self.log.push(entry.clone());
+        }
+        let to_index = self.last_log_index();
+        out.durable_changed = true;
+        out.fx.observe(RaftObs::LogWrite {
+            from_index,
+            to_index,
+            truncated_from: truncate_from,
+        });
+    }
+
+    /// Advance commitIndex to `index` (it never goes back), answer the clients whose
+    /// entries are now committed, and report it.
+    fn commit_to(&mut self, out: &mut Output<'_>, index: LogIndex) {
+        assert!(index > self.commit_index, "commit index only grows");
+        assert!(
+            index <= self.last_log_index(),
+            "committing past the log end"
+        );
+        let previous_index = self.commit_index;
+        self.commit_index = index;
+        out.fx.observe(RaftObs::Commit {
+            index,
+            previous_index,
+        });
+        while let Some((&pending_index, _)) = self.pending.first_key_value() {
+            if pending_index > index {
+                break;
+            }
+            let (_, (client, request)) = self.pending.pop_first().expect("non-empty");
+            assert!(
+                self.role == Role::Leader,
+                "only a leader has pending requests"
+            );
+            let entry = self
+                .entry(pending_index)
+                .expect("pending entry is in the log");
+            assert!(entry.client == client && entry.request == request);
+            self.reply(
+                out,
+                client,
+                request,
+                RaftReply::Committed {
+                    index: pending_index,
+                },
+            );
+        }
+    }
+
+    /// Adopt `term` (when newer) and become a follower (§5.1: "if RPC request or response
+    /// contains term T > currentTerm: set currentTerm = T, convert to follower").
+    fn become_follower(&mut self, out: &mut Output<'_>, term: Term) {
+        assert!(term >= self.current_term, "terms never go back");
+        if term > self.current_term {
+            self.current_term = term;
+            self.voted_for = None;
+            self.leader_hint = None;
+            out.durable_changed = true;
+        }
+        let previous_role = self.role;
+        self.role = Role::Follower;
+        self.votes_granted.clear();
+        if previous_role != Role::Follower {
+            out.fx.observe(RaftObs::BecameFollower {
+                term: self.current_term,
+            });
+        }
+        if previous_role == Role::Leader {
+            // The clients of dropped requests time out and retry at the new leader.
+            self.pending.clear();
+            out.fx.cancel_timer(RaftTimer::Heartbeat);
+            self.arm_election_timer(out);
+        }
+    }
+
+    /// Start an election (§5.2): new term, vote for self, ask every peer.
+    fn become_candidate(&mut self, out: &mut Output<'_>) {
+        assert!(
+            self.role != Role::Leader,
+            "{}: invalid transition leader -> candidate",
+            self.id
+        );
+        self.role = Role::Candidate;
+        self.current_term += 1;
+        self.voted_for = Some(self.id);
+        self.leader_hint = None;
+        self.votes_granted.clear();
+        self.votes_granted.push(self.id);
+        out.durable_changed = true;
+        out.fx.observe(RaftObs::BecameCandidate {
+            term: self.current_term,
+        });
+        self.arm_election_timer(out);
+        let request = RaftMsg::RequestVote {
+            term: self.current_term,
+            last_log_index: self.last_log_index(),
+            last_log_term: self.last_log_term(),
+        };
+        for peer in self.peers() {
+            self.send(out, peer, request.clone());
+        }
+        if self.votes_granted.len() >= self.majority() {
+            self.become_leader(out);
+        }
+    }
+
+    fn become_leader(&mut self, out: &mut Output<'_>) {
+        assert!(
+            self.role == Role::Candidate,
+            "{}: invalid transition {:?} -> leader",
+            self.id,
+            self.role
+        );
+        assert!(self.voted_for == Some(self.id));
+        self.role = Role::Leader;
+        self.leader_hint = Some(self.id);
+        self.votes_granted.clear();
+        let next = self.last_log_index() + 1;
+        self.next_index = vec![next; self.cluster_size as usize];
+        self.match_index = vec![0; self.cluster_size as usize];
+        self.match_index[self.id.index()] = self.last_log_index();
+        assert!(self.pending.is_empty());
+        out.fx.observe(RaftObs::BecameLeader {
+            term: self.current_term,
+        });
+        out.fx.cancel_timer(RaftTimer::Election);
+        self.broadcast_append_entries(out);
+        self.arm_heartbeat_timer(out);
+    }
+
+    /// Send AppendEntries from `next_index[peer]`, at most `max_entries_per_append` entries,
+    /// and advance `next_index[peer]` past them optimistically (a rejection resets it).
+    fn send_append_entries(&mut self, out: &mut Output<'_>, peer: NodeId) {
+        assert!(self.role == Role::Leader);
+        let next = self.next_index[peer.index()];
+        assert!(
+            next >= 1 && next <= self.last_log_index() + 1,
+            "next_index {next} out of range"
+        );
+        let prev_log_index = next - 1;
+        let end = self
+            .last_log_index()
+            .min(prev_log_index + self.config.max_entries_per_append);
+        let entries = self.log[prev_log_index as usize..end as usize].to_vec();
+        self.next_index[peer.index()] = end + 1;
+        let msg = RaftMsg::AppendEntries {
+            term: self.current_term,
+            prev_log_index,
+            prev_log_term: self.term_at(prev_log_index),
+            entries,
+            leader_commit: self.commit_index,
+        };
+        self.send(out, peer, msg);
+    }
+
+    fn broadcast_append_entries(&mut self, out: &mut Output<'_>) {
+        let peers: Vec<NodeId> = self.peers().collect();
+        for peer in peers {
+            self.send_append_entries(out, peer);
+        }
+    }
+
+    /// The leader's commit rule (§5.4.2): the largest N stored by a majority, committed only
+    /// when log[N] is from the current term.
+    fn advance_leader_commit(&mut self, out: &mut Output<'_>) {
+        assert!(self.role == Role::Leader);
+        assert!(self.match_index[self.id.index()] == self.last_log_index());
+        let mut matched = self.match_index.clone();
+        matched.sort_unstable_by(|a, b| b.cmp(a));
+        // matched[majority - 1] is stored by at least a majority (the nodes before it too).
+        let majority_index = matched[self.majority() - 1];
+        if majority_index <= self.commit_index {
+            return;
+        }
+        let current_term_entry = self.term_at(majority_index) == self.current_term;
+        // The bug of commit-prior-term: counting replicas is enough (the Figure 8 scenario).
+        if current_term_entry || self.mutant(Mutant::CommitPriorTerm) {
+            self.commit_to(out, majority_index);
+        }
+    }
+
+    fn on_election_timeout(&mut self, out: &mut Output<'_>) {
+        if self.role == Role::Leader {
+            // A leader cancels its election timer; a timer that fired regardless is stale.
+            return;
+        }
+        self.become_candidate(out);
+    }
+
+    fn on_heartbeat_timeout(&mut self, out: &mut Output<'_>) {
+        if self.role != Role::Leader {
+            // Stepping down cancels the heartbeat timer; a timer that fired regardless is stale.
+            return;
+        }
+        self.broadcast_append_entries(out);
+        self.arm_heartbeat_timer(out);
+    }
+
+    fn on_request_vote(
+        &mut self,
+        out: &mut Output<'_>,
+        from: NodeId,
+        term: Term,
+        last_log_index: LogIndex,
+        last_log_term: Term,
+    ) {
+        assert!(
+            term <= self.current_term,
+            "newer terms are adopted before dispatch"
+        );
+        // §5.4.1: the candidate's log is at least as up to date as ours.
+        let log_ok = last_log_term > self.last_log_term()
+            || (last_log_term == self.last_log_term() && last_log_index >= self.last_log_index());
+        let log_ok = log_ok || self.mutant(Mutant::VoteIgnoresLog);
+        let vote_free = self.voted_for.is_none() || self.voted_for == Some(from);
+        let vote_granted = term == self.current_term && vote_free && log_ok;
+        if vote_granted {
+            assert!(
+                self.role == Role::Follower,
+                "a candidate or leader has voted for itself"
+            );
+            if self.voted_for != Some(from) {
+                self.voted_for = Some(from);
+                out.durable_changed = true;
+            }
+            // §5.2: granting a vote resets the election timer.
+            self.arm_election_timer(out);
+        }
+        let response = RaftMsg::RequestVoteResponse {
+            term: self.current_term,
+            vote_granted,
+        };
+        self.send(out, from, response);
+    }
+
+    fn on_request_vote_response(
+        &mut self,
+        out: &mut Output<'_>,
+        from: NodeId,
+        term: Term,
+        vote_granted: bool,
+    ) {
+        assert!(
+            term <= self.current_term,
+            "newer terms are adopted before dispatch"
+        );
+        if term < self.current_term && !self.mutant(Mutant::AcceptStaleReplies) {
+            return; // A vote from an earlier election (§5.1).
+        }
+        if self.role != Role::Candidate || !vote_granted {
+            return;
+        }
+        // The bug of count-duplicate-votes: every granted message counts.
+        if !self.votes_granted.contains(&from) || self.mutant(Mutant::CountDuplicateVotes) {
+            self.votes_granted.push(from);
+        }
+        if self.votes_granted.len() >= self.majority() {
+            self.become_leader(out);
+        }
+    }
+
+    fn on_append_entries(
+        &mut self,
+        out: &mut Output<'_>,
+        from: NodeId,
+        term: Term,
+        (prev_log_index, prev_log_term): (LogIndex, Term),
+        entries: Vec<Entry>,
+        leader_commit: LogIndex,
+    ) {
+        assert!(
+            term <= self.current_term,
+            "newer terms are adopted before dispatch"
+        );
+        if term < self.current_term {
+            let response = RaftMsg::AppendEntriesResponse {
+                term: self.current_term,
+                result: AppendResult::StaleTerm,
+            };
+            self.send(out, from, response);
+            return;
+        }
+        if self.role == Role::Leader {
+            // Two leaders in one term: impossible in Raft (Election Safety, §5.2); only a
+            // mutant gets here, and the checker reports it.
+            assert!(
+                self.config.mutant.is_some(),
+                "{}: two leaders in term {term}",
+                self.id
+            );
+            return;
+        }
+        if self.role == Role::Candidate {
+            // §5.2: a candidate that hears from the leader of its term steps down.
+            self.become_follower(out, term);
+        }
+        self.leader_hint = Some(from);
+        self.arm_election_timer(out);
+
+        // Consistency check (§5.3): our log must contain prevLogIndex with prevLogTerm.
+        if prev_log_index > self.last_log_index() {
+            let result = AppendResult::Conflict {
+                conflict_term: None,
+                conflict_index: self.last_log_index() + 1,
+            };
+            self.send(
+                out,
+                from,
+                RaftMsg::AppendEntriesResponse {
+                    term: self.current_term,
+                    result,
+                },
+            );
+            return;
+        }
+        let our_prev_term = self.term_at(prev_log_index);
+        if our_prev_term != prev_log_term {
+            assert!(prev_log_index >= 1, "index 0 always matches");
+            let mut first_index_of_term = prev_log_index;
+            while first_index_of_term > 1 && self.term_at(first_index_of_term - 1) == our_prev_term
+            {
+                first_index_of_term -= 1;
+            }
+            let result = AppendResult::Conflict {
+                conflict_term: Some(our_prev_term),
+                conflict_index: first_index_of_term,
+            };
+            self.send(
+                out,
+                from,
+                RaftMsg::AppendEntriesResponse {
+                    term: self.current_term,
+                    result,
+                },
+            );
+            return;
+        }
+
+        // §5.3 rule 3 and 4: delete only from the first conflicting entry, then append what
+        // is new. An entry that already matches stays: this request may be stale.
+        let last_new_index = prev_log_index + entries.len() as LogIndex;
+        if self.mutant(Mutant::TruncateOnAnyAppend) {
+            // The bug: delete everything after prevLogIndex whatever the entries say.
+            let truncate_from =
+                (prev_log_index < self.last_log_index()).then_some(prev_log_index + 1);
+            if truncate_from.is_some() || !entries.is_empty() {
+                self.write_log(out, truncate_from, &entries);
+            }
+        } else {
+            let mut first_new = entries.len();
+            let mut truncate_from = None;
+            for (offset, entry) in entries.iter().enumerate() {
+                let index = prev_log_index + 1 + offset as LogIndex;
+                if index > self.last_log_index() {
+                    first_new = offset;
+                    break;
+                }
+                if self.term_at(index) != entry.term {
+                    truncate_from = Some(index);
+                    first_new = offset;
+                    break;
+                }
+            }
+            if truncate_from.is_some() || first_new < entries.len() {
+                self.write_log(out, truncate_from, &entries[first_new..]);
+            }
+        }
+
+        // Figure 2 rule 5: commitIndex = min(leaderCommit, index of last new entry).
+        let new_commit = if self.mutant(Mutant::UnboundedLeaderCommit) {
+            // The bug: trust leaderCommit beyond what this request verified. (Capped at
+            // our log's end, since a node cannot apply entries it does not have.)
+            leader_commit.min(self.last_log_index())
+        } else {
+            leader_commit.min(last_new_index)
+        };
+        if new_commit > self.commit_index {
+            self.commit_to(out, new_commit);
+        }
+        let result = AppendResult::Success {
+            match_index: last_new_index,
+        };
+        self.send(
+            out,
+            from,
+            RaftMsg::AppendEntriesResponse {
+                term: self.current_term,
+                result,
+            },
+        );
+    }
+
+    fn on_append_entries_response(
+        &mut self,
+        out: &mut Output<'_>,
+        from: NodeId,
+        term: Term,
+        result: AppendResult,
+    ) {
+        assert!(
+            term <= self.current_term,
+            "newer terms are adopted before dispatch"
+        );
+        if term < self.current_term && !self.mutant(Mutant::AcceptStaleReplies) {
+            return; // An answer to an earlier leader's request (§5.1).
+        }
+        if self.role != Role::Leader {
+            return;
+        }
+        let peer = from.index();
+        match result {
+            AppendResult::Success { match_index } => {
+                let match_index = if self.mutant(Mutant::MatchIndexFromLogLen) {
+                    // The bug: assume the follower now holds our whole log.
+                    self.last_log_index()
+                } else {
+                    match_index
+                };
+                if match_index > self.last_log_index() {
+                    // Only an answer from another leader's log can claim more than we have
+                    // (accept-stale-replies); it cannot be matched against our log.
+                    assert!(
+                        self.config.mutant.is_some(),
+                        "{}: match_index past the log end",
+                        self.id
+                    );
+                    return;
+                }
+                // Replies can be reordered: matchIndex only grows.
+                self.match_index[peer] = self.match_index[peer].max(match_index);
+                self.next_index[peer] = self.next_index[peer].max(self.match_index[peer] + 1);
+                self.advance_leader_commit(out);
+                if self.next_index[peer] <= self.last_log_index() {
+                    self.send_append_entries(out, from);
+                }
+            }
+            AppendResult::Conflict {
+                conflict_term,
+                conflict_index,
+            } => {
+                // Thesis §5.3: jump to after our last entry of the conflicting term, or to
+                // the follower's hint when we have no entry of that term.
+                let hinted = match conflict_term.and_then(|term| self.last_index_of_term(term)) {
+                    Some(index) => index + 1,
+                    None => conflict_index,
+                };
+                let lowest = self.match_index[peer] + 1;
+                self.next_index[peer] = hinted.clamp(lowest, self.last_log_index() + 1);
+                self.send_append_entries(out, from);
+            }
+            AppendResult::StaleTerm => {
+                // The follower's term was newer than that request's; if it is newer than
+                // ours we have stepped down already, otherwise the request was old.
+            }
+        }
+    }
+
+    /// The last index of our log whose entry has `term`, if any.
+    fn last_index_of_term(&self, term: Term) -> Option<LogIndex> {
+        let position = self.log.iter().rposition(|entry| entry.term == term)?;
+        Some(position as LogIndex + 1)
+    }
+
+    fn on_client_request(
+        &mut self,
+        out: &mut Output<'_>,
+        client: ClientId,
+        request: u64,
+        op: RaftOp,
+    ) {
+        if self.role != Role::Leader {
+            let reply = RaftReply::NotLeader {
+                leader_hint: self.leader_hint,
+            };
+            self.reply(out, client, request, reply);
+            return;
+        }
+        let entry = Entry {
+            term: self.current_term,
+            client,
+            request,
+            value: op.value,
+        };
+        self.write_log(out, None, &[entry]);
+        let index = self.last_log_index();
+        self.match_index[self.id.index()] = index;
+        let previous = self.pending.insert(index, (client, request));
+        assert!(previous.is_none(), "a fresh index has no pending request");
+        // A single-node cluster commits at once.
+        self.advance_leader_commit(out);
+        let peers: Vec<NodeId> = self.peers().collect();
+        for peer in peers {
+            if self.next_index[peer.index()] == index {
+                self.send_append_entries(out, peer);
+            }
+        }
+    }
+
+    fn on_message(&mut self, out: &mut Output<'_>, from: NodeId, msg: RaftMsg) {
+        assert!(
+            from != self.id && from.0 < self.cluster_size,
+            "{}: message from {from}",
+            self.id
+        );
+        if msg.term() > self.current_term {
+            self.become_follower(out, msg.term());
+        }
+        match msg {
+            RaftMsg::RequestVote {
+                term,
+                last_log_index,
+                last_log_term,
+            } => self.on_request_vote(out, from, term, last_log_index, last_log_term),
+            RaftMsg::RequestVoteResponse { term, vote_granted } => {
+                self.on_request_vote_response(out, from, term, vote_granted)
+            }
+            RaftMsg::AppendEntries {
+                term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } => self.on_append_entries(
+                out,
+                from,
+                term,
+                (prev_log_index, prev_log_term),
+                entries,
+                leader_commit,
+            ),
+            RaftMsg::AppendEntriesResponse { term, result } => {
+                self.on_append_entries_response(out, from, term, result)
+            }
+        }
+    }
+
+    /// Invariants of one node's state, true between any two steps.
+    fn assert_invariants(&self) {
+        assert!(self.commit_index <= self.last_log_index() || self.config.mutant.is_some());
+        let mut previous_term = 0;
+        if self.config.mutant.is_none() {
+            for entry in &self.log {
+                assert!(entry.term >= previous_term, "log terms must not decrease");
+                assert!(entry.term <= self.current_term, "entry from a future term");
+                previous_term = entry.term;
+            }
+        }
+        match self.role {
+            Role::Follower => assert!(self.votes_granted.is_empty() && self.pending.is_empty()),
+            Role::Candidate => {
+                assert!(self.voted_for == Some(self.id) && self.pending.is_empty());
+                assert!(self.votes_granted.len() < self.majority());
+            }
+            Role::Leader => {
+                assert!(self.voted_for == Some(self.id) || self.config.mutant.is_some());
+                assert!(self.leader_hint == Some(self.id));
+                assert!(self.match_index[self.id.index()] == self.last_log_index());
+                assert!(self.next_index.len() == self.cluster_size as usize);
+            }
+        }
+    }
+}
+
+impl Protocol for Raft {
+    const NAME: &'static str = "raft";
+
+    type Config = RaftConfig;
+    type Msg = RaftMsg;
+    type Timer = RaftTimer;
+    type Durable = RaftDurable;
+    type Op = RaftOp;
+    type Reply = RaftReply;
+    type Obs = RaftObs;
+    type Checker = RaftChecker;
+
+    fn configure(
+        _cluster_size: u32,
+        params: &mut Params,
+        mutant: Option<&str>,
+    ) -> Result<RaftConfig, ConfigError> {
+        let defaults = RaftConfig::default();
+        let (election_ms_min, election_ms_max) = params.take_range(
+            "election_timeout_ms",
+            (
+                defaults.election_timeout_us_min / 1000,
+                defaults.election_timeout_us_max / 1000,
+            ),
+        )?;
+        let heartbeat_ms = params.take_u64("heartbeat_ms", defaults.heartbeat_us / 1000)?;
+        let max_entries_per_append =
+            params.take_u64("max_entries_per_append", defaults.max_entries_per_append)?;
+        std::mem::take(params).finish(KNOWN_PARAMS)?;
+
+        if heartbeat_ms == 0 {
+            return Err(ConfigError {
+                field: "heartbeat_ms".to_string(),
+                message: "a leader must send heartbeats at a positive interval".to_string(),
+                fix: "write e.g. `heartbeat_ms = 50`".to_string(),
+            });
+        }
+        if election_ms_min <= heartbeat_ms {
+            return Err(ConfigError {
+                field: "election_timeout_ms".to_string(),
+                message: format!(
+                    "the election timeout minimum {election_ms_min} ms must exceed heartbeat_ms \
+                     {heartbeat_ms} ms, or followers start elections while the leader is healthy (§5.6)"
+                ),
+                fix: format!("write e.g. `election_timeout_ms = [{}, {}]`", heartbeat_ms * 3, heartbeat_ms * 6),
+            });
+        }
+        if max_entries_per_append == 0 {
+            return Err(ConfigError {
+                field: "max_entries_per_append".to_string(),
+                message: "AppendEntries must be able to carry at least one entry".to_string(),
+                fix: "write e.g. `max_entries_per_append = 64`".to_string(),
+            });
+        }
+        let mutant = match mutant {
+            None => None,
+            Some(name) => Some(Mutant::from_name(name).ok_or_else(|| ConfigError {
+                field: "mutant".to_string(),
+                message: format!("raft has no mutant called {name:?}"),
+                fix: format!("use one of: {}", Mutant::known_names()),
+            })?),
+        };
+        Ok(RaftConfig {
+            election_timeout_us_min: election_ms_min * 1000,
+            election_timeout_us_max: election_ms_max * 1000,
+            heartbeat_us: heartbeat_ms * 1000,
+            max_entries_per_append,
+            mutant,
+        })
+    }
+
+    fn mutants() -> &'static [MutantInfo] {
+        MUTANTS
+    }
+
+    fn fault_bound(cluster_size: u32) -> FaultBound {
+        FaultBound {
+            crashed: cluster_size.saturating_sub(1) / 2,
+            byzantine: 0,
+        }
+    }
+
+    fn new(ctx: &Ctx, config: &RaftConfig) -> Raft {
+        assert!(ctx.cluster_size >= 1 && ctx.id.0 < ctx.cluster_size);
+        Raft {
+            config: config.clone(),
+            id: ctx.id,
+            cluster_size: ctx.cluster_size,
+            current_term: 0,
+            voted_for: None,
+            log: Vec::new(),
+            commit_index: 0,
+            role: Role::Follower,
+            leader_hint: None,
+            votes_granted: Vec::new(),
+            next_index: Vec::new(),
+            match_index: Vec::new(),
+            pending: BTreeMap::new(),
+        }
+    }
+
+    fn recover(ctx: &Ctx, config: &RaftConfig, durable: Option<&RaftDurable>) -> Raft {
+        let mut node = Raft::new(ctx, config);
+        if let Some(durable) = durable {
+            node.current_term = durable.current_term;
+            node.voted_for = durable.voted_for;
+            node.log = durable.log.clone();
+            if config.mutant != Some(Mutant::VolatileVotedFor) {
+                assert!(
+                    node.last_log_term() <= node.current_term,
+                    "log from a future term"
+                );
+            }
+        }
+        node.assert_invariants();
+        node
+    }
+
+    fn step(&mut self, ctx: &Ctx, input: Input<Raft>, fx: &mut Effects<Raft>) {
+        assert!(ctx.id == self.id && ctx.cluster_size == self.cluster_size);
+        let mut out = Output {
+            fx,
+            durable_changed: false,
+        };
+        match input {
+            Input::Init | Input::Restart => {
+                assert!(self.role == Role::Follower);
+                self.arm_election_timer(&mut out);
+            }
+            Input::Message { from, msg } => self.on_message(&mut out, from, msg),
+            Input::Timer(RaftTimer::Election) => self.on_election_timeout(&mut out),
+            Input::Timer(RaftTimer::Heartbeat) => self.on_heartbeat_timeout(&mut out),
+            Input::Client {
+                client,
+                request,
+                op,
+            } => self.on_client_request(&mut out, client, request, op),
+        }
+        self.persist_if_changed(&mut out);
+        self.assert_invariants();
+    }
+
+    fn role(&self) -> &'static str {
+        self.role.name()
+    }
+
+    fn client_op(client: ClientId, seq: u64, draw: u64) -> RaftOp {
+        // Any value will do; mixing in client and seq keeps values distinct in traces.
+        RaftOp {
+            value: draw ^ (u64::from(client) << 48) ^ seq,
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! Tests of `RaftChecker` on hand-built node states and observations: each property is
+//! shown to fail on a state that breaks it (a checker that never fails is not a checker)
+//! and to pass on a neighbouring state that does not.
+
+use sim_core::{Checker, Ctx, NodeId, Protocol, Violation};
+
+use super::*;
+
+fn n(id: u32) -> NodeId {
+    NodeId(id)
+}
+
+fn entry(term: Term, value: u64) -> Entry {
+    Entry {
+        term,
+        client: 1,
+        request: value,
+        value,
+    }
+}
+
+/// A node of a cluster of `size` with the given term, role, log and commit index.
+fn node(
+    id: u32,
+    size: u32,
+    term: Term,
+    role: Role,
+    log: Vec<Entry>,
+    commit_index: LogIndex,
+) -> Raft {
+    let ctx = Ctx {
+        id: n(id),
+        cluster_size: size,
+    };
+    let mut node = Raft::new(&ctx, &RaftConfig::default());
+    node.current_term = term;
+    node.log = log;
+    node.commit_index = commit_index;
+    node.role = role;
+    if role == Role::Leader {
+        node.voted_for = Some(node.id);
+        node.leader_hint = Some(node.id);
+        node.next_index = vec![node.last_log_index() + 1; size as usize];
+        node.match_index = vec![0; size as usize];
+        node.match_index[id as usize] = node.last_log_index();
+    }
+    node
+}
+
+fn written(from_index: LogIndex, to_index: LogIndex) -> RaftObs {
+    RaftObs::LogWrite {
+        from_index,
+        to_index,
+        truncated_from: None,
+    }
+}
+
+fn property(result: Result<(), Violation>) -> &'static str {
+    result.expect_err("expected a violation").property
+}
+
+#[test]
+fn election_safety_catches_two_leaders_in_one_term() {
+    let nodes = vec![
+        Some(node(0, 3, 3, Role::Leader, Vec::new(), 0)),
+        Some(node(1, 3, 3, Role::Leader, Vec::new(), 0)),
+        Some(node(2, 3, 3, Role::Follower, Vec::new(), 0)),
+    ];
+    let mut checker = RaftChecker::default();
+    let became_leader = [RaftObs::BecameLeader { term: 3 }];
+    assert_eq!(checker.on_step(&nodes, n(0), &became_leader), Ok(()));
+    let violation = checker
+        .on_step(&nodes, n(1), &became_leader)
+        .expect_err("two leaders");
+    assert_eq!(
+        violation,
+        Violation::new("election_safety", "term 3: n0 and n1 both became leader")
+    );
+    let violation = RaftChecker::default()
+        .check_all(&nodes)
+        .expect_err("two leaders");
+    assert_eq!(
+        violation,
+        Violation::new("election_safety", "term 3: n0 and n1 are both leader")
+    );
+
+    // Leaders of different terms are fine, and so is n1 alone once n0 is down.
+    let mut checker = RaftChecker::default();
+    let later = [RaftObs::BecameLeader { term: 4 }];
+    assert_eq!(checker.on_step(&nodes, n(0), &became_leader), Ok(()));
+    assert_eq!(checker.on_step(&nodes, n(1), &later), Ok(()));
+    // The ghost remembers n0 led term 3 even after it is gone.
+    let mut nodes = nodes;
+    nodes[0] = None;
+    let mut checker = RaftChecker::default();
+    let n0_alone = vec![Some(node(0, 3, 3, Role::Leader, Vec::new(), 0)), None, None];
+    assert_eq!(checker.on_step(&n0_alone, n(0), &became_leader), Ok(()));
+    assert_eq!(property(checker.check_all(&nodes)), "election_safety");
+}
+
+#[test]
+fn log_matching_catches_different_entries_at_one_index_and_term() {
+    let nodes = vec![
+        Some(node(0, 3, 1, Role::Follower, vec![entry(1, 10)], 0)),
+        Some(node(1, 3, 1, Role::Follower, vec![entry(1, 20)], 0)),
+    ];
+    let mut checker = RaftChecker::default();
+    assert_eq!(checker.on_step(&nodes, n(0), &[written(1, 1)]), Ok(()));
+    let violation = checker
+        .on_step(&nodes, n(1), &[written(1, 1)])
+        .expect_err("mismatch");
+    assert_eq!(violation.property, "log_matching");
+    assert!(
+        violation.detail.starts_with("index 1 term 1: n1 wrote"),
+        "{}",
+        violation.detail
+    );
+    assert_eq!(
+        property(RaftChecker::default().check_all(&nodes)),
+        "log_matching"
+    );
+}
+
+#[test]
+fn log_matching_catches_the_same_entry_after_different_prefixes() {
+    // Index 2 term 3 holds the same entry, but index 1 differs: the logs are not identical
+    // up to index 2. The registry sees it through the term of the previous entry.
+    let nodes = vec![
+        Some(node(
+            0,
+            3,
+            3,
+            Role::Follower,
+            vec![entry(1, 10), entry(3, 30)],
+            0,
+        )),
+        Some(node(
+            1,
+            3,
+            3,
+            Role::Follower,
+            vec![entry(2, 20), entry(3, 30)],
+            0,
+        )),
+    ];
+    let mut checker = RaftChecker::default();
+    assert_eq!(checker.on_step(&nodes, n(0), &[written(1, 2)]), Ok(()));
+    let violation = checker
+        .on_step(&nodes, n(1), &[written(1, 2)])
+        .expect_err("mismatch");
+    assert_eq!(violation.property, "log_matching");
+    assert!(
+        violation.detail.contains("after an entry of term 2"),
+        "{}",
+        violation.detail
+    );
+    assert_eq!(
+        property(RaftChecker::default().check_all(&nodes)),
+        "log_matching"
+    );
+
+    // Logs that diverge only after their last common (index, term) are fine.
+    let nodes = vec![
+        Some(node(
+            0,
+            3,
+            3,
+            Role::Follower,
+            vec![entry(1, 10), entry(2, 20)],
+            0,
+        )),
+        Some(node(
+            1,
+            3,
+            3,
+            Role::Follower,
+            vec![entry(1, 10), entry(3, 30)],
+            0,
+        )),
+    ];
+    let mut checker = RaftChecker::default();
+    assert_eq!(checker.on_step(&nodes, n(0), &[written(1, 2)]), Ok(()));
+    assert_eq!(checker.on_step(&nodes, n(1), &[written(1, 2)]), Ok(()));
+    assert_eq!(checker.check_all(&nodes), Ok(()));
+}
+
+#[test]
+fn leader_append_only_catches_a_leader_truncating_its_log() {
+    let nodes = vec![
+        Some(node(0, 3, 2, Role::Leader, vec![entry(1, 10)], 0)),
+        None,
+        None,
+    ];
+    let mut checker = RaftChecker::default();
+    let truncated = [RaftObs::LogWrite {
+        from_index: 2,
+        to_index: 1,
+        truncated_from: Some(2),
+    }];
+    let violation = checker
+        .on_step(&nodes, n(0), &truncated)
+        .expect_err("leader truncated");
+    assert_eq!(
+        violation,
+        Violation::new(
+            "leader_append_only",
+            "n0, leader of term 2, truncated its log from index 2"
+        )
+    );
+}
+
+#[test]
+fn leader_append_only_catches_a_leader_log_shrinking_between_steps() {
+    let log = vec![entry(1, 10), entry(2, 20), entry(2, 21)];
+    let mut nodes = vec![
+        Some(node(0, 3, 2, Role::Leader, log.clone(), 0)),
+        None,
+        None,
+    ];
+    let mut checker = RaftChecker::default();
+    assert_eq!(
+        checker.on_step(&nodes, n(0), &[RaftObs::BecameLeader { term: 2 }]),
+        Ok(())
+    );
+    // Appending is fine.
+    nodes[0].as_mut().expect("up").log.push(entry(2, 22));
+    assert_eq!(checker.on_step(&nodes, n(0), &[written(4, 4)]), Ok(()));
+    // Losing the last two entries is not.
+    nodes[0].as_mut().expect("up").log.truncate(2);
+    let violation = checker.check_all(&nodes).expect_err("shrunk");
+    assert_eq!(violation.property, "leader_append_only");
+    let violation = checker.on_step(&nodes, n(0), &[]).expect_err("shrunk");
+    assert_eq!(
+        violation.detail,
+        "n0, leader of term 2, had 4 entries ending in term 2; now it has 2 ending in term 2"
+    );
+    // The same log in a later term belongs to a new leadership: nothing to compare.
+    let mut checker = RaftChecker::default();
+    nodes[0].as_mut().expect("up").log = log;
+    assert_eq!(checker.on_step(&nodes, n(0), &[]), Ok(()));
+    let node_0 = nodes[0].as_mut().expect("up");
+    node_0.current_term = 3;
+    node_0.log.truncate(2);
+    node_0.match_index[0] = 2;
+    assert_eq!(
+        checker.on_step(&nodes, n(0), &[RaftObs::BecameLeader { term: 3 }]),
+        Ok(())
+    );
+}
+
+#[test]
+fn leader_completeness_catches_a_leader_missing_a_committed_entry() {
+    let nodes = vec![
+        Some(node(0, 3, 1, Role::Follower, vec![entry(1, 10)], 1)),
+        Some(node(1, 3, 2, Role::Leader, Vec::new(), 0)),
+        Some(node(2, 3, 2, Role::Leader, vec![entry(1, 10)], 0)),
+    ];
+    let mut checker = RaftChecker::default();
+    let committed = [
+        written(1, 1),
+        RaftObs::Commit {
+            index: 1,
+            previous_index: 0,
+        },
+    ];
+    assert_eq!(checker.on_step(&nodes, n(0), &committed), Ok(()));
+    let became_leader = [RaftObs::BecameLeader { term: 2 }];
+    let violation = checker
+        .on_step(&nodes, n(1), &became_leader)
+        .expect_err("missing entry");
+    assert_eq!(violation.property, "leader_completeness");
+    assert!(
+        violation
+            .detail
+            .starts_with("n1 is leader of term 2 but lacks committed index 1"),
+        "{}",
+        violation.detail
+    );
+    // n2 holds the entry: it may lead term 2 (checked against a fresh history).
+    let mut checker = RaftChecker::default();
+    assert_eq!(checker.on_step(&nodes, n(0), &committed), Ok(()));
+    assert_eq!(checker.on_step(&nodes, n(2), &became_leader), Ok(()));
+    // check_all sees n1 too (and n1, n2 both leading term 2).
+    assert!(checker.check_all(&nodes).is_err());
+    let only_n1 = vec![nodes[0].clone(), nodes[1].clone(), None];
+    let mut checker = RaftChecker::default();
+    assert_eq!(checker.on_step(&only_n1, n(0), &committed), Ok(()));
+    assert_eq!(property(checker.check_all(&only_n1)), "leader_completeness");
+}
+
+#[test]
+fn state_machine_safety_catches_two_entries_committed_at_one_index() {
+    let nodes = vec![
+        Some(node(0, 3, 1, Role::Follower, vec![entry(1, 10)], 1)),
+        Some(node(1, 3, 2, Role::Follower, vec![entry(2, 20)], 1)),
+    ];
+    let commit = [RaftObs::Commit {
+        index: 1,
+        previous_index: 0,
+    }];
+    let mut checker = RaftChecker::default();
+    assert_eq!(checker.on_step(&nodes, n(0), &commit), Ok(()));
+    let violation = checker
+        .on_step(&nodes, n(1), &commit)
+        .expect_err("two entries");
+    assert_eq!(violation.property, "state_machine_safety");
+    assert!(
+        violation.detail.starts_with("index 1: n1 committed Entry"),
+        "{}",
+        violation.detail
+    );
+    assert!(
+        violation.detail.contains("but n0 committed Entry"),
+        "{}",
+        violation.detail
+    );
+    // Without any history, check_all compares the nodes' committed prefixes.
+    assert_eq!(
+        property(RaftChecker::default().check_all(&nodes)),
+        "state_machine_safety"
+    );
+    // The same entries, committed by one node only, are fine.
+    let mut only_n0 = nodes.clone();
+    only_n0[1].as_mut().expect("up").commit_index = 0;
+    assert_eq!(RaftChecker::default().check_all(&only_n0), Ok(()));
+}
+
+#[test]
+fn state_machine_safety_catches_a_commit_past_the_log_end() {
+    let nodes = vec![Some(node(0, 3, 1, Role::Follower, vec![entry(1, 10)], 1))];
+    let commit = [RaftObs::Commit {
+        index: 2,
+        previous_index: 0,
+    }];
+    let violation = RaftChecker::default()
+        .on_step(&nodes, n(0), &commit)
+        .expect_err("past end");
+    assert_eq!(
+        violation,
+        Violation::new(
+            "state_machine_safety",
+            "n0 committed index 2 but its log has only 1 entries"
+        )
+    );
+}
+
+#[test]
+fn liveness_leader_needs_a_majority_in_the_leaders_term() {
+    let checker = RaftChecker::default();
+    let healthy = vec![
+        Some(node(0, 3, 2, Role::Leader, Vec::new(), 0)),
+        Some(node(1, 3, 2, Role::Follower, Vec::new(), 0)),
+        None,
+    ];
+    assert_eq!(checker.liveness_holds("leader", &healthy), Some(true));
+    // A deposed leader whose peers moved on does not count.
+    let deposed = vec![
+        Some(node(0, 3, 2, Role::Leader, Vec::new(), 0)),
+        Some(node(1, 3, 3, Role::Candidate, Vec::new(), 0)),
+        Some(node(2, 3, 3, Role::Follower, Vec::new(), 0)),
+    ];
+    assert_eq!(checker.liveness_holds("leader", &deposed), Some(false));
+    let alone = vec![Some(node(0, 3, 2, Role::Leader, Vec::new(), 0)), None, None];
+    assert_eq!(checker.liveness_holds("leader", &alone), Some(false));
+    let names: Vec<&str> = RaftChecker::liveness_conditions()
+        .iter()
+        .map(|info| info.name)
+        .collect();
+    assert_eq!(names, ["leader"]);
+    let properties: Vec<&str> = RaftChecker::properties()
+        .iter()
+        .map(|info| info.name)
+        .collect();
+    assert_eq!(
+        properties,
+        [
+            "election_safety",
+            "log_matching",
+            "leader_append_only",
+            "leader_completeness",
+            "state_machine_safety"
+        ]
+    );
+    assert_eq!(Raft::NAME, "raft");
+}

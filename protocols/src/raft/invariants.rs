@@ -1,0 +1,496 @@
+//! Raft's safety properties (Ongaro & Ousterhout 2014, Figure 3 and §5.4.3) as a checker:
+//! ghost state built from the nodes' observations, plus invariant functions over that ghost
+//! state and the nodes' current states.
+//!
+//! - `election_safety`: at most one leader per term, ever (§5.2).
+//! - `log_matching`: two logs with an entry of the same index and term are identical up to
+//!   that index (§5.3). Checked incrementally: every written entry is registered under its
+//!   (index, term) with its content and the term of the entry before it; a later write of
+//!   the same (index, term) must agree on both, which by induction on the index is Log
+//!   Matching.
+//! - `leader_append_only`: a leader never deletes or overwrites entries of its own log
+//!   during its term (§5.3).
+//! - `leader_completeness`: a leader's log holds every entry committed in an earlier term
+//!   (§5.4).
+//! - `state_machine_safety`: no two nodes commit different entries at one index (§5.4.3).
+
+use std::collections::BTreeMap;
+
+use sim_core::{Checker, NodeId, NodesView, PropertyInfo, Violation};
+
+use super::{Entry, LogIndex, Raft, RaftObs, Term};
+
+const PROPERTIES: &[PropertyInfo] = &[
+    PropertyInfo {
+        name: "election_safety",
+        description: "at most one leader is elected in a term (§5.2)",
+    },
+    PropertyInfo {
+        name: "log_matching",
+        description: "if two logs contain an entry with the same index and term, the logs are \
+                      identical in all entries up to that index (§5.3)",
+    },
+    PropertyInfo {
+        name: "leader_append_only",
+        description: "a leader never overwrites or deletes entries in its log; it only appends \
+                      (§5.3)",
+    },
+    PropertyInfo {
+        name: "leader_completeness",
+        description: "an entry committed in a term is in the log of every leader of a later \
+                      term (§5.4)",
+    },
+    PropertyInfo {
+        name: "state_machine_safety",
+        description: "no two nodes commit (and so apply) different entries at the same index \
+                      (§5.4.3)",
+    },
+];
+
+const LIVENESS_CONDITIONS: &[PropertyInfo] = &[PropertyInfo {
+    name: "leader",
+    description: "some up node is leader in term T and a majority of the cluster is up with \
+                  currentTerm T",
+}];
+
+/// An entry as first written at its (index, term), and the term of the entry before it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct RegisteredEntry {
+    entry: Entry,
+    previous_term: Term,
+    writer: NodeId,
+}
+
+/// An entry as first committed at its index.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct CommittedEntry {
+    entry: Entry,
+    first_committer: NodeId,
+    /// The smallest currentTerm of a node when it committed this entry. The entry was
+    /// committed by a leader of this term or earlier (a follower learns commits from the
+    /// leader of its current term), so every leader of a later term must hold it.
+    commit_term: Term,
+}
+
+/// A leader's log as seen after its last step: its length and the term of its last entry.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct LeaderLog {
+    term: Term,
+    length: LogIndex,
+    last_term: Term,
+}
+
+/// Ghost state: history that no node holds.
+#[derive(Clone, Debug, Default, Hash, PartialEq, Eq)]
+pub struct RaftChecker {
+    /// Every leader ever elected, by term.
+    leaders: BTreeMap<Term, NodeId>,
+    /// Every entry ever written, by (index, term).
+    registry: BTreeMap<(LogIndex, Term), RegisteredEntry>,
+    /// Every entry ever committed, by index.
+    committed: BTreeMap<LogIndex, CommittedEntry>,
+    /// The current leaders' logs after their last step.
+    leader_logs: BTreeMap<NodeId, LeaderLog>,
+}
+
+impl RaftChecker {
+    /// Every leader ever elected, by term.
+    pub fn leaders(&self) -> &BTreeMap<Term, NodeId> {
+        &self.leaders
+    }
+
+    /// The highest index known to be committed.
+    pub fn committed_index(&self) -> LogIndex {
+        self.committed
+            .last_key_value()
+            .map_or(0, |(&index, _)| index)
+    }
+
+    fn check_became_leader(&mut self, stepped: NodeId, term: Term) -> Result<(), Violation> {
+        match self.leaders.get(&term) {
+            Some(&leader) if leader != stepped => {
+                return Err(Violation::new(
+                    "election_safety",
+                    format!("term {term}: {leader} and {stepped} both became leader"),
+                ));
+            }
+            _ => {}
+        }
+        self.leaders.insert(term, stepped);
+        Ok(())
+    }
+
+    fn check_log_write(
+        &mut self,
+        node: &Raft,
+        from_index: LogIndex,
+        to_index: LogIndex,
+        truncated_from: Option<LogIndex>,
+    ) -> Result<(), Violation> {
+        let id = node.id();
+        if let (true, Some(truncated_from)) = (node.is_leader(), truncated_from) {
+            return Err(Violation::new(
+                "leader_append_only",
+                format!(
+                    "{id}, leader of term {}, truncated its log from index {truncated_from}",
+                    node.current_term()
+                ),
+            ));
+        }
+        let to_index = to_index.min(node.last_log_index());
+        for index in from_index.max(1)..=to_index {
+            let entry = node.entry(index).expect("index within the log");
+            let previous_term = node.term_at(index - 1);
+            let key = (index, entry.term);
+            match self.registry.get(&key) {
+                None => {
+                    let registered = RegisteredEntry {
+                        entry: entry.clone(),
+                        previous_term,
+                        writer: id,
+                    };
+                    self.registry.insert(key, registered);
+                }
+                Some(registered) => {
+                    if registered.entry != *entry || registered.previous_term != previous_term {
+                        return Err(Violation::new(
+                            "log_matching",
+                            format!(
+                                "index {index} term {}: {id} wrote {entry:?} after an entry of term \
+                                 {previous_term}, but {} wrote {:?} after an entry of term {}",
+                                entry.term,
+                                registered.writer,
+                                registered.entry,
+                                registered.previous_term
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_commit(
+        &mut self,
+        node: &Raft,
+        index: LogIndex,
+        previous_index: LogIndex,
+    ) -> Result<(), Violation> {
+        let id = node.id();
+        for committed_index in previous_index + 1..=index {
+            let Some(entry) = node.entry(committed_index) else {
+                return Err(Violation::new(
+                    "state_machine_safety",
+                    format!(
+                        "{id} committed index {committed_index} but its log has only {} entries",
+                        node.last_log_index()
+                    ),
+                ));
+            };
+            match self.committed.get_mut(&committed_index) {
+                None => {
+                    let committed = CommittedEntry {
+                        entry: entry.clone(),
+                        first_committer: id,
+                        commit_term: node.current_term(),
+                    };
+                    self.committed.insert(committed_index, committed);
+                }
+                Some(committed) => {
+                    if committed.entry != *entry {
+                        return Err(Violation::new(
+                            "state_machine_safety",
+                            format!(
+                                "index {committed_index}: {id} committed {entry:?} but {} committed {:?}",
+                                committed.first_committer, committed.entry
+                            ),
+                        ));
+                    }
+                    committed.commit_term = committed.commit_term.min(node.current_term());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Leader Completeness for `node`, leader of `term`: every entry committed in an
+    /// earlier term is in its log.
+    fn check_leader_completeness(&self, node: &Raft, term: Term) -> Result<(), Violation> {
+        for (&index, committed) in &self.committed {
+            if committed.commit_term >= term {
+                continue;
+            }
+            let held = node.entry(index);
+            if held != Some(&committed.entry) {
+                let held = match held {
+                    Some(entry) => format!("{entry:?}"),
+                    None => format!("only {} entries", node.last_log_index()),
+                };
+                return Err(Violation::new(
+                    "leader_completeness",
+                    format!(
+                        "{} is leader of term {term} but lacks committed index {index} {:?} \
+                         (committed by {} in term {}); its log has {held}",
+                        node.id(),
+                        committed.entry,
+                        committed.first_committer,
+                        committed.commit_term
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Leader Completeness for `node`, which just became leader of `term`, in O(1)
+    /// typically: entries committed before `term` form a prefix of the committed indices
+    /// (whoever commits index i has committed every index below it, in a term no later),
+    /// so it is enough that the leader holds the last of them: by Log Matching, checked on
+    /// every write, the leader's log then equals the committer's up to it. `check_all`
+    /// checks every committed entry.
+    fn check_leader_completeness_latest(&self, node: &Raft, term: Term) -> Result<(), Violation> {
+        let latest = self
+            .committed
+            .iter()
+            .rev()
+            .find(|(_, committed)| committed.commit_term < term);
+        let Some((&index, committed)) = latest else {
+            return Ok(());
+        };
+        if node.entry(index) == Some(&committed.entry) {
+            return Ok(());
+        }
+        let held = match node.entry(index) {
+            Some(entry) => format!("{entry:?}"),
+            None => format!("only {} entries", node.last_log_index()),
+        };
+        Err(Violation::new(
+            "leader_completeness",
+            format!(
+                "{} is leader of term {term} but lacks committed index {index} {:?} \
+                 (committed by {} in term {}); its log has {held}",
+                node.id(),
+                committed.entry,
+                committed.first_committer,
+                committed.commit_term
+            ),
+        ))
+    }
+
+    /// Leader Append-Only for a current leader against its log after its previous step.
+    fn check_leader_log(&self, node: &Raft) -> Result<(), Violation> {
+        assert!(node.is_leader());
+        let Some(before) = self.leader_logs.get(&node.id()) else {
+            return Ok(());
+        };
+        if before.term != node.current_term() {
+            return Ok(());
+        }
+        let intact = node.last_log_index() >= before.length
+            && node.term_at(before.length) == before.last_term;
+        if intact {
+            return Ok(());
+        }
+        Err(Violation::new(
+            "leader_append_only",
+            format!(
+                "{}, leader of term {}, had {} entries ending in term {}; now it has {} ending in term {}",
+                node.id(),
+                before.term,
+                before.length,
+                before.last_term,
+                node.last_log_index(),
+                node.last_log_term()
+            ),
+        ))
+    }
+
+    fn record_leader_log(&mut self, node: &Raft) {
+        if node.is_leader() {
+            let log = LeaderLog {
+                term: node.current_term(),
+                length: node.last_log_index(),
+                last_term: node.last_log_term(),
+            };
+            self.leader_logs.insert(node.id(), log);
+        } else {
+            self.leader_logs.remove(&node.id());
+        }
+    }
+}
+
+impl Checker<Raft> for RaftChecker {
+    fn properties() -> &'static [PropertyInfo] {
+        PROPERTIES
+    }
+
+    fn on_step(
+        &mut self,
+        nodes: NodesView<'_, Raft>,
+        stepped: NodeId,
+        observations: &[RaftObs],
+    ) -> Result<(), Violation> {
+        let Some(node) = nodes.get(stepped.index()).and_then(Option::as_ref) else {
+            // Crashed within its step: only what needs no state can be checked.
+            for observation in observations {
+                if let RaftObs::BecameLeader { term } = observation {
+                    self.check_became_leader(stepped, *term)?;
+                }
+            }
+            self.leader_logs.remove(&stepped);
+            return Ok(());
+        };
+        assert!(node.id() == stepped, "nodes view out of order");
+        for observation in observations {
+            match *observation {
+                RaftObs::BecameCandidate { .. } | RaftObs::BecameFollower { .. } => {}
+                RaftObs::BecameLeader { term } => {
+                    self.check_became_leader(stepped, term)?;
+                    self.check_leader_completeness_latest(node, term)?;
+                    self.leader_logs.remove(&stepped);
+                }
+                RaftObs::LogWrite {
+                    from_index,
+                    to_index,
+                    truncated_from,
+                } => {
+                    self.check_log_write(node, from_index, to_index, truncated_from)?;
+                }
+                RaftObs::Commit {
+                    index,
+                    previous_index,
+                } => {
+                    self.check_commit(node, index, previous_index)?;
+                }
+            }
+        }
+        if node.is_leader() {
+            self.check_leader_log(node)?;
+        }
+        self.record_leader_log(node);
+        Ok(())
+    }
+
+    fn check_all(&self, nodes: NodesView<'_, Raft>) -> Result<(), Violation> {
+        let up: Vec<&Raft> = nodes.iter().flatten().collect();
+
+        // election_safety: one leader per term, now and in the ghost history.
+        for (position, node) in up.iter().enumerate() {
+            if !node.is_leader() {
+                continue;
+            }
+            let term = node.current_term();
+            if let Some(other) = up[position + 1..]
+                .iter()
+                .find(|other| other.is_leader() && other.current_term() == term)
+            {
+                return Err(Violation::new(
+                    "election_safety",
+                    format!(
+                        "term {term}: {} and {} are both leader",
+                        node.id(),
+                        other.id()
+                    ),
+                ));
+            }
+            if let Some(&leader) = self.leaders.get(&term) {
+                if leader != node.id() {
+                    return Err(Violation::new(
+                        "election_safety",
+                        format!("term {term}: {leader} and {} both became leader", node.id()),
+                    ));
+                }
+            }
+        }
+
+        // log_matching, pairwise: find the highest index where both logs hold the same
+        // term, then compare the prefixes up to it.
+        for (position, a) in up.iter().enumerate() {
+            for b in &up[position + 1..] {
+                let mut index = a.last_log_index().min(b.last_log_index());
+                while index > 0 && a.term_at(index) != b.term_at(index) {
+                    index -= 1;
+                }
+                if let Some(offset) =
+                    (0..index as usize).find(|&offset| a.log()[offset] != b.log()[offset])
+                {
+                    return Err(Violation::new(
+                        "log_matching",
+                        format!(
+                            "{} and {} agree on index {index} term {} but differ at index {}: {:?} vs {:?}",
+                            a.id(),
+                            b.id(),
+                            a.term_at(index),
+                            offset + 1,
+                            a.log()[offset],
+                            b.log()[offset]
+                        ),
+                    ));
+                }
+            }
+        }
+
+        // leader_append_only and leader_completeness for every current leader.
+        for node in up.iter().filter(|node| node.is_leader()) {
+            self.check_leader_log(node)?;
+            self.check_leader_completeness(node, node.current_term())?;
+        }
+
+        // state_machine_safety: committed prefixes agree with the ghost and with each other.
+        for (position, a) in up.iter().enumerate() {
+            let a_committed = a.commit_index().min(a.last_log_index());
+            for index in 1..=a_committed {
+                let entry = a.entry(index).expect("within the log");
+                if let Some(committed) = self.committed.get(&index) {
+                    if committed.entry != *entry {
+                        return Err(Violation::new(
+                            "state_machine_safety",
+                            format!(
+                                "index {index}: {} committed {entry:?} but {} committed {:?}",
+                                a.id(),
+                                committed.first_committer,
+                                committed.entry
+                            ),
+                        ));
+                    }
+                }
+            }
+            for b in &up[position + 1..] {
+                let both = a_committed.min(b.commit_index().min(b.last_log_index()));
+                for index in 1..=both {
+                    if a.entry(index) != b.entry(index) {
+                        return Err(Violation::new(
+                            "state_machine_safety",
+                            format!(
+                                "index {index}: {} committed {:?} but {} committed {:?}",
+                                a.id(),
+                                a.entry(index),
+                                b.id(),
+                                b.entry(index)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn liveness_conditions() -> &'static [PropertyInfo] {
+        LIVENESS_CONDITIONS
+    }
+
+    fn liveness_holds(&self, name: &str, nodes: NodesView<'_, Raft>) -> Option<bool> {
+        if name != "leader" {
+            return None;
+        }
+        let majority = nodes.len() / 2 + 1;
+        let up: Vec<&Raft> = nodes.iter().flatten().collect();
+        let holds = up.iter().filter(|node| node.is_leader()).any(|leader| {
+            let term = leader.current_term();
+            up.iter().filter(|node| node.current_term() == term).count() >= majority
+        });
+        Some(holds)
+    }
+}
