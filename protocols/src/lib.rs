@@ -12,7 +12,12 @@ use sim_core::runner::ProtocolEntry;
 
 /// Every protocol, as `quorumlab list protocols` shows them.
 pub fn registry() -> Vec<ProtocolEntry> {
-    vec![ProtocolEntry::of::<pingpong::PingPong>(
-        "tokens passed around a ring: the simulator's own benchmark and test protocol",
-    )]
+    vec![
+        ProtocolEntry::of::<raft::Raft>(
+            "Raft consensus (Ongaro & Ousterhout 2014): elections, log replication, commit",
+        ),
+        ProtocolEntry::of::<pingpong::PingPong>(
+            "tokens passed around a ring: the simulator's own benchmark and test protocol",
+        ),
+    ]
 }

@@ -262,8 +262,11 @@ impl Scenario {
         let file: ScenarioFile = toml::from_str(&source).map_err(|error| {
             let line = error.span().map(|span| line_of_offset(&source, span.start));
             let message = error.message().to_string();
-            let field = field_from_message(&message)
-                .or_else(|| error.span().map(|span| key_at(&source, span.start)))
+            let names_field = message.starts_with("unknown field") || message.starts_with("missing field");
+            let field = names_field
+                .then(|| field_from_message(&message))
+                .flatten()
+                .or_else(|| error.span().map(|span| dotted_key_at(&source, span.start)))
                 .unwrap_or_else(|| "-".to_string());
             let fix = if message.contains("unknown field") {
                 "remove the field or correct its spelling (the message lists the known ones)"
@@ -494,18 +497,23 @@ fn line_of_offset(source: &str, offset: usize) -> usize {
     source[..offset.min(source.len())].matches('\n').count() + 1
 }
 
-/// The key written at (or just before) `offset`, for errors toml reports by span.
-fn key_at(source: &str, offset: usize) -> String {
-    let line_start = source[..offset.min(source.len())]
-        .rfind('\n')
-        .map_or(0, |i| i + 1);
+/// The key written on the line of `offset`, prefixed by its table (`network.latency`),
+/// for errors toml reports by position.
+fn dotted_key_at(source: &str, offset: usize) -> String {
+    let before = &source[..offset.min(source.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let line = source[line_start..].lines().next().unwrap_or("");
-    line.split('=')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .trim_matches(['[', ']'])
-        .to_string()
+    let key = line.split('=').next().unwrap_or("").trim().trim_matches(['[', ']']).to_string();
+    let table = before[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|header| header.trim_matches(['[', ']']).trim().to_string());
+    match table {
+        Some(table) if !line.trim_start().starts_with('[') => format!("{table}.{key}"),
+        _ => key,
+    }
 }
 
 fn field_from_message(message: &str) -> Option<String> {
