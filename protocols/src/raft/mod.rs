@@ -243,6 +243,13 @@ pub enum RaftObs {
         index: LogIndex,
         previous_index: LogIndex,
     },
+    /// The node restarted with what it last persisted: `current_term` and a log of
+    /// `last_log_index` entries. Checkers re-check the recovered log, since the step that
+    /// wrote it may have been cut short by the crash before they saw it.
+    Recovered {
+        current_term: Term,
+        last_log_index: LogIndex,
+    },
 }
 
 impl Observation for RaftObs {
@@ -253,6 +260,7 @@ impl Observation for RaftObs {
             RaftObs::BecameFollower { .. } => "became_follower",
             RaftObs::LogWrite { .. } => "log_write",
             RaftObs::Commit { .. } => "commit",
+            RaftObs::Recovered { .. } => "recovered",
         }
     }
 }
@@ -1192,8 +1200,17 @@ impl Protocol for Raft {
             durable_changed: false,
         };
         match input {
-            Input::Init | Input::Restart => {
-                assert!(self.role == Role::Follower);
+            Input::Init => {
+                assert!(self.role == Role::Follower && self.current_term == 0);
+                assert!(self.log.is_empty());
+                self.arm_election_timer(&mut out);
+            }
+            Input::Restart => {
+                assert!(self.role == Role::Follower && self.commit_index == 0);
+                out.fx.observe(RaftObs::Recovered {
+                    current_term: self.current_term,
+                    last_log_index: self.last_log_index(),
+                });
                 self.arm_election_timer(&mut out);
             }
             Input::Message { from, msg } => self.on_message(&mut out, from, msg),

@@ -32,6 +32,10 @@ struct Cluster {
     checker: RaftChecker,
     /// The first violation the checker found; later steps are not checked.
     violation: Option<Violation>,
+    /// Crash the next node to step right after its first `Persist`, dropping the effects
+    /// after it (sends, replies), as the simulator may.
+    crash_after_persist: bool,
+    crashes_after_persist: u64,
 }
 
 impl Cluster {
@@ -48,6 +52,8 @@ impl Cluster {
             delivered: BTreeMap::new(),
             checker: RaftChecker::default(),
             violation: None,
+            crash_after_persist: false,
+            crashes_after_persist: 0,
         };
         for id in 0..size {
             let ctx = Ctx {
@@ -81,7 +87,11 @@ impl Cluster {
             .expect("stepping a crashed node")
             .step(&ctx, input, &mut fx);
         let mut observations = Vec::new();
+        let mut crashed = false;
         for effect in fx.drain() {
+            if crashed {
+                continue;
+            }
             match effect {
                 Effect::Send { to, msg } => {
                     if !self.isolated.contains(&id) && !self.isolated.contains(&to) {
@@ -98,7 +108,16 @@ impl Cluster {
                 Effect::CancelTimer { timer } => {
                     self.timers[id.index()].remove(&timer);
                 }
-                Effect::Persist(durable) => self.durable[id.index()] = Some(durable),
+                Effect::Persist(durable) => {
+                    self.durable[id.index()] = Some(durable);
+                    let down = self.nodes.iter().filter(|node| node.is_none()).count();
+                    if down < 2 && std::mem::take(&mut self.crash_after_persist) {
+                        self.crashes_after_persist += 1;
+                        // The checker sees the crash, not the state the step reached.
+                        self.crash(id);
+                        crashed = true;
+                    }
+                }
                 Effect::Reply {
                     client,
                     request,
@@ -1342,7 +1361,8 @@ fn random_schedule(seed: u64, mutant: Option<Mutant>, actions: usize) -> Cluster
                 request += 1;
                 cluster.propose(id, 9, request);
             }
-            92..=95 if down.len() < 2 => cluster.crash(up[schedule.next(up.len())]),
+            92..=93 if down.len() < 2 => cluster.crash(up[schedule.next(up.len())]),
+            94..=95 if down.len() < 2 => cluster.crash_after_persist = true,
             96..=99 if !down.is_empty() => cluster.restart(down[schedule.next(down.len())]),
             _ => {}
         }
@@ -1354,18 +1374,23 @@ fn random_schedule(seed: u64, mutant: Option<Mutant>, actions: usize) -> Cluster
 fn random_schedules_never_violate_safety_in_correct_raft() {
     let mut committed = 0;
     let mut elections = 0;
+    let mut crashes_after_persist = 0;
     for seed in 0..40 {
         let cluster = random_schedule(seed, None, 3_000);
         if let Some(violation) = &cluster.violation {
             panic!("seed {seed}: {violation:?}");
         }
         committed += cluster.checker.committed_index();
+        crashes_after_persist += cluster.crashes_after_persist;
         elections += cluster.checker.leaders().len();
     }
-    eprintln!("{elections} elections, {committed} committed");
     // Not vacuous: leaders were elected and entries committed.
     assert!(elections > 40, "only {elections} elections");
     assert!(committed > 100, "only {committed} entries committed");
+    assert!(
+        crashes_after_persist > 40,
+        "only {crashes_after_persist} crashes within a step"
+    );
 }
 
 /// Every safety mutant but one is caught by some random schedule. unbounded-leader-commit
@@ -1389,4 +1414,38 @@ fn random_schedules_catch_the_safety_mutants() {
             info.name
         );
     }
+}
+
+#[test]
+fn a_vote_persisted_but_never_sent_still_binds_after_restart() {
+    let mut cluster = Cluster::new(3, RaftConfig::default());
+    cluster.fire(n(0), RaftTimer::Election);
+    // n1 persists its vote for n0, then crashes before the response leaves.
+    cluster.crash_after_persist = true;
+    cluster.deliver_one();
+    assert!(cluster.nodes[1].is_none());
+    assert_eq!(cluster.crashes_after_persist, 1);
+    cluster.restart(n(1));
+    assert_eq!(cluster.node(n(1)).voted_for(), Some(n(0)));
+    // n0 wins term 1 with n2's vote; a second term-1 candidate gets nothing from n1.
+    cluster.deliver_all();
+    cluster.assert_no_violation();
+    assert_eq!(cluster.leaders(), [n(0)]);
+    let request = RaftMsg::RequestVote {
+        term: 1,
+        last_log_index: 0,
+        last_log_term: 0,
+    };
+    cluster.queue.push_back((n(2), n(1), request));
+    cluster.deliver_one();
+    let refused = RaftMsg::RequestVoteResponse {
+        term: 1,
+        vote_granted: false,
+    };
+    assert_eq!(cluster.queue.back(), Some(&(n(1), n(2), refused)));
+    let recovered = RaftObs::Recovered {
+        current_term: 1,
+        last_log_index: 0,
+    };
+    assert!(cluster.observations.contains(&(n(1), recovered)));
 }
