@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use sim_core::{
-    Checker, ClientId, ClientReply, Ctx, Effect, Effects, Input, NodeId, Params, Protocol,
-    ReplyOutcome, TimeUs, Violation,
+    Checker, ClientId, ClientReply, ConfigError, Ctx, Effect, Effects, Input, NodeId, Params,
+    Protocol, ReplyOutcome, TimeUs, Violation,
 };
 
 use super::*;
@@ -1448,4 +1448,55 @@ fn a_vote_persisted_but_never_sent_still_binds_after_restart() {
         last_log_index: 0,
     };
     assert!(cluster.observations.contains(&(n(1), recovered)));
+}
+
+#[test]
+fn configure_rejects_bad_values_naming_the_field() {
+    let config =
+        RaftConfig::from_millis((100, 200), 20, 8, Some("vote-ignores-log")).expect("valid");
+    assert_eq!(
+        (
+            config.election_timeout_us_min,
+            config.election_timeout_us_max,
+            config.heartbeat_us
+        ),
+        (100_000, 200_000, 20_000)
+    );
+    assert_eq!(
+        (config.max_entries_per_append, config.mutant),
+        (8, Some(Mutant::VoteIgnoresLog))
+    );
+    let field = |result: Result<RaftConfig, ConfigError>| result.expect_err("invalid").field;
+    assert_eq!(
+        field(RaftConfig::from_millis((50, 300), 50, 64, None)),
+        "election_timeout_ms"
+    );
+    assert_eq!(
+        field(RaftConfig::from_millis((150, 300), 0, 64, None)),
+        "heartbeat_ms"
+    );
+    assert_eq!(
+        field(RaftConfig::from_millis((150, 300), 50, 0, None)),
+        "max_entries_per_append"
+    );
+    assert_eq!(
+        field(RaftConfig::from_millis((150, u64::MAX), 50, 64, None)),
+        "election_timeout_ms"
+    );
+    assert_eq!(
+        field(RaftConfig::from_millis((150, 300), 50, 64, Some("raft"))),
+        "mutant"
+    );
+    let error = RaftConfig::from_millis((40, 300), 50, 64, None).expect_err("invalid");
+    assert!(
+        error
+            .message
+            .contains("(40 ms) must exceed heartbeat_ms (50 ms)"),
+        "{}",
+        error.message
+    );
+    assert_eq!(
+        error.fix,
+        "write e.g. `election_timeout_ms = [150, 300]`, or lower heartbeat_ms"
+    );
 }
