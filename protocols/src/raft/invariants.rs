@@ -345,6 +345,11 @@ impl Checker<Raft> for RaftChecker {
         for observation in observations {
             match *observation {
                 RaftObs::BecameCandidate { .. } | RaftObs::BecameFollower { .. } => {}
+                RaftObs::Recovered { last_log_index, .. } => {
+                    // The whole recovered log: the write that put it on disk may have been
+                    // in a step cut short by the crash.
+                    self.check_log_write(node, 1, last_log_index, None)?;
+                }
                 RaftObs::BecameLeader { term } => {
                     self.check_became_leader(stepped, term)?;
                     self.check_leader_completeness_latest(node, term)?;

@@ -81,6 +81,74 @@ impl Default for RaftConfig {
     }
 }
 
+impl RaftConfig {
+    /// Validate the scenario's values (in milliseconds, as written) and the mutant name.
+    pub fn from_millis(
+        (election_ms_min, election_ms_max): (u64, u64),
+        heartbeat_ms: u64,
+        max_entries_per_append: u64,
+        mutant: Option<&str>,
+    ) -> Result<RaftConfig, ConfigError> {
+        assert!(
+            election_ms_min <= election_ms_max,
+            "Params::take_range orders the pair"
+        );
+        if heartbeat_ms == 0 {
+            return Err(ConfigError {
+                field: "heartbeat_ms".to_string(),
+                message: "a leader must send heartbeats at a positive interval".to_string(),
+                fix: "write e.g. `heartbeat_ms = 50`".to_string(),
+            });
+        }
+        if election_ms_min <= heartbeat_ms {
+            return Err(ConfigError {
+                field: "election_timeout_ms".to_string(),
+                message: format!(
+                    "the election timeout minimum ({election_ms_min} ms) must exceed heartbeat_ms \
+                     ({heartbeat_ms} ms), or followers start elections while the leader is \
+                     healthy (§5.6: broadcastTime << electionTimeout)"
+                ),
+                fix: format!(
+                    "write e.g. `election_timeout_ms = [{}, {}]`, or lower heartbeat_ms",
+                    heartbeat_ms.saturating_mul(3),
+                    heartbeat_ms.saturating_mul(6)
+                ),
+            });
+        }
+        let an_hour_ms = 3_600_000;
+        if election_ms_max > an_hour_ms {
+            return Err(ConfigError {
+                field: "election_timeout_ms".to_string(),
+                message: format!("{election_ms_max} ms is longer than an hour"),
+                fix: "write e.g. `election_timeout_ms = [150, 300]`".to_string(),
+            });
+        }
+        if max_entries_per_append == 0 {
+            return Err(ConfigError {
+                field: "max_entries_per_append".to_string(),
+                message: "AppendEntries must be able to carry at least one entry".to_string(),
+                fix: "write e.g. `max_entries_per_append = 64`".to_string(),
+            });
+        }
+        let mutant = match mutant {
+            None => None,
+            Some(name) => Some(Mutant::from_name(name).ok_or_else(|| ConfigError {
+                field: "mutant".to_string(),
+                message: format!("raft has no mutant called {name:?}"),
+                fix: format!("use one of: {}", Mutant::known_names()),
+            })?),
+        };
+        // heartbeat_ms < election_ms_min <= election_ms_max <= an hour: no overflow.
+        Ok(RaftConfig {
+            election_timeout_us_min: election_ms_min * 1000,
+            election_timeout_us_max: election_ms_max * 1000,
+            heartbeat_us: heartbeat_ms * 1000,
+            max_entries_per_append,
+            mutant,
+        })
+    }
+}
+
 /// One log entry: the term of the leader that created it and the client command.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Entry {
@@ -243,6 +311,13 @@ pub enum RaftObs {
         index: LogIndex,
         previous_index: LogIndex,
     },
+    /// The node restarted with what it last persisted: `current_term` and a log of
+    /// `last_log_index` entries. Checkers re-check the recovered log, since the step that
+    /// wrote it may have been cut short by the crash before they saw it.
+    Recovered {
+        current_term: Term,
+        last_log_index: LogIndex,
+    },
 }
 
 impl Observation for RaftObs {
@@ -253,6 +328,7 @@ impl Observation for RaftObs {
             RaftObs::BecameFollower { .. } => "became_follower",
             RaftObs::LogWrite { .. } => "log_write",
             RaftObs::Commit { .. } => "commit",
+            RaftObs::Recovered { .. } => "recovered",
         }
     }
 }
@@ -1095,47 +1171,14 @@ impl Protocol for Raft {
         let heartbeat_ms = params.take_u64("heartbeat_ms", defaults.heartbeat_us / 1000)?;
         let max_entries_per_append =
             params.take_u64("max_entries_per_append", defaults.max_entries_per_append)?;
+        // `finish` consumes the table; what is left of the caller's copy is nothing.
         std::mem::take(params).finish(KNOWN_PARAMS)?;
-
-        if heartbeat_ms == 0 {
-            return Err(ConfigError {
-                field: "heartbeat_ms".to_string(),
-                message: "a leader must send heartbeats at a positive interval".to_string(),
-                fix: "write e.g. `heartbeat_ms = 50`".to_string(),
-            });
-        }
-        if election_ms_min <= heartbeat_ms {
-            return Err(ConfigError {
-                field: "election_timeout_ms".to_string(),
-                message: format!(
-                    "the election timeout minimum {election_ms_min} ms must exceed heartbeat_ms \
-                     {heartbeat_ms} ms, or followers start elections while the leader is healthy (§5.6)"
-                ),
-                fix: format!("write e.g. `election_timeout_ms = [{}, {}]`", heartbeat_ms * 3, heartbeat_ms * 6),
-            });
-        }
-        if max_entries_per_append == 0 {
-            return Err(ConfigError {
-                field: "max_entries_per_append".to_string(),
-                message: "AppendEntries must be able to carry at least one entry".to_string(),
-                fix: "write e.g. `max_entries_per_append = 64`".to_string(),
-            });
-        }
-        let mutant = match mutant {
-            None => None,
-            Some(name) => Some(Mutant::from_name(name).ok_or_else(|| ConfigError {
-                field: "mutant".to_string(),
-                message: format!("raft has no mutant called {name:?}"),
-                fix: format!("use one of: {}", Mutant::known_names()),
-            })?),
-        };
-        Ok(RaftConfig {
-            election_timeout_us_min: election_ms_min * 1000,
-            election_timeout_us_max: election_ms_max * 1000,
-            heartbeat_us: heartbeat_ms * 1000,
+        RaftConfig::from_millis(
+            (election_ms_min, election_ms_max),
+            heartbeat_ms,
             max_entries_per_append,
             mutant,
-        })
+        )
     }
 
     fn mutants() -> &'static [MutantInfo] {
@@ -1192,8 +1235,17 @@ impl Protocol for Raft {
             durable_changed: false,
         };
         match input {
-            Input::Init | Input::Restart => {
-                assert!(self.role == Role::Follower);
+            Input::Init => {
+                assert!(self.role == Role::Follower && self.current_term == 0);
+                assert!(self.log.is_empty());
+                self.arm_election_timer(&mut out);
+            }
+            Input::Restart => {
+                assert!(self.role == Role::Follower && self.commit_index == 0);
+                out.fx.observe(RaftObs::Recovered {
+                    current_term: self.current_term,
+                    last_log_index: self.last_log_index(),
+                });
                 self.arm_election_timer(&mut out);
             }
             Input::Message { from, msg } => self.on_message(&mut out, from, msg),
