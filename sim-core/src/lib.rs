@@ -2,6 +2,7 @@
 //! implement [`protocol::Protocol`] and everything else (network, faults, checking,
 //! traces) comes from here.
 
+pub mod lincheck;
 pub mod params;
 pub mod protocol;
 
