@@ -171,7 +171,7 @@ impl Reader<'_> {
             }
             b'[' => {
                 self.position += 1;
-                Edn::Vector(self.read_until(b']', line, element_lines.as_deref_mut())?)
+                Edn::Vector(self.read_until(b']', line, element_lines)?)
             }
             b'{' => {
                 self.position += 1;

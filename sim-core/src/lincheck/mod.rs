@@ -429,3 +429,6 @@ fn explain<M: Model>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -533,7 +533,8 @@ impl Model for MultiRegisterModel {
                     )
                 }
             }
-            (OperationStatus::Ok, OperationOutput::Unknown) => Ok(()),
+            // Done: a transaction that reports no read values (all its reads unknown).
+            (OperationStatus::Ok, OperationOutput::Unknown | OperationOutput::Done) => Ok(()),
             (OperationStatus::Ok, other) => Err(format!("a txn returned {other:?}")),
             _ => Ok(()),
         }
