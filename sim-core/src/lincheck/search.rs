@@ -153,16 +153,25 @@ fn zobrist_word(operation: usize) -> u64 {
     value ^ (value >> 31)
 }
 
-/// The memo of configurations seen: an open-addressing table of entry ids; each entry's
-/// bitset lives in one flat `Vec<u64>` and its state in `states`. Entries are never
-/// removed, so an entry id is a stable handle on a state.
+/// The memo of configurations seen: an open-addressing table; each entry's bitset lives
+/// in one flat `Vec<u64>` and its state in `states`. Entries are never removed, so an
+/// entry id is a stable handle on a state.
 struct ConfigurationCache<State> {
     words_per_entry: usize,
     bitset_words: Vec<u64>,
     states: Vec<State>,
+    /// Full hash per entry, read only when the table grows.
     hashes: Vec<u64>,
-    /// Entry ids, `NO_NODE` for empty; length is a power of two, at most half full.
-    table: Vec<u32>,
+    /// Slots: 0 for empty, else the high 32 bits of the hash (a tag that rejects most
+    /// mismatches without touching the entry) above the entry id plus one. Length is a
+    /// power of two, at most half full.
+    table: Vec<u64>,
+}
+
+const EMPTY_SLOT: u64 = 0;
+
+fn slot_value(hash: u64, entry: u32) -> u64 {
+    (hash & 0xffff_ffff_0000_0000) | (u64::from(entry) + 1)
 }
 
 impl<State: Eq> ConfigurationCache<State> {
@@ -173,7 +182,7 @@ impl<State: Eq> ConfigurationCache<State> {
             bitset_words: Vec::new(),
             states: Vec::new(),
             hashes: Vec::new(),
-            table: vec![NO_NODE; 1024],
+            table: vec![EMPTY_SLOT; 1024],
         }
     }
 
@@ -186,26 +195,28 @@ impl<State: Eq> ConfigurationCache<State> {
     fn insert(&mut self, hash: u64, bitset: &[u64], state: State) -> Option<u32> {
         assert_eq!(bitset.len(), self.words_per_entry);
         let mask = self.table.len() - 1;
+        let tag = hash & 0xffff_ffff_0000_0000;
         let mut slot = (hash as usize) & mask;
         loop {
-            let entry = self.table[slot];
-            if entry == NO_NODE {
+            let slot_content = self.table[slot];
+            if slot_content == EMPTY_SLOT {
                 break;
             }
-            let entry_index = entry as usize;
-            if self.hashes[entry_index] == hash
-                && self.states[entry_index] == state
-                && self.bitset_words[entry_index * self.words_per_entry..][..self.words_per_entry]
+            if slot_content & 0xffff_ffff_0000_0000 == tag {
+                let entry_index = (slot_content & 0xffff_ffff) as usize - 1;
+                if self.bitset_words[entry_index * self.words_per_entry..][..self.words_per_entry]
                     == *bitset
-            {
-                return None;
+                    && self.states[entry_index] == state
+                {
+                    return None;
+                }
             }
             slot = (slot + 1) & mask;
         }
         let entry =
             u32::try_from(self.states.len()).expect("fewer than 2^32 cached configurations");
-        assert!(entry != NO_NODE);
-        self.table[slot] = entry;
+        assert!(entry < u32::MAX - 1);
+        self.table[slot] = slot_value(hash, entry);
         self.bitset_words.extend_from_slice(bitset);
         self.states.push(state);
         self.hashes.push(hash);
@@ -218,13 +229,13 @@ impl<State: Eq> ConfigurationCache<State> {
     fn grow(&mut self) {
         let capacity = self.table.len() * 2;
         let mask = capacity - 1;
-        let mut table = vec![NO_NODE; capacity];
+        let mut table = vec![EMPTY_SLOT; capacity];
         for (entry, hash) in self.hashes.iter().enumerate() {
             let mut slot = (*hash as usize) & mask;
-            while table[slot] != NO_NODE {
+            while table[slot] != EMPTY_SLOT {
                 slot = (slot + 1) & mask;
             }
-            table[slot] = entry as u32;
+            table[slot] = slot_value(*hash, entry as u32);
         }
         self.table = table;
     }
@@ -254,6 +265,11 @@ pub struct PartitionSearch<'model, 'history, M: Model> {
     node_is_call: Vec<bool>,
     /// Per operation position: the model says it never changes the state.
     read_only: Vec<bool>,
+    /// Per operation position: for an unknown-outcome operation, the closest earlier-
+    /// invoked unknown-outcome operation with an identical input (`NO_NODE` if none).
+    /// Such twins are interchangeable, so the search only linearizes them in invocation
+    /// order (see [`PartitionSearch::run`]).
+    earlier_twin: Vec<u32>,
     /// Per operation position: its return node, `NO_NODE` for unknown outcomes.
     return_node_of: Vec<u32>,
     /// Doubly linked list over nodes, with the head sentinel at index `node_count`.
@@ -355,9 +371,25 @@ impl<'model, 'history, M: Model> PartitionSearch<'model, 'history, M> {
             .iter()
             .map(|operation| model.is_read_only(operation.input, operation.output))
             .collect();
+        let mut earlier_twin: Vec<u32> = vec![NO_NODE; operation_count];
+        let mut unknown_by_invocation: Vec<u32> = (0..operation_count as u32)
+            .filter(|position| operations[*position as usize].complete_time.is_none())
+            .collect();
+        unknown_by_invocation
+            .sort_by_key(|position| (operations[*position as usize].invoke_time, *position));
+        for (rank, position) in unknown_by_invocation.iter().enumerate() {
+            let input = operations[*position as usize].input;
+            earlier_twin[*position as usize] = unknown_by_invocation[..rank]
+                .iter()
+                .rev()
+                .find(|earlier| operations[**earlier as usize].input == input)
+                .copied()
+                .unwrap_or(NO_NODE);
+        }
         PartitionSearch {
             model,
             read_only,
+            earlier_twin,
             operations,
             node_operation,
             node_is_call,
@@ -483,6 +515,12 @@ impl<'model, 'history, M: Model> PartitionSearch<'model, 'history, M> {
     /// in the list). For the same reason a cache hit on such an operation ends the
     /// branch. Note that "this step left the state unchanged" is not enough: a write of
     /// the current value is a no-op here but not later.
+    ///
+    /// Second pruning: unknown-outcome operations with identical inputs are
+    /// interchangeable (no return time constrains them, and the earlier-invoked one is
+    /// available whenever the later one is), so they are linearized only in invocation
+    /// order: any linearization can be rewritten that way by reassigning the twins to
+    /// the positions they occupy, earliest-invoked first.
     pub fn run(&mut self, step_limit: u64) -> Option<Verdict> {
         if self.verdict.is_some() {
             return self.verdict;
@@ -498,6 +536,14 @@ impl<'model, 'history, M: Model> PartitionSearch<'model, 'history, M> {
                 let position = self.node_operation[entry as usize] as usize;
                 let outcome_unknown = self.return_node_of[position] == NO_NODE;
                 if outcome_unknown != self.unknown_outcome_pass {
+                    self.entry = self.next[entry as usize];
+                    continue;
+                }
+                let twin = self.earlier_twin[position];
+                if twin != NO_NODE
+                    && self.linearized_bits[twin as usize / 64] & (1u64 << (twin % 64)) == 0
+                {
+                    // Its earlier twin is not linearized yet: try that one instead.
                     self.entry = self.next[entry as usize];
                     continue;
                 }
