@@ -61,6 +61,17 @@ pub trait Model {
         false
     }
 
+    /// For a read-only operation, whether it is legal in `state`, without building the
+    /// (unchanged) next state. The default asks [`Model::step`].
+    fn is_legal_read_only(
+        &self,
+        state: &Self::State,
+        input: &OperationInput,
+        output: &OperationOutput,
+    ) -> bool {
+        self.step(state, input, output).is_some()
+    }
+
     /// Splits the operations (indices into `operations`) into independently checkable
     /// sub-histories, each labelled with its key. The default groups by
     /// [`Operation::key`] in key order.
@@ -428,6 +439,19 @@ impl Model for KeyValueModel {
 
     fn is_read_only(&self, input: &OperationInput, _output: &OperationOutput) -> bool {
         matches!(input, OperationInput::Get)
+    }
+
+    fn is_legal_read_only(
+        &self,
+        state: &String,
+        input: &OperationInput,
+        output: &OperationOutput,
+    ) -> bool {
+        assert!(matches!(input, OperationInput::Get));
+        match output {
+            OperationOutput::GetValue { value } => value == state,
+            _ => true,
+        }
     }
 
     fn describe_state(&self, state: &String) -> String {

@@ -162,6 +162,8 @@ struct ConfigurationCache<State> {
     states: Vec<State>,
     /// Full hash per entry, read only when the table grows.
     hashes: Vec<u64>,
+    /// Hash of each entry's state alone, so a read-only step reuses it.
+    state_hashes: Vec<u64>,
     /// Slots: 0 for empty, else the high 32 bits of the hash (a tag that rejects most
     /// mismatches without touching the entry) above the entry id plus one. Length is a
     /// power of two, at most half full.
@@ -182,6 +184,7 @@ impl<State: Eq> ConfigurationCache<State> {
             bitset_words: Vec::new(),
             states: Vec::new(),
             hashes: Vec::new(),
+            state_hashes: Vec::new(),
             table: vec![EMPTY_SLOT; 1024],
         }
     }
@@ -191,8 +194,27 @@ impl<State: Eq> ConfigurationCache<State> {
     }
 
     /// Inserts (bitset, state) unless present; returns the new entry id, or `None` if the
-    /// configuration was already cached (and drops `state`).
-    fn insert(&mut self, hash: u64, bitset: &[u64], state: State) -> Option<u32> {
+    /// configuration was already cached (and drops `state`). `hash` covers both;
+    /// `state_hash` the state alone.
+    fn insert(&mut self, hash: u64, state_hash: u64, bitset: &[u64], state: State) -> Option<u32> {
+        let slot = self.find_slot(hash, bitset, &state)?;
+        Some(self.fill_slot(slot, hash, state_hash, bitset, state))
+    }
+
+    /// [`Self::insert`] of a copy of entry `source`'s state, cloned only if new.
+    fn insert_copy(&mut self, hash: u64, bitset: &[u64], source: u32) -> Option<u32>
+    where
+        State: Clone,
+    {
+        let source = source as usize;
+        let slot = self.find_slot(hash, bitset, &self.states[source])?;
+        let state = self.states[source].clone();
+        let state_hash = self.state_hashes[source];
+        Some(self.fill_slot(slot, hash, state_hash, bitset, state))
+    }
+
+    /// The empty slot where (bitset, state) belongs, or `None` if it is cached.
+    fn find_slot(&self, hash: u64, bitset: &[u64], state: &State) -> Option<usize> {
         assert_eq!(bitset.len(), self.words_per_entry);
         let mask = self.table.len() - 1;
         let tag = hash & 0xffff_ffff_0000_0000;
@@ -200,19 +222,30 @@ impl<State: Eq> ConfigurationCache<State> {
         loop {
             let slot_content = self.table[slot];
             if slot_content == EMPTY_SLOT {
-                break;
+                return Some(slot);
             }
             if slot_content & 0xffff_ffff_0000_0000 == tag {
                 let entry_index = (slot_content & 0xffff_ffff) as usize - 1;
                 if self.bitset_words[entry_index * self.words_per_entry..][..self.words_per_entry]
                     == *bitset
-                    && self.states[entry_index] == state
+                    && self.states[entry_index] == *state
                 {
                     return None;
                 }
             }
             slot = (slot + 1) & mask;
         }
+    }
+
+    fn fill_slot(
+        &mut self,
+        slot: usize,
+        hash: u64,
+        state_hash: u64,
+        bitset: &[u64],
+        state: State,
+    ) -> u32 {
+        assert_eq!(self.table[slot], EMPTY_SLOT);
         let entry =
             u32::try_from(self.states.len()).expect("fewer than 2^32 cached configurations");
         assert!(entry < u32::MAX - 1);
@@ -220,10 +253,11 @@ impl<State: Eq> ConfigurationCache<State> {
         self.bitset_words.extend_from_slice(bitset);
         self.states.push(state);
         self.hashes.push(hash);
+        self.state_hashes.push(state_hash);
         if self.states.len() * 2 > self.table.len() {
             self.grow();
         }
-        Some(entry)
+        entry
     }
 
     fn grow(&mut self) {
@@ -361,7 +395,7 @@ impl<'model, 'history, M: Model> PartitionSearch<'model, 'history, M> {
         let initial_state = model.init();
         let initial_hash = hash_state(&initial_state);
         let current_entry = cache
-            .insert(initial_hash, &linearized_bits, initial_state)
+            .insert(initial_hash, initial_hash, &linearized_bits, initial_state)
             .expect("the empty cache has no entry");
         let returned_remaining = operations
             .iter()
@@ -553,21 +587,36 @@ impl<'model, 'history, M: Model> PartitionSearch<'model, 'history, M> {
                 self.steps += 1;
                 let operation = &self.operations[position];
                 let state = &self.cache.states[self.current_entry as usize];
-                let Some(new_state) = self.model.step(state, operation.input, operation.output)
-                else {
-                    self.entry = self.next[entry as usize];
-                    continue;
-                };
                 let forced = self.read_only[position];
-                assert!(
-                    !forced || new_state == *state,
-                    "a read-only operation changed the state"
-                );
                 let word = position / 64;
                 let bit = 1u64 << (position % 64);
-                self.linearized_bits[word] |= bit;
-                let hash = self.bits_hash ^ self.zobrist[position] ^ hash_state(&new_state);
-                match self.cache.insert(hash, &self.linearized_bits, new_state) {
+                let inserted = if forced {
+                    if !self
+                        .model
+                        .is_legal_read_only(state, operation.input, operation.output)
+                    {
+                        self.entry = self.next[entry as usize];
+                        continue;
+                    }
+                    self.linearized_bits[word] |= bit;
+                    let hash = self.bits_hash
+                        ^ self.zobrist[position]
+                        ^ self.cache.state_hashes[self.current_entry as usize];
+                    self.cache
+                        .insert_copy(hash, &self.linearized_bits, self.current_entry)
+                } else {
+                    let Some(new_state) = self.model.step(state, operation.input, operation.output)
+                    else {
+                        self.entry = self.next[entry as usize];
+                        continue;
+                    };
+                    self.linearized_bits[word] |= bit;
+                    let state_hash = hash_state(&new_state);
+                    let hash = self.bits_hash ^ self.zobrist[position] ^ state_hash;
+                    self.cache
+                        .insert(hash, state_hash, &self.linearized_bits, new_state)
+                };
+                match inserted {
                     Some(new_entry) => {
                         self.bits_hash ^= self.zobrist[position];
                         self.stack.push(Frame {

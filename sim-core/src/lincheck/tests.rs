@@ -667,3 +667,35 @@ fn format_detection_and_model_names() {
     assert!(ModelKind::parse("queue").is_err());
     assert!(ModelKind::parse("register(init=x)").is_err());
 }
+
+#[test]
+fn identical_unknown_outcome_operations_are_used_in_invocation_order_only() {
+    // Two crashed writes of 1 can both take effect, at different times.
+    let both_used = |second_invoke_us| {
+        check(
+            vec![
+                operation(1, 1, None, write(1), OperationOutput::Unknown),
+                operation(
+                    2,
+                    second_invoke_us,
+                    None,
+                    write(1),
+                    OperationOutput::Unknown,
+                ),
+                operation(3, 3, Some(4), OperationInput::Read, read_value(1)),
+                operation(3, 5, Some(6), write(0), OperationOutput::Done),
+                operation(3, 7, Some(8), OperationInput::Read, read_value(1)),
+            ],
+            register(),
+        )
+    };
+    let report = both_used(2);
+    assert_eq!(
+        report.verdict,
+        Verdict::Linearizable,
+        "{}",
+        report.explanation
+    );
+    // But not before the later one is invoked.
+    assert_eq!(both_used(10).verdict, Verdict::NotLinearizable);
+}
