@@ -7,6 +7,7 @@
 
 pub mod faults;
 pub mod hash;
+pub mod lincheck;
 pub mod network;
 pub mod panics;
 pub mod params;
