@@ -210,6 +210,10 @@ fn unique_dir(parent: &Path, prefix: &str) -> Result<PathBuf, String> {
 /// Each run gets its own `-metadir` and its own `java.io.tmpdir` (where this
 /// TLC build unpacks its standard modules) in a fresh directory under
 /// `<spec dir>/states/`, removed afterwards, so runs can go concurrently.
+/// The spec is passed by file name from its own directory and the config
+/// by absolute path: this TLC build resolves `-config` relative to the
+/// spec's directory when the spec is given as an absolute path, and then
+/// fails with "File not found" for an absolute config.
 /// A failing check is not an `Err`: it is reported in
 /// [`TlcReport::outcome`]. `Err` means TLC could not be run at all.
 pub fn run_tlc(
