@@ -208,8 +208,9 @@ fn unique_dir(parent: &Path, prefix: &str) -> Result<PathBuf, String> {
 /// threads, in the spec's directory, and parses its output.
 ///
 /// Each run gets its own `-metadir` and its own `java.io.tmpdir` (where this
-/// TLC build unpacks its standard modules) in a fresh directory under
-/// `<spec dir>/states/`, removed afterwards, so runs can go concurrently.
+/// TLC build unpacks its standard modules) in a fresh directory
+/// `<system temp>/quorumlab-tlc-<pid>-<n>`, removed afterwards, so runs can
+/// go concurrently (even within the same second).
 /// The spec is passed by file name from its own directory and the config
 /// by absolute path: this TLC build resolves `-config` relative to the
 /// spec's directory when the spec is given as an absolute path, and then
@@ -236,10 +237,7 @@ pub fn run_tlc(
         Some(c) => Some(fs::canonicalize(c).map_err(|e| format!("config {}: {e}", c.display()))?),
         None => None,
     };
-    let states_root = dir.join("states");
-    fs::create_dir_all(&states_root)
-        .map_err(|e| format!("cannot create {}: {e}", states_root.display()))?;
-    let run_dir = unique_dir(&states_root, "run")?;
+    let run_dir = unique_dir(&std::env::temp_dir(), "quorumlab-tlc")?;
     let meta = run_dir.join("meta");
     let tmp = run_dir.join("tmp");
     fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
@@ -265,7 +263,6 @@ pub fn run_tlc(
     #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
     let elapsed_ms = start.elapsed().as_millis() as u64;
     let _ = fs::remove_dir_all(&run_dir);
-    let _ = fs::remove_dir(&states_root); // only if no other run is using it
     let out = out.map_err(|e| format!("cannot run java: {e}: install a JDK 17"))?;
     let code = out.status.code().unwrap_or(-1);
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
