@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod replay;
 pub mod testing;
+pub mod tlc;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
