@@ -183,8 +183,7 @@ fn download_and_extract(work: &Path, jar: &Path) -> Result<(), String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    fs::rename(&partial, jar)
-        .map_err(|e| format!("cannot move the jar to {}: {e}", jar.display()))
+    fs::rename(&partial, jar).map_err(|e| format!("cannot move the jar to {}: {e}", jar.display()))
 }
 
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
@@ -335,7 +334,12 @@ pub fn parse_tlc_output(stdout: &str, exit_code: i32) -> TlcReport {
                     } else {
                         None
                     };
-                    trace.push(TlcState { index, action, label, vars: BTreeMap::new() });
+                    trace.push(TlcState {
+                        index,
+                        action,
+                        label,
+                        vars: BTreeMap::new(),
+                    });
                     open_var = None;
                     continue;
                 }
@@ -348,9 +352,12 @@ pub fn parse_tlc_output(stdout: &str, exit_code: i32) -> TlcReport {
             // "N states generated, M distinct states found, K states left on queue."
             let parts: Vec<&str> = rest.split(", ").collect();
             if parts.len() == 3 {
-                states_generated = parts[0].strip_suffix(" states generated").and_then(parse_count);
-                distinct_states =
-                    parts[1].strip_suffix(" distinct states found").and_then(parse_count);
+                states_generated = parts[0]
+                    .strip_suffix(" states generated")
+                    .and_then(parse_count);
+                distinct_states = parts[1]
+                    .strip_suffix(" distinct states found")
+                    .and_then(parse_count);
             }
             continue;
         }
@@ -395,7 +402,9 @@ pub fn parse_tlc_output(stdout: &str, exit_code: i32) -> TlcReport {
         },
         13 => TlcOutcome::Liveness,
         150..=159 => TlcOutcome::ParseError,
-        _ if violated.is_some() => TlcOutcome::InvariantViolated { name: violated.unwrap() },
+        _ if violated.is_some() => TlcOutcome::InvariantViolated {
+            name: violated.unwrap(),
+        },
         _ if deadlock => TlcOutcome::Deadlock,
         _ if liveness => TlcOutcome::Liveness,
         _ if in_parse_error => TlcOutcome::ParseError,
@@ -448,7 +457,12 @@ Finished in 03s at (2026-11-23 18:23:13)
     #[test]
     fn parses_invariant_violation_and_trace() {
         let r = parse_tlc_output(SAMPLE, 12);
-        assert_eq!(r.outcome, TlcOutcome::InvariantViolated { name: "ElectionSafety".into() });
+        assert_eq!(
+            r.outcome,
+            TlcOutcome::InvariantViolated {
+                name: "ElectionSafety".into()
+            }
+        );
         assert_eq!(r.states_generated, Some(71111));
         assert_eq!(r.distinct_states, Some(15671));
         assert_eq!(r.depth, Some(9));
@@ -462,7 +476,10 @@ Finished in 03s at (2026-11-23 18:23:13)
             s1.vars["matchIndex"],
             "( s1 :> (s1 :> 0 @@ s2 :> 0) @@ s2 :> (s1 :> 0 @@ s2 :> 0) )"
         );
-        assert_eq!(r.counterexample[2].vars["elections"], "{[term |-> 1, leader |-> s1]}");
+        assert_eq!(
+            r.counterexample[2].vars["elections"],
+            "{[term |-> 1, leader |-> s1]}"
+        );
         assert_eq!(r.counterexample[2].vars.len(), 3);
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["outcome"]["kind"], "invariant_violated");
@@ -482,7 +499,10 @@ Finished in 03s at (2026-11-23 18:23:13)
         assert_eq!(r.depth, Some(41));
         assert!(r.counterexample.is_empty());
         assert_eq!(parse_tlc_output("", 150).outcome, TlcOutcome::ParseError);
-        assert_eq!(parse_tlc_output("", 75).outcome, TlcOutcome::Other { code: 75 });
+        assert_eq!(
+            parse_tlc_output("", 75).outcome,
+            TlcOutcome::Other { code: 75 }
+        );
     }
 
     // ---- Tests that run the real TLC (need java; install the jar) ----
@@ -512,8 +532,7 @@ Finished in 03s at (2026-11-23 18:23:13)
     fn check_passes(test: &str, cfg: &str) {
         let Some(jar) = jar_or_skip(test) else { return };
         let tla = repo_root().join("tla");
-        let r = run_tlc(&jar, &tla.join("MCRaft.tla"), Some(&tla.join(cfg)), 1)
-            .expect("TLC runs");
+        let r = run_tlc(&jar, &tla.join("MCRaft.tla"), Some(&tla.join(cfg)), 1).expect("TLC runs");
         eprintln!(
             "{cfg}: {:?}, {:?} generated, {:?} distinct, depth {:?}, {} ms",
             r.outcome, r.states_generated, r.distinct_states, r.depth, r.elapsed_ms
@@ -537,7 +556,9 @@ Finished in 03s at (2026-11-23 18:23:13)
 
     #[test]
     fn tlc_finds_volatile_vote_bug() {
-        let Some(jar) = jar_or_skip("tlc_finds_volatile_vote_bug") else { return };
+        let Some(jar) = jar_or_skip("tlc_finds_volatile_vote_bug") else {
+            return;
+        };
         let tla = repo_root().join("tla");
         let r = run_tlc(
             &jar,
@@ -553,26 +574,46 @@ Finished in 03s at (2026-11-23 18:23:13)
             r.trace_actions(),
             r.elapsed_ms
         );
-        assert_eq!(r.outcome, TlcOutcome::InvariantViolated { name: "ElectionSafety".into() });
+        assert_eq!(
+            r.outcome,
+            TlcOutcome::InvariantViolated {
+                name: "ElectionSafety".into()
+            }
+        );
         assert_eq!(r.exit_code, 12);
         assert!(!r.counterexample.is_empty());
         let actions = r.trace_actions();
         assert!(actions.contains(&"Restart"), "actions: {actions:?}");
         assert!(actions.contains(&"Crash"), "actions: {actions:?}");
         let last = r.counterexample.last().unwrap();
-        assert!(last.vars.contains_key("elections"), "vars: {:?}", last.vars.keys());
+        assert!(
+            last.vars.contains_key("elections"),
+            "vars: {:?}",
+            last.vars.keys()
+        );
     }
 
     #[test]
     fn tlc_reports_parse_error() {
-        let Some(jar) = jar_or_skip("tlc_reports_parse_error") else { return };
+        let Some(jar) = jar_or_skip("tlc_reports_parse_error") else {
+            return;
+        };
         let dir = unique_dir(&std::env::temp_dir(), "quorumlab-tlc-test").unwrap();
         let spec = dir.join("Bad.tla");
-        fs::write(&spec, "---- MODULE Bad ----\nVARIABLE x\nInit == x = \nNext == x' = x\n====\n")
-            .unwrap();
+        fs::write(
+            &spec,
+            "---- MODULE Bad ----\nVARIABLE x\nInit == x = \nNext == x' = x\n====\n",
+        )
+        .unwrap();
         fs::write(dir.join("Bad.cfg"), "INIT Init\nNEXT Next\n").unwrap();
         let r = run_tlc(&jar, &spec, None, 1).expect("TLC runs");
         let _ = fs::remove_dir_all(&dir);
-        assert_eq!(r.outcome, TlcOutcome::ParseError, "code {} errors {:?}", r.exit_code, r.errors);
+        assert_eq!(
+            r.outcome,
+            TlcOutcome::ParseError,
+            "code {} errors {:?}",
+            r.exit_code,
+            r.errors
+        );
     }
 }

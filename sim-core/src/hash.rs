@@ -3,25 +3,31 @@
 
 use std::hash::Hasher;
 
-/// FNV-1a over bytes with a final avalanche (from splitmix64). Integers are fed as
-/// little-endian bytes whatever the platform.
+/// A word-at-a-time multiplicative hash (FxHash-like) with a splitmix64 finaliser.
+/// Integers are fed as little-endian words whatever the platform; byte strings in
+/// 8-byte little-endian chunks.
 #[derive(Clone, Debug)]
 pub struct TraceHasher {
     state: u64,
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+const SEED: u64 = 0xcbf2_9ce4_8422_2325;
+const MULTIPLIER: u64 = 0x517c_c1b7_2722_0a95;
 
 impl Default for TraceHasher {
     fn default() -> Self {
-        TraceHasher { state: FNV_OFFSET }
+        TraceHasher { state: SEED }
     }
 }
 
 impl TraceHasher {
     pub fn finish_mixed(&self) -> u64 {
         mix64(self.state)
+    }
+
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.state = (self.state.rotate_left(5) ^ word).wrapping_mul(MULTIPLIER);
     }
 }
 
@@ -31,29 +37,35 @@ impl Hasher for TraceHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.state ^= byte as u64;
-            self.state = self.state.wrapping_mul(FNV_PRIME);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59));
         }
     }
 
     fn write_u8(&mut self, value: u8) {
-        self.write(&[value]);
+        self.add(value as u64);
     }
     fn write_u16(&mut self, value: u16) {
-        self.write(&value.to_le_bytes());
+        self.add(value as u64);
     }
     fn write_u32(&mut self, value: u32) {
-        self.write(&value.to_le_bytes());
+        self.add(value as u64);
     }
     fn write_u64(&mut self, value: u64) {
-        self.write(&value.to_le_bytes());
+        self.add(value);
     }
     fn write_usize(&mut self, value: usize) {
-        self.write(&(value as u64).to_le_bytes());
+        self.add(value as u64);
     }
     fn write_isize(&mut self, value: isize) {
-        self.write(&(value as i64).to_le_bytes());
+        self.add(value as i64 as u64);
     }
 }
 

@@ -262,7 +262,8 @@ impl Scenario {
         let file: ScenarioFile = toml::from_str(&source).map_err(|error| {
             let line = error.span().map(|span| line_of_offset(&source, span.start));
             let message = error.message().to_string();
-            let names_field = message.starts_with("unknown field") || message.starts_with("missing field");
+            let names_field =
+                message.starts_with("unknown field") || message.starts_with("missing field");
             let field = names_field
                 .then(|| field_from_message(&message))
                 .flatten()
@@ -503,7 +504,13 @@ fn dotted_key_at(source: &str, offset: usize) -> String {
     let before = &source[..offset.min(source.len())];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let line = source[line_start..].lines().next().unwrap_or("");
-    let key = line.split('=').next().unwrap_or("").trim().trim_matches(['[', ']']).to_string();
+    let key = line
+        .split('=')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_matches(['[', ']'])
+        .to_string();
     let table = before[..line_start]
         .lines()
         .rev()

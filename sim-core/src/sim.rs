@@ -584,7 +584,12 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 }
                 continue;
             }
-            effect.hash(&mut self.hasher);
+            // The durable state is a function of the inputs hashed so far, so a marker
+            // stands for it (hashing whole logs on every persist would dominate a run).
+            match &effect {
+                Effect::Persist(_) => "persist".hash(&mut self.hasher),
+                other => other.hash(&mut self.hasher),
+            }
             match effect {
                 Effect::Send { to, msg } => self.send(node, to, msg),
                 Effect::SetTimer {
