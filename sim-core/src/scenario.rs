@@ -64,6 +64,10 @@ pub struct ScenarioFile {
     pub check: Option<toml::Table>,
 }
 
+fn default_true() -> bool {
+    true
+}
+
 fn default_expect() -> String {
     "pass".to_string()
 }
@@ -115,6 +119,7 @@ pub enum NodeSelector {
 /// The fault kinds a random nemesis (and swarm mode) may choose from.
 pub const NEMESIS_KINDS: &[&str] = &[
     "crash",
+    "crash_leader",
     "crash_after_persist",
     "partition",
     "loss",
@@ -195,6 +200,10 @@ fn default_backoff() -> u64 {
 pub struct LivenessSpec {
     /// After the heal at `duration_ms`, every condition must hold within this window.
     pub within_ms: u64,
+    /// `false`: do not heal at `duration_ms` (faults stay as they are), to show that a
+    /// condition cannot hold without a quorum.
+    #[serde(default = "default_true")]
+    pub heal: bool,
     /// Conditions: `client_progress` (an operation invoked after the heal completes),
     /// or one the protocol defines (`quorumlab list invariants`).
     pub require: Vec<String>,
@@ -217,7 +226,7 @@ impl Default for BudgetSpec {
 }
 
 fn default_max_events() -> u64 {
-    5_000_000
+    1_000_000
 }
 
 /// A bad scenario: where, what, and how to fix it. Maps to exit code 2.

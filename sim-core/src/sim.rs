@@ -144,10 +144,10 @@ impl<P: Protocol> Prepared<P> {
     /// Run one seed. Never panics: a protocol panic is a `panic` verdict.
     pub fn run(&self, seed: u64, trace: bool) -> RunOutput {
         let mut sim = Sim::new(self, seed, trace);
-        let outcome = catch_unwind(AssertUnwindSafe(|| sim.run_loop()));
+        let outcome = crate::panics::quietly(|| catch_unwind(AssertUnwindSafe(|| sim.run_loop())));
         if let Err(payload) = outcome {
             let message = crate::panics::take_message()
-                .unwrap_or_else(|| crate::panics::payload_text(&payload));
+                .unwrap_or_else(|| crate::panics::payload_text(payload.as_ref()));
             sim.failure = Some((Verdict::Panic, "panic".to_string(), message));
         }
         sim.finish()
@@ -380,9 +380,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             failure: None,
             finished: false,
         };
-        for node in 0..file.nodes {
-            sim.schedule(0, Event::Start { node: NodeId(node) });
-        }
+        // Scheduled faults come first, so a fault at 0 ms holds from the start.
         for (at, action, duration_us) in &prepared.schedule {
             sim.schedule(
                 *at,
@@ -391,6 +389,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     duration_us: *duration_us,
                 },
             );
+        }
+        for node in 0..file.nodes {
+            sim.schedule(0, Event::Start { node: NodeId(node) });
         }
         if let Some(plan) = &sim.nemesis {
             let [min, max] = plan.interval_ms;
@@ -948,15 +949,12 @@ impl<'a, P: Protocol> Sim<'a, P> {
                         node: Target::Node(id.0),
                     }
                 }),
-            FaultAction::CrashAfterPersist { node } => self
-                .resolve(node)
-                .filter(|id| self.nodes[id.index()].is_some())
-                .map(|id| {
-                    self.crash_after_persist[id.index()] = true;
-                    FaultAction::CrashAfterPersist {
-                        node: Target::Node(id.0),
-                    }
-                }),
+            FaultAction::CrashAfterPersist { node } => self.resolve(node).map(|id| {
+                self.crash_after_persist[id.index()] = true;
+                FaultAction::CrashAfterPersist {
+                    node: Target::Node(id.0),
+                }
+            }),
             FaultAction::Restart { node } => self
                 .resolve(node)
                 .filter(|id| self.nodes[id.index()].is_none())
@@ -1122,6 +1120,16 @@ impl<'a, P: Protocol> Sim<'a, P> {
         let rng = &mut self.rng_faults;
         let random_node = |rng: &mut Rng| Target::Node(rng.below(n as u64) as u32);
         let action = match kind {
+            "crash_leader" if bound_allows => {
+                let leader = up.iter().copied().find(|&i| {
+                    self.nodes[i as usize]
+                        .as_ref()
+                        .is_some_and(|s| s.role() == "leader")
+                });
+                leader.map(|node| FaultAction::Crash {
+                    node: Target::Node(node),
+                })
+            }
             "crash" | "crash_after_persist" if bound_allows && !up.is_empty() => {
                 let node = Target::Node(*rng.pick(&up));
                 Some(if kind == "crash" {
@@ -1196,6 +1204,18 @@ impl<'a, P: Protocol> Sim<'a, P> {
     /// partial synchrony) enter the bounded regime.
     fn heal(&mut self) {
         self.healed_at = Some(self.now);
+        if self
+            .prepared
+            .scenario
+            .file
+            .liveness
+            .as_ref()
+            .is_some_and(|liveness| !liveness.heal)
+        {
+            // The liveness window starts with the faults left as they are.
+            self.trace_line(|sim| json!({"i": sim.events, "time_us": sim.now, "node": null, "event": "liveness_window"}));
+            return;
+        }
         (self.now, "heal").hash(&mut self.hasher);
         self.trace_line(
             |sim| json!({"i": sim.events, "time_us": sim.now, "node": null, "event": "heal_all"}),

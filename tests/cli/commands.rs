@@ -1,0 +1,252 @@
+//! The `quorumlab` binary as a user meets it: exit codes, files written, error messages.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::root;
+
+fn quorumlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quorumlab"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("quorumlab-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn run_writes_result_json_and_exits_zero_on_pass() {
+    let out = temp_dir("run-pass");
+    let output = quorumlab(&[
+        "run",
+        "scenarios/raft/election.toml",
+        "--seed",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+    for key in [
+        "scenario",
+        "seed",
+        "verdict",
+        "property",
+        "time_us",
+        "event_index",
+        "trace_hash",
+        "metrics",
+        "repro",
+    ] {
+        assert!(result.get(key).is_some(), "result.json lacks `{key}`");
+    }
+    assert_eq!(result["verdict"], "pass");
+    assert_eq!(
+        result["repro"],
+        "quorumlab run scenarios/raft/election.toml --seed 3"
+    );
+    assert!(
+        !out.join("trace.ndjson").exists(),
+        "a passing run without --trace writes no trace"
+    );
+}
+
+#[test]
+fn a_violation_exits_one_writes_the_trace_and_replays() {
+    let out = temp_dir("run-fail");
+    let output = quorumlab(&[
+        "run",
+        "scenarios/raft/nemesis.toml",
+        "--seed",
+        "4",
+        "--mutant",
+        "vote-ignores-log",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(stdout(&output).contains(
+        "repro: quorumlab run scenarios/raft/nemesis.toml --seed 4 --mutant vote-ignores-log"
+    ));
+    let trace = std::fs::read_to_string(out.join("trace.ndjson")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(trace.lines().next().unwrap()).unwrap();
+    for key in [
+        "i",
+        "time_us",
+        "node",
+        "event",
+        "input",
+        "effects",
+        "observations",
+    ] {
+        assert!(first.get(key).is_some(), "trace events carry `{key}`");
+    }
+    let replay = quorumlab(&["replay", out.to_str().unwrap(), "--from", "1", "--to", "3"]);
+    assert_eq!(replay.status.code(), Some(0), "{}", stderr(&replay));
+    let text = stdout(&replay);
+    assert!(text.contains("init") && text.contains("matches"), "{text}");
+}
+
+#[test]
+fn bad_scenarios_exit_two_naming_file_line_field_and_fix() {
+    let dir = temp_dir("bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        ("unknown.toml", "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\nnodez = 4\n", "unknown.toml:4: field `nodez`"),
+        (
+            "negative.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[network]\nlatency = { dist = \"constant\", us = -3 }\n",
+            "negative.toml:5: field `network.latency`",
+        ),
+        ("protocol.toml", "protocol = \"rafft\"\nnodes = 3\nduration_ms = 100\n", "field `protocol`: unknown protocol `rafft`"),
+        (
+            "param.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[params]\nelection_timeout_ms = [300, 100]\n",
+            "param.toml:5: field `params.election_timeout_ms`",
+        ),
+        ("mutant.toml", "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\nmutant = \"nope\"\n", "field `mutant`"),
+        (
+            "node.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[[faults]]\nat_ms = 1\naction = \"crash\"\nnode = 5\n",
+            "field `faults[0].node`: node 5 does not exist",
+        ),
+    ];
+    for (name, source, expected) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, source).unwrap();
+        let output = quorumlab(&["run", path.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(2), "{name}: {}", stderr(&output));
+        let error = stderr(&output);
+        assert!(
+            error.contains(expected),
+            "{name}: expected `{expected}` in:\n{error}"
+        );
+        assert!(
+            error.contains("fix:"),
+            "{name}: every error says how to fix it:\n{error}"
+        );
+    }
+}
+
+#[test]
+fn sweep_writes_summary_json_and_exits_one_on_failures() {
+    let out = temp_dir("sweep");
+    let output = quorumlab(&[
+        "sweep",
+        "scenarios/raft/nemesis.toml",
+        "--seeds",
+        "1..12",
+        "--mutant",
+        "vote-ignores-log",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    for key in [
+        "seeds",
+        "passed",
+        "failed",
+        "failures",
+        "fault_counts",
+        "sweep_hash",
+    ] {
+        assert!(summary.get(key).is_some(), "summary.json lacks `{key}`");
+    }
+    assert_eq!(summary["seeds"], 12);
+    let failure = &summary["failures"][0];
+    assert!(failure["repro"]
+        .as_str()
+        .unwrap()
+        .starts_with("quorumlab run scenarios/raft/nemesis.toml --seed "));
+    let seed = failure["seed"].as_u64().unwrap();
+    assert!(out
+        .join("nemesis")
+        .join(format!("seed-{seed}"))
+        .join("trace.ndjson")
+        .exists());
+    assert!(
+        quorumlab(&["sweep", "scenarios/raft/nemesis.toml", "--seeds", "9..2"])
+            .status
+            .code()
+            == Some(2)
+    );
+}
+
+#[test]
+fn list_json_names_protocols_mutants_and_invariants() {
+    for (what, must_contain) in [
+        ("protocols", "raft"),
+        ("mutants", "commit-prior-term"),
+        ("invariants", "election_safety"),
+    ] {
+        let output = quorumlab(&["list", what, "--json"]);
+        assert_eq!(output.status.code(), Some(0));
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
+        assert!(
+            rows.iter().any(|row| row["name"] == must_contain),
+            "{what}: {rows:?}"
+        );
+        if what != "protocols" {
+            assert!(rows.iter().all(|row| row.get("protocol").is_some()));
+        }
+    }
+    let scenarios = quorumlab(&["list", "scenarios", "--json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&scenarios)).unwrap();
+    assert!(rows
+        .iter()
+        .any(|row| row["path"] == "scenarios/raft/nemesis.toml"));
+}
+
+#[test]
+fn help_has_examples_and_exit_codes() {
+    let output = quorumlab(&["--help"]);
+    let text = stdout(&output);
+    assert!(
+        text.contains("Examples:")
+            && text.contains(
+                "Exit codes: 0 pass, 1 a property violated, 2 bad input, 3 internal error"
+            )
+    );
+    for command in ["run", "sweep", "replay", "test", "list", "bench"] {
+        let help = stdout(&quorumlab(&[command, "--help"]));
+        assert!(
+            help.contains("Examples:"),
+            "`{command} --help` has examples"
+        );
+    }
+    assert_eq!(quorumlab(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn test_command_checks_expectations() {
+    let output = quorumlab(&[
+        "test",
+        "scenarios/raft/no_majority.toml",
+        "scenarios/raft/election.toml",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stdout(&output).contains("client_progress caught at seed 1"));
+    assert!(Path::new(&root().join("scenarios")).is_dir());
+}

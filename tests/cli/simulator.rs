@@ -1,0 +1,190 @@
+//! The simulator's own semantics, on the pingpong protocol (whose behaviour is trivial,
+//! so every difference is the simulator's).
+
+use sim_core::result::Verdict;
+use sim_core::scenario::Scenario;
+
+use crate::inline;
+
+fn run(scenario: &Scenario, seed: u64) -> sim_core::result::RunOutput {
+    sim_core::panics::install_quiet_hook();
+    quorumlab::commands::prepare_scenario(scenario, None, false)
+        .expect("valid")
+        .run(seed, true)
+}
+
+const BASE: &str = "protocol = \"pingpong\"\nnodes = 3\nduration_ms = 1000\n";
+
+#[test]
+fn a_protocol_panic_fails_the_seed_with_its_message() {
+    let output = run(&inline(&format!("{BASE}[params]\npanic_after = 5\n")), 1);
+    assert_eq!(output.result.verdict, Verdict::Panic);
+    let detail = output.result.detail.unwrap();
+    assert!(detail.contains("forwarded 5 tokens"), "{detail}");
+    assert!(output.result.repro.contains("--seed 1"));
+}
+
+#[test]
+fn running_out_of_events_is_a_budget_failure() {
+    let output = run(&inline(&format!("{BASE}[budget]\nmax_events = 50\n")), 1);
+    assert_eq!(output.result.verdict, Verdict::Budget);
+    assert_eq!(output.result.event_index, 51);
+}
+
+#[test]
+fn a_vacuous_run_fails_its_sometimes_condition() {
+    // No faults are configured, so `fault_fired` never happens.
+    let output = run(
+        &inline(&format!(
+            "sometimes = [\"forwarded\", \"fault_fired\"]\n{BASE}"
+        )),
+        1,
+    );
+    assert_eq!(output.result.verdict, Verdict::Liveness);
+    assert_eq!(
+        output.result.property.as_deref(),
+        Some("sometimes.fault_fired")
+    );
+}
+
+#[test]
+fn a_partition_drops_and_a_heal_restores() {
+    let partitioned = run(
+        &inline(&format!(
+            "{BASE}[[faults]]\nat_ms = 0\naction = \"partition\"\ngroups = [[0], [1], [2]]\n"
+        )),
+        1,
+    );
+    assert_eq!(partitioned.result.metrics.messages_delivered, 0);
+    assert_eq!(
+        partitioned.result.metrics.drops_by_cause.get("partition"),
+        Some(&3)
+    );
+    let healed = run(
+        &inline(&format!(
+            "{BASE}[[faults]]\nat_ms = 0\naction = \"partition\"\ngroups = [[0], [1], [2]]\nduration_ms = 0\n"
+        )),
+        1,
+    );
+    assert_eq!(healed.result.faults_fired.get("partition"), Some(&1));
+}
+
+#[test]
+fn a_crash_after_persist_loses_the_sends_after_it() {
+    // Node 1 is down from 1 ms to 11 ms; armed while it is down, the crash hits its
+    // restart step right after the persist, so the token it would send is lost.
+    let source = format!(
+        "{BASE}[[faults]]\nat_ms = 1\naction = \"crash\"\nnode = 1\nduration_ms = 10\n[[faults]]\nat_ms = 2\naction = \"crash_after_persist\"\nnode = 1\n"
+    );
+    let output = run(&inline(&source), 1);
+    let trace = output.trace.unwrap().join("\n");
+    assert!(
+        trace.contains("lost_in_crash"),
+        "a send after the persist was lost"
+    );
+    assert!(trace.contains("\"cause\":\"crash_after_persist\""));
+}
+
+#[test]
+fn clients_are_answered_and_recorded_in_the_history() {
+    let output = run(
+        &inline(&format!(
+            "{BASE}[workload]\nclients = 2\ninterval_ms = [10, 20]\n"
+        )),
+        4,
+    );
+    assert!(
+        output.result.metrics.client_ops_ok > 50,
+        "{:?}",
+        output.result.metrics
+    );
+    assert!(output
+        .history
+        .iter()
+        .any(|op| op.status == "ok" && op.complete_us.is_some()));
+    assert!(
+        output.result.metrics.client_latency_us_p99 >= output.result.metrics.client_latency_us_p50
+    );
+}
+
+#[test]
+fn clock_drift_stretches_timers() {
+    let ticks = |drift: i64| {
+        let source = format!("{BASE}[[faults]]\nat_ms = 0\naction = \"clock_drift\"\nnode = 0\ndrift_ppm = {drift}\n");
+        let output = run(&inline(&source), 1);
+        output
+            .trace
+            .unwrap()
+            .iter()
+            .filter(|line| line.contains("\"node\":0,\"event\":\"tick_timeout\""))
+            .count()
+    };
+    assert!(
+        ticks(-500_000) > ticks(0) && ticks(0) > ticks(500_000),
+        "{} {} {}",
+        ticks(-500_000),
+        ticks(0),
+        ticks(500_000)
+    );
+}
+
+#[test]
+fn swarm_mode_varies_the_faults_per_seed() {
+    let scenario = inline(&format!("swarm = true\n{BASE}"));
+    let fired: Vec<_> = (1..=8)
+        .map(|seed| run(&scenario, seed).result.faults_fired)
+        .collect();
+    assert!(fired.iter().any(|f| !f.is_empty()));
+    assert!(
+        fired
+            .windows(2)
+            .any(|pair| pair[0].keys().ne(pair[1].keys())),
+        "swarm picks different kinds per seed: {fired:?}"
+    );
+}
+
+#[test]
+fn the_nemesis_respects_the_crash_bound_unless_told_otherwise() {
+    // pingpong claims to tolerate n-1 crashes; a 3-node cluster therefore keeps one up.
+    let source = format!(
+        "{BASE}[nemesis]\nkinds = [\"crash\"]\ninterval_ms = [1, 5]\nduration_ms = [900, 1000]\n"
+    );
+    let output = run(&inline(&source), 2);
+    let crashed_at_once = max_crashed(&output);
+    assert_eq!(crashed_at_once, 2);
+    let output = run(&inline(&format!("exceed_fault_bound = true\n{source}")), 2);
+    assert_eq!(max_crashed(&output), 3);
+}
+
+fn max_crashed(output: &sim_core::result::RunOutput) -> usize {
+    let mut down = std::collections::BTreeSet::new();
+    let mut max = 0;
+    for line in output.trace.as_ref().unwrap() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        match event["event"].as_str() {
+            Some("crash") => {
+                down.insert(event["node"].as_u64());
+            }
+            Some("restart") => {
+                down.remove(&event["node"].as_u64());
+            }
+            _ => {}
+        }
+        max = max.max(down.len());
+    }
+    max
+}
+
+#[test]
+fn topologies_route_over_links() {
+    for topology in ["star", "ring", "tree", "random", "mesh"] {
+        let source = format!("protocol = \"pingpong\"\nnodes = 6\nduration_ms = 300\n[network]\ntopology = \"{topology}\"\n");
+        let output = run(&inline(&source), 1);
+        assert!(
+            output.result.metrics.messages_delivered > 10,
+            "{topology}: {:?}",
+            output.result.metrics
+        );
+        assert_eq!(output.result.metrics.messages_dropped, 0, "{topology}");
+    }
+}
