@@ -2,7 +2,7 @@
 //! the wall clock (only sim-core and protocols may not), and this is where it does.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -64,7 +64,7 @@ fn events_per_sec(runner: &dyn sim_core::runner::Runner, seeds: u64) -> (f64, f6
     )
 }
 
-pub fn bench(json_output: bool, seeds: u64, scenario_path: &PathBuf) -> Result<i32, CliError> {
+pub fn bench(json_output: bool, seeds: u64, scenario_path: &Path) -> Result<i32, CliError> {
     sim_core::panics::install_quiet_hook();
     let seeds = seeds.max(1);
     let raft = prepare(scenario_path, None, false)?;

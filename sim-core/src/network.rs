@@ -515,8 +515,9 @@ impl Network {
             {
                 return None;
             }
-            if link.bandwidth_bytes_per_sec > 0 {
-                let serialisation = size_bytes as u64 * 1_000_000 / link.bandwidth_bytes_per_sec;
+            if let Some(serialisation) =
+                (size_bytes as u64 * 1_000_000).checked_div(link.bandwidth_bytes_per_sec)
+            {
                 let start = at.max(link.busy_until_us);
                 link.busy_until_us = start + serialisation;
                 at = link.busy_until_us;
@@ -579,15 +580,15 @@ mod tests {
     #[test]
     fn ring_routes_take_the_short_way_round() {
         let net = network("topology = \"ring\"", 6);
-        assert_eq!(net.routes[0 * 6 + 3].len(), 3);
-        assert_eq!(net.routes[0 * 6 + 5], vec![(0, 5)]);
-        assert_eq!(net.routes[0 * 6 + 1], vec![(0, 1)]);
+        assert_eq!(net.routes[3].len(), 3);
+        assert_eq!(net.routes[5], vec![(0, 5)]);
+        assert_eq!(net.routes[1], vec![(0, 1)]);
     }
 
     #[test]
     fn star_goes_through_the_hub() {
         let net = network("topology = \"star\"", 4);
-        assert_eq!(net.routes[1 * 4 + 2], vec![(1, 0), (0, 2)]);
+        assert_eq!(net.routes[4 + 2], vec![(1, 0), (0, 2)]);
     }
 
     #[test]

@@ -37,8 +37,11 @@ pub struct ProtocolEntry {
     pub mutants: fn() -> &'static [MutantInfo],
     pub properties: fn() -> &'static [PropertyInfo],
     pub liveness_conditions: fn() -> &'static [PropertyInfo],
-    pub prepare: fn(&Scenario, Option<&str>, bool) -> Result<Box<dyn Runner>, ScenarioError>,
+    pub prepare: PrepareFn,
 }
+
+/// Bind a scenario to one protocol: `(scenario, mutant override, swarm)`.
+pub type PrepareFn = fn(&Scenario, Option<&str>, bool) -> Result<Box<dyn Runner>, ScenarioError>;
 
 impl ProtocolEntry {
     pub fn of<P: Protocol>(description: &'static str) -> ProtocolEntry {

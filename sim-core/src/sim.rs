@@ -753,7 +753,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
     fn trace_line(&mut self, line: impl FnOnce(&Self) -> Value) {
         if self.trace.is_some() {
             let value = line(self).to_string();
-            self.trace.as_mut().expect("checked").push(value);
+            if let Some(trace) = &mut self.trace {
+                trace.push(value);
+            }
         }
     }
 

@@ -163,7 +163,9 @@ pub fn sweep(
                     let seed = first + position * options.shard.count;
                     let output = runner.run(seed, false);
                     let result = &output.result;
-                    if options.recheck_one_in > 0 && mix64(seed) % options.recheck_one_in == 0 {
+                    if options.recheck_one_in > 0
+                        && mix64(seed).is_multiple_of(options.recheck_one_in)
+                    {
                         local.rechecked += 1;
                         if runner.run(seed, false).result.trace_hash != result.trace_hash {
                             local.mismatches.push(seed);
