@@ -362,3 +362,16 @@ pub trait Protocol: Clone + Debug + Hash + Eq + Send + 'static {
     /// random number from the workload stream (randomness enters as input).
     fn client_op(client: ClientId, seq: u64, draw: u64) -> Self::Op;
 }
+
+/// A Byzantine node's behaviour: it replaces the protocol's step function for that node.
+/// It receives the same inputs and writes the same effects, so it can stay silent,
+/// equivocate (different messages to different peers), forge or corrupt fields, or
+/// replay messages it saw. Randomness enters as input (`draw`, from the node's own
+/// stream), as for everything else.
+///
+/// Not yet wired into scenarios: the simulator runs honest nodes only, and Byzantine
+/// strategies arrive with PBFT, whose `fault_bound` declares how many it tolerates.
+pub trait Strategy<P: Protocol>: Debug + Send {
+    fn name(&self) -> &'static str;
+    fn step(&mut self, ctx: &Ctx, input: Input<P>, draw: u64, fx: &mut Effects<P>);
+}
