@@ -567,7 +567,11 @@ impl<'a, P: Protocol> Sim<'a, P> {
         input.hash(&mut self.hasher);
         let trace_input = self.trace.is_some().then(|| input_json::<P>(&input));
         let kind = input.kind();
-        let role_before = self.nodes[index].as_ref().map(P::role);
+        // A start or restart always reports the role the node starts in.
+        let role_before = match input {
+            Input::Init | Input::Restart => None,
+            _ => self.nodes[index].as_ref().map(P::role),
+        };
         self.nodes[index]
             .as_mut()
             .expect("only live nodes step")
@@ -665,6 +669,11 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.fx = fx;
 
         let verdict = self.checker.on_step(&self.nodes, node, &self.observations);
+        let role_after = self.nodes[index].as_ref().map(P::role);
+        let role_changed = role_after.filter(|role| Some(*role) != role_before);
+        if let Some(role) = role_changed {
+            self.roles.push((self.now, node.0, role));
+        }
         if let Some(trace) = &mut self.trace {
             let observations: Vec<Value> = self
                 .observations
@@ -679,18 +688,13 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 "input": trace_input,
                 "effects": std::mem::take(&mut self.trace_effects),
                 "observations": observations,
+                "role": role_changed,
             });
             trace.push(line.to_string());
         }
         self.observations.clear();
         if let Err(violation) = verdict {
             self.fail(Verdict::Violation, violation.property, violation.detail);
-        }
-        let role_after = self.nodes[index].as_ref().map(P::role);
-        if role_after != role_before {
-            if let Some(role) = role_after {
-                self.roles.push((self.now, node.0, role));
-            }
         }
         if crash_now {
             self.crash(node, "crash_after_persist");
