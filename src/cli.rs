@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,6 +38,7 @@ pub enum Command {
 Writes DIR/result.json (verdict, property, trace_hash, metrics, repro), DIR/history.json when the scenario
 has clients, DIR/scenario.toml (what was run), and DIR/trace.ndjson with --trace or when the run fails.")]
     Run {
+        /// The scenario file.
         scenario: PathBuf,
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -67,36 +68,13 @@ has clients, DIR/scenario.toml (what was run), and DIR/trace.ndjson with --trace
 Seeds A..B include both ends. Writes DIR/summary.json (seeds, passed, failed, failures with repro commands,
 fault_counts, sweep_hash) and a run directory for each failing seed (at most 20 per scenario).
 The sweep hash is the same for any --jobs, and shard hashes add up to the whole.")]
-    Sweep {
-        #[arg(required = true)]
-        scenarios: Vec<PathBuf>,
-        #[arg(long, default_value = "1..100")]
-        seeds: String,
-        /// Worker threads (default: the machine's cores).
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Run only shard K of N (seeds whose position is K-1 mod N).
-        #[arg(long, default_value = "1/1")]
-        shard: String,
-        #[arg(long)]
-        mutant: Option<String>,
-        #[arg(long)]
-        swarm: bool,
-        /// Stop at the first failing seed.
-        #[arg(long)]
-        fail_fast: bool,
-        /// Output directory (default: sweeps/<first scenario>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Print summary.json to stdout.
-        #[arg(long)]
-        json: bool,
-    },
+    Sweep(SweepArgs),
     /// Re-execute a run directory, prove the trace hash matches, print its events.
     #[command(after_help = "Examples:
   quorumlab replay runs/nemesis-seed7
   quorumlab replay sweeps/nemesis/nemesis/seed-113 --from 2000 --to 2100")]
     Replay {
+        /// A run directory written by `run` or `sweep`.
         run_dir: PathBuf,
         /// First event index to print.
         #[arg(long)]
@@ -114,6 +92,7 @@ The sweep hash is the same for any --jobs, and shard hashes add up to the whole.
 A scenario expecting \"pass\" must pass every seed; one expecting a property must violate it on some
 seed (the lowest such seed is reported). Exit 0 iff every expectation holds.")]
     Test {
+        /// Scenario files or directories (default: scenarios/).
         paths: Vec<PathBuf>,
         #[arg(long)]
         jobs: Option<usize>,
@@ -143,6 +122,7 @@ The format and model are detected from the content; --model overrides the model
 (register, cas-register, kv, multi-register, mutex). Exit 1 if any history is not
 linearizable, 2 if a file cannot be read or parsed.")]
     Lincheck {
+        /// History files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         #[arg(long)]
@@ -196,4 +176,36 @@ pub enum ListWhat {
     Scenarios,
     Invariants,
     Mutants,
+}
+
+/// `quorumlab sweep`'s arguments.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Scenario files to sweep.
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    /// Seeds to run, both ends included: A..B (or one seed N).
+    #[arg(long, default_value = "1..100")]
+    pub seeds: String,
+    /// Worker threads (default: the machine's cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Run only shard K of N (seeds whose position is K-1 mod N).
+    #[arg(long, default_value = "1/1")]
+    pub shard: String,
+    /// A deliberately broken protocol variant (`quorumlab list mutants`).
+    #[arg(long)]
+    pub mutant: Option<String>,
+    /// Swarm mode: each seed switches fault kinds on/off and picks their strengths.
+    #[arg(long)]
+    pub swarm: bool,
+    /// Stop at the first failing seed.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Output directory (default: sweeps/<first scenario>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print summary.json to stdout.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -11,6 +11,7 @@ use sim_core::runner::{self, Runner};
 use sim_core::scenario::{Scenario, SeedRange};
 use sim_core::sweep::{self, FailureEntry, Shard, SweepOptions, SweepSummary};
 
+pub use crate::cli::SweepArgs;
 use crate::{to_json_pretty, write_file, CliError, EXIT_INTERNAL, EXIT_PASS, EXIT_VIOLATION};
 
 /// Load a scenario and bind it to its protocol.
@@ -132,18 +133,6 @@ pub struct SweepReport {
 
 /// Failing seeds whose run directory a sweep writes, per scenario.
 const FAILURE_DIRS_MAX: usize = 20;
-
-pub struct SweepArgs {
-    pub scenarios: Vec<PathBuf>,
-    pub seeds: String,
-    pub jobs: Option<usize>,
-    pub shard: String,
-    pub mutant: Option<String>,
-    pub swarm: bool,
-    pub fail_fast: bool,
-    pub out: Option<PathBuf>,
-    pub json: bool,
-}
 
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use quorumlab::cli::{Cli, Command};
-use quorumlab::commands::{self, SweepArgs};
+use quorumlab::commands;
 use quorumlab::{bench, replay, testing};
 
 fn main() {
@@ -28,27 +28,7 @@ fn main() {
             trace,
             json,
         } => commands::run(&scenario, seed, mutant.as_deref(), swarm, out, trace, json),
-        Command::Sweep {
-            scenarios,
-            seeds,
-            jobs,
-            shard,
-            mutant,
-            swarm,
-            fail_fast,
-            out,
-            json,
-        } => commands::sweep(SweepArgs {
-            scenarios,
-            seeds,
-            jobs,
-            shard,
-            mutant,
-            swarm,
-            fail_fast,
-            out,
-            json,
-        }),
+        Command::Sweep(args) => commands::sweep(args),
         Command::Replay { run_dir, from, to } => replay::replay(&run_dir, from, to),
         Command::Test { paths, jobs, json } => testing::test(&paths, jobs, json),
         Command::List { what, json, dir } => commands::list(what, json, &dir),
