@@ -66,7 +66,8 @@ has clients, DIR/scenario.toml (what was run), and DIR/trace.ndjson with --trace
   quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..500 --swarm --fail-fast
 
 Seeds A..B include both ends. Writes DIR/summary.json (seeds, passed, failed, failures with repro commands,
-fault_counts, sweep_hash) and a run directory for each failing seed (at most 20 per scenario).
+fault_counts, sweep_hash), DIR/<scenario>/failures.ndjson (one line per failing seed, written as it
+fails, so an interrupted sweep keeps them) and a run directory for each failing seed (at most 20 per scenario).
 The sweep hash is the same for any --jobs, and shard hashes add up to the whole.")]
     Sweep(SweepArgs),
     /// Re-execute a run directory, prove the trace hash matches, print its events.

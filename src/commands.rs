@@ -1,6 +1,7 @@
 //! `run`, `sweep` and `list`.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -170,11 +171,27 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         let dirs_written = AtomicUsize::new(0);
         let dir_errors = std::sync::Mutex::new(Vec::new());
         let scenario_out = out.join(runner.scenario().name());
+        // Failures are appended as they happen, so an interrupted sweep keeps them.
+        let failures_log = std::sync::Mutex::new(open_failures_log(&scenario_out)?);
         let summary = sweep::sweep(runner.as_ref(), &options, &|output: &RunOutput| {
             bar.inc(1);
-            if output.result.verdict.is_failure()
-                && dirs_written.fetch_add(1, Ordering::Relaxed) < FAILURE_DIRS_MAX
-            {
+            if !output.result.verdict.is_failure() {
+                return;
+            }
+            let line = serde_json::json!({
+                "seed": output.result.seed,
+                "verdict": output.result.verdict,
+                "property": output.result.property,
+                "detail": output.result.detail,
+                "repro": output.result.repro,
+            });
+            if let Err(error) = writeln!(failures_log.lock().expect("not poisoned"), "{line}") {
+                dir_errors
+                    .lock()
+                    .expect("not poisoned")
+                    .push(format!("cannot append to failures.ndjson: {error}"));
+            }
+            if dirs_written.fetch_add(1, Ordering::Relaxed) < FAILURE_DIRS_MAX {
                 let traced = runner.run(output.result.seed, true);
                 let dir = scenario_out.join(format!("seed-{}", output.result.seed));
                 if let Err(error) = write_run_dir(&dir, runner.as_ref(), &traced) {
@@ -257,6 +274,16 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
     } else {
         EXIT_PASS
     })
+}
+
+/// `DIR/<scenario>/failures.ndjson`, truncated: one line per failing seed, written as
+/// soon as the seed fails.
+fn open_failures_log(dir: &Path) -> Result<std::fs::File, CliError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|error| CliError::BadInput(format!("cannot create {}: {error}", dir.display())))?;
+    let path = dir.join("failures.ndjson");
+    std::fs::File::create(&path)
+        .map_err(|error| CliError::BadInput(format!("cannot write {}: {error}", path.display())))
 }
 
 fn print_sweep_summary(summary: &SweepSummary) {
