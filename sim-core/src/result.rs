@@ -103,6 +103,17 @@ pub struct RunOutput {
     pub history: Vec<HistoryOp>,
     /// Per-node role changes `(time_us, node, role)`, for reports.
     pub roles: Vec<(u64, u32, &'static str)>,
+    /// Every fault that fired, with its node resolved, in order: the run's realised
+    /// fault schedule (what `shrink` starts from).
+    pub faults: Vec<AppliedFault>,
+}
+
+/// A fault as it fired: when, what (targets resolved to node ids), and for how long.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AppliedFault {
+    pub at_us: u64,
+    pub action: crate::faults::FaultAction,
+    pub duration_us: Option<u64>,
 }
 
 /// Percentile by nearest rank over a sorted slice.

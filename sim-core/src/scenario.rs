@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::network::NetworkSpec;
 
@@ -19,7 +19,7 @@ pub struct Scenario {
 }
 
 /// The TOML layout of a scenario file.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     /// A short name; defaults to the file stem.
@@ -72,7 +72,7 @@ fn default_expect() -> String {
     "pass".to_string()
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum SeedsSpec {
     Count(u64),
@@ -80,7 +80,7 @@ pub enum SeedsSpec {
 }
 
 /// The synchrony model (Dwork–Lynch–Stockmeyer): what the network promises.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Synchrony {
     /// Every delay is within the network's `bound_us`, always; no loss.
@@ -93,10 +93,12 @@ pub enum Synchrony {
     Asynchronous,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
-    pub at_ms: u64,
+    /// When, in ms (or `at_us` in microseconds: exactly one of the two).
+    pub at_ms: Option<u64>,
+    pub at_us: Option<u64>,
     pub action: String,
     /// A node id, or `"leader"` (a node whose role is leader at that moment).
     pub node: Option<NodeSelector>,
@@ -104,12 +106,25 @@ pub struct FaultSpec {
     pub from: Option<Vec<u32>>,
     pub to: Option<Vec<u32>>,
     pub duration_ms: Option<u64>,
+    pub duration_us: Option<u64>,
     pub per_million: Option<u32>,
     pub extra_latency_us: Option<u64>,
     pub drift_ppm: Option<i64>,
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+impl FaultSpec {
+    /// When the fault fires, in microseconds.
+    pub fn at(&self) -> u64 {
+        self.at_us.unwrap_or(self.at_ms.unwrap_or(0) * 1000)
+    }
+
+    /// How long until it is reverted, in microseconds, if it is.
+    pub fn duration(&self) -> Option<u64> {
+        self.duration_us.or(self.duration_ms.map(|ms| ms * 1000))
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum NodeSelector {
     Id(u32),
@@ -130,7 +145,7 @@ pub const NEMESIS_KINDS: &[&str] = &[
     "clock_drift",
 ];
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NemesisSpec {
     /// Fault kinds to draw from (see `NEMESIS_KINDS`).
@@ -170,7 +185,7 @@ fn default_drift() -> i64 {
     200_000
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadSpec {
     pub clients: u32,
@@ -195,7 +210,7 @@ fn default_backoff() -> u64 {
     20
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LivenessSpec {
     /// After the heal at `duration_ms`, every condition must hold within this window.
@@ -209,7 +224,7 @@ pub struct LivenessSpec {
     pub require: Vec<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetSpec {
     /// Events one run may process; more is a `budget` failure, never a hang.
@@ -374,12 +389,27 @@ impl Scenario {
                     self.error(&format!("faults[{index}].{field}"), message, fix)
                 },
             )?;
-            if fault.at_ms > file.duration_ms {
+            if fault.at_ms.is_some() == fault.at_us.is_some() {
+                return Err(self.error(
+                    &format!("faults[{index}].at_ms"),
+                    "a fault needs exactly one of `at_ms` and `at_us`",
+                    "write e.g. `at_ms = 1000`",
+                ));
+            }
+            if fault.duration_ms.is_some() && fault.duration_us.is_some() {
+                return Err(self.error(
+                    &format!("faults[{index}].duration_ms"),
+                    "both `duration_ms` and `duration_us` are set",
+                    "keep one of them",
+                ));
+            }
+            if fault.at() > file.duration_ms * 1000 {
                 return Err(self.error(
                     &format!("faults[{index}].at_ms"),
                     format!(
-                        "at_ms = {} is after the fault phase ends (duration_ms = {})",
-                        fault.at_ms, file.duration_ms
+                        "the fault at {} us is after the fault phase ends (duration_ms = {})",
+                        fault.at(),
+                        file.duration_ms
                     ),
                     "schedule faults within duration_ms, or raise duration_ms",
                 ));

@@ -19,7 +19,7 @@ use crate::faults::{FaultAction, NemesisPlan, Target};
 use crate::hash::{hex, TraceHasher};
 use crate::network::{DropCause, Fate, Network};
 use crate::protocol::*;
-use crate::result::{percentile, HistoryOp, Metrics, RunOutput, RunResult, Verdict};
+use crate::result::{percentile, AppliedFault, HistoryOp, Metrics, RunOutput, RunResult, Verdict};
 use crate::rng::{Purpose, Rng};
 use crate::scenario::{Scenario, ScenarioError, Synchrony};
 
@@ -64,11 +64,7 @@ impl<P: Protocol> Prepared<P> {
             .map(|spec| {
                 let action = FaultAction::from_spec(spec, file.nodes)
                     .expect("validated when the scenario loaded");
-                (
-                    spec.at_ms * 1000,
-                    action,
-                    spec.duration_ms.map(|ms| ms * 1000),
-                )
+                (spec.at(), action, spec.duration())
             })
             .collect();
         let names = property_names::<P>();
@@ -294,6 +290,7 @@ struct Sim<'a, P: Protocol> {
     history: Vec<HistoryOp>,
     latencies_us: Vec<u64>,
     roles: Vec<(u64, u32, &'static str)>,
+    applied_faults: Vec<AppliedFault>,
     nemesis: Option<NemesisPlan>,
     end_us: TimeUs,
     healed_at: Option<TimeUs>,
@@ -370,6 +367,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             history: Vec::new(),
             latencies_us: Vec::new(),
             roles: Vec::new(),
+            applied_faults: Vec::new(),
             nemesis,
             end_us,
             healed_at: None,
@@ -1052,6 +1050,11 @@ impl<'a, P: Protocol> Sim<'a, P> {
         action.hash(&mut self.hasher);
         match fired {
             Some(resolved) => {
+                self.applied_faults.push(AppliedFault {
+                    at_us: self.now,
+                    action: resolved.clone(),
+                    duration_us,
+                });
                 *self.faults_fired.entry(resolved.kind()).or_insert(0) += 1;
                 (self.now, &resolved).hash(&mut self.hasher);
                 self.trace_line(|sim| json!({"i": sim.events, "time_us": sim.now, "node": null, "event": "fault", "fault": &resolved}));
@@ -1347,6 +1350,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             trace: self.trace,
             history: self.history,
             roles: self.roles,
+            faults: self.applied_faults,
         }
     }
 }

@@ -282,3 +282,55 @@ fn tlc_rejects_what_is_not_a_spec() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("expected a .tla spec, a .cfg or a directory"));
 }
+
+#[test]
+fn shrink_writes_a_smaller_scenario_that_still_fails_and_is_deterministic() {
+    let run = temp_dir("shrink-run");
+    let output = quorumlab(&[
+        "run",
+        "scenarios/raft/nemesis.toml",
+        "--seed",
+        "4",
+        "--mutant",
+        "vote-ignores-log",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let shrink = |name: &str| {
+        let target = run.join(name);
+        let output = quorumlab(&[
+            "shrink",
+            run.to_str().unwrap(),
+            "--out",
+            target.to_str().unwrap(),
+            "--json",
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+        (report, std::fs::read_to_string(&target).unwrap(), target)
+    };
+    let (report, text, target) = shrink("a.toml");
+    for side in ["before", "after"] {
+        for key in ["faults", "client_ops", "events", "sim_time_us"] {
+            assert!(report[side].get(key).is_some(), "{side}.{key}");
+        }
+    }
+    assert!(report["after"]["faults"].as_u64() < report["before"]["faults"].as_u64());
+    assert!(text.contains("expect = \"leader_completeness\""));
+    let (_, again, _) = shrink("b.toml");
+    let body = |text: &str| {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(body(&text), body(&again), "shrinking is deterministic");
+    let replay = quorumlab(&["test", target.to_str().unwrap()]);
+    assert_eq!(
+        replay.status.code(),
+        Some(0),
+        "the shrunk scenario still fails as expected: {}",
+        stdout(&replay)
+    );
+}
