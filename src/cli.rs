@@ -134,6 +134,21 @@ linearizable, 2 if a file cannot be read or parsed.")]
         #[arg(long)]
         json: bool,
     },
+    /// Merge the summary.json of sweep shards into one, checking no seed is missing or doubled.
+    #[command(after_help = "Examples:
+  quorumlab merge sweep-1 sweep-2 sweep-3 sweep-4 --out sweeps/all/summary.json
+
+Each DIR holds a summary.json from `quorumlab sweep ... --shard K/N`. Every scenario must have shards
+1..N exactly once over the same seed range; the merged sweep hash equals the unsharded sweep's.")]
+    Merge {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write the merged summary (default sweeps/merged/summary.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Shrink a failing run to a minimal scenario file that still violates the property.
     #[command(after_help = "Examples:
   quorumlab shrink runs/nemesis-seed4
@@ -220,6 +235,9 @@ pub struct SweepArgs {
     /// Swarm mode: each seed switches fault kinds on/off and picks their strengths.
     #[arg(long)]
     pub swarm: bool,
+    /// Shrink the first failing seed of each violated property (see `quorumlab shrink`).
+    #[arg(long)]
+    pub shrink: bool,
     /// Stop at the first failing seed.
     #[arg(long)]
     pub fail_fast: bool,

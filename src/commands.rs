@@ -214,6 +214,9 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         if !args.json {
             print_sweep_summary(&summary);
         }
+        if args.shrink {
+            shrink_distinct_failures(&summary, &scenario_out, args.json)?;
+        }
         summaries.push(summary);
     }
     let elapsed_seconds = clock.seconds();
@@ -284,6 +287,31 @@ fn open_failures_log(dir: &Path) -> Result<std::fs::File, CliError> {
     let path = dir.join("failures.ndjson");
     std::fs::File::create(&path)
         .map_err(|error| CliError::BadInput(format!("cannot write {}: {error}", path.display())))
+}
+
+/// Shrink the lowest failing seed of each distinct violated property (its run directory
+/// was written during the sweep).
+fn shrink_distinct_failures(
+    summary: &SweepSummary,
+    scenario_out: &Path,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for failure in &summary.failures {
+        let property = failure.property.clone().unwrap_or_default();
+        let dir = scenario_out.join(format!("seed-{}", failure.seed));
+        if !dir.is_dir() || !seen.insert(property.clone()) {
+            continue;
+        }
+        if !quiet {
+            println!("  shrinking `{property}` (seed {}):", failure.seed);
+        }
+        let report = crate::shrink::shrink_run(&dir, 60, None)?;
+        if !quiet {
+            crate::shrink::print_report(&report);
+        }
+    }
+    Ok(())
 }
 
 fn print_sweep_summary(summary: &SweepSummary) {

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod lincheck;
+pub mod merge;
 pub mod replay;
 pub mod shrink;
 pub mod testing;

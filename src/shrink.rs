@@ -134,6 +134,44 @@ pub fn shrink(
     out: Option<PathBuf>,
     json_output: bool,
 ) -> Result<i32, CliError> {
+    let report = shrink_run(run_dir, budget_seconds, out)?;
+    if json_output {
+        print!("{}", to_json_pretty(&report));
+    } else {
+        print_report(&report);
+    }
+    Ok(EXIT_PASS)
+}
+
+pub fn print_report(report: &ShrinkReport) {
+    println!(
+        "shrunk `{}` (seed {}) in {} attempts: faults {} -> {}, client ops {} -> {}, events {} -> {}, simulated {} us -> {} us{}",
+        report.property,
+        report.seed,
+        report.attempts,
+        report.before.faults,
+        report.after.faults,
+        report.before.client_ops,
+        report.after.client_ops,
+        report.before.events,
+        report.after.events,
+        report.before.sim_time_us,
+        report.after.sim_time_us,
+        if report.budget_exhausted { " (time budget reached)" } else { "" }
+    );
+    println!(
+        "  wrote {} (its traced run is beside it, in {})",
+        report.scenario,
+        Path::new(&report.scenario).with_extension("run").display()
+    );
+}
+
+/// Shrink the failing run in `run_dir`; write the shrunk scenario and its traced run.
+pub fn shrink_run(
+    run_dir: &Path,
+    budget_seconds: u64,
+    out: Option<PathBuf>,
+) -> Result<ShrinkReport, CliError> {
     sim_core::panics::install_quiet_hook();
     let (recorded, scenario) = crate::replay::load_run_dir(run_dir)?;
     let Some(property) = recorded
@@ -297,31 +335,7 @@ pub fn shrink(
         scenario: target.display().to_string(),
         budget_exhausted: shrinker.out_of_time(),
     };
-    if json_output {
-        print!("{}", to_json_pretty(&report));
-    } else {
-        println!(
-            "shrunk `{}` (seed {}) in {} attempts: faults {} -> {}, client ops {} -> {}, events {} -> {}, simulated {} us -> {} us{}",
-            report.property,
-            report.seed,
-            report.attempts,
-            report.before.faults,
-            report.after.faults,
-            report.before.client_ops,
-            report.after.client_ops,
-            report.before.events,
-            report.after.events,
-            report.before.sim_time_us,
-            report.after.sim_time_us,
-            if report.budget_exhausted { " (time budget reached)" } else { "" }
-        );
-        println!(
-            "  wrote {} (trace in {})",
-            report.scenario,
-            shrunk_dir.join("trace.ndjson").display()
-        );
-    }
-    Ok(EXIT_PASS)
+    Ok(report)
 }
 
 fn check_reproduces(recorded: &RunResult, rerun: &RunResult) -> Result<(), CliError> {

@@ -334,3 +334,73 @@ fn shrink_writes_a_smaller_scenario_that_still_fails_and_is_deterministic() {
         stdout(&replay)
     );
 }
+
+#[test]
+fn merge_of_all_shards_equals_the_whole_sweep_and_a_missing_shard_is_an_error() {
+    let base = temp_dir("merge");
+    let dir = |name: &str| base.join(name).to_str().unwrap().to_string();
+    for shard in ["1/3", "2/3", "3/3"] {
+        let out = dir(&format!("shard-{}", &shard[..1]));
+        let output = quorumlab(&[
+            "sweep",
+            "scenarios/raft/churn.toml",
+            "--seeds",
+            "1..18",
+            "--shard",
+            shard,
+            "--out",
+            &out,
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    }
+    let whole = quorumlab(&[
+        "sweep",
+        "scenarios/raft/churn.toml",
+        "--seeds",
+        "1..18",
+        "--out",
+        &dir("whole"),
+        "--json",
+    ]);
+    let whole: serde_json::Value = serde_json::from_str(&stdout(&whole)).unwrap();
+    let merged = quorumlab(&[
+        "merge",
+        &dir("shard-1"),
+        &dir("shard-2"),
+        &dir("shard-3"),
+        "--out",
+        &dir("merged.json"),
+        "--json",
+    ]);
+    assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
+    let merged: serde_json::Value = serde_json::from_str(&stdout(&merged)).unwrap();
+    assert_eq!(merged["seeds"], 18);
+    assert_eq!(merged["sweep_hash"], whole["sweep_hash"]);
+    let missing = quorumlab(&[
+        "merge",
+        &dir("shard-1"),
+        &dir("shard-3"),
+        "--out",
+        &dir("bad.json"),
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("shard 2/3 is missing"),
+        "{}",
+        stderr(&missing)
+    );
+    let doubled = quorumlab(&[
+        "merge",
+        &dir("shard-1"),
+        &dir("shard-1"),
+        &dir("shard-2"),
+        &dir("shard-3"),
+        "--out",
+        &dir("bad.json"),
+    ]);
+    assert!(
+        stderr(&doubled).contains("appears twice"),
+        "{}",
+        stderr(&doubled)
+    );
+}
