@@ -25,11 +25,13 @@ fn read_report(dir: &Path) -> Result<serde_json::Value, CliError> {
     })
 }
 
+/// What identifies one sweep across shards: scenario, mutant, swarm, seed range.
+type SweepKey = (String, Option<String>, bool, u64, u64);
+
 /// Merge shard summaries of the same sweeps. Seeds are checked: each scenario's shards
 /// must share one seed range and shard count, and cover shards 1..=N exactly once.
 pub fn merge_reports(reports: &[(String, Vec<SweepSummary>)]) -> Result<Vec<SweepSummary>, String> {
-    let mut groups: BTreeMap<(String, Option<String>, bool, u64, u64), Vec<(&str, &SweepSummary)>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<SweepKey, Vec<(&str, &SweepSummary)>> = BTreeMap::new();
     for (source, summaries) in reports {
         for summary in summaries {
             let key = (
