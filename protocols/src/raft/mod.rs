@@ -15,6 +15,15 @@
 //! Figure 8 rule); followers learn the commit index from leaderCommit, capped at the index
 //! of the last new entry (Figure 2, AppendEntries rule 5).
 //!
+//! Heartbeats: by default a heartbeat is an ordinary AppendEntries from nextIndex (so it
+//! also carries any entries not yet sent). With the scenario parameter
+//! `empty_heartbeats = true` a heartbeat carries no entries and uses prevLogIndex =
+//! matchIndex[peer], the last index known to match, as etcd/raft does; a follower's
+//! success reply then makes the leader send the missing entries from there. Such a
+//! heartbeat verifies nothing past matchIndex, so Figure 2's
+//! `commitIndex = min(leaderCommit, index of last new entry)` is what keeps a follower
+//! from committing stale entries it holds beyond that point.
+//!
 //! Persistence (Figure 2, "persistent state on all servers"): currentTerm, votedFor and the
 //! log are written with a `Persist` effect before any send or reply that depends on them,
 //! because the simulator may crash a node between a `Persist` and the effects after it.
@@ -51,6 +60,7 @@ const KNOWN_PARAMS: &[&str] = &[
     "election_timeout_ms",
     "heartbeat_ms",
     "max_entries_per_append",
+    "empty_heartbeats",
 ];
 
 /// Raft's configuration, shared by every node of a cluster.
@@ -63,19 +73,23 @@ pub struct RaftConfig {
     pub heartbeat_us: TimeUs,
     /// The most entries one AppendEntries carries.
     pub max_entries_per_append: u64,
+    /// Heartbeat-timer AppendEntries carry no entries and use prevLogIndex =
+    /// matchIndex[peer] (etcd/raft style) rather than starting at nextIndex.
+    pub empty_heartbeats: bool,
     /// `None` is the correct protocol.
     pub mutant: Option<Mutant>,
 }
 
 impl Default for RaftConfig {
     /// The defaults of `configure`: election timeout 150-300 ms, heartbeat 50 ms, 64 entries
-    /// per AppendEntries, no mutant.
+    /// per AppendEntries, heartbeats from nextIndex, no mutant.
     fn default() -> RaftConfig {
         RaftConfig {
             election_timeout_us_min: 150_000,
             election_timeout_us_max: 300_000,
             heartbeat_us: 50_000,
             max_entries_per_append: 64,
+            empty_heartbeats: false,
             mutant: None,
         }
     }
@@ -144,6 +158,7 @@ impl RaftConfig {
             election_timeout_us_max: election_ms_max * 1000,
             heartbeat_us: heartbeat_ms * 1000,
             max_entries_per_append,
+            empty_heartbeats: false,
             mutant,
         })
     }
@@ -774,8 +789,33 @@ impl Raft {
             // Stepping down cancels the heartbeat timer; a timer that fired regardless is stale.
             return;
         }
-        self.broadcast_append_entries(out);
+        if self.config.empty_heartbeats {
+            self.broadcast_empty_heartbeats(out);
+        } else {
+            self.broadcast_append_entries(out);
+        }
         self.arm_heartbeat_timer(out);
+    }
+
+    /// etcd/raft-style heartbeats: no entries, prevLogIndex = matchIndex[peer] (the last
+    /// index known to match). nextIndex goes back to matchIndex + 1, so the success reply
+    /// makes the leader (re)send whatever the peer has not acknowledged, which also
+    /// retransmits lost AppendEntries.
+    fn broadcast_empty_heartbeats(&mut self, out: &mut Output<'_>) {
+        assert!(self.role == Role::Leader);
+        let peers: Vec<NodeId> = self.peers().collect();
+        for peer in peers {
+            let prev_log_index = self.match_index[peer.index()];
+            self.next_index[peer.index()] = prev_log_index + 1;
+            let msg = RaftMsg::AppendEntries {
+                term: self.current_term,
+                prev_log_index,
+                prev_log_term: self.term_at(prev_log_index),
+                entries: Vec::new(),
+                leader_commit: self.commit_index,
+            };
+            self.send(out, peer, msg);
+        }
     }
 
     fn on_request_vote(
@@ -1171,14 +1211,19 @@ impl Protocol for Raft {
         let heartbeat_ms = params.take_u64("heartbeat_ms", defaults.heartbeat_us / 1000)?;
         let max_entries_per_append =
             params.take_u64("max_entries_per_append", defaults.max_entries_per_append)?;
+        let empty_heartbeats = params.take_bool("empty_heartbeats", defaults.empty_heartbeats)?;
         // `finish` consumes the table; what is left of the caller's copy is nothing.
         std::mem::take(params).finish(KNOWN_PARAMS)?;
-        RaftConfig::from_millis(
+        let config = RaftConfig::from_millis(
             (election_ms_min, election_ms_max),
             heartbeat_ms,
             max_entries_per_append,
             mutant,
-        )
+        )?;
+        Ok(RaftConfig {
+            empty_heartbeats,
+            ..config
+        })
     }
 
     fn mutants() -> &'static [MutantInfo] {

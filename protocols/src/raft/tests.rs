@@ -1500,3 +1500,62 @@ fn configure_rejects_bad_values_naming_the_field() {
         "write e.g. `election_timeout_ms = [150, 300]`, or lower heartbeat_ms"
     );
 }
+
+#[test]
+fn empty_heartbeats_start_at_match_index_and_then_send_the_rest() {
+    let table: toml::Table = toml::from_str("empty_heartbeats = true").expect("toml");
+    let config = Raft::configure(3, &mut Params::new(table), None).expect("valid");
+    assert!(config.empty_heartbeats);
+    assert!(!RaftConfig::default().empty_heartbeats);
+
+    let log = vec![entry(1, 1), entry(1, 2), entry(1, 3)];
+    let mut node = leader(0, 3, config, 1, log);
+    node.match_index[1] = 1;
+    node.commit_index = 3;
+    let effects = step_alone(&mut node, Input::Timer(RaftTimer::Heartbeat));
+    let heartbeat = RaftMsg::AppendEntries {
+        term: 1,
+        prev_log_index: 1,
+        prev_log_term: 1,
+        entries: Vec::new(),
+        leader_commit: 3,
+    };
+    assert!(sends(&effects).contains(&(n(1), heartbeat)));
+    // The follower's success reply (it matches at index 1) brings entries 2 and 3.
+    let ack = RaftMsg::AppendEntriesResponse {
+        term: 1,
+        result: AppendResult::Success { match_index: 1 },
+    };
+    let effects = step_alone(&mut node, message(1, ack));
+    let append = RaftMsg::AppendEntries {
+        term: 1,
+        prev_log_index: 1,
+        prev_log_term: 1,
+        entries: vec![entry(1, 2), entry(1, 3)],
+        leader_commit: 3,
+    };
+    assert_eq!(sends(&effects), vec![(n(1), append)]);
+}
+
+#[test]
+fn empty_heartbeats_retransmit_a_lost_append_and_keep_stale_entries_uncommitted() {
+    let config = RaftConfig {
+        empty_heartbeats: true,
+        ..RaftConfig::default()
+    };
+    let mut cluster = Cluster::new(3, config);
+    cluster.elect(n(0));
+    cluster.isolated.insert(n(2));
+    cluster.propose(n(0), 0, 1);
+    cluster.propose(n(0), 0, 2);
+    cluster.deliver_all();
+    assert_eq!(cluster.node(n(0)).commit_index(), 2);
+    cluster.isolated.clear();
+    // n2 lost both appends; the leader's nextIndex for it is past them, so only the
+    // heartbeat (prev = matchIndex = 0) brings them back.
+    cluster.heartbeat(n(0));
+    cluster.heartbeat(n(0));
+    cluster.assert_no_violation();
+    assert_eq!(cluster.node(n(2)).log(), cluster.node(n(0)).log());
+    assert_eq!(cluster.node(n(2)).commit_index(), 2);
+}
