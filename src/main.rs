@@ -5,7 +5,18 @@ use quorumlab::cli::{Cli, Command};
 use quorumlab::commands;
 use quorumlab::{bench, replay, testing};
 
+/// Die quietly when stdout is closed early (`quorumlab run ... | head`), as Unix tools do,
+/// instead of panicking on the write.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() {
+    restore_default_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

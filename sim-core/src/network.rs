@@ -293,8 +293,8 @@ pub struct Network {
     links: Vec<Option<Link>>,
     /// `routes[from * n + to]`: the hops of the shortest path.
     routes: Vec<Vec<(u32, u32)>>,
-    /// `blocked[from * n + to]`: a partition forbids this pair.
-    blocked: Vec<bool>,
+    /// `blocked[from * n + to]`: how many active cuts (partitions) forbid this pair.
+    blocked: Vec<u32>,
     pub send_omission_per_million: Vec<u32>,
     pub receive_omission_per_million: Vec<u32>,
     pub bursts: Bursts,
@@ -392,7 +392,7 @@ impl Network {
             nodes,
             links,
             routes,
-            blocked: vec![false; n * n],
+            blocked: vec![0; n * n],
             send_omission_per_million: vec![0; n],
             receive_omission_per_million: vec![0; n],
             bursts: Bursts::default(),
@@ -418,20 +418,26 @@ impl Network {
     }
 
     pub fn is_blocked(&self, from: NodeId, to: NodeId) -> bool {
-        self.blocked[self.index(from, to)]
+        self.blocked[self.index(from, to)] > 0
     }
 
     pub fn block(&mut self, from: NodeId, to: NodeId) {
         let index = self.index(from, to);
-        self.blocked[index] = true;
+        self.blocked[index] += 1;
+    }
+
+    /// Lift one cut's block of this pair.
+    pub fn unblock(&mut self, from: NodeId, to: NodeId) {
+        let index = self.index(from, to);
+        self.blocked[index] = self.blocked[index].saturating_sub(1);
     }
 
     pub fn heal_partitions(&mut self) {
-        self.blocked.iter_mut().for_each(|blocked| *blocked = false);
+        self.blocked.iter_mut().for_each(|blocked| *blocked = 0);
     }
 
     pub fn any_partition(&self) -> bool {
-        self.blocked.iter().any(|&blocked| blocked)
+        self.blocked.iter().any(|&blocked| blocked > 0)
     }
 
     /// Clear every fault layered on the network (partitions, omissions, bursts).
@@ -638,6 +644,20 @@ mod tests {
             ),
             "no loss after GST"
         );
+    }
+
+    #[test]
+    fn overlapping_cuts_count() {
+        let mut net = network("", 3);
+        net.block(NodeId(0), NodeId(1));
+        net.block(NodeId(0), NodeId(1));
+        net.unblock(NodeId(0), NodeId(1));
+        assert!(net.is_blocked(NodeId(0), NodeId(1)), "one cut still holds");
+        net.unblock(NodeId(0), NodeId(1));
+        assert!(!net.is_blocked(NodeId(0), NodeId(1)));
+        net.block(NodeId(2), NodeId(1));
+        net.heal_partitions();
+        assert!(!net.any_partition());
     }
 
     #[test]

@@ -942,7 +942,6 @@ impl<'a, P: Protocol> Sim<'a, P> {
     }
 
     fn apply_fault(&mut self, action: FaultAction, duration_us: Option<TimeUs>) {
-        let n = self.cluster_size;
         let fired = match &action {
             FaultAction::Crash { node } => self
                 .resolve(node)
@@ -968,47 +967,24 @@ impl<'a, P: Protocol> Sim<'a, P> {
                         node: Target::Node(id.0),
                     }
                 }),
-            FaultAction::Partition { groups } => {
-                let group_of = |node: u32| groups.iter().position(|group| group.contains(&node));
-                for a in 0..n {
-                    for b in 0..n {
-                        if a != b && (group_of(a).is_none() || group_of(a) != group_of(b)) {
-                            self.network.block(NodeId(a), NodeId(b));
-                        }
-                    }
-                }
+            FaultAction::Partition { .. } | FaultAction::OneWay { .. } => {
+                self.cut(&action, true);
                 Some(action.clone())
             }
             FaultAction::Isolate { node } => self.resolve(node).map(|id| {
-                for other in (0..n).map(NodeId).filter(|&other| other != id) {
-                    self.network.block(id, other);
-                    self.network.block(other, id);
-                }
-                FaultAction::Isolate {
+                let resolved = FaultAction::Isolate {
                     node: Target::Node(id.0),
-                }
+                };
+                self.cut(&resolved, true);
+                resolved
             }),
-            FaultAction::Bridge { node } => self.resolve(node).map(|bridge| {
-                let others: Vec<u32> = (0..n).filter(|&other| other != bridge.0).collect();
-                let (left, right) = others.split_at(others.len() / 2);
-                for &a in left {
-                    for &b in right {
-                        self.network.block(NodeId(a), NodeId(b));
-                        self.network.block(NodeId(b), NodeId(a));
-                    }
-                }
-                FaultAction::Bridge {
-                    node: Target::Node(bridge.0),
-                }
+            FaultAction::Bridge { node } => self.resolve(node).map(|id| {
+                let resolved = FaultAction::Bridge {
+                    node: Target::Node(id.0),
+                };
+                self.cut(&resolved, true);
+                resolved
             }),
-            FaultAction::OneWay { from, to } => {
-                for &a in from {
-                    for &b in to.iter().filter(|&&b| b != a) {
-                        self.network.block(NodeId(a), NodeId(b));
-                    }
-                }
-                Some(action.clone())
-            }
             FaultAction::Heal => {
                 self.network.heal_partitions();
                 Some(action.clone())
@@ -1068,6 +1044,58 @@ impl<'a, P: Protocol> Sim<'a, P> {
         }
     }
 
+    /// Block (or, when `on` is false, unblock) the pairs a resolved partition-like action
+    /// cuts. Cuts count: a pair stays blocked while any active cut blocks it.
+    fn cut(&mut self, action: &FaultAction, on: bool) {
+        let n = self.cluster_size;
+        let node = |target: &Target| match target {
+            Target::Node(id) => *id,
+            Target::Role(_) => unreachable!("cuts name resolved nodes"),
+        };
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        match action {
+            FaultAction::Partition { groups } => {
+                let group_of = |node: u32| groups.iter().position(|group| group.contains(&node));
+                for a in 0..n {
+                    for b in (0..n).filter(|&b| b != a) {
+                        if group_of(a).is_none() || group_of(a) != group_of(b) {
+                            pairs.push((a, b));
+                        }
+                    }
+                }
+            }
+            FaultAction::Isolate { node: target } => {
+                let id = node(target);
+                for other in (0..n).filter(|&other| other != id) {
+                    pairs.extend([(id, other), (other, id)]);
+                }
+            }
+            FaultAction::Bridge { node: target } => {
+                let bridge = node(target);
+                let others: Vec<u32> = (0..n).filter(|&other| other != bridge).collect();
+                let (left, right) = others.split_at(others.len() / 2);
+                for &a in left {
+                    for &b in right {
+                        pairs.extend([(a, b), (b, a)]);
+                    }
+                }
+            }
+            FaultAction::OneWay { from, to } => {
+                for &a in from {
+                    pairs.extend(to.iter().filter(|&&b| b != a).map(|&b| (a, b)));
+                }
+            }
+            other => unreachable!("{other:?} is not a cut"),
+        }
+        for (a, b) in pairs {
+            if on {
+                self.network.block(NodeId(a), NodeId(b));
+            } else {
+                self.network.unblock(NodeId(a), NodeId(b));
+            }
+        }
+    }
+
     fn revert(&mut self, action: FaultAction) {
         let node_of = |target: &Target| match target {
             Target::Node(id) => NodeId(*id),
@@ -1084,7 +1112,10 @@ impl<'a, P: Protocol> Sim<'a, P> {
             FaultAction::Partition { .. }
             | FaultAction::Isolate { .. }
             | FaultAction::Bridge { .. }
-            | FaultAction::OneWay { .. } => self.network.heal_partitions(),
+            | FaultAction::OneWay { .. } => {
+                // Lift this cut only: others that overlap it stay.
+                self.cut(&action, false)
+            }
             FaultAction::SendOmission { node, .. } => {
                 self.network.send_omission_per_million[node_of(node).index()] = 0
             }

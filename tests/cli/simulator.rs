@@ -188,3 +188,30 @@ fn topologies_route_over_links() {
         assert_eq!(output.result.metrics.messages_dropped, 0, "{topology}");
     }
 }
+
+#[test]
+fn a_revert_lifts_only_its_own_cut() {
+    // Raft's heartbeats flow all the time. Node 0 is isolated for 3 s, and a one-way cut
+    // 1 -> 2 lasts 100 ms inside that: when the one-way cut ends, node 0 must still be
+    // isolated (nothing delivered to it before 3 s), and it hears again after.
+    let source = "protocol = \"raft\"\nnodes = 3\nduration_ms = 4000\n\
+        [[faults]]\nat_ms = 0\naction = \"isolate\"\nnode = 0\nduration_ms = 3000\n\
+        [[faults]]\nat_ms = 10\naction = \"one_way\"\nfrom = [1]\nto = [2]\nduration_ms = 100\n";
+    let output = run(&inline(source), 1);
+    let deliveries_to_zero: Vec<u64> = output
+        .trace
+        .unwrap()
+        .iter()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|event| event["node"] == 0 && event["input"].get("from").is_some())
+        .map(|event| event["time_us"].as_u64().unwrap())
+        .collect();
+    assert!(
+        deliveries_to_zero.iter().all(|&t| t >= 3_000_000),
+        "node 0 heard something while isolated: {deliveries_to_zero:?}"
+    );
+    assert!(
+        !deliveries_to_zero.is_empty(),
+        "node 0 hears again after its isolation ends"
+    );
+}
