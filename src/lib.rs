@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod lincheck;
 pub mod replay;
+pub mod report;
 pub mod testing;
 pub mod tlc;
 pub mod tlc_command;

@@ -2,8 +2,8 @@
 
 use clap::Parser;
 use quorumlab::cli::{Cli, Command};
-use quorumlab::commands::{self, SweepArgs};
-use quorumlab::{bench, replay, testing};
+use quorumlab::commands::{self, RunArgs, SweepArgs};
+use quorumlab::{bench, replay, report, testing};
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -27,7 +27,17 @@ fn main() {
             out,
             trace,
             json,
-        } => commands::run(&scenario, seed, mutant.as_deref(), swarm, out, trace, json),
+            report,
+        } => commands::run(RunArgs {
+            path: &scenario,
+            seed,
+            mutant: mutant.as_deref(),
+            swarm,
+            out,
+            trace,
+            json,
+            report,
+        }),
         Command::Sweep {
             scenarios,
             seeds,
@@ -38,6 +48,7 @@ fn main() {
             fail_fast,
             out,
             json,
+            report,
         } => commands::sweep(SweepArgs {
             scenarios,
             seeds,
@@ -48,8 +59,10 @@ fn main() {
             fail_fast,
             out,
             json,
+            report,
         }),
         Command::Replay { run_dir, from, to } => replay::replay(&run_dir, from, to),
+        Command::Report { dir, out, shiviz } => report::report(&dir, out, shiviz),
         Command::Test { paths, jobs, json } => testing::test(&paths, jobs, json),
         Command::List { what, json, dir } => commands::list(what, json, &dir),
         Command::Lincheck {
