@@ -146,7 +146,7 @@ fn shade_faults(
     Ok(())
 }
 
-/// Operations completed per simulated second, in bins of `bin_ms`.
+/// Operations completed per simulated second, in quarter-second bins.
 pub fn throughput(
     history: &[HistoryOp],
     end_time_us: u64,
@@ -167,8 +167,17 @@ pub fn throughput(
     if !any {
         return Ok(None);
     }
-    let per_second = 1e6 / BIN_US as f64;
-    let max = counts.iter().copied().max().unwrap_or(1) as f64 * per_second * 1.1;
+    // Ops per second in each bin; the last bin may be shorter than the others.
+    let rates: Vec<f64> = counts
+        .iter()
+        .enumerate()
+        .map(|(bin, count)| {
+            let start_us = bin as u64 * BIN_US;
+            let width_us = (start_us + BIN_US).min(end_us) - start_us;
+            *count as f64 * 1e6 / width_us.max(1) as f64
+        })
+        .collect();
+    let max = rates.iter().copied().fold(1.0, f64::max) * 1.1;
     let end_s = end_us as f64 / 1e6;
     render(|root| {
         let mut chart = ChartBuilder::on(root)
@@ -189,13 +198,10 @@ pub fn throughput(
             .map_err(error)?;
         shade_faults(&mut chart, faults, max)?;
         chart
-            .draw_series(counts.iter().enumerate().map(|(bin, count)| {
+            .draw_series(rates.iter().enumerate().map(|(bin, rate)| {
                 let start = (bin as u64 * BIN_US) as f64 / 1e6;
                 let end = (((bin + 1) as u64 * BIN_US).min(end_us)) as f64 / 1e6;
-                Rectangle::new(
-                    [(start, 0.0), (end, *count as f64 * per_second)],
-                    LINE.mix(0.8).filled(),
-                )
+                Rectangle::new([(start, 0.0), (end, *rate)], LINE.mix(0.8).filled())
             }))
             .map_err(error)?;
         Ok(())
@@ -204,9 +210,10 @@ pub fn throughput(
 }
 
 /// A horizontal bar per kind (of message, of fault), labelled with its count.
-pub fn messages_by_kind(
+pub fn bars_by_kind(
     by_kind: &BTreeMap<String, u64>,
     caption: &str,
+    axis: &str,
 ) -> Result<Option<String>, String> {
     if by_kind.is_empty() {
         return Ok(None);
@@ -232,7 +239,7 @@ pub fn messages_by_kind(
                 }
                 _ => String::new(),
             })
-            .x_desc("messages")
+            .x_desc(axis)
             .draw()
             .map_err(error)?;
         chart
@@ -291,7 +298,9 @@ mod tests {
             assert!(svg.len() > 1000);
         }
         let kinds = BTreeMap::from([("ping".to_string(), 10), ("pong".to_string(), 7)]);
-        let bars = messages_by_kind(&kinds, "messages").unwrap().unwrap();
+        let bars = bars_by_kind(&kinds, "messages", "messages")
+            .unwrap()
+            .unwrap();
         assert!(bars.contains("ping"), "{bars}");
         assert!(bars.contains(">10<") || bars.contains(">\n10\n<"), "{bars}");
     }
@@ -302,7 +311,7 @@ mod tests {
         assert!(throughput(&[op(0, None, "info")], 10, &[])
             .unwrap()
             .is_none());
-        assert!(messages_by_kind(&BTreeMap::new(), "messages")
+        assert!(bars_by_kind(&BTreeMap::new(), "messages", "messages")
             .unwrap()
             .is_none());
     }

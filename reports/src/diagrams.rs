@@ -361,9 +361,10 @@ pub fn space_time(trace: &Trace, last: usize, failing: Option<usize>, rows_max: 
         );
         match (send_row, receive_row, &message.dropped) {
             (Some(s), None, Some(cause)) if message.receive_position.is_none() => {
-                // Dropped as it was sent: a short stub towards the target, then an X.
+                // Dropped as it was sent: a dashed line that stops short of the
+                // target's lane with an X, so it is clear whom it was for.
                 let (x1, y1) = (sx, row_y(s));
-                let x2 = sx + (tx - sx) * 0.35;
+                let x2 = tx - (tx - sx).signum() * 12.0;
                 let y2 = y1 + ROW * 0.9;
                 let _ = write!(
                     svg,

@@ -30,6 +30,7 @@ table { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
 td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
 th { background: #f3f3f3; }
+td.link { white-space: nowrap; }
 .tables { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
 .charts { display: grid; grid-template-columns: repeat(2, 640px); gap: 12px; }
 .charts svg, .chart svg { border: 1px solid #eee; }

@@ -194,7 +194,11 @@ pub fn run_report(run_dir: &Path) -> Result<String, String> {
             "completed client operation",
         ),
         chart_or_note(
-            charts::messages_by_kind(&metrics.messages_by_kind, "messages sent by kind")?,
+            charts::bars_by_kind(
+                &metrics.messages_by_kind,
+                "messages sent by kind",
+                "messages",
+            )?,
             "message",
         ),
     ] {
@@ -350,7 +354,9 @@ pub fn sweep_report(sweep_dir: &Path) -> Result<String, String> {
         &counts_rows(&sweep.fault_counts),
     ));
     body.push_str("</div>");
-    if let Some(chart) = charts::messages_by_kind(&sweep.fault_counts, "faults fired by kind")? {
+    if let Some(chart) =
+        charts::bars_by_kind(&sweep.fault_counts, "faults fired by kind", "faults fired")?
+    {
         let _ = write!(body, "<div class=\"chart\">{chart}</div>");
     }
     for scenario in &sweep.scenarios {
@@ -426,7 +432,7 @@ pub fn sweep_report(sweep_dir: &Path) -> Result<String, String> {
             };
             let _ = write!(
                 body,
-                "<tr><td class=\"number\">{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{run}</td></tr>",
+                "<tr><td class=\"number\">{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td class=\"link\">{run}</td></tr>",
                 failure.seed,
                 failure.verdict.name(),
                 escape(failure.property.as_deref().unwrap_or("-")),
