@@ -53,7 +53,7 @@ fn seconds(us: u64) -> String {
 
 /// The role timeline: one lane per node, coloured by role, faults shaded; network-wide
 /// faults in rows below, each labelled. A red line marks the failure, if any.
-pub fn role_timeline(trace: &Trace, failure_time_us: Option<u64>) -> String {
+pub fn role_timeline(trace: &Trace, failure: Option<(u64, &str)>) -> String {
     const WIDTH: f64 = 1300.0;
     const LEFT: f64 = 70.0;
     const RIGHT: f64 = 20.0;
@@ -185,12 +185,13 @@ pub fn role_timeline(trace: &Trace, failure_time_us: Option<u64>) -> String {
         );
         tick += step;
     }
-    if let Some(time_us) = failure_time_us {
+    if let Some((time_us, verdict)) = failure {
         let fx = x(time_us);
         let _ = write!(
             svg,
-            r##"<line class="failure" x1="{fx:.1}" y1="12" x2="{fx:.1}" y2="{axis_y}" stroke="#e31a1c" stroke-width="2"/><text x="{:.1}" y="10" text-anchor="end" fill="#e31a1c" font-weight="bold">violation</text>"##,
-            fx - 2.0
+            r##"<line class="failure" x1="{fx:.1}" y1="12" x2="{fx:.1}" y2="{axis_y}" stroke="#e31a1c" stroke-width="2"/><text x="{:.1}" y="10" text-anchor="end" fill="#e31a1c" font-weight="bold">{}</text>"##,
+            fx - 2.0,
+            escape(verdict)
         );
     }
     // Legend.
@@ -227,6 +228,10 @@ pub fn role_timeline(trace: &Trace, failure_time_us: Option<u64>) -> String {
 
 /// Rows of the space-time diagram: the trace positions shown, ending at `last`.
 pub fn window_positions(trace: &Trace, last: usize, rows_max: usize) -> Vec<usize> {
+    assert!(
+        last < trace.events.len(),
+        "the window ends inside the trace"
+    );
     let mut positions: Vec<usize> = (0..=last)
         .rev()
         .filter(|&p| trace.events[p].name != "end")
@@ -520,7 +525,7 @@ mod tests {
     #[test]
     fn timeline_has_lanes_roles_and_faults() {
         let trace = Trace::parse(SMALL).unwrap();
-        let svg = role_timeline(&trace, Some(400));
+        let svg = role_timeline(&trace, Some((400, "violation")));
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains(">n2</text>"));
         assert!(svg.contains(role_color("leader")));

@@ -210,7 +210,7 @@ pub fn run_report(run_dir: &Path) -> Result<String, String> {
         Some(trace) if !trace.events.is_empty() => {
             body.push_str("<h2>Roles over time</h2>");
             body.push_str("<p class=\"note\">Each node's role from the trace; crashes in grey; fault windows hatched (on a node) or in the rows below (network-wide). Hover for times.</p>");
-            let failure_time = failed.then_some(result.time_us);
+            let failure_time = failed.then_some((result.time_us, result.verdict.name()));
             let _ = write!(
                 body,
                 "<div class=\"diagram\">{}</div>",
@@ -224,7 +224,8 @@ pub fn run_report(run_dir: &Path) -> Result<String, String> {
             let last = failing.unwrap_or(trace.events.len() - 1);
             let heading = if failing.is_some() {
                 format!(
-                    "Space-time diagram: the {SPACE_TIME_ROWS} events up to the violation"
+                    "Space-time diagram: the {SPACE_TIME_ROWS} events up to the failure ({})",
+                    result.verdict.name()
                 )
             } else {
                 format!("Space-time diagram: the last {SPACE_TIME_ROWS} events")

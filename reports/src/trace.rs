@@ -176,6 +176,9 @@ impl Trace {
             .map_or(0, |n| n + 1);
         let end_time_us = events.iter().map(|e| e.time_us).max().unwrap_or(0);
         let messages = match_messages(&events);
+        assert!(messages
+            .iter()
+            .all(|m| m.receive_position.is_none_or(|r| r > m.send_position)));
         Ok(Trace {
             events,
             messages,
@@ -184,14 +187,10 @@ impl Trace {
         })
     }
 
-    /// Position of the event at which the run failed: the last node event at or before
-    /// the `end` line's index, if the end line names a property.
+    /// Position of the event at which a failed run failed: the last node event at or
+    /// before the `end` line's index (a liveness or budget failure ends the run there).
     pub fn failing_position(&self) -> Option<usize> {
-        let end = self
-            .events
-            .iter()
-            .rev()
-            .find(|e| e.name == "end" && e.property.is_some())?;
+        let end = self.events.iter().rev().find(|e| e.name == "end")?;
         self.events
             .iter()
             .rposition(|e| e.name != "end" && e.node.is_some() && e.index <= end.index)
