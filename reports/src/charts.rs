@@ -227,7 +227,11 @@ pub fn bars_by_kind(
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(label_width)
-            .build_cartesian_2d(0u64..max + max / 6 + 1, (0..names.len()).into_segmented())
+            // A discrete range includes its end: 0..n-1 is n segments.
+            .build_cartesian_2d(
+                0u64..max + max / 6 + 1,
+                (0..names.len() - 1).into_segmented(),
+            )
             .map_err(error)?;
         chart
             .configure_mesh()

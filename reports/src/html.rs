@@ -31,6 +31,7 @@ td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-al
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
 th { background: #f3f3f3; }
 td.link { white-space: nowrap; }
+td.none { color: #888; font-style: italic; }
 .tables { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
 .charts { display: grid; grid-template-columns: repeat(2, 640px); gap: 12px; }
 .charts svg, .chart svg { border: 1px solid #eee; }
@@ -50,6 +51,9 @@ pub fn page(title: &str, body: &str) -> String {
 /// A two-column table of (name, value) rows; values are escaped.
 pub fn key_value_table(caption: &str, rows: &[(String, String)]) -> String {
     let mut html = format!("<table><tr><th colspan=\"2\">{}</th></tr>", escape(caption));
+    if rows.is_empty() {
+        html.push_str("<tr><td colspan=\"2\" class=\"none\">none</td></tr>");
+    }
     for (key, value) in rows {
         let class = if value.parse::<f64>().is_ok() {
             " class=\"number\""

@@ -183,25 +183,29 @@ pub fn run_report(run_dir: &Path) -> Result<String, String> {
         body.push_str("<p class=\"note\">Shaded: fault windows.</p>");
     }
     body.push_str("<div class=\"charts\">");
-    for chart in [
-        chart_or_note(charts::latency_cdf(&history)?, "completed client operation"),
-        chart_or_note(
-            charts::latency_over_time(&history, end_time_us, &faults)?,
-            "completed client operation",
-        ),
-        chart_or_note(
-            charts::throughput(&history, end_time_us, &faults)?,
-            "completed client operation",
-        ),
-        chart_or_note(
-            charts::bars_by_kind(
-                &metrics.messages_by_kind,
-                "messages sent by kind",
-                "messages",
-            )?,
-            "message",
-        ),
-    ] {
+    let client_charts = if history.is_empty() {
+        vec!["<p class=\"note\">No client operations (history.json): this scenario has no workload.</p>".to_string()]
+    } else {
+        vec![
+            chart_or_note(charts::latency_cdf(&history)?, "completed client operation"),
+            chart_or_note(
+                charts::latency_over_time(&history, end_time_us, &faults)?,
+                "completed client operation",
+            ),
+            chart_or_note(
+                charts::throughput(&history, end_time_us, &faults)?,
+                "completed client operation",
+            ),
+        ]
+    };
+    for chart in client_charts.into_iter().chain([chart_or_note(
+        charts::bars_by_kind(
+            &metrics.messages_by_kind,
+            "messages sent by kind",
+            "messages",
+        )?,
+        "message",
+    )]) {
         let _ = write!(body, "<div class=\"chart\">{chart}</div>");
     }
     body.push_str("</div>");
