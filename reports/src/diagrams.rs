@@ -52,8 +52,13 @@ fn seconds(us: u64) -> String {
 }
 
 /// The role timeline: one lane per node, coloured by role, faults shaded; network-wide
-/// faults in rows below, each labelled. A red line marks the failure, if any.
-pub fn role_timeline(trace: &Trace, failure: Option<(u64, &str)>) -> String {
+/// faults in rows below, each labelled. A red line marks the failure, if any; a yellow
+/// band under the axis marks `window_us`, the time the space-time diagram covers.
+pub fn role_timeline(
+    trace: &Trace,
+    failure: Option<(u64, &str)>,
+    window_us: Option<(u64, u64)>,
+) -> String {
     const WIDTH: f64 = 1300.0;
     const LEFT: f64 = 70.0;
     const RIGHT: f64 = 20.0;
@@ -87,7 +92,7 @@ pub fn role_timeline(trace: &Trace, failure: Option<(u64, &str)>) -> String {
     let lanes_height = trace.nodes as f64 * (LANE + GAP);
     let faults_top = 20.0 + lanes_height + 8.0;
     let axis_y = faults_top + row_ends.len() as f64 * (FAULT_ROW + 3.0) + 6.0;
-    let legend_y = axis_y + 34.0;
+    let legend_y = axis_y + 42.0;
     let height = legend_y + 20.0;
     let mut svg = String::new();
     let _ = write!(
@@ -137,6 +142,16 @@ pub fn role_timeline(trace: &Trace, failure: Option<(u64, &str)>) -> String {
             seconds(window.start_us),
             seconds(window.end_us)
         );
+        // Name the fault inside its box when it fits.
+        if end - start > 6.0 * window.action.len() as f64 + 8.0 {
+            let _ = write!(
+                svg,
+                r##"<text x="{:.1}" y="{:.1}" font-size="10" fill="#67000d" paint-order="stroke" stroke="#fff" stroke-width="3">{}</text>"##,
+                start + 4.0,
+                y + LANE / 2.0 + 4.0,
+                escape(&window.action)
+            );
+        }
     }
     for (row, window) in &placed {
         let y = faults_top + *row as f64 * (FAULT_ROW + 3.0);
@@ -185,6 +200,17 @@ pub fn role_timeline(trace: &Trace, failure: Option<(u64, &str)>) -> String {
         );
         tick += step;
     }
+    if let Some((start_us, end_us)) = window_us {
+        let (start, end) = (x(start_us), x(end_us));
+        let _ = write!(
+            svg,
+            r##"<rect class="window" x="{start:.1}" y="{:.1}" width="{:.1}" height="5" fill="#fec44f"><title>space-time diagram: {}–{}</title></rect>"##,
+            axis_y + 20.0,
+            (end - start).max(2.0),
+            seconds(start_us),
+            seconds(end_us)
+        );
+    }
     if let Some((time_us, verdict)) = failure {
         let fx = x(time_us);
         let _ = write!(
@@ -222,6 +248,16 @@ pub fn role_timeline(trace: &Trace, failure: Option<(u64, &str)>) -> String {
         lx + 18.0,
         legend_y
     );
+    if window_us.is_some() {
+        lx += 150.0;
+        let _ = write!(
+            svg,
+            r##"<rect x="{lx}" y="{}" width="14" height="5" fill="#fec44f"/><text x="{}" y="{}">time shown in the space-time diagram</text>"##,
+            legend_y - 6.0,
+            lx + 18.0,
+            legend_y
+        );
+    }
     svg.push_str("</svg>");
     svg
 }
@@ -525,12 +561,13 @@ mod tests {
     #[test]
     fn timeline_has_lanes_roles_and_faults() {
         let trace = Trace::parse(SMALL).unwrap();
-        let svg = role_timeline(&trace, Some((400, "violation")));
+        let svg = role_timeline(&trace, Some((400, "violation")), Some((0, 100)));
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains(">n2</text>"));
         assert!(svg.contains(role_color("leader")));
         assert!(svg.contains(r#"class="fault""#));
         assert!(svg.contains(r#"class="failure""#));
+        assert!(svg.contains(r#"class="window""#));
     }
 
     #[test]

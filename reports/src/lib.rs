@@ -214,18 +214,25 @@ pub fn run_report(run_dir: &Path) -> Result<String, String> {
         Some(trace) if !trace.events.is_empty() => {
             body.push_str("<h2>Roles over time</h2>");
             body.push_str("<p class=\"note\">Each node's role from the trace; crashes in grey; fault windows hatched (on a node) or in the rows below (network-wide). Hover for times.</p>");
-            let failure_time = failed.then_some((result.time_us, result.verdict.name()));
-            let _ = write!(
-                body,
-                "<div class=\"diagram\">{}</div>",
-                diagrams::role_timeline(trace, failure_time)
-            );
             let failing = if failed {
                 trace.failing_position()
             } else {
                 None
             };
             let last = failing.unwrap_or(trace.events.len() - 1);
+            let shown = diagrams::window_positions(trace, last, SPACE_TIME_ROWS);
+            let window_us = match (shown.first(), shown.last()) {
+                (Some(&first), Some(&last)) => {
+                    Some((trace.events[first].time_us, trace.events[last].time_us))
+                }
+                _ => None,
+            };
+            let failure = failed.then_some((result.time_us, result.verdict.name()));
+            let _ = write!(
+                body,
+                "<div class=\"diagram\">{}</div>",
+                diagrams::role_timeline(trace, failure, window_us)
+            );
             let heading = if failing.is_some() {
                 format!(
                     "Space-time diagram: the {SPACE_TIME_ROWS} events up to the failure ({})",
