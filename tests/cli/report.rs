@@ -156,7 +156,7 @@ fn screenshot(html: &Path, png: &Path) -> Option<u64> {
     }
     let profile = temp_dir("chromium-profile");
     std::fs::create_dir_all(&profile).unwrap();
-    let status = Command::new(chromium)
+    let mut child = Command::new(chromium)
         .args([
             "--headless",
             "--no-sandbox",
@@ -171,10 +171,26 @@ fn screenshot(html: &Path, png: &Path) -> Option<u64> {
             "--window-size=1400,2400",
             &format!("file://{}", html.display()),
         ])
-        .output()
-        .expect("chromium runs");
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("chromium starts");
+    // A browser that hangs must fail the test, not stall CI.
+    let deadline = std::time::Duration::from_secs(120);
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("chromium is waited on") {
+            break status;
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish within {deadline:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
     let _ = std::fs::remove_dir_all(&profile);
-    assert!(status.status.success(), "{}", stderr(&status));
+    assert!(status.success(), "chromium exited with {status}");
     Some(
         std::fs::metadata(png)
             .expect("chromium wrote the screenshot")
