@@ -9,6 +9,10 @@ run scenario="scenarios/raft/nemesis.toml" seed="1":
 sweep scenario="scenarios/raft/nemesis.toml" seeds="1..1000":
     cargo run --release -- sweep {{scenario}} --seeds {{seeds}}
 
+# An HTML report of a run or sweep directory: just report runs/nemesis-seed1
+report dir:
+    cargo run --release -- report {{dir}}
+
 # Every test (the README's test command).
 test:
     cargo test --workspace --release

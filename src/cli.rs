@@ -17,6 +17,7 @@ and reproduces any run from (scenario, seed).",
   quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..1000
   quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..200 --mutant vote-ignores-log --fail-fast
   quorumlab replay runs/nemesis-seed7 --from 100 --to 140
+  quorumlab report runs/nemesis-seed7
   quorumlab test scenarios/
   quorumlab list mutants --json
 
@@ -57,6 +58,9 @@ has clients, DIR/scenario.toml (what was run), and DIR/trace.ndjson with --trace
         /// Print result.json to stdout instead of a summary line.
         #[arg(long)]
         json: bool,
+        /// Also write DIR/report.html (see `quorumlab report`).
+        #[arg(long)]
+        report: bool,
     },
     /// Run scenarios over many seeds in parallel; exit 1 if any seed fails.
     #[command(after_help = "Examples:
@@ -83,6 +87,29 @@ The sweep hash is the same for any --jobs, and shard hashes add up to the whole.
         /// Last event index to print.
         #[arg(long)]
         to: Option<u64>,
+    },
+    /// Write an HTML report of a run or sweep directory; optionally export a ShiViz log.
+    #[command(after_help = "Examples:
+  quorumlab report runs/nemesis-seed7                      # writes runs/nemesis-seed7/report.html
+  quorumlab report sweeps/nemesis --out /tmp/sweep.html
+  quorumlab report runs/nemesis-seed7 --shiviz /tmp/nemesis-seed7.shiviz.log
+
+A run report shows the verdict, repro command and metrics; client latency (CDF and over time),
+throughput, messages by kind; each node's role over time with fault windows; and a space-time
+diagram of the events up to the violation (or the run's last events). A sweep report shows verdict
+counts, failing properties, fault kinds fired, seeds/s and each failure's repro command, linking to
+per-seed reports when they exist (`sweep --report`). The page is self-contained: no scripts, nothing
+fetched. --shiviz writes the trace with vector clocks in ShiViz's log format (a run directory with
+trace.ndjson). Exit 2 if DIR is neither a run directory nor a sweep directory.")]
+    Report {
+        /// A run directory (has result.json) or a sweep directory (has summary.json).
+        dir: PathBuf,
+        /// Where to write the HTML (default: DIR/report.html).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write the run's trace as a ShiViz log to this file.
+        #[arg(long)]
+        shiviz: Option<PathBuf>,
     },
     /// Run scenario files over their own `seeds` and check each one's `expect`.
     #[command(after_help = "Examples:
@@ -247,4 +274,7 @@ pub struct SweepArgs {
     /// Print summary.json to stdout.
     #[arg(long)]
     pub json: bool,
+    /// Also write report.html into DIR and into each failing seed's run directory.
+    #[arg(long)]
+    pub report: bool,
 }

@@ -56,15 +56,30 @@ pub fn write_run_dir(dir: &Path, runner: &dyn Runner, output: &RunOutput) -> Res
     Ok(())
 }
 
-pub fn run(
-    path: &Path,
-    seed: u64,
-    mutant: Option<&str>,
-    swarm: bool,
-    out: Option<PathBuf>,
-    trace: bool,
-    json_output: bool,
-) -> Result<i32, CliError> {
+/// `quorumlab run`'s arguments.
+pub struct RunArgs<'a> {
+    pub path: &'a Path,
+    pub seed: u64,
+    pub mutant: Option<&'a str>,
+    pub swarm: bool,
+    pub out: Option<PathBuf>,
+    pub trace: bool,
+    pub json: bool,
+    /// Also write report.html into the run directory.
+    pub report: bool,
+}
+
+pub fn run(args: RunArgs) -> Result<i32, CliError> {
+    let RunArgs {
+        path,
+        seed,
+        mutant,
+        swarm,
+        out,
+        trace,
+        json: json_output,
+        report,
+    } = args;
     sim_core::panics::install_quiet_hook();
     let runner = prepare(path, mutant, swarm)?;
     let mut output = runner.run(seed, trace);
@@ -83,6 +98,9 @@ pub fn run(
         PathBuf::from("runs").join(format!("{}-seed{seed}", runner.scenario().name()))
     });
     write_run_dir(&dir, runner.as_ref(), &output)?;
+    if report {
+        crate::report::write_report_into(&dir)?;
+    }
     let result = &output.result;
     if json_output {
         print!("{}", to_json_pretty(result));
@@ -107,6 +125,9 @@ pub fn run(
             println!("  repro: {}", result.repro);
         }
         println!("  wrote {}", dir.display());
+        if report {
+            println!("  report {}", dir.join("report.html").display());
+        }
     }
     Ok(if result.verdict.is_failure() {
         EXIT_VIOLATION
@@ -194,7 +215,14 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
             if dirs_written.fetch_add(1, Ordering::Relaxed) < FAILURE_DIRS_MAX {
                 let traced = runner.run(output.result.seed, true);
                 let dir = scenario_out.join(format!("seed-{}", output.result.seed));
-                if let Err(error) = write_run_dir(&dir, runner.as_ref(), &traced) {
+                let written = write_run_dir(&dir, runner.as_ref(), &traced).and_then(|()| {
+                    if args.report {
+                        crate::report::write_report_into(&dir)
+                    } else {
+                        Ok(())
+                    }
+                });
+                if let Err(error) = written {
                     dir_errors
                         .lock()
                         .expect("not poisoned")
@@ -249,6 +277,9 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         scenarios: summaries,
     };
     write_file(&out.join("summary.json"), to_json_pretty(&report))?;
+    if args.report {
+        crate::report::write_report_into(&out)?;
+    }
     if args.json {
         print!("{}", to_json_pretty(&report));
     } else {
@@ -262,6 +293,9 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
             report.sweep_hash,
             out.join("summary.json").display()
         );
+        if args.report {
+            println!("report {}", out.join("report.html").display());
+        }
     }
     if report.determinism_mismatches > 0 {
         let seeds: Vec<u64> = report

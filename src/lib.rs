@@ -8,6 +8,7 @@ pub mod commands;
 pub mod lincheck;
 pub mod merge;
 pub mod replay;
+pub mod report;
 pub mod shrink;
 pub mod testing;
 pub mod tlc;

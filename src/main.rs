@@ -2,8 +2,8 @@
 
 use clap::Parser;
 use quorumlab::cli::{Cli, Command};
-use quorumlab::commands;
-use quorumlab::{bench, replay, testing};
+use quorumlab::commands::{self, RunArgs};
+use quorumlab::{bench, replay, report, testing};
 
 /// Die quietly when stdout is closed early (`quorumlab run ... | head`), as Unix tools do,
 /// instead of panicking on the write.
@@ -38,9 +38,20 @@ fn main() {
             out,
             trace,
             json,
-        } => commands::run(&scenario, seed, mutant.as_deref(), swarm, out, trace, json),
+            report,
+        } => commands::run(RunArgs {
+            path: &scenario,
+            seed,
+            mutant: mutant.as_deref(),
+            swarm,
+            out,
+            trace,
+            json,
+            report,
+        }),
         Command::Sweep(args) => commands::sweep(args),
         Command::Replay { run_dir, from, to } => replay::replay(&run_dir, from, to),
+        Command::Report { dir, out, shiviz } => report::report(&dir, out, shiviz),
         Command::Test { paths, jobs, json } => testing::test(&paths, jobs, json),
         Command::List { what, json, dir } => commands::list(what, json, &dir),
         Command::Lincheck {

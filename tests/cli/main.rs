@@ -2,6 +2,7 @@
 
 mod commands;
 mod determinism;
+mod report;
 mod scenarios;
 mod simulator;
 

@@ -1,0 +1,372 @@
+//! Reading `trace.ndjson` into what the reports draw: events, messages matched from send
+//! to delivery (or drop), per-node role spans and fault windows.
+//!
+//! A trace line records sends with their fate (a delay, or the cause of a drop) but no
+//! message id, so a delivery is matched to its send by (source, target, arrival time):
+//! the simulator delivers at exactly send time + delay. Sends with the same key are
+//! matched first in, first out.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde_json::Value;
+
+/// One line of the trace.
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// The trace's `i` (not unique: a fault and the crash it causes share one).
+    pub index: u64,
+    pub time_us: u64,
+    pub node: Option<u32>,
+    /// `init`, `append_entries`, `crash`, `fault`, `drop`, `end`, ...
+    pub name: String,
+    /// The sender, for a message delivery or a receiver-side drop.
+    pub from: Option<u32>,
+    pub sends: Vec<Send>,
+    /// The node's role after this event, when it changed.
+    pub role: Option<String>,
+    /// `fault` and `revert` lines: the fault.
+    pub fault: Option<Value>,
+    /// `drop` lines: the cause (e.g. `crashed`).
+    pub cause: Option<String>,
+    /// `end` lines: the property violated, if any.
+    pub property: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Send {
+    pub to: u32,
+    /// The message's kind, e.g. `append_entries`.
+    pub kind: String,
+    /// `None` if dropped at send time.
+    pub delay_us: Option<u64>,
+    pub duplicate_delay_us: Option<u64>,
+    pub dropped: Option<String>,
+}
+
+/// A message from its send to its delivery, its drop, or neither (still in flight at
+/// the end of the trace).
+#[derive(Clone, Debug)]
+pub struct Message {
+    pub kind: String,
+    pub source: u32,
+    pub target: u32,
+    /// Position in `Trace::events` of the sending event.
+    pub send_position: usize,
+    /// Position of the delivering event, or of the receiver-side `drop` line.
+    pub receive_position: Option<usize>,
+    /// Why it was dropped, at send time or on arrival.
+    pub dropped: Option<String>,
+}
+
+/// A node's role from `start_us` to `end_us`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleSpan {
+    pub node: u32,
+    pub start_us: u64,
+    pub end_us: u64,
+    pub role: String,
+}
+
+/// A fault from its `fault` line to its `revert` (or a `heal_all`, or the trace's end).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultWindow {
+    pub action: String,
+    /// The node the fault names, if it names one.
+    pub node: Option<u32>,
+    pub start_us: u64,
+    pub end_us: u64,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    pub events: Vec<Event>,
+    pub messages: Vec<Message>,
+    pub nodes: u32,
+    pub end_time_us: u64,
+}
+
+fn u32_field(value: &Value, key: &str) -> Option<u32> {
+    value
+        .get(key)
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+}
+
+fn string_field(value: &Value, key: &str) -> Option<String> {
+    value.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// The outer key of an externally tagged enum, e.g. `{"append_entries": {...}}`.
+fn tag(value: &Value) -> Option<String> {
+    match value {
+        Value::Object(map) => map.keys().next().cloned(),
+        Value::String(text) => Some(text.clone()),
+        _ => None,
+    }
+}
+
+fn parse_send(send: &Value) -> Option<Send> {
+    let to = u32_field(send, "to")?;
+    let kind = send.get("msg").and_then(tag).unwrap_or_default();
+    let fate = send.get("fate");
+    let delay_us = fate.and_then(|f| f.get("delay_us")).and_then(Value::as_u64);
+    let duplicate_delay_us = fate
+        .and_then(|f| f.get("duplicate_delay_us"))
+        .and_then(Value::as_u64);
+    let dropped = fate.and_then(|f| string_field(f, "dropped"));
+    Some(Send {
+        to,
+        kind,
+        delay_us,
+        duplicate_delay_us,
+        dropped,
+    })
+}
+
+fn parse_line(number: usize, line: &str) -> Result<Event, String> {
+    let value: Value = serde_json::from_str(line)
+        .map_err(|error| format!("trace line {number}: not JSON: {error}"))?;
+    let name = string_field(&value, "event")
+        .ok_or_else(|| format!("trace line {number}: no `event` field"))?;
+    let input = value.get("input").unwrap_or(&Value::Null);
+    let from = u32_field(input, "from").or_else(|| u32_field(&value, "from"));
+    let sends = value
+        .get("effects")
+        .and_then(Value::as_array)
+        .map(|effects| {
+            effects
+                .iter()
+                .filter_map(|effect| effect.get("send").and_then(parse_send))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Event {
+        index: value.get("i").and_then(Value::as_u64).unwrap_or(0),
+        time_us: value.get("time_us").and_then(Value::as_u64).unwrap_or(0),
+        node: u32_field(&value, "node"),
+        from,
+        sends,
+        role: string_field(&value, "role"),
+        fault: value.get("fault").cloned(),
+        cause: string_field(&value, "cause"),
+        property: string_field(&value, "property"),
+        name,
+    })
+}
+
+impl Trace {
+    pub fn parse(text: &str) -> Result<Trace, String> {
+        let mut events = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            events.push(parse_line(number + 1, line)?);
+        }
+        let nodes = events
+            .iter()
+            .flat_map(|e| {
+                e.node
+                    .into_iter()
+                    .chain(e.from)
+                    .chain(e.sends.iter().map(|s| s.to))
+            })
+            .max()
+            .map_or(0, |n| n + 1);
+        let end_time_us = events.iter().map(|e| e.time_us).max().unwrap_or(0);
+        let messages = match_messages(&events);
+        assert!(messages
+            .iter()
+            .all(|m| m.receive_position.is_none_or(|r| r > m.send_position)));
+        Ok(Trace {
+            events,
+            messages,
+            nodes,
+            end_time_us,
+        })
+    }
+
+    /// Position of the event at which a failed run failed: the last node event at or
+    /// before the `end` line's index (a liveness or budget failure ends the run there).
+    pub fn failing_position(&self) -> Option<usize> {
+        let end = self.events.iter().rev().find(|e| e.name == "end")?;
+        self.events
+            .iter()
+            .rposition(|e| e.name != "end" && e.node.is_some() && e.index <= end.index)
+    }
+
+    /// Role spans per node: from `role` fields, `crash` events and `restart`s.
+    pub fn role_spans(&self) -> Vec<RoleSpan> {
+        let mut current: BTreeMap<u32, (u64, String)> = BTreeMap::new();
+        let mut spans = Vec::new();
+        for event in &self.events {
+            let Some(node) = event.node else { continue };
+            let new_role = if event.name == "crash" {
+                Some("crashed".to_string())
+            } else {
+                event.role.clone()
+            };
+            let Some(role) = new_role else { continue };
+            if let Some((start_us, old)) = current.get(&node) {
+                if *old == role {
+                    continue;
+                }
+                spans.push(RoleSpan {
+                    node,
+                    start_us: *start_us,
+                    end_us: event.time_us,
+                    role: old.clone(),
+                });
+            }
+            current.insert(node, (event.time_us, role));
+        }
+        for (node, (start_us, role)) in current {
+            spans.push(RoleSpan {
+                node,
+                start_us,
+                end_us: self.end_time_us,
+                role,
+            });
+        }
+        spans
+    }
+
+    /// Fault windows: `fault` to the `revert` of the same fault, a `heal_all`, or the end.
+    pub fn fault_windows(&self) -> Vec<FaultWindow> {
+        let mut open: Vec<(Value, u64)> = Vec::new();
+        let mut windows = Vec::new();
+        let close = |fault: &Value, start_us: u64, end_us: u64, windows: &mut Vec<FaultWindow>| {
+            let action = string_field(fault, "action").unwrap_or_else(|| "fault".to_string());
+            let node = u32_field(fault, "node");
+            let label = match node {
+                Some(node) => format!("{action} n{node}"),
+                None => action.clone(),
+            };
+            windows.push(FaultWindow {
+                action,
+                node,
+                start_us,
+                end_us,
+                label,
+            });
+        };
+        for event in &self.events {
+            match (event.name.as_str(), &event.fault) {
+                ("fault", Some(fault)) => open.push((fault.clone(), event.time_us)),
+                ("revert", Some(fault)) => {
+                    if let Some(position) = open.iter().position(|(f, _)| f == fault) {
+                        let (fault, start_us) = open.remove(position);
+                        close(&fault, start_us, event.time_us, &mut windows);
+                    }
+                }
+                ("heal_all", _) => {
+                    for (fault, start_us) in open.drain(..) {
+                        close(&fault, start_us, event.time_us, &mut windows);
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (fault, start_us) in open {
+            close(&fault, start_us, self.end_time_us, &mut windows);
+        }
+        windows.sort_by_key(|w| (w.start_us, w.end_us));
+        windows
+    }
+}
+
+/// Match each send to its delivery (or receiver-side drop) by (source, target, arrival).
+fn match_messages(events: &[Event]) -> Vec<Message> {
+    let mut messages: Vec<Message> = Vec::new();
+    let mut in_flight: BTreeMap<(u32, u32, u64), VecDeque<usize>> = BTreeMap::new();
+    for (position, event) in events.iter().enumerate() {
+        if let (Some(node), Some(from)) = (event.node, event.from) {
+            let key = (from, node, event.time_us);
+            if let Some(id) = in_flight.get_mut(&key).and_then(VecDeque::pop_front) {
+                messages[id].receive_position = Some(position);
+                if event.name == "drop" {
+                    messages[id].dropped = event.cause.clone().or(Some("dropped".into()));
+                }
+            }
+        }
+        let Some(source) = event.node else { continue };
+        for send in &event.sends {
+            let arrivals = send.delay_us.into_iter().chain(send.duplicate_delay_us);
+            let mut any = false;
+            for delay_us in arrivals {
+                any = true;
+                let id = messages.len();
+                messages.push(Message {
+                    kind: send.kind.clone(),
+                    source,
+                    target: send.to,
+                    send_position: position,
+                    receive_position: None,
+                    dropped: None,
+                });
+                in_flight
+                    .entry((source, send.to, event.time_us + delay_us))
+                    .or_default()
+                    .push_back(id);
+            }
+            if !any {
+                messages.push(Message {
+                    kind: send.kind.clone(),
+                    source,
+                    target: send.to,
+                    send_position: position,
+                    receive_position: None,
+                    dropped: Some(send.dropped.clone().unwrap_or_else(|| "dropped".into())),
+                });
+            }
+        }
+    }
+    messages
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    /// Three nodes: a delivered ping, a ping lost at send, a crash fault and its revert.
+    pub const SMALL: &str = r#"{"i":1,"time_us":0,"node":0,"event":"init","input":null,"effects":[{"send":{"to":1,"msg":{"ping":{"Ping":1}},"fate":{"delay_us":100,"duplicate_delay_us":null}}},{"send":{"to":2,"msg":{"ping":{"Ping":1}},"fate":{"dropped":"loss"}}}],"observations":[],"role":"leader"}
+{"i":2,"time_us":0,"node":1,"event":"init","input":null,"effects":[],"observations":[],"role":"follower"}
+{"i":3,"time_us":50,"node":null,"event":"fault","fault":{"action":"crash","node":2}}
+{"i":3,"time_us":50,"node":2,"event":"crash","cause":"fault"}
+{"i":4,"time_us":100,"node":1,"event":"ping","input":{"from":0,"msg":{"Ping":1}},"effects":[],"observations":[],"role":null}
+{"i":5,"time_us":300,"node":null,"event":"revert","fault":{"action":"crash","node":2}}
+{"i":5,"time_us":400,"node":null,"event":"end","verdict":"violation","property":"p"}
+"#;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::SMALL;
+    use super::*;
+
+    #[test]
+    fn messages_match_sends_to_deliveries_and_drops() {
+        let trace = Trace::parse(SMALL).unwrap();
+        assert_eq!(trace.nodes, 3);
+        assert_eq!(trace.messages.len(), 2);
+        assert_eq!(trace.messages[0].receive_position, Some(4));
+        assert_eq!(trace.messages[1].dropped.as_deref(), Some("loss"));
+        assert_eq!(trace.failing_position(), Some(4));
+    }
+
+    #[test]
+    fn roles_and_fault_windows() {
+        let trace = Trace::parse(SMALL).unwrap();
+        let spans = trace.role_spans();
+        assert!(spans.contains(&RoleSpan {
+            node: 0,
+            start_us: 0,
+            end_us: 400,
+            role: "leader".into()
+        }));
+        assert!(spans.iter().any(|s| s.node == 2 && s.role == "crashed"));
+        let windows = trace.fault_windows();
+        assert_eq!(windows.len(), 1);
+        assert_eq!((windows[0].start_us, windows[0].end_us), (50, 300));
+        assert_eq!(windows[0].label, "crash n2");
+    }
+}

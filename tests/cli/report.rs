@@ -1,0 +1,214 @@
+//! `quorumlab report`: a failing run and a sweep rendered to HTML (and, where chromium
+//! is installed, to a PNG by a headless browser); ShiViz export; bad directories.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::root;
+
+fn quorumlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quorumlab"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "quorumlab-test-{}-report-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A failing run (the mutant breaks leader completeness on this seed), with a trace.
+fn failing_run(name: &str) -> PathBuf {
+    let out = temp_dir(name);
+    let output = quorumlab(&[
+        "run",
+        "scenarios/raft/nemesis.toml",
+        "--seed",
+        "4",
+        "--mutant",
+        "vote-ignores-log",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    out
+}
+
+#[test]
+fn a_failing_run_renders_every_section() {
+    let run = failing_run("run");
+    let html_path = run.join("elsewhere.html");
+    let shiviz_path = run.join("trace.shiviz");
+    let output = quorumlab(&[
+        "report",
+        run.to_str().unwrap(),
+        "--out",
+        html_path.to_str().unwrap(),
+        "--shiviz",
+        shiviz_path.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("leader_completeness"));
+    assert!(html
+        .contains("quorumlab run scenarios/raft/nemesis.toml --seed 4 --mutant vote-ignores-log"));
+    for caption in [
+        "client latency CDF",
+        "client latency over time",
+        "throughput",
+        "messages sent by kind",
+    ] {
+        assert!(
+            html.contains(caption),
+            "the report has the chart `{caption}`"
+        );
+    }
+    assert!(html.contains(r#"<svg class="timeline""#));
+    assert!(html.contains(r#"<svg class="spacetime""#));
+    assert_eq!(html.matches(r#"class="failing-event""#).count(), 1);
+    assert!(html.contains(r#"class="message""#));
+    assert!(html.contains(r#"class="dropped""#));
+    assert!(!html.contains("<script"), "no JavaScript");
+    for fetch in ["src=\"http", "href=\"http", "url(http", "@import"] {
+        assert!(!html.contains(fetch), "nothing fetched: `{fetch}`");
+    }
+    let log = std::fs::read_to_string(&shiviz_path).unwrap();
+    assert!(log.starts_with(reports::SHIVIZ_REGEX));
+    assert!(log.lines().count() > 1000);
+
+    // `run --report` writes the same page into the run directory.
+    let reported = temp_dir("run-flag");
+    let output = quorumlab(&[
+        "run",
+        "scenarios/raft/nemesis.toml",
+        "--seed",
+        "3",
+        "--trace",
+        "--report",
+        "--out",
+        reported.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let passing = std::fs::read_to_string(reported.join("report.html")).unwrap();
+    assert!(passing.contains("the last 70 events"));
+    assert!(!passing.contains(r#"class="failing-event""#));
+    let _ = std::fs::remove_dir_all(&run);
+    let _ = std::fs::remove_dir_all(&reported);
+}
+
+#[test]
+fn a_sweep_report_links_per_seed_reports() {
+    let out = temp_dir("sweep");
+    let output = quorumlab(&[
+        "sweep",
+        "scenarios/raft/nemesis.toml",
+        "--seeds",
+        "1..6",
+        "--jobs",
+        "2",
+        "--mutant",
+        "vote-ignores-log",
+        "--report",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("leader_completeness"));
+    assert!(html.contains("seeds/s"));
+    assert!(html.contains("faults fired by kind"));
+    assert!(html.contains("--mutant vote-ignores-log"));
+    assert!(html.contains(r#"<a href="nemesis/seed-4/report.html">report</a>"#));
+    assert!(out.join("nemesis/seed-4/report.html").is_file());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn neither_a_run_nor_a_sweep_exits_two_naming_the_path() {
+    let dir = temp_dir("empty");
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = quorumlab(&["report", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains(dir.to_str().unwrap()));
+    assert!(stderr(&output).contains("neither a run directory"));
+    let help = String::from_utf8_lossy(&quorumlab(&["report", "--help"]).stdout).into_owned();
+    assert!(help.contains("Examples:"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Render the report in a headless browser, if there is one, and check the screenshot.
+fn screenshot(html: &Path, png: &Path) -> Option<u64> {
+    let chromium = Path::new("/usr/bin/chromium");
+    if !chromium.exists() {
+        println!("skipping: no chromium");
+        return None;
+    }
+    let profile = temp_dir("chromium-profile");
+    std::fs::create_dir_all(&profile).unwrap();
+    let mut child = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            &format!("--user-data-dir={}", profile.display()),
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1400,2400",
+            &format!("file://{}", html.display()),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("chromium starts");
+    // A browser that hangs must fail the test, not stall CI: poll for at most about
+    // two minutes (counted in polls, since nothing here reads the wall clock).
+    const POLLS_MAX: u32 = 1200;
+    let mut polls = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("chromium is waited on") {
+            break status;
+        }
+        polls += 1;
+        if polls > POLLS_MAX {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish after {POLLS_MAX} polls of 100 ms");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(status.success(), "chromium exited with {status}");
+    Some(
+        std::fs::metadata(png)
+            .expect("chromium wrote the screenshot")
+            .len(),
+    )
+}
+
+#[test]
+fn a_headless_browser_renders_the_report() {
+    let run = failing_run("browser");
+    let output = quorumlab(&["report", run.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let png = run.join("report.png");
+    if let Some(bytes) = screenshot(&run.join("report.html"), &png) {
+        // A blank 1400x2400 page compresses to a few kilobytes; charts do not.
+        assert!(bytes > 50_000, "the screenshot has {bytes} bytes");
+    }
+    let _ = std::fs::remove_dir_all(&run);
+}
