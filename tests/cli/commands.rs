@@ -1,31 +1,8 @@
 //! The `quorumlab` binary as a user meets it: exit codes, files written, error messages.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-use crate::root;
-
-fn quorumlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quorumlab"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("quorumlab-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+use crate::{quorumlab, root, stderr, stdout, temp_dir};
 
 #[test]
 fn run_writes_result_json_and_exits_zero_on_pass() {

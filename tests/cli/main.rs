@@ -7,6 +7,7 @@ mod scenarios;
 mod simulator;
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use sim_core::scenario::Scenario;
 
@@ -23,4 +24,28 @@ pub fn scenario_path(relative: &str) -> PathBuf {
 pub fn inline(source: &str) -> Scenario {
     Scenario::parse(Path::new("inline.toml"), source.to_string())
         .expect("the test's scenario is valid")
+}
+
+/// Run the `quorumlab` binary from the repository root.
+pub fn quorumlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quorumlab"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the binary runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A fresh, empty temporary directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("quorumlab-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }

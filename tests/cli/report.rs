@@ -2,30 +2,9 @@
 //! is installed, to a PNG by a headless browser); ShiViz export; bad directories.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use crate::root;
-
-fn quorumlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quorumlab"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "quorumlab-test-{}-report-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+use crate::{quorumlab, stderr, temp_dir};
 
 /// A failing run (the mutant breaks leader completeness on this seed), with a trace.
 fn failing_run(name: &str) -> PathBuf {
@@ -88,7 +67,7 @@ fn a_failing_run_renders_every_section() {
     assert!(log.lines().count() > 1000);
 
     // `run --report` writes the same page into the run directory.
-    let reported = temp_dir("run-flag");
+    let reported = temp_dir("report-run-flag");
     let output = quorumlab(&[
         "run",
         "scenarios/raft/nemesis.toml",
@@ -109,7 +88,7 @@ fn a_failing_run_renders_every_section() {
 
 #[test]
 fn a_sweep_report_links_per_seed_reports() {
-    let out = temp_dir("sweep");
+    let out = temp_dir("report-sweep");
     let output = quorumlab(&[
         "sweep",
         "scenarios/raft/nemesis.toml",
@@ -136,7 +115,7 @@ fn a_sweep_report_links_per_seed_reports() {
 
 #[test]
 fn neither_a_run_nor_a_sweep_exits_two_naming_the_path() {
-    let dir = temp_dir("empty");
+    let dir = temp_dir("report-empty");
     std::fs::create_dir_all(&dir).unwrap();
     let output = quorumlab(&["report", dir.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
@@ -154,7 +133,7 @@ fn screenshot(html: &Path, png: &Path) -> Option<u64> {
         println!("skipping: no chromium");
         return None;
     }
-    let profile = temp_dir("chromium-profile");
+    let profile = temp_dir("report-chromium-profile");
     std::fs::create_dir_all(&profile).unwrap();
     let mut child = Command::new(chromium)
         .args([
