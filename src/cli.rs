@@ -68,6 +68,7 @@ has clients, DIR/scenario.toml (what was run), and DIR/trace.ndjson with --trace
   quorumlab sweep scenarios/raft/*.toml --seeds 1..100 --jobs 2 --out sweeps/ci
   quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..100000 --shard 3/8   # one machine of eight
   quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..500 --swarm --fail-fast
+  quorumlab sweep scenarios/raft/*.toml --seeds 1..200 --junit junit.xml --markdown $GITHUB_STEP_SUMMARY
 
 Seeds A..B include both ends. Writes DIR/summary.json (seeds, passed, failed, failures with repro commands,
 fault_counts, sweep_hash), DIR/<scenario>/failures.ndjson (one line per failing seed, written as it
@@ -277,4 +278,10 @@ pub struct SweepArgs {
     /// Also write report.html into DIR and into each failing seed's run directory.
     #[arg(long)]
     pub report: bool,
+    /// Write JUnit XML (one test case per scenario; failures carry seeds and repro commands).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a short Markdown summary (e.g. for $GITHUB_STEP_SUMMARY).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
 }

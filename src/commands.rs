@@ -276,6 +276,15 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         seeds_per_sec: seeds_run as f64 / elapsed_seconds.max(1e-9),
         scenarios: summaries,
     };
+    if let Some(path) = &args.junit {
+        write_file(path, reports::ci::junit(&report.scenarios, elapsed_seconds))?;
+    }
+    if let Some(path) = &args.markdown {
+        write_file(
+            path,
+            reports::ci::markdown(&report.scenarios, elapsed_seconds),
+        )?;
+    }
     write_file(&out.join("summary.json"), to_json_pretty(&report))?;
     if args.report {
         crate::report::write_report_into(&out)?;

@@ -7,6 +7,7 @@
 //! to ShiViz's log format.
 
 mod charts;
+pub mod ci;
 mod diagrams;
 mod html;
 mod shiviz;

@@ -381,3 +381,31 @@ fn merge_of_all_shards_equals_the_whole_sweep_and_a_missing_shard_is_an_error() 
         stderr(&doubled)
     );
 }
+
+#[test]
+fn sweep_writes_junit_and_markdown_for_ci() {
+    let out = temp_dir("ci-outputs");
+    let (junit, markdown) = (out.join("junit.xml"), out.join("summary.md"));
+    let output = quorumlab(&[
+        "sweep",
+        "scenarios/raft/nemesis.toml",
+        "scenarios/raft/election.toml",
+        "--seeds",
+        "1..6",
+        "--out",
+        out.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+        "--markdown",
+        markdown.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 2, "{xml}");
+    assert!(xml.contains("failures=\"0\""));
+    let text = std::fs::read_to_string(&markdown).unwrap();
+    assert!(
+        text.contains("all seeds passed") && text.contains("`scenarios/raft/election.toml`"),
+        "{text}"
+    );
+}
