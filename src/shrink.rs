@@ -7,7 +7,8 @@
 //! depend on where faults came from. Then, delta-debugging style (Zeller's ddmin), each
 //! reduction is kept if the property still fails: drop faults (in halves, quarters, ...
 //! then one by one), end the run just after the failure, drop the liveness window for a
-//! safety failure, drop or reduce the clients, calm the network (no loss, duplication or
+//! safety failure, drop or reduce the clients, turn the clients' operations into an
+//! explicit list and drop operations from it, calm the network (no loss, duplication or
 //! reordering), drop `sometimes` conditions. Attempts run in a fixed order, so the same
 //! input gives the same output (unless the time budget cuts the search short).
 
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sim_core::result::{RunOutput, RunResult};
-use sim_core::scenario::{Scenario, ScenarioFile, SeedsSpec};
+use sim_core::scenario::{ClientOpSpec, Scenario, ScenarioFile, SeedsSpec};
 
 use crate::bench::Stopwatch;
 use crate::commands::{prepare_scenario, write_run_dir};
@@ -98,21 +99,29 @@ impl Shrinker<'_> {
     }
 }
 
-/// ddmin over the fault list of `best`.
-fn shrink_faults(shrinker: &mut Shrinker, best: &mut (ScenarioFile, RunOutput)) {
+/// ddmin (Zeller and Hildebrandt 2002) over one list of the scenario: drop chunks of
+/// it, halving the chunk size when no chunk can go, while the failure persists.
+fn ddmin<T: Clone>(
+    shrinker: &mut Shrinker,
+    best: &mut (ScenarioFile, RunOutput),
+    get: fn(&ScenarioFile) -> Option<&Vec<T>>,
+    set: fn(&mut ScenarioFile, Vec<T>),
+) {
     let mut chunks = 2;
-    while !best.0.faults.is_empty() && !shrinker.out_of_time() {
-        let faults = best.0.faults.clone();
-        let chunk_len = faults.len().div_ceil(chunks);
+    while !shrinker.out_of_time() {
+        let Some(items) = get(&best.0).filter(|items| !items.is_empty()).cloned() else {
+            return;
+        };
+        let chunk_len = items.len().div_ceil(chunks).max(1);
         let mut reduced = false;
-        for start in (0..faults.len()).step_by(chunk_len.max(1)) {
+        for start in (0..items.len()).step_by(chunk_len) {
             let mut candidate = best.0.clone();
-            candidate.faults = faults
+            let kept = items
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| !(start..start + chunk_len).contains(i))
-                .map(|(_, f)| f.clone())
-                .collect();
+                .map(|(_, item)| item.clone());
+            set(&mut candidate, kept.collect());
             if shrinker.try_keep(best, candidate) {
                 chunks = (chunks - 1).max(2);
                 reduced = true;
@@ -120,12 +129,36 @@ fn shrink_faults(shrinker: &mut Shrinker, best: &mut (ScenarioFile, RunOutput)) 
             }
         }
         if !reduced {
-            if chunk_len <= 1 {
-                break;
+            if chunk_len == 1 {
+                return;
             }
-            chunks = (chunks * 2).min(faults.len());
+            chunks = (chunks * 2).min(items.len());
         }
     }
+}
+
+fn shrink_faults(shrinker: &mut Shrinker, best: &mut (ScenarioFile, RunOutput)) {
+    if best.0.nemesis.is_none() {
+        ddmin(
+            shrinker,
+            best,
+            |file| Some(&file.faults),
+            |file, faults| file.faults = faults,
+        );
+    }
+}
+
+fn shrink_ops(shrinker: &mut Shrinker, best: &mut (ScenarioFile, RunOutput)) {
+    ddmin(
+        shrinker,
+        best,
+        |file| file.workload.as_ref().and_then(|w| w.ops.as_ref()),
+        |file, ops| {
+            if let Some(workload) = &mut file.workload {
+                workload.ops = Some(ops);
+            }
+        },
+    );
 }
 
 pub fn shrink(
@@ -225,9 +258,7 @@ pub fn shrink_run(
             (same, original.clone())
         }
     };
-    if best.0.nemesis.is_none() {
-        shrink_faults(&mut shrinker, &mut best);
-    }
+    shrink_faults(&mut shrinker, &mut best);
 
     let safety = matches!(
         best.1.result.verdict,
@@ -264,6 +295,21 @@ pub fn shrink_run(
             }
         }
     }
+    // The clients' operations as an explicit list, so single operations can go.
+    if best.0.workload.as_ref().is_some_and(|w| w.ops.is_none()) {
+        let mut candidate = best.0.clone();
+        let ops = best.1.history.iter().map(|op| ClientOpSpec {
+            at_us: op.invoke_us,
+            client: op.client,
+            draw: op.draw,
+        });
+        if let Some(workload) = &mut candidate.workload {
+            workload.ops = Some(ops.collect());
+        }
+        if shrinker.try_keep(&mut best, candidate) {
+            shrink_ops(&mut shrinker, &mut best);
+        }
+    }
     for calm in [
         |f: &mut ScenarioFile| f.network.drop_per_million = 0,
         |f: &mut ScenarioFile| f.network.duplicate_per_million = 0,
@@ -276,10 +322,9 @@ pub fn shrink_run(
             shrinker.try_keep(&mut best, candidate);
         }
     }
-    if best.0.nemesis.is_none() {
-        // Dropping other things can make more faults unnecessary.
-        shrink_faults(&mut shrinker, &mut best);
-    }
+    // Dropping other things can make more faults and operations unnecessary.
+    shrink_faults(&mut shrinker, &mut best);
+    shrink_ops(&mut shrinker, &mut best);
     shrinker.bar.finish_and_clear();
 
     let (file, output) = best;

@@ -92,6 +92,9 @@ pub struct HistoryOp {
     pub status: String,
     pub op: serde_json::Value,
     pub reply: Option<serde_json::Value>,
+    /// The random input the operation was built from (`Protocol::client_op`).
+    #[serde(default)]
+    pub draw: u64,
 }
 
 /// Everything a run hands back.

@@ -198,6 +198,20 @@ pub struct WorkloadSpec {
     /// Wait before retrying after a redirect without a leader hint.
     #[serde(default = "default_backoff")]
     pub backoff_ms: u64,
+    /// An explicit list of operations instead of random ones (what `shrink` writes): each
+    /// is invoked at `at_us` by `client` (or, if that client is busy, as soon as its
+    /// outstanding operation completes), with `draw` as the operation's random input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ops: Option<Vec<ClientOpSpec>>,
+}
+
+/// One scheduled client operation.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClientOpSpec {
+    pub at_us: u64,
+    pub client: u32,
+    pub draw: u64,
 }
 
 fn default_client_interval() -> [u64; 2] {
@@ -453,6 +467,18 @@ impl Scenario {
                     format!("[{min}, {max}]: min > max"),
                     "write e.g. `interval_ms = [10, 100]`",
                 ));
+            }
+            for (index, op) in workload.ops.iter().flatten().enumerate() {
+                if op.client >= workload.clients {
+                    return Err(self.error(
+                        &format!("workload.ops[{index}].client"),
+                        format!(
+                            "client {} does not exist (clients = {})",
+                            op.client, workload.clients
+                        ),
+                        format!("use a client below {}", workload.clients),
+                    ));
+                }
             }
             if workload.timeout_ms == 0 {
                 return Err(self.error(

@@ -197,6 +197,11 @@ enum Event<P: Protocol> {
     ClientSend {
         client: ClientId,
     },
+    /// An explicitly scheduled operation (`[[workload.ops]]`).
+    ClientInvoke {
+        client: ClientId,
+        draw: u64,
+    },
     ClientNext {
         client: ClientId,
     },
@@ -263,6 +268,8 @@ impl<P: Protocol> EventQueue<P> {
 
 struct Client<P: Protocol> {
     next_seq: u64,
+    /// Explicit operations waiting for the outstanding one to complete.
+    queued: std::collections::VecDeque<u64>,
     leader_guess: Option<NodeId>,
     outstanding: Option<Outstanding<P>>,
 }
@@ -382,6 +389,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             clients: (0..clients)
                 .map(|_| Client {
                     next_seq: 0,
+                    queued: std::collections::VecDeque::new(),
                     leader_guess: None,
                     outstanding: None,
                 })
@@ -418,7 +426,17 @@ impl<'a, P: Protocol> Sim<'a, P> {
             let first = sim.rng_faults.range_inclusive(min, max) * 1000;
             sim.schedule(first, Event::Nemesis);
         }
-        for client in 0..clients {
+        let explicit_ops = file.workload.as_ref().and_then(|w| w.ops.as_ref());
+        for op in explicit_ops.into_iter().flatten() {
+            sim.schedule(
+                op.at_us,
+                Event::ClientInvoke {
+                    client: op.client,
+                    draw: op.draw,
+                },
+            );
+        }
+        for client in (0..clients).filter(|_| explicit_ops.is_none()) {
             let [min, max] = file
                 .workload
                 .as_ref()
@@ -546,7 +564,19 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     self.client_send(client);
                 }
             }
-            Event::ClientNext { client } => self.client_next(client),
+            Event::ClientNext { client } => {
+                if self.now < self.end_us {
+                    let draw = self.rng_workload.next_u64();
+                    self.client_invoke(client, draw);
+                }
+            }
+            Event::ClientInvoke { client, draw } => {
+                if self.clients[client as usize].outstanding.is_some() {
+                    self.clients[client as usize].queued.push_back(draw);
+                } else {
+                    self.client_invoke_explicit(client, draw);
+                }
+            }
             Event::Fault {
                 action,
                 duration_us,
@@ -811,10 +841,15 @@ impl<'a, P: Protocol> Sim<'a, P> {
             .draw(&mut self.rng_workload)
     }
 
-    fn client_next(&mut self, client: ClientId) {
-        if self.now >= self.end_us {
-            return;
-        }
+    /// An explicit operation: the random draw a random operation would take is taken
+    /// (and unused), for the same reason as the think time above.
+    fn client_invoke_explicit(&mut self, client: ClientId, draw: u64) {
+        self.rng_workload.next_u64();
+        self.client_invoke(client, draw);
+    }
+
+    /// The client invokes its next operation, built from `draw`.
+    fn client_invoke(&mut self, client: ClientId, draw: u64) {
         let state = &mut self.clients[client as usize];
         assert!(
             state.outstanding.is_none(),
@@ -822,7 +857,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         );
         state.next_seq += 1;
         let request = state.next_seq;
-        let op = P::client_op(client, request, self.rng_workload.next_u64());
+        let op = P::client_op(client, request, draw);
         self.metrics.client_ops_invoked += 1;
         self.history.push(HistoryOp {
             client,
@@ -832,6 +867,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             status: "info".to_string(),
             op: serde_json::to_value(&op).unwrap_or(Value::Null),
             reply: None,
+            draw,
         });
         let history_index = self.history.len() - 1;
         self.clients[client as usize].outstanding = Some(Outstanding {
@@ -933,6 +969,32 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 self.liveness_pending
                     .retain(|condition| condition != "client_progress");
             }
+        }
+        if self
+            .prepared
+            .scenario
+            .file
+            .workload
+            .as_ref()
+            .is_some_and(|w| w.ops.is_some())
+        {
+            // Explicit operations: the next one queued for this client goes now. The
+            // think time is still drawn (and unused) so that the workload stream is
+            // consumed exactly as with random operations: a run whose operations were
+            // made explicit (by `shrink`) is the same run.
+            let [min, max] = self
+                .prepared
+                .scenario
+                .file
+                .workload
+                .as_ref()
+                .expect("clients need a workload")
+                .interval_ms;
+            self.rng_workload.range_inclusive(min, max);
+            if let Some(draw) = self.clients[client as usize].queued.pop_front() {
+                self.client_invoke_explicit(client, draw);
+            }
+            return;
         }
         let [min, max] = self
             .prepared
