@@ -281,6 +281,7 @@ mod tests {
             status: status.into(),
             op: serde_json::Value::Null,
             reply: None,
+            draw: 0,
         }
     }
 
