@@ -90,7 +90,12 @@ pub fn check(args: &CheckArgs<'_>) -> Result<i32, CliError> {
     } else {
         0.0
     };
-    let verdict = if report.passed() { "pass" } else { "fail" };
+    let verdict = match (report.passed(), report.complete) {
+        (false, _) => "fail",
+        (true, true) => "pass",
+        // Nothing failed in the states explored, but not every state was explored.
+        (true, false) => "incomplete",
+    };
     if args.json {
         let timed = TimedReport {
             verdict,
@@ -133,7 +138,14 @@ fn print_summary(report: &CheckReport, seconds: f64, states_per_sec: f64) {
     );
     if report.passed() {
         let names: Vec<&str> = report.properties.iter().map(|p| p.name).collect();
-        println!("all properties hold: {}", names.join(", "));
+        if report.complete {
+            println!("all properties hold: {}", names.join(", "));
+        } else {
+            println!(
+                "no counterexample in the states explored (not all of them): {}",
+                names.join(", ")
+            );
+        }
         return;
     }
     if let Some(violation) = report.violation() {
@@ -155,6 +167,8 @@ fn print_summary(report: &CheckReport, seconds: f64, states_per_sec: f64) {
                 property.name,
                 if report.violation().is_some() {
                     " (the check stopped at the counterexample)"
+                } else if !report.complete {
+                    " within --max-states"
                 } else {
                     ": the bounds are too tight, or the check explores nothing"
                 }

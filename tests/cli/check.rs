@@ -4,7 +4,7 @@
 
 use std::process::{Command, Output};
 
-use sim_core::check::{CheckOptions, CheckReport};
+use sim_core::check::{CheckOptions, CheckReport, Strategy};
 use sim_core::scenario::Scenario;
 
 use crate::{inline, root, scenario_path};
@@ -175,6 +175,22 @@ fn mutants_out_of_reach_pass_the_bounded_check() {
 }
 
 #[test]
+fn the_state_count_does_not_depend_on_threads_or_strategy() {
+    let scenario = Scenario::load(&scenario_path("scenarios/raft/check3.toml")).unwrap();
+    for strategy in [Strategy::Bfs, Strategy::Dfs] {
+        let options = CheckOptions {
+            strategy,
+            threads: 2,
+            ..CheckOptions::default()
+        };
+        let report = sim_core::runner::check(&protocols::registry(), &scenario, None, &options)
+            .expect("valid");
+        assert!(report.passed() && report.complete);
+        assert_eq!(report.unique_states, 141_118, "{strategy:?}");
+    }
+}
+
+#[test]
 fn check_bounds_errors_name_the_field() {
     let registry = protocols::registry();
     let options = CheckOptions::default();
@@ -264,6 +280,22 @@ fn cli_check_passes_fails_and_refuses() {
     let no_bounds = quorumlab(&["check", "scenarios/raft/election.toml"]);
     assert_eq!(no_bounds.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&no_bounds.stderr).contains("[check]"));
+
+    let partial = quorumlab(&[
+        "check",
+        "scenarios/raft/check3.toml",
+        "--max-states",
+        "50000",
+        "--threads",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(partial.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&partial.stdout).unwrap();
+    assert_eq!(json["verdict"], "incomplete");
+    assert_eq!(json["complete"], false);
+    assert_eq!(json["strategy"], "bfs");
+    assert_eq!(json["threads"], 2);
 
     let help = quorumlab(&["check", "--help"]);
     assert!(String::from_utf8_lossy(&help.stdout).contains("Examples:"));
