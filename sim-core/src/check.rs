@@ -37,6 +37,9 @@ use crate::sim::Prepared;
 pub struct CheckBounds {
     /// Crashes over a whole behaviour (restarts are free: a crashed node may restart).
     pub max_crashes: u32,
+    /// Crashes in the middle of a step, right after its first `Persist`: the effects after
+    /// it (sends, replies) are lost, as with the simulator's `crash_after_persist`.
+    pub max_crashes_after_persist: u32,
     /// Messages the network may lose.
     pub max_drops: u32,
     /// Messages the network may duplicate.
@@ -56,6 +59,7 @@ pub struct CheckBounds {
 /// The fields a `[check]` table may have.
 pub const CHECK_FIELDS: &[&str] = &[
     "max_crashes",
+    "max_crashes_after_persist",
     "max_drops",
     "max_duplicates",
     "max_client_ops",
@@ -89,6 +93,7 @@ impl CheckBounds {
         };
         let mut bounds = CheckBounds {
             max_crashes: 0,
+            max_crashes_after_persist: 0,
             max_drops: 0,
             max_duplicates: 0,
             max_client_ops: 0,
@@ -114,6 +119,7 @@ impl CheckBounds {
             let small = |limit: u64| integer(limit).map(|number| number as u32);
             match field.as_str() {
                 "max_crashes" => bounds.max_crashes = small(1000)?,
+                "max_crashes_after_persist" => bounds.max_crashes_after_persist = small(1000)?,
                 "max_drops" => bounds.max_drops = small(1000)?,
                 "max_duplicates" => bounds.max_duplicates = small(1000)?,
                 "max_client_ops" => bounds.max_client_ops = small(1000)?,
@@ -177,6 +183,7 @@ pub struct Envelope<M> {
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub struct Budget {
     pub crashes: u32,
+    pub crashes_after_persist: u32,
     pub drops: u32,
     pub duplicates: u32,
     pub client_ops: u32,
@@ -216,16 +223,33 @@ pub enum CheckAction<P: Protocol> {
     Deliver(Envelope<P::Msg>),
     Drop(Envelope<P::Msg>),
     Duplicate(Envelope<P::Msg>),
-    Timer { node: NodeId, timer: P::Timer },
-    Crash { node: NodeId },
-    Restart { node: NodeId },
-    ClientRequest { node: NodeId },
+    Timer {
+        node: NodeId,
+        timer: P::Timer,
+    },
+    Crash {
+        node: NodeId,
+    },
+    Restart {
+        node: NodeId,
+    },
+    ClientRequest {
+        node: NodeId,
+    },
+    /// The inner action (a delivery, a timer or a client request), with its node crashing
+    /// right after the step's first `Persist`.
+    CrashAfterPersist(Box<CheckAction<P>>),
 }
 
 impl<P: Protocol> CheckAction<P> {
     /// The action in the simulator's trace vocabulary.
     pub fn record(&self) -> StepRecord {
         let (node, event, from, msg, detail) = match self {
+            CheckAction::CrashAfterPersist(inner) => {
+                let mut record = inner.record();
+                record.crash_after_persist = true;
+                return record;
+            }
             CheckAction::Deliver(envelope) => (
                 envelope.to,
                 envelope.msg.kind(),
@@ -257,6 +281,7 @@ impl<P: Protocol> CheckAction<P> {
             from,
             msg,
             detail,
+            crash_after_persist: false,
         }
     }
 }
@@ -276,6 +301,9 @@ pub struct StepRecord {
     pub msg: Option<&'static str>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub detail: String,
+    /// The node crashed right after this step's first `Persist`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub crash_after_persist: bool,
 }
 
 impl fmt::Display for StepRecord {
@@ -289,6 +317,9 @@ impl fmt::Display for StepRecord {
         }
         if !self.detail.is_empty() {
             write!(f, ": {}", self.detail)?;
+        }
+        if self.crash_after_persist {
+            write!(f, " (then crash_after_persist)")?;
         }
         Ok(())
     }
@@ -359,11 +390,20 @@ impl<P: Protocol> ProtocolModel<P> {
 
     /// One input to one live node: its step, its effects applied as the simulator applies
     /// them, then the checker. A panic in either is a `no_panic` violation.
-    fn step(&self, state: &mut CheckState<P>, node: NodeId, input: Input<P>) {
+    /// With `crash_after_persist`, the node crashes right after the step's first `Persist`
+    /// and the effects after it are lost; returns whether that happened.
+    fn step(
+        &self,
+        state: &mut CheckState<P>,
+        node: NodeId,
+        input: Input<P>,
+        crash_after_persist: bool,
+    ) -> bool {
         assert!(
             state.violation.is_none(),
             "a violating state has no successors"
         );
+        let mut crashed = false;
         let ctx = self.ctx(node);
         let outcome = crate::panics::quietly(|| {
             catch_unwind(AssertUnwindSafe(|| {
@@ -374,6 +414,10 @@ impl<P: Protocol> ProtocolModel<P> {
                     .step(&ctx, input, &mut fx);
                 let mut observations = Vec::new();
                 for effect in fx.drain() {
+                    if crashed {
+                        // Lost in the crash, as in the simulator.
+                        continue;
+                    }
                     match effect {
                         Effect::Send { to, msg } => {
                             let envelope = Envelope {
@@ -389,7 +433,10 @@ impl<P: Protocol> ProtocolModel<P> {
                         Effect::CancelTimer { timer } => {
                             state.timers.remove(&(node, timer));
                         }
-                        Effect::Persist(durable) => state.durable[node.index()] = Some(durable),
+                        Effect::Persist(durable) => {
+                            state.durable[node.index()] = Some(durable);
+                            crashed = crash_after_persist;
+                        }
                         // No clients to answer: replies are not part of the state.
                         Effect::Reply { .. } => {}
                         Effect::Observe(observation) => observations.push(observation),
@@ -409,6 +456,55 @@ impl<P: Protocol> ProtocolModel<P> {
                     .unwrap_or_else(|| crate::panics::payload_text(payload.as_ref()));
                 state.violation = Some(Violation::new(NO_PANIC, message));
             }
+        }
+        if crashed {
+            Self::crash(state, node);
+        }
+        crashed
+    }
+
+    fn crash(state: &mut CheckState<P>, node: NodeId) {
+        assert!(state.nodes[node.index()].is_some(), "only live nodes crash");
+        state.nodes[node.index()] = None;
+        state.timers.retain(|&(owner, _)| owner != node);
+    }
+
+    /// Apply a delivery, timer or client request; returns whether the node crashed after
+    /// persisting (only with `crash_after_persist`).
+    fn apply_input(
+        &self,
+        state: &mut CheckState<P>,
+        action: CheckAction<P>,
+        crash_after_persist: bool,
+    ) -> bool {
+        match action {
+            CheckAction::Deliver(envelope) => {
+                Self::take_envelope(state, &envelope);
+                let input = Input::Message {
+                    from: envelope.from,
+                    msg: envelope.msg,
+                };
+                self.step(state, envelope.to, input, crash_after_persist)
+            }
+            CheckAction::Timer { node, timer } => {
+                // Firing disarms, as in the simulator.
+                let armed = state.timers.remove(&(node, timer));
+                assert!(armed, "only armed timers fire");
+                self.step(state, node, Input::Timer(timer), crash_after_persist)
+            }
+            CheckAction::ClientRequest { node } => {
+                assert!(state.budget.client_ops > 0);
+                let request = u64::from(self.bounds.max_client_ops - state.budget.client_ops);
+                state.budget.client_ops -= 1;
+                let op = P::client_op(0, request, 0);
+                let input = Input::Client {
+                    client: 0,
+                    request,
+                    op,
+                };
+                self.step(state, node, input, crash_after_persist)
+            }
+            other => unreachable!("not an input to a node: {other:?}"),
         }
     }
 
@@ -439,6 +535,7 @@ impl<P: Protocol> Model for ProtocolModel<P> {
             timers: BTreeSet::new(),
             budget: Budget {
                 crashes: self.bounds.max_crashes,
+                crashes_after_persist: self.bounds.max_crashes_after_persist,
                 drops: self.bounds.max_drops,
                 duplicates: self.bounds.max_duplicates,
                 client_ops: self.bounds.max_client_ops,
@@ -450,7 +547,7 @@ impl<P: Protocol> Model for ProtocolModel<P> {
         // As in the simulator: every node starts at time 0, in id order.
         for id in 0..self.cluster_size {
             if state.violation.is_none() {
-                self.step(&mut state, NodeId(id), Input::Init);
+                self.step(&mut state, NodeId(id), Input::Init, false);
             }
         }
         vec![state]
@@ -490,18 +587,41 @@ impl<P: Protocol> Model for ProtocolModel<P> {
                 }
             }
         }
+        if state.budget.crashes_after_persist > 0 {
+            let inputs: Vec<CheckAction<P>> = actions
+                .iter()
+                .filter(|action| {
+                    matches!(
+                        action,
+                        CheckAction::Deliver(_)
+                            | CheckAction::Timer { .. }
+                            | CheckAction::ClientRequest { .. }
+                    )
+                })
+                .cloned()
+                .collect();
+            for input in inputs {
+                actions.push(CheckAction::CrashAfterPersist(Box::new(input)));
+            }
+        }
     }
 
     fn next_state(&self, last: &CheckState<P>, action: CheckAction<P>) -> Option<CheckState<P>> {
         let mut state = last.clone();
         match action {
-            CheckAction::Deliver(envelope) => {
-                Self::take_envelope(&mut state, &envelope);
-                let input = Input::Message {
-                    from: envelope.from,
-                    msg: envelope.msg,
-                };
-                self.step(&mut state, envelope.to, input);
+            CheckAction::Deliver(_)
+            | CheckAction::Timer { .. }
+            | CheckAction::ClientRequest { .. } => {
+                self.apply_input(&mut state, action, false);
+            }
+            CheckAction::CrashAfterPersist(inner) => {
+                assert!(state.budget.crashes_after_persist > 0);
+                if !self.apply_input(&mut state, *inner, true) {
+                    // The step persisted nothing: the same as the plain action.
+                    return None;
+                }
+                state.budget.crashes_after_persist -= 1;
+                self.mark_seen(&mut state, FAULT_FIRED);
             }
             CheckAction::Drop(envelope) => {
                 assert!(state.budget.drops > 0);
@@ -518,18 +638,10 @@ impl<P: Protocol> Model for ProtocolModel<P> {
                     .expect("actions name envelopes in flight") += 1;
                 self.mark_seen(&mut state, FAULT_FIRED);
             }
-            CheckAction::Timer { node, timer } => {
-                // Firing disarms, as in the simulator.
-                let armed = state.timers.remove(&(node, timer));
-                assert!(armed, "only armed timers fire");
-                self.step(&mut state, node, Input::Timer(timer));
-            }
             CheckAction::Crash { node } => {
                 assert!(state.budget.crashes > 0);
                 state.budget.crashes -= 1;
-                assert!(state.nodes[node.index()].is_some(), "only live nodes crash");
-                state.nodes[node.index()] = None;
-                state.timers.retain(|&(owner, _)| owner != node);
+                Self::crash(&mut state, node);
                 self.mark_seen(&mut state, FAULT_FIRED);
             }
             CheckAction::Restart { node } => {
@@ -540,19 +652,7 @@ impl<P: Protocol> Model for ProtocolModel<P> {
                 let ctx = self.ctx(node);
                 let durable = state.durable[node.index()].as_ref();
                 state.nodes[node.index()] = Some(P::recover(&ctx, &self.config, durable));
-                self.step(&mut state, node, Input::Restart);
-            }
-            CheckAction::ClientRequest { node } => {
-                assert!(state.budget.client_ops > 0);
-                let request = u64::from(self.bounds.max_client_ops - state.budget.client_ops);
-                state.budget.client_ops -= 1;
-                let op = P::client_op(0, request, 0);
-                let input = Input::Client {
-                    client: 0,
-                    request,
-                    op,
-                };
-                self.step(&mut state, node, input);
+                self.step(&mut state, node, Input::Restart, false);
             }
         }
         Some(state)

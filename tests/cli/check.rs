@@ -195,6 +195,24 @@ fn the_state_count_does_not_depend_on_threads_or_strategy() {
 }
 
 #[test]
+fn crashes_after_persist_lose_the_rest_of_the_step() {
+    // check3's bounds, with the crash moved into a step: right after its first Persist.
+    let bounds = "max_crashes_after_persist = 1\nmax_client_ops = 1\nmax_in_flight = 3\n\
+                  max_term = 2\nmax_log = 1";
+    let report = check(&raft3(bounds), None);
+    assert!(report.passed() && report.complete);
+    assert_eq!(report.unique_states, 172_469);
+    let report = check(&raft3(bounds), Some("volatile-voted-for"));
+    let violation = report.violation().expect("a counterexample");
+    assert_eq!(violation.name, "election_safety");
+    let steps = violation.counterexample.as_ref().unwrap();
+    assert!(
+        steps.iter().any(|step| step.crash_after_persist),
+        "{steps:#?}"
+    );
+}
+
+#[test]
 fn check_bounds_errors_name_the_field() {
     let registry = protocols::registry();
     let options = CheckOptions::default();
