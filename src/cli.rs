@@ -143,9 +143,10 @@ seed (the lowest such seed is reported). Exit 0 iff every expectation holds.")]
   quorumlab check scenarios/raft/check3.toml --serve 127.0.0.1:3000   # stateright Explorer
 
 Explores every interleaving of message delivery, drops, duplicates, timer firings, crashes,
-restarts and client requests within the scenario's [check] table (max_crashes, max_crashes_after_persist,
-max_drops, max_duplicates, max_client_ops, max_in_flight, max_term, max_log, sometimes). Every invariant
-of the protocol is an `always` property; each `sometimes` observation kind must be reached.
+restarts and client requests within the scenario's [check] table (max_crashes,
+max_crashes_after_persist, max_drops, max_duplicates, max_client_ops, max_in_flight, max_term,
+max_log, sometimes). Every invariant of the protocol is an `always` property (plus no_panic);
+each `sometimes` observation kind must be reached.
 Prints states generated, unique states, max depth, time and states/s, then \"all properties
 hold\" or the shortest counterexample (with --bfs and one thread) as a list of actions.
 Exit 0 if every property holds, 1 if one fails, 2 on a bad scenario or argument.")]
