@@ -20,6 +20,7 @@ and reproduces any run from (scenario, seed).",
   quorumlab report runs/nemesis-seed7
   quorumlab test scenarios/
   quorumlab list mutants --json
+  quorumlab check scenarios/raft/check3.toml --mutant volatile-voted-for
 
 Exit codes: 0 pass, 1 a property violated, 2 bad input, 3 internal error."
 )]
@@ -140,6 +141,46 @@ seed (the lowest such seed is reported). Exit 0 iff every expectation holds.")]
         /// Where to look for scenarios.
         #[arg(long, default_value = "scenarios")]
         dir: PathBuf,
+    },
+    /// Model-check a scenario exhaustively within its `[check]` bounds (stateright).
+    #[command(after_help = "Examples:
+  quorumlab check scenarios/raft/check3.toml
+  quorumlab check scenarios/raft/check3.toml --mutant volatile-voted-for
+  quorumlab check scenarios/raft/check3.toml --dfs --threads 2 --json
+  quorumlab check scenarios/raft/check3.toml --max-states 100000
+  quorumlab check scenarios/raft/check3.toml --serve 127.0.0.1:3000   # stateright Explorer
+
+Explores every interleaving of message delivery, drops, duplicates, timer firings, crashes,
+restarts and client requests within the scenario's [check] table (max_crashes,
+max_crashes_after_persist, max_drops, max_duplicates, max_client_ops, max_in_flight, max_term,
+max_log, sometimes). Every invariant of the protocol is an `always` property (plus no_panic);
+each `sometimes` observation kind must be reached.
+Prints states generated, unique states, max depth, time and states/s, then \"all properties
+hold\" or the shortest counterexample (with --bfs and one thread) as a list of actions.
+Exit 0 if every property holds, 1 if one fails, 2 on a bad scenario or argument.")]
+    Check {
+        scenario: PathBuf,
+        /// Breadth-first search (the default): shortest counterexamples.
+        #[arg(long, conflicts_with = "dfs")]
+        bfs: bool,
+        /// Depth-first search: less memory.
+        #[arg(long)]
+        dfs: bool,
+        /// Checker threads.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Stop after generating this many states (the check is then incomplete).
+        #[arg(long)]
+        max_states: Option<usize>,
+        /// A deliberately broken protocol variant (`quorumlab list mutants`).
+        #[arg(long)]
+        mutant: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Serve stateright's Explorer at this loopback address instead of checking.
+        #[arg(long, value_name = "127.0.0.1:PORT")]
+        serve: Option<String>,
     },
     /// Check histories for linearizability (Jepsen logs, Porcupine/Knossos EDN, history.json).
     #[command(after_help = "Examples:

@@ -3,6 +3,7 @@
 //! here so that integration tests drive the same code.
 
 pub mod bench;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod lincheck;

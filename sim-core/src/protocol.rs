@@ -201,18 +201,18 @@ impl<P: Protocol> Effects<P> {
 
 /// Messages name their kind (for traces and message counts) and their size on the wire
 /// (for the bandwidth model).
-pub trait Message: Clone + Debug + Hash + Eq + Ord + Serialize + Send + 'static {
+pub trait Message: Clone + Debug + Hash + Eq + Ord + Serialize + Send + Sync + 'static {
     fn kind(&self) -> &'static str;
     fn size_bytes(&self) -> u32;
 }
 
 /// Timers are named; a node has at most one armed timer of each name.
-pub trait TimerName: Copy + Debug + Hash + Eq + Ord + Serialize + Send + 'static {
+pub trait TimerName: Copy + Debug + Hash + Eq + Ord + Serialize + Send + Sync + 'static {
     fn kind(&self) -> &'static str;
 }
 
 /// Observations are what checkers, metrics and reports consume.
-pub trait Observation: Clone + Debug + Hash + Eq + Serialize + Send + 'static {
+pub trait Observation: Clone + Debug + Hash + Eq + Serialize + Send + Sync + 'static {
     fn kind(&self) -> &'static str;
 }
 
@@ -227,7 +227,7 @@ pub enum ReplyOutcome {
     Failed,
 }
 
-pub trait ClientReply: Clone + Debug + Hash + Eq + Serialize + Send + 'static {
+pub trait ClientReply: Clone + Debug + Hash + Eq + Serialize + Send + Sync + 'static {
     fn outcome(&self) -> ReplyOutcome;
 }
 
@@ -259,7 +259,7 @@ pub struct FaultBound {
 }
 
 /// A property failed. `property` is one of the checker's property names.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Violation {
     pub property: &'static str,
     pub detail: String,
@@ -292,7 +292,7 @@ pub type NodesView<'a, P> = &'a [Option<P>];
 /// The simulator calls `on_step` after every step, with the observations that step
 /// emitted, so checks can be incremental: a step can only have changed the stepping
 /// node. `check_all` checks everything from scratch (the model checker uses it).
-pub trait Checker<P: Protocol>: Clone + Debug + Default + Hash + Eq + Send {
+pub trait Checker<P: Protocol>: Clone + Debug + Default + Hash + Eq + Send + Sync {
     /// Every safety property this checker can report.
     fn properties() -> &'static [PropertyInfo];
 
@@ -318,8 +318,9 @@ pub trait Checker<P: Protocol>: Clone + Debug + Default + Hash + Eq + Send {
     }
 }
 
-/// A protocol: one node's state plus its pure step function.
-pub trait Protocol: Clone + Debug + Hash + Eq + Send + 'static {
+/// A protocol: one node's state plus its pure step function. Its types are `Sync`
+/// because the model checker (`crate::check`) shares states between threads.
+pub trait Protocol: Clone + Debug + Hash + Eq + Send + Sync + 'static {
     /// The name used in scenario files (`protocol = "raft"`).
     const NAME: &'static str;
 
@@ -327,8 +328,8 @@ pub trait Protocol: Clone + Debug + Hash + Eq + Send + 'static {
     type Msg: Message;
     type Timer: TimerName;
     /// The part of the state that survives a crash.
-    type Durable: Clone + Debug + Hash + Eq + Send + 'static;
-    type Op: Clone + Debug + Hash + Eq + Serialize + Send + 'static;
+    type Durable: Clone + Debug + Hash + Eq + Send + Sync + 'static;
+    type Op: Clone + Debug + Hash + Eq + Serialize + Send + Sync + 'static;
     type Reply: ClientReply;
     type Obs: Observation;
     type Checker: Checker<Self>;
@@ -361,6 +362,13 @@ pub trait Protocol: Clone + Debug + Hash + Eq + Send + 'static {
     /// The operation a simulated client issues as its `seq`-th request; `draw` is a
     /// random number from the workload stream (randomness enters as input).
     fn client_op(client: ClientId, seq: u64, draw: u64) -> Self::Op;
+
+    /// Is this node inside the model checker's protocol bounds (`[check]` `max_term`,
+    /// `max_log`)? States with a node outside them are not explored further, which is
+    /// what keeps an exhaustive check finite. The default bounds nothing.
+    fn within_check_bounds(&self, _bounds: &crate::check::CheckBounds) -> bool {
+        true
+    }
 }
 
 /// A Byzantine node's behaviour: it replaces the protocol's step function for that node.
@@ -371,7 +379,7 @@ pub trait Protocol: Clone + Debug + Hash + Eq + Send + 'static {
 ///
 /// Not yet wired into scenarios: the simulator runs honest nodes only, and Byzantine
 /// strategies arrive with PBFT, whose `fault_bound` declares how many it tolerates.
-pub trait Strategy<P: Protocol>: Debug + Send {
+pub trait ByzantineStrategy<P: Protocol>: Debug + Send {
     fn name(&self) -> &'static str;
     fn step(&mut self, ctx: &Ctx, input: Input<P>, draw: u64, fx: &mut Effects<P>);
 }

@@ -1,6 +1,7 @@
 //! Protocol-erased access to prepared scenarios, so the CLI and sweeps can work with
 //! any protocol through one object-safe interface.
 
+use crate::check::{CheckOptions, CheckReport};
 use crate::protocol::{MutantInfo, PropertyInfo, Protocol};
 use crate::result::RunOutput;
 use crate::scenario::{Scenario, ScenarioError};
@@ -38,7 +39,11 @@ pub struct ProtocolEntry {
     pub properties: fn() -> &'static [PropertyInfo],
     pub liveness_conditions: fn() -> &'static [PropertyInfo],
     pub prepare: PrepareFn,
+    pub check: CheckFn,
 }
+
+/// Model-check a scenario within its `[check]` bounds: `(scenario, mutant override, options)`.
+pub type CheckFn = fn(&Scenario, Option<&str>, &CheckOptions) -> Result<CheckReport, ScenarioError>;
 
 /// Bind a scenario to one protocol: `(scenario, mutant override, swarm)`.
 pub type PrepareFn = fn(&Scenario, Option<&str>, bool) -> Result<Box<dyn Runner>, ScenarioError>;
@@ -52,6 +57,7 @@ impl ProtocolEntry {
             properties: <P::Checker as crate::protocol::Checker<P>>::properties,
             liveness_conditions: <P::Checker as crate::protocol::Checker<P>>::liveness_conditions,
             prepare: prepare_boxed::<P>,
+            check: crate::check::check::<P>,
         }
     }
 }
@@ -65,6 +71,41 @@ where
     P::Config: Sync,
 {
     Ok(Box::new(Prepared::<P>::new(scenario, mutant, swarm)?))
+}
+
+/// The registry entry of the scenario's protocol.
+pub fn entry_for<'a>(
+    registry: &'a [ProtocolEntry],
+    scenario: &Scenario,
+) -> Result<&'a ProtocolEntry, ScenarioError> {
+    let name = scenario.file.protocol.as_str();
+    registry
+        .iter()
+        .find(|entry| entry.name == name)
+        .ok_or_else(|| {
+            scenario.error(
+                "protocol",
+                format!("unknown protocol `{name}`"),
+                format!(
+                    "use one of: {}",
+                    registry
+                        .iter()
+                        .map(|e| e.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+}
+
+/// Model-check `scenario` with its protocol from `registry`.
+pub fn check(
+    registry: &[ProtocolEntry],
+    scenario: &Scenario,
+    mutant: Option<&str>,
+    options: &CheckOptions,
+) -> Result<CheckReport, ScenarioError> {
+    (entry_for(registry, scenario)?.check)(scenario, mutant, options)
 }
 
 /// Bind a scenario to its protocol from `registry`.

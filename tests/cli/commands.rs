@@ -206,7 +206,9 @@ fn help_has_examples_and_exit_codes() {
                 "Exit codes: 0 pass, 1 a property violated, 2 bad input, 3 internal error"
             )
     );
-    for command in ["run", "sweep", "replay", "report", "test", "list", "bench"] {
+    for command in [
+        "run", "sweep", "replay", "report", "test", "list", "bench", "check",
+    ] {
         let help = stdout(&quorumlab(&[command, "--help"]));
         assert!(
             help.contains("Examples:"),

@@ -34,6 +34,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use sim_core::check::CheckBounds;
 use sim_core::{
     ClientId, ClientReply, ConfigError, Ctx, Effects, FaultBound, Input, Message, MutantInfo,
     NodeId, Observation, Params, Protocol, ReplyOutcome, TimeUs, TimerName,
@@ -1315,5 +1316,14 @@ impl Protocol for Raft {
         RaftOp {
             value: draw ^ (u64::from(client) << 48) ^ seq,
         }
+    }
+
+    /// The model checker's Raft bounds: `max_term` caps currentTerm (so elections stop),
+    /// `max_log` the log length (so heartbeats with new entries stop).
+    fn within_check_bounds(&self, bounds: &CheckBounds) -> bool {
+        bounds.max_term.is_none_or(|max| self.current_term <= max)
+            && bounds
+                .max_log
+                .is_none_or(|max| self.last_log_index() <= max)
     }
 }

@@ -1,0 +1,932 @@
+//! Exhaustive model checking: any `Protocol` as a stateright `Model`.
+//!
+//! The simulator follows one schedule per seed; the model checker follows all of them,
+//! within bounds. A state is the whole cluster (every node, what each last persisted, the
+//! messages in flight as a multiset, the armed timers), the remaining fault and client
+//! budgets, and the checker's ghost state. An action is one thing the world can do next:
+//! deliver, drop or duplicate a message in flight, fire any armed timer (a timer's delay
+//! range is a nondeterministic choice, so any armed timer may fire first), crash or
+//! restart a node, or hand a node a client request. Effects are applied exactly as the
+//! simulator applies them (`sim.rs`), and the same `Checker::on_step` runs after every
+//! step, so the protocol's invariants become stateright `always` properties unchanged.
+//!
+//! Bounds keep the space finite: fault and client budgets live in the state; messages in
+//! flight and the protocol's own bounds (`Protocol::within_check_bounds`, e.g. Raft's
+//! term and log length) are stateright boundaries. Observation kinds listed under
+//! `sometimes` become `sometimes` properties, so a check that explores nothing fails.
+//!
+//! Architecture invariant: like the rest of sim-core this module reads no clock (the CLI
+//! times the check) and names no protocol.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use serde::Serialize;
+use stateright::{Checker as _, HasDiscoveries, Model, Property};
+
+use crate::protocol::{
+    Checker, Ctx, Effect, Effects, Input, Message, NodeId, Observation, Protocol, TimerName,
+    Violation,
+};
+use crate::scenario::{Scenario, ScenarioError};
+use crate::sim::Prepared;
+
+/// The `[check]` table of a scenario: how far the model checker explores.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckBounds {
+    /// Crashes over a whole behaviour (restarts are free: a crashed node may restart).
+    pub max_crashes: u32,
+    /// Crashes in the middle of a step, right after its first `Persist`: the effects after
+    /// it (sends, replies) are lost, as with the simulator's `crash_after_persist`.
+    pub max_crashes_after_persist: u32,
+    /// Messages the network may lose.
+    pub max_drops: u32,
+    /// Messages the network may duplicate.
+    pub max_duplicates: u32,
+    /// Client requests, issued to any live node.
+    pub max_client_ops: u32,
+    /// States with more messages in flight are not explored.
+    pub max_in_flight: u32,
+    /// Protocol bound: the highest term (or view, epoch) a node may reach.
+    pub max_term: Option<u64>,
+    /// Protocol bound: the longest log a node may hold.
+    pub max_log: Option<u64>,
+    /// Observation kinds (or `fault_fired`) that some explored state must have seen.
+    pub sometimes: Vec<String>,
+}
+
+/// The fields a `[check]` table may have.
+pub const CHECK_FIELDS: &[&str] = &[
+    "max_crashes",
+    "max_crashes_after_persist",
+    "max_drops",
+    "max_duplicates",
+    "max_client_ops",
+    "max_in_flight",
+    "max_term",
+    "max_log",
+    "sometimes",
+];
+
+/// At most this many `always` and `sometimes` properties (one stateright condition
+/// function is instantiated per slot, see `always_conditions`).
+const ALWAYS_MAX: usize = 16;
+const SOMETIMES_MAX: usize = 8;
+
+/// The `sometimes` condition met by a crash, a drop or a duplicate (as in the simulator).
+const FAULT_FIRED: &str = "fault_fired";
+
+/// The property a panicking step violates.
+pub const NO_PANIC: &str = "no_panic";
+
+impl CheckBounds {
+    /// Parse the scenario's `[check]` table. Errors name `check.<field>`.
+    pub fn from_scenario(scenario: &Scenario) -> Result<CheckBounds, ScenarioError> {
+        let Some(table) = &scenario.file.check else {
+            return Err(scenario.error(
+                "check",
+                "the scenario has no [check] table, so the model checker has no bounds",
+                "add e.g. `[check]` with `max_crashes = 1`, `max_in_flight = 4`, `max_term = 2`, \
+                 `max_log = 1`, `sometimes = [\"became_leader\"]`",
+            ));
+        };
+        let mut bounds = CheckBounds {
+            max_crashes: 0,
+            max_crashes_after_persist: 0,
+            max_drops: 0,
+            max_duplicates: 0,
+            max_client_ops: 0,
+            max_in_flight: 4,
+            max_term: None,
+            max_log: None,
+            sometimes: Vec::new(),
+        };
+        for (field, value) in table {
+            let name = format!("check.{field}");
+            let integer = |limit: u64| -> Result<u64, ScenarioError> {
+                match value {
+                    toml::Value::Integer(number) if (0..=limit as i64).contains(number) => {
+                        Ok(*number as u64)
+                    }
+                    other => Err(scenario.error(
+                        &name,
+                        format!("expected an integer from 0 to {limit}, found {other}"),
+                        format!("write e.g. `{field} = 1`"),
+                    )),
+                }
+            };
+            let small = |limit: u64| integer(limit).map(|number| number as u32);
+            match field.as_str() {
+                "max_crashes" => bounds.max_crashes = small(1000)?,
+                "max_crashes_after_persist" => bounds.max_crashes_after_persist = small(1000)?,
+                "max_drops" => bounds.max_drops = small(1000)?,
+                "max_duplicates" => bounds.max_duplicates = small(1000)?,
+                "max_client_ops" => bounds.max_client_ops = small(1000)?,
+                "max_in_flight" => bounds.max_in_flight = small(1000)?,
+                "max_term" => bounds.max_term = Some(integer(1_000_000)?),
+                "max_log" => bounds.max_log = Some(integer(1_000_000)?),
+                "sometimes" => {
+                    let kinds = value.as_array().and_then(|items| {
+                        items
+                            .iter()
+                            .map(|item| item.as_str().map(str::to_string))
+                            .collect::<Option<Vec<String>>>()
+                    });
+                    bounds.sometimes = kinds.ok_or_else(|| {
+                        scenario.error(
+                            &name,
+                            format!("expected a list of observation kinds, found {value}"),
+                            "write e.g. `sometimes = [\"became_leader\", \"commit\"]`",
+                        )
+                    })?;
+                }
+                _ => {
+                    return Err(scenario.error(
+                        &name,
+                        format!("unknown model checker bound `{field}`"),
+                        format!("remove it, or use one of: {}", CHECK_FIELDS.join(", ")),
+                    ));
+                }
+            }
+        }
+        if !table.contains_key("sometimes") {
+            bounds.sometimes = scenario.file.sometimes.clone();
+        }
+        if bounds.sometimes.is_empty() {
+            return Err(scenario.error(
+                "check.sometimes",
+                "no `sometimes` condition: a check that explores nothing would pass",
+                "write e.g. `sometimes = [\"became_leader\"]` under [check] (or at the top level)",
+            ));
+        }
+        if bounds.sometimes.len() > SOMETIMES_MAX {
+            return Err(scenario.error(
+                "check.sometimes",
+                format!("at most {SOMETIMES_MAX} conditions are supported"),
+                "keep the most telling ones",
+            ));
+        }
+        Ok(bounds)
+    }
+}
+
+/// One message in flight.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Envelope<M> {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub msg: M,
+}
+
+/// What is left of the behaviour's fault and client budgets.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub struct Budget {
+    pub crashes: u32,
+    pub crashes_after_persist: u32,
+    pub drops: u32,
+    pub duplicates: u32,
+    pub client_ops: u32,
+}
+
+/// One state of the whole cluster. Only ordered collections, so it hashes the same on
+/// every run and every thread.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct CheckState<P: Protocol> {
+    /// Every node's state; `None` while crashed.
+    pub nodes: Vec<Option<P>>,
+    /// What each node last persisted.
+    pub durable: Vec<Option<P::Durable>>,
+    /// Messages in flight, as a multiset.
+    pub network: BTreeMap<Envelope<P::Msg>, u32>,
+    /// Armed timers; any of them may fire next.
+    pub timers: BTreeSet<(NodeId, P::Timer)>,
+    pub budget: Budget,
+    /// The checker's ghost state.
+    pub checker: P::Checker,
+    /// The first property violated on the way here; such a state has no successors.
+    pub violation: Option<Violation>,
+    /// Bit `i` is set once `sometimes[i]` was observed.
+    pub seen: u32,
+}
+
+impl<P: Protocol> CheckState<P> {
+    /// Messages in flight, counting duplicates.
+    pub fn in_flight(&self) -> u64 {
+        self.network.values().map(|&count| u64::from(count)).sum()
+    }
+}
+
+/// One thing the world does next.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub enum CheckAction<P: Protocol> {
+    Deliver(Envelope<P::Msg>),
+    Drop(Envelope<P::Msg>),
+    Duplicate(Envelope<P::Msg>),
+    Timer {
+        node: NodeId,
+        timer: P::Timer,
+    },
+    Crash {
+        node: NodeId,
+    },
+    Restart {
+        node: NodeId,
+    },
+    ClientRequest {
+        node: NodeId,
+    },
+    /// The inner action (a delivery, a timer or a client request), with its node crashing
+    /// right after the step's first `Persist`.
+    CrashAfterPersist(Box<CheckAction<P>>),
+}
+
+impl<P: Protocol> CheckAction<P> {
+    /// The action in the simulator's trace vocabulary.
+    pub fn record(&self) -> StepRecord {
+        let (node, event, from, msg, detail) = match self {
+            CheckAction::CrashAfterPersist(inner) => {
+                let mut record = inner.record();
+                record.crash_after_persist = true;
+                return record;
+            }
+            CheckAction::Deliver(envelope) => (
+                envelope.to,
+                envelope.msg.kind(),
+                Some(envelope.from.0),
+                None,
+                format!("{:?}", envelope.msg),
+            ),
+            CheckAction::Drop(envelope) | CheckAction::Duplicate(envelope) => (
+                envelope.to,
+                if matches!(self, CheckAction::Drop(_)) {
+                    "drop"
+                } else {
+                    "duplicate"
+                },
+                Some(envelope.from.0),
+                Some(envelope.msg.kind()),
+                format!("{:?}", envelope.msg),
+            ),
+            CheckAction::Timer { node, timer } => (*node, timer.kind(), None, None, String::new()),
+            CheckAction::Crash { node } => (*node, "crash", None, None, String::new()),
+            CheckAction::Restart { node } => (*node, "restart", None, None, String::new()),
+            CheckAction::ClientRequest { node } => {
+                (*node, "client_request", None, None, String::new())
+            }
+        };
+        StepRecord {
+            node: node.0,
+            event,
+            from,
+            msg,
+            detail,
+            crash_after_persist: false,
+        }
+    }
+}
+
+/// One action of a counterexample, as printed and as written in `--json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StepRecord {
+    /// The node the action happens at (for messages: the receiver).
+    pub node: u32,
+    /// The input kind (`request_vote`, `election_timeout`, `crash`, `restart`,
+    /// `client_request`) or the network fault (`drop`, `duplicate`).
+    pub event: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<u32>,
+    /// For `drop` and `duplicate`: the message's kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg: Option<&'static str>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    /// The node crashed right after this step's first `Persist`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub crash_after_persist: bool,
+}
+
+impl fmt::Display for StepRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "n{} {}", self.node, self.event)?;
+        if let Some(msg) = self.msg {
+            write!(f, " {msg}")?;
+        }
+        if let Some(from) = self.from {
+            write!(f, " from n{from}")?;
+        }
+        if !self.detail.is_empty() {
+            write!(f, ": {}", self.detail)?;
+        }
+        if self.crash_after_persist {
+            write!(f, " (then crash_after_persist)")?;
+        }
+        Ok(())
+    }
+}
+
+/// A protocol, a cluster size and bounds, as a stateright model.
+pub struct ProtocolModel<P: Protocol> {
+    pub config: P::Config,
+    pub cluster_size: u32,
+    pub bounds: CheckBounds,
+    /// `always` property names: the checker's properties, then `no_panic`.
+    always: Vec<&'static str>,
+    /// `sometimes` property names, `sometimes.<kind>`, in the order of `bounds.sometimes`.
+    sometimes: Vec<&'static str>,
+}
+
+impl<P: Protocol> ProtocolModel<P> {
+    pub fn new(config: P::Config, cluster_size: u32, bounds: CheckBounds) -> ProtocolModel<P> {
+        assert!(cluster_size >= 1);
+        let mut always: Vec<&'static str> = P::Checker::properties()
+            .iter()
+            .map(|property| property.name)
+            .collect();
+        always.push(NO_PANIC);
+        assert!(
+            always.len() <= ALWAYS_MAX,
+            "{} has more than {ALWAYS_MAX} properties",
+            P::NAME
+        );
+        assert!(bounds.sometimes.len() <= SOMETIMES_MAX);
+        // Property names are `&'static str` in stateright; a model is built once per check.
+        let sometimes = bounds
+            .sometimes
+            .iter()
+            .map(|kind| &*Box::leak(format!("sometimes.{kind}").into_boxed_str()))
+            .collect();
+        ProtocolModel {
+            config,
+            cluster_size,
+            bounds,
+            always,
+            sometimes,
+        }
+    }
+
+    pub fn always_names(&self) -> &[&'static str] {
+        &self.always
+    }
+
+    pub fn sometimes_names(&self) -> &[&'static str] {
+        &self.sometimes
+    }
+
+    fn ctx(&self, node: NodeId) -> Ctx {
+        Ctx {
+            id: node,
+            cluster_size: self.cluster_size,
+        }
+    }
+
+    fn mark_seen(&self, state: &mut CheckState<P>, kind: &str) {
+        for (position, wanted) in self.bounds.sometimes.iter().enumerate() {
+            if wanted == kind {
+                state.seen |= 1 << position;
+            }
+        }
+    }
+
+    /// One input to one live node: its step, its effects applied as the simulator applies
+    /// them, then the checker. A panic in either is a `no_panic` violation.
+    /// With `crash_after_persist`, the node crashes right after the step's first `Persist`
+    /// and the effects after it are lost; returns whether that happened.
+    fn step(
+        &self,
+        state: &mut CheckState<P>,
+        node: NodeId,
+        input: Input<P>,
+        crash_after_persist: bool,
+    ) -> bool {
+        assert!(
+            state.violation.is_none(),
+            "a violating state has no successors"
+        );
+        let mut crashed = false;
+        let ctx = self.ctx(node);
+        let outcome = crate::panics::quietly(|| {
+            catch_unwind(AssertUnwindSafe(|| {
+                let mut fx = Effects::<P>::default();
+                state.nodes[node.index()]
+                    .as_mut()
+                    .expect("only live nodes step")
+                    .step(&ctx, input, &mut fx);
+                let mut observations = Vec::new();
+                for effect in fx.drain() {
+                    if crashed {
+                        // Lost in the crash, as in the simulator.
+                        continue;
+                    }
+                    match effect {
+                        Effect::Send { to, msg } => {
+                            let envelope = Envelope {
+                                from: node,
+                                to,
+                                msg,
+                            };
+                            *state.network.entry(envelope).or_insert(0) += 1;
+                        }
+                        Effect::SetTimer { timer, .. } => {
+                            state.timers.insert((node, timer));
+                        }
+                        Effect::CancelTimer { timer } => {
+                            state.timers.remove(&(node, timer));
+                        }
+                        Effect::Persist(durable) => {
+                            state.durable[node.index()] = Some(durable);
+                            crashed = crash_after_persist;
+                        }
+                        // No clients to answer: replies are not part of the state.
+                        Effect::Reply { .. } => {}
+                        Effect::Observe(observation) => observations.push(observation),
+                    }
+                }
+                for observation in &observations {
+                    self.mark_seen(state, observation.kind());
+                }
+                state.checker.on_step(&state.nodes, node, &observations)
+            }))
+        });
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(violation)) => state.violation = Some(violation),
+            Err(payload) => {
+                let message = crate::panics::take_message()
+                    .unwrap_or_else(|| crate::panics::payload_text(payload.as_ref()));
+                state.violation = Some(Violation::new(NO_PANIC, message));
+            }
+        }
+        if crashed {
+            Self::crash(state, node);
+        }
+        crashed
+    }
+
+    fn crash(state: &mut CheckState<P>, node: NodeId) {
+        assert!(state.nodes[node.index()].is_some(), "only live nodes crash");
+        state.nodes[node.index()] = None;
+        state.timers.retain(|&(owner, _)| owner != node);
+    }
+
+    /// Apply a delivery, timer or client request; returns whether the node crashed after
+    /// persisting (only with `crash_after_persist`).
+    fn apply_input(
+        &self,
+        state: &mut CheckState<P>,
+        action: CheckAction<P>,
+        crash_after_persist: bool,
+    ) -> bool {
+        match action {
+            CheckAction::Deliver(envelope) => {
+                Self::take_envelope(state, &envelope);
+                let input = Input::Message {
+                    from: envelope.from,
+                    msg: envelope.msg,
+                };
+                self.step(state, envelope.to, input, crash_after_persist)
+            }
+            CheckAction::Timer { node, timer } => {
+                // Firing disarms, as in the simulator.
+                let armed = state.timers.remove(&(node, timer));
+                assert!(armed, "only armed timers fire");
+                self.step(state, node, Input::Timer(timer), crash_after_persist)
+            }
+            CheckAction::ClientRequest { node } => {
+                assert!(state.budget.client_ops > 0);
+                let request = u64::from(self.bounds.max_client_ops - state.budget.client_ops);
+                state.budget.client_ops -= 1;
+                let op = P::client_op(0, request, 0);
+                let input = Input::Client {
+                    client: 0,
+                    request,
+                    op,
+                };
+                self.step(state, node, input, crash_after_persist)
+            }
+            other => unreachable!("not an input to a node: {other:?}"),
+        }
+    }
+
+    fn take_envelope(state: &mut CheckState<P>, envelope: &Envelope<P::Msg>) {
+        let count = state
+            .network
+            .get_mut(envelope)
+            .expect("actions name envelopes in flight");
+        *count -= 1;
+        if *count == 0 {
+            state.network.remove(envelope);
+        }
+    }
+}
+
+impl<P: Protocol> Model for ProtocolModel<P> {
+    type State = CheckState<P>;
+    type Action = CheckAction<P>;
+
+    fn init_states(&self) -> Vec<CheckState<P>> {
+        let n = self.cluster_size as usize;
+        let mut state = CheckState {
+            nodes: (0..self.cluster_size)
+                .map(|id| Some(P::new(&self.ctx(NodeId(id)), &self.config)))
+                .collect(),
+            durable: vec![None; n],
+            network: BTreeMap::new(),
+            timers: BTreeSet::new(),
+            budget: Budget {
+                crashes: self.bounds.max_crashes,
+                crashes_after_persist: self.bounds.max_crashes_after_persist,
+                drops: self.bounds.max_drops,
+                duplicates: self.bounds.max_duplicates,
+                client_ops: self.bounds.max_client_ops,
+            },
+            checker: P::Checker::default(),
+            violation: None,
+            seen: 0,
+        };
+        // As in the simulator: every node starts at time 0, in id order.
+        for id in 0..self.cluster_size {
+            if state.violation.is_none() {
+                self.step(&mut state, NodeId(id), Input::Init, false);
+            }
+        }
+        vec![state]
+    }
+
+    fn actions(&self, state: &CheckState<P>, actions: &mut Vec<CheckAction<P>>) {
+        if state.violation.is_some() {
+            return;
+        }
+        for envelope in state.network.keys() {
+            if state.nodes[envelope.to.index()].is_some() {
+                actions.push(CheckAction::Deliver(envelope.clone()));
+            }
+            if state.budget.drops > 0 {
+                actions.push(CheckAction::Drop(envelope.clone()));
+            }
+            if state.budget.duplicates > 0 {
+                actions.push(CheckAction::Duplicate(envelope.clone()));
+            }
+        }
+        for &(node, timer) in &state.timers {
+            actions.push(CheckAction::Timer { node, timer });
+        }
+        for (index, slot) in state.nodes.iter().enumerate() {
+            let node = NodeId(index as u32);
+            match slot {
+                Some(_) if state.budget.crashes > 0 => actions.push(CheckAction::Crash { node }),
+                Some(_) => {}
+                None => actions.push(CheckAction::Restart { node }),
+            }
+        }
+        if state.budget.client_ops > 0 {
+            for (index, slot) in state.nodes.iter().enumerate() {
+                if slot.is_some() {
+                    let node = NodeId(index as u32);
+                    actions.push(CheckAction::ClientRequest { node });
+                }
+            }
+        }
+        if state.budget.crashes_after_persist > 0 {
+            let inputs: Vec<CheckAction<P>> = actions
+                .iter()
+                .filter(|action| {
+                    matches!(
+                        action,
+                        CheckAction::Deliver(_)
+                            | CheckAction::Timer { .. }
+                            | CheckAction::ClientRequest { .. }
+                    )
+                })
+                .cloned()
+                .collect();
+            for input in inputs {
+                actions.push(CheckAction::CrashAfterPersist(Box::new(input)));
+            }
+        }
+    }
+
+    fn next_state(&self, last: &CheckState<P>, action: CheckAction<P>) -> Option<CheckState<P>> {
+        let mut state = last.clone();
+        match action {
+            CheckAction::Deliver(_)
+            | CheckAction::Timer { .. }
+            | CheckAction::ClientRequest { .. } => {
+                self.apply_input(&mut state, action, false);
+            }
+            CheckAction::CrashAfterPersist(inner) => {
+                assert!(state.budget.crashes_after_persist > 0);
+                if !self.apply_input(&mut state, *inner, true) {
+                    // The step persisted nothing: the same as the plain action.
+                    return None;
+                }
+                state.budget.crashes_after_persist -= 1;
+                self.mark_seen(&mut state, FAULT_FIRED);
+            }
+            CheckAction::Drop(envelope) => {
+                assert!(state.budget.drops > 0);
+                state.budget.drops -= 1;
+                Self::take_envelope(&mut state, &envelope);
+                self.mark_seen(&mut state, FAULT_FIRED);
+            }
+            CheckAction::Duplicate(envelope) => {
+                assert!(state.budget.duplicates > 0);
+                state.budget.duplicates -= 1;
+                *state
+                    .network
+                    .get_mut(&envelope)
+                    .expect("actions name envelopes in flight") += 1;
+                self.mark_seen(&mut state, FAULT_FIRED);
+            }
+            CheckAction::Crash { node } => {
+                assert!(state.budget.crashes > 0);
+                state.budget.crashes -= 1;
+                Self::crash(&mut state, node);
+                self.mark_seen(&mut state, FAULT_FIRED);
+            }
+            CheckAction::Restart { node } => {
+                assert!(
+                    state.nodes[node.index()].is_none(),
+                    "only crashed nodes restart"
+                );
+                let ctx = self.ctx(node);
+                let durable = state.durable[node.index()].as_ref();
+                state.nodes[node.index()] = Some(P::recover(&ctx, &self.config, durable));
+                self.step(&mut state, node, Input::Restart, false);
+            }
+        }
+        Some(state)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        let always = always_conditions::<P>();
+        let sometimes = sometimes_conditions::<P>();
+        let mut properties = Vec::new();
+        for (position, &name) in self.always.iter().enumerate() {
+            properties.push(Property::always(name, always[position]));
+        }
+        for (position, &name) in self.sometimes.iter().enumerate() {
+            properties.push(Property::sometimes(name, sometimes[position]));
+        }
+        properties
+    }
+
+    fn within_boundary(&self, state: &CheckState<P>) -> bool {
+        state.in_flight() <= u64::from(self.bounds.max_in_flight)
+            && state
+                .nodes
+                .iter()
+                .flatten()
+                .all(|node| node.within_check_bounds(&self.bounds))
+    }
+
+    fn format_action(&self, action: &CheckAction<P>) -> String {
+        action.record().to_string()
+    }
+}
+
+type Condition<P> = fn(&ProtocolModel<P>, &CheckState<P>) -> bool;
+
+/// `always` slot `I` holds unless the recorded violation is of property `I`.
+fn always_holds<P: Protocol, const I: usize>(
+    model: &ProtocolModel<P>,
+    state: &CheckState<P>,
+) -> bool {
+    let name = model.always[I];
+    !matches!(&state.violation, Some(violation) if violation.property == name)
+}
+
+/// `sometimes` slot `I` is reached once its observation kind was seen.
+fn sometimes_reached<P: Protocol, const I: usize>(
+    _model: &ProtocolModel<P>,
+    state: &CheckState<P>,
+) -> bool {
+    state.seen & (1 << I) != 0
+}
+
+/// stateright conditions are plain function pointers, so each property slot gets its own.
+fn always_conditions<P: Protocol>() -> [Condition<P>; ALWAYS_MAX] {
+    [
+        always_holds::<P, 0>,
+        always_holds::<P, 1>,
+        always_holds::<P, 2>,
+        always_holds::<P, 3>,
+        always_holds::<P, 4>,
+        always_holds::<P, 5>,
+        always_holds::<P, 6>,
+        always_holds::<P, 7>,
+        always_holds::<P, 8>,
+        always_holds::<P, 9>,
+        always_holds::<P, 10>,
+        always_holds::<P, 11>,
+        always_holds::<P, 12>,
+        always_holds::<P, 13>,
+        always_holds::<P, 14>,
+        always_holds::<P, 15>,
+    ]
+}
+
+fn sometimes_conditions<P: Protocol>() -> [Condition<P>; SOMETIMES_MAX] {
+    [
+        sometimes_reached::<P, 0>,
+        sometimes_reached::<P, 1>,
+        sometimes_reached::<P, 2>,
+        sometimes_reached::<P, 3>,
+        sometimes_reached::<P, 4>,
+        sometimes_reached::<P, 5>,
+        sometimes_reached::<P, 6>,
+        sometimes_reached::<P, 7>,
+    ]
+}
+
+/// Breadth-first finds shortest counterexamples (with one thread); depth-first uses
+/// less memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    Bfs,
+    Dfs,
+}
+
+/// How to run a check.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    pub strategy: Strategy,
+    pub threads: usize,
+    /// Stop after generating this many states (the check is then incomplete).
+    pub max_states: Option<usize>,
+    /// Serve stateright's Explorer at this (loopback) address instead of checking; the
+    /// call then never returns.
+    pub serve: Option<String>,
+}
+
+impl Default for CheckOptions {
+    fn default() -> CheckOptions {
+        CheckOptions {
+            strategy: Strategy::Bfs,
+            threads: 1,
+            max_states: None,
+            serve: None,
+        }
+    }
+}
+
+/// One property's outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct PropertyOutcome {
+    pub name: &'static str,
+    /// `always` or `sometimes`.
+    pub expectation: &'static str,
+    /// `always`: no counterexample found; `sometimes`: an example found.
+    pub holds: bool,
+    /// The violation's detail, for a failed `always`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The actions from the initial state to the violation, for a failed `always`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counterexample: Option<Vec<StepRecord>>,
+}
+
+/// What a check found.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    pub scenario: String,
+    pub protocol: &'static str,
+    pub mutant: Option<String>,
+    pub nodes: u32,
+    pub strategy: Strategy,
+    pub threads: usize,
+    pub bounds: CheckBounds,
+    /// States generated, counting revisits.
+    pub states: usize,
+    pub unique_states: usize,
+    pub max_depth: usize,
+    /// `false` when `--max-states` cut the exploration short.
+    pub complete: bool,
+    pub properties: Vec<PropertyOutcome>,
+}
+
+impl CheckReport {
+    /// Every `always` holds and every `sometimes` was reached.
+    pub fn passed(&self) -> bool {
+        self.properties.iter().all(|property| property.holds)
+    }
+
+    /// The first failed `always` property, if any.
+    pub fn violation(&self) -> Option<&PropertyOutcome> {
+        self.properties
+            .iter()
+            .find(|property| property.expectation == "always" && !property.holds)
+    }
+}
+
+/// Build the model of `scenario` (with `mutant` overriding the scenario's own).
+pub fn model<P: Protocol>(
+    scenario: &Scenario,
+    mutant: Option<&str>,
+) -> Result<(ProtocolModel<P>, Option<String>), ScenarioError> {
+    let prepared = Prepared::<P>::new(scenario, mutant, false)?;
+    let bounds = CheckBounds::from_scenario(scenario)?;
+    let model = ProtocolModel::new(prepared.config, scenario.file.nodes, bounds);
+    Ok((model, prepared.mutant))
+}
+
+/// Check `scenario` exhaustively within its `[check]` bounds.
+pub fn check<P: Protocol>(
+    scenario: &Scenario,
+    mutant: Option<&str>,
+    options: &CheckOptions,
+) -> Result<CheckReport, ScenarioError> {
+    let (model, mutant) = model::<P>(scenario, mutant)?;
+    let bounds = model.bounds.clone();
+    let always = model.always.clone();
+    let sometimes = model.sometimes.clone();
+    let threads = options.threads.max(1);
+    let mut builder = model
+        .checker()
+        .threads(threads)
+        .finish_when(HasDiscoveries::AnyFailures);
+    if let Some(max_states) = options.max_states {
+        builder = builder.target_state_count(max_states.max(1));
+    }
+    if let Some(address) = &options.serve {
+        let _checker = builder.serve(address.as_str());
+        loop {
+            std::thread::park();
+        }
+    }
+    crate::panics::install_quiet_hook();
+    let found = match options.strategy {
+        Strategy::Bfs => findings(builder.spawn_bfs().join(), &always, &sometimes),
+        Strategy::Dfs => findings(builder.spawn_dfs().join(), &always, &sometimes),
+    };
+    let Findings {
+        states,
+        unique_states,
+        max_depth,
+        properties,
+    } = found;
+    Ok(CheckReport {
+        scenario: scenario.name(),
+        protocol: P::NAME,
+        mutant,
+        nodes: scenario.file.nodes,
+        strategy: options.strategy,
+        threads,
+        bounds,
+        states,
+        unique_states,
+        max_depth,
+        complete: options.max_states.is_none_or(|limit| states < limit),
+        properties,
+    })
+}
+
+/// What a finished stateright checker found, in the order of the model's properties.
+struct Findings {
+    states: usize,
+    unique_states: usize,
+    max_depth: usize,
+    properties: Vec<PropertyOutcome>,
+}
+
+fn findings<P: Protocol>(
+    checker: impl stateright::Checker<ProtocolModel<P>>,
+    always: &[&'static str],
+    sometimes: &[&'static str],
+) -> Findings {
+    let mut properties = Vec::new();
+    for &name in always {
+        let path = checker.discovery(name);
+        let detail = path.as_ref().and_then(|path| {
+            let violation = path.last_state().violation.as_ref();
+            violation.map(|violation| violation.detail.clone())
+        });
+        let counterexample = path.map(|path| {
+            let actions = path.into_actions();
+            actions.iter().map(CheckAction::record).collect()
+        });
+        properties.push(PropertyOutcome {
+            name,
+            expectation: "always",
+            holds: counterexample.is_none(),
+            detail,
+            counterexample,
+        });
+    }
+    for &name in sometimes {
+        properties.push(PropertyOutcome {
+            name,
+            expectation: "sometimes",
+            holds: checker.discovery(name).is_some(),
+            detail: None,
+            counterexample: None,
+        });
+    }
+    Findings {
+        states: checker.state_count(),
+        unique_states: checker.unique_state_count(),
+        max_depth: checker.max_depth(),
+        properties,
+    }
+}
