@@ -54,6 +54,11 @@ pub struct ShrinkReport {
     pub budget_exhausted: bool,
 }
 
+/// What shrinking minimises: faults plus client operations in the run.
+fn weight(output: &RunOutput) -> usize {
+    output.faults.len() + output.history.len()
+}
+
 struct Shrinker<'a> {
     path: &'a Path,
     seed: u64,
@@ -90,11 +95,13 @@ impl Shrinker<'_> {
             return false;
         }
         match self.fails(&candidate) {
-            Some(output) => {
+            // Removing something can change the run so that more happens in it; only a
+            // run no bigger (in faults plus client operations) counts as progress.
+            Some(output) if weight(&output) <= weight(&best.1) => {
                 *best = (candidate, output);
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 }
