@@ -241,9 +241,9 @@ impl Actor for TwoPcActor {
     }
 }
 
-fn measure<M: Model>(name: &str, model: M) -> (usize, f64)
+fn measure<M>(name: &str, model: M) -> (usize, f64)
 where
-    M: Send + Sync + 'static,
+    M: Model + Send + Sync + 'static,
     M::State: std::hash::Hash + Send + Sync + Clone + PartialEq + 'static,
     M::Action: Clone + PartialEq,
 {
