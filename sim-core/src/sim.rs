@@ -20,7 +20,7 @@ use crate::network::{DropCause, Fate, Network};
 use crate::protocol::*;
 use crate::result::{percentile, AppliedFault, HistoryOp, Metrics, RunOutput, RunResult, Verdict};
 use crate::rng::{Purpose, Rng};
-use crate::scenario::{Scenario, ScenarioError, Synchrony};
+use crate::scenario::{Scenario, ScenarioError, Synchrony, WorkloadSpec};
 
 /// A scenario bound to a protocol and validated against it; shared by every seed of a
 /// sweep (it is `Sync`).
@@ -447,11 +447,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             );
         }
         for client in 0..clients {
-            let [min, max] = file
-                .workload
-                .as_ref()
-                .expect("clients need a workload")
-                .interval_ms;
+            let [min, max] = sim.workload().interval_ms;
             // Drawn even for explicit operations, so both consume the workload stream alike.
             let first = sim.rng_workload.range_inclusive(min, max) * 1000;
             if explicit_ops.is_none() {
@@ -845,6 +841,16 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.step(node, Input::Restart);
     }
 
+    /// The scenario's workload; only called where clients exist.
+    fn workload(&self) -> &'a WorkloadSpec {
+        self.prepared
+            .scenario
+            .file
+            .workload
+            .as_ref()
+            .expect("clients need a workload")
+    }
+
     fn client_latency(&mut self) -> TimeUs {
         self.prepared
             .scenario
@@ -894,15 +900,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
 
     /// (Re)send the client's outstanding request to its leader guess, or a random node.
     fn client_send(&mut self, client: ClientId) {
-        let timeout_us = self
-            .prepared
-            .scenario
-            .file
-            .workload
-            .as_ref()
-            .expect("clients need a workload")
-            .timeout_ms
-            * 1000;
+        let timeout_us = self.workload().timeout_ms * 1000;
         let target = match self.clients[client as usize].leader_guess {
             Some(node) => node,
             None => NodeId(self.rng_workload.below(self.cluster_size as u64) as u32),
@@ -983,41 +981,18 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     .retain(|condition| condition != "client_progress");
             }
         }
-        if self
-            .prepared
-            .scenario
-            .file
-            .workload
-            .as_ref()
-            .is_some_and(|w| w.ops.is_some())
-        {
+        let [min, max] = self.workload().interval_ms;
+        let think = self.rng_workload.range_inclusive(min, max) * 1000;
+        if self.workload().ops.is_some() {
             // Explicit operations: the next one queued for this client goes now. The
-            // think time is still drawn (and unused) so that the workload stream is
+            // think time above is still drawn (and unused) so that the workload stream is
             // consumed exactly as with random operations: a run whose operations were
             // made explicit (by `shrink`) is the same run.
-            let [min, max] = self
-                .prepared
-                .scenario
-                .file
-                .workload
-                .as_ref()
-                .expect("clients need a workload")
-                .interval_ms;
-            self.rng_workload.range_inclusive(min, max);
             if let Some(draw) = self.clients[client as usize].queued.pop_front() {
                 self.client_invoke_explicit(client, draw);
             }
             return;
         }
-        let [min, max] = self
-            .prepared
-            .scenario
-            .file
-            .workload
-            .as_ref()
-            .expect("clients need a workload")
-            .interval_ms;
-        let think = self.rng_workload.range_inclusive(min, max) * 1000;
         self.schedule(self.now + think, Event::ClientNext { client });
     }
 
