@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::{quorumlab, root, stderr, stdout, temp_dir};
+use crate::{failing_run, quorumlab, root, stderr, stdout, temp_dir};
 
 #[test]
 fn run_writes_result_json_and_exits_zero_on_pass() {
@@ -264,18 +264,7 @@ fn tlc_rejects_what_is_not_a_spec() {
 
 #[test]
 fn shrink_writes_a_smaller_scenario_that_still_fails_and_is_deterministic() {
-    let run = temp_dir("shrink-run");
-    let output = quorumlab(&[
-        "run",
-        "scenarios/raft/nemesis.toml",
-        "--seed",
-        "4",
-        "--mutant",
-        "vote-ignores-log",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
-    assert_eq!(output.status.code(), Some(1));
+    let run = failing_run("shrink-run");
     let shrink = |name: &str| {
         let target = run.join(name);
         let output = quorumlab(&[

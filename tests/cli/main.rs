@@ -50,3 +50,20 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
+
+/// A failing run (the mutant breaks leader completeness on this seed), with a trace.
+pub fn failing_run(name: &str) -> PathBuf {
+    let out = temp_dir(name);
+    let output = quorumlab(&[
+        "run",
+        "scenarios/raft/nemesis.toml",
+        "--seed",
+        "4",
+        "--mutant",
+        "vote-ignores-log",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    out
+}

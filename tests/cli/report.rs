@@ -1,27 +1,10 @@
 //! `quorumlab report`: a failing run and a sweep rendered to HTML (and, where chromium
 //! is installed, to a PNG by a headless browser); ShiViz export; bad directories.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use crate::{quorumlab, stderr, temp_dir};
-
-/// A failing run (the mutant breaks leader completeness on this seed), with a trace.
-fn failing_run(name: &str) -> PathBuf {
-    let out = temp_dir(name);
-    let output = quorumlab(&[
-        "run",
-        "scenarios/raft/nemesis.toml",
-        "--seed",
-        "4",
-        "--mutant",
-        "vote-ignores-log",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    out
-}
+use crate::{failing_run, quorumlab, stderr, temp_dir};
 
 #[test]
 fn a_failing_run_renders_every_section() {
