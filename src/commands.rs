@@ -114,6 +114,22 @@ pub fn run(args: RunArgs) -> Result<i32, CliError> {
             result.time_us as f64 / 1e6,
             result.trace_hash
         );
+        let metrics = &result.metrics;
+        if metrics.client_ops_invoked > 0 {
+            println!(
+                "  clients: {} ok of {} ({:.1} ops/s)  latency p50 {} p99 {} max {}  {:.1} msgs/op  leader changes {}  unavailable {} ({} windows)",
+                metrics.client_ops_ok,
+                metrics.client_ops_invoked,
+                metrics.throughput_ops_per_sec,
+                micros(metrics.client_latency_us_p50),
+                micros(metrics.client_latency_us_p99),
+                micros(metrics.client_latency_us_max),
+                metrics.messages_per_committed_op,
+                metrics.leader_changes,
+                micros(metrics.unavailability.total_us),
+                metrics.unavailability.windows,
+            );
+        }
         if let (Some(property), Some(detail)) = (&result.property, &result.detail) {
             println!("  {property}: {detail}");
             println!(
@@ -383,6 +399,23 @@ fn print_sweep_summary(summary: &SweepSummary) {
             summary.seeds
         );
     }
+    let clients = &summary.clients;
+    if clients.ops_invoked > 0 {
+        println!(
+            "  clients: {} ok of {} ({:.1} ops/s per seed)  latency p50 {} p99 {} max {}  {:.1} msgs/op  leader changes {}  unavailable {} ({} windows, longest {})",
+            clients.ops_ok,
+            clients.ops_invoked,
+            clients.throughput_ops_per_sec,
+            micros(clients.latency_us_p50),
+            micros(clients.latency_us_p99),
+            micros(clients.latency_us_max),
+            clients.messages_per_committed_op,
+            clients.leader_changes,
+            micros(clients.unavailable_us),
+            clients.unavailability_windows,
+            micros(clients.longest_unavailable_us),
+        );
+    }
     for failure in summary.failures.iter().take(10) {
         println!(
             "  seed {}: {} {}: {}",
@@ -490,4 +523,13 @@ pub fn list(what: crate::cli::ListWhat, json_output: bool, dir: &Path) -> Result
         }
     }
     Ok(EXIT_PASS)
+}
+
+/// A duration in µs, in the unit a person reads best.
+fn micros(us: u64) -> String {
+    match us {
+        0..1_000 => format!("{us}us"),
+        1_000..1_000_000 => format!("{:.1}ms", us as f64 / 1e3),
+        _ => format!("{:.2}s", us as f64 / 1e6),
+    }
 }

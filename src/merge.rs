@@ -100,8 +100,10 @@ pub fn merge_reports(reports: &[(String, Vec<SweepSummary>)]) -> Result<Vec<Swee
                 .determinism_mismatches
                 .extend(shard.determinism_mismatches.iter().copied());
             total.stopped_early |= shard.stopped_early;
+            total.clients.merge(&shard.clients);
         }
         total.failures.sort_by_key(|f| f.seed);
+        total.clients.finish(total.sim_time_us);
         let expected = sim_core::scenario::SeedRange {
             first: total.seed_first,
             last: total.seed_last,

@@ -18,6 +18,7 @@ pub mod rng;
 pub mod runner;
 pub mod scenario;
 pub mod sim;
+pub mod stats;
 pub mod sweep;
 
 pub use params::Params;

@@ -37,7 +37,8 @@ impl Verdict {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Metrics {
     pub events: u64,
     pub steps: u64,
@@ -55,10 +56,18 @@ pub struct Metrics {
     pub client_latency_us_p50: u64,
     pub client_latency_us_p99: u64,
     pub client_latency_us_max: u64,
+    /// Ok operations per simulated second.
+    pub throughput_ops_per_sec: f64,
+    /// Messages sent (all kinds) per ok operation: the protocol's cost per committed op.
+    pub messages_per_committed_op: f64,
+    /// Times some node became leader (a role named `leader`).
+    pub leader_changes: u64,
+    /// Waits without progress, longer than the client timeout.
+    pub unavailability: crate::stats::Unavailability,
 }
 
 /// `result.json`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
     pub scenario: String,
     pub seed: u64,

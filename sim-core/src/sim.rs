@@ -21,6 +21,7 @@ use crate::protocol::*;
 use crate::result::{percentile, AppliedFault, HistoryOp, Metrics, RunOutput, RunResult, Verdict};
 use crate::rng::{Purpose, Rng};
 use crate::scenario::{Scenario, ScenarioError, Synchrony, WorkloadSpec};
+use crate::stats::{per_second, ratio, Unavailability};
 
 /// A scenario bound to a protocol and validated against it; shared by every seed of a
 /// sweep (it is `Sync`).
@@ -726,6 +727,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
         let role_after = self.nodes[index].as_ref().map(P::role);
         let role_changed = role_after.filter(|role| Some(*role) != role_before);
         if let Some(role) = role_changed {
+            if role == "leader" {
+                self.metrics.leader_changes += 1;
+            }
             self.roles.push((self.now, node.0, role));
         }
         if let Some(trace) = &mut self.trace {
@@ -1422,6 +1426,13 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.metrics.client_latency_us_p99 = percentile(&self.latencies_us, 99);
         self.metrics.client_latency_us_max = self.latencies_us.last().copied().unwrap_or(0);
         self.metrics.events = self.events;
+        self.metrics.throughput_ops_per_sec = per_second(self.metrics.client_ops_ok, self.now);
+        self.metrics.messages_per_committed_op =
+            ratio(self.metrics.messages_sent, self.metrics.client_ops_ok);
+        if let Some(workload) = &prepared.scenario.file.workload {
+            self.metrics.unavailability =
+                Unavailability::of(&self.history, self.now, workload.timeout_ms.max(1) * 1000);
+        }
         let to_strings = |map: &BTreeMap<&'static str, u64>| {
             map.iter().map(|(k, v)| (k.to_string(), *v)).collect()
         };

@@ -15,6 +15,7 @@ use crate::hash::{hex, mix64};
 use crate::result::{RunOutput, Verdict};
 use crate::runner::Runner;
 use crate::scenario::SeedRange;
+use crate::stats::ClientTotals;
 
 /// `--shard K/N`: this machine runs the seeds whose position in the range is K-1 mod N.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +83,7 @@ pub struct FailureEntry {
 }
 
 /// `summary.json`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepSummary {
     pub scenario: String,
     pub protocol: String,
@@ -110,6 +111,9 @@ pub struct SweepSummary {
     pub determinism_mismatches: Vec<u64>,
     /// True if `--fail-fast` stopped the sweep early.
     pub stopped_early: bool,
+    /// Client latency, throughput, cost and availability over every seed.
+    #[serde(default)]
+    pub clients: ClientTotals,
 }
 
 #[derive(Default)]
@@ -127,6 +131,7 @@ struct Tally {
     hash_sum: u64,
     rechecked: u64,
     mismatches: Vec<u64>,
+    clients: ClientTotals,
 }
 
 /// A seed's contribution to the sweep hash.
@@ -174,6 +179,7 @@ pub fn sweep(
                     local.seeds += 1;
                     local.events += result.metrics.events;
                     local.sim_time_us += result.time_us;
+                    local.clients.add_run(&result.metrics, &output.history);
                     local.hash_sum = local
                         .hash_sum
                         .wrapping_add(seed_hash(seed, &result.trace_hash));
@@ -245,6 +251,11 @@ pub fn sweep(
         determinism_rechecked: tally.rechecked,
         determinism_mismatches: tally.mismatches,
         stopped_early: stop.load(Ordering::Relaxed) && tally.seeds < total,
+        clients: {
+            let mut clients = tally.clients;
+            clients.finish(tally.sim_time_us);
+            clients
+        },
     }
 }
 
@@ -268,6 +279,7 @@ fn merge(into: &mut Tally, from: Tally) {
     into.hash_sum = into.hash_sum.wrapping_add(from.hash_sum);
     into.rechecked += from.rechecked;
     into.mismatches.extend(from.mismatches);
+    into.clients.merge(&from.clients);
 }
 
 #[cfg(test)]

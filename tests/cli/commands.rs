@@ -9,7 +9,7 @@ fn run_writes_result_json_and_exits_zero_on_pass() {
     let out = temp_dir("run-pass");
     let output = quorumlab(&[
         "run",
-        "scenarios/raft/election.toml",
+        "scenarios/raft/churn.toml",
         "--seed",
         "3",
         "--out",
@@ -32,9 +32,27 @@ fn run_writes_result_json_and_exits_zero_on_pass() {
         assert!(result.get(key).is_some(), "result.json lacks `{key}`");
     }
     assert_eq!(result["verdict"], "pass");
+    let metrics = &result["metrics"];
+    assert!(
+        metrics["leader_changes"].as_u64().unwrap() >= 1,
+        "{metrics}"
+    );
+    let ok = metrics["client_ops_ok"].as_f64().unwrap();
+    let seconds = result["time_us"].as_f64().unwrap() / 1e6;
+    let throughput = metrics["throughput_ops_per_sec"].as_f64().unwrap();
+    assert!(
+        ok > 0.0 && (throughput * seconds - ok).abs() < 1e-6,
+        "{metrics}"
+    );
+    let per_op = metrics["messages_per_committed_op"].as_f64().unwrap();
+    assert!(
+        per_op * ok - metrics["messages_sent"].as_f64().unwrap() < 1e-6,
+        "{metrics}"
+    );
+    assert!(metrics["unavailability"]["windows"].is_u64(), "{metrics}");
     assert_eq!(
         result["repro"],
-        "quorumlab run scenarios/raft/election.toml --seed 3"
+        "quorumlab run scenarios/raft/churn.toml --seed 3"
     );
     assert!(
         !out.join("trace.ndjson").exists(),
@@ -344,6 +362,10 @@ fn merge_of_all_shards_equals_the_whole_sweep_and_a_missing_shard_is_an_error() 
     let merged: serde_json::Value = serde_json::from_str(&stdout(&merged)).unwrap();
     assert_eq!(merged["seeds"], 18);
     assert_eq!(merged["sweep_hash"], whole["sweep_hash"]);
+    // Client figures merge too: latency histograms add up, ratios are recomputed.
+    let clients = &whole["scenarios"][0]["clients"];
+    assert!(clients["ops_ok"].as_u64().unwrap() > 0, "{clients}");
+    assert_eq!(merged["scenarios"][0]["clients"], *clients);
     let missing = quorumlab(&[
         "merge",
         &dir("shard-1"),
