@@ -57,6 +57,8 @@ pub struct ScenarioFile {
     pub sometimes: Vec<String>,
     #[serde(default)]
     pub budget: BudgetSpec,
+    /// Upper bounds on what a run may cost, checked at its end.
+    pub bounds: Option<BoundsSpec>,
     /// The protocol's own parameters.
     #[serde(default)]
     pub params: toml::Table,
@@ -236,6 +238,73 @@ pub struct LivenessSpec {
     /// Conditions: `client_progress` (an operation invoked after the heal completes),
     /// or one the protocol defines (`quorumlab list invariants`).
     pub require: Vec<String>,
+}
+
+/// Cost bounds (the `[bounds]` table), checked when the run ends, like the classic Raft
+/// labs' RPC-count tests: a run that exceeds one fails with property `bounds.<field>`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BoundsSpec {
+    /// Messages sent over the whole run.
+    pub max_messages: Option<u64>,
+    /// Messages sent per client operation that completed ok.
+    pub max_messages_per_committed_op: Option<f64>,
+    /// Times any node became leader.
+    pub max_leader_changes: Option<u64>,
+    /// The slowest ok client operation, invoke to completion.
+    pub max_client_latency_ms: Option<u64>,
+}
+
+impl BoundsSpec {
+    /// The first bound `metrics` exceed, as (`bounds.<field>`, what happened).
+    pub fn first_exceeded(&self, metrics: &crate::result::Metrics) -> Option<(String, String)> {
+        let ok = metrics.client_ops_ok;
+        let per_op = crate::stats::ratio(metrics.messages_sent, ok);
+        let latency_max_ms = metrics.client_latency_us_max.div_ceil(1000);
+        let exceeded = |name: &str, detail: String| Some((format!("bounds.{name}"), detail));
+        if let Some(max) = self.max_messages.filter(|&max| metrics.messages_sent > max) {
+            return exceeded(
+                "max_messages",
+                format!(
+                    "{} messages sent; the bound is {max}",
+                    metrics.messages_sent
+                ),
+            );
+        }
+        if let Some(max) = self.max_messages_per_committed_op {
+            if ok == 0 || per_op > max {
+                return exceeded(
+                    "max_messages_per_committed_op",
+                    format!(
+                        "{} messages for {ok} committed operations ({per_op:.2} per op); the bound is {max}",
+                        metrics.messages_sent
+                    ),
+                );
+            }
+        }
+        if let Some(max) = self
+            .max_leader_changes
+            .filter(|&max| metrics.leader_changes > max)
+        {
+            return exceeded(
+                "max_leader_changes",
+                format!(
+                    "{} leader changes; the bound is {max}",
+                    metrics.leader_changes
+                ),
+            );
+        }
+        if let Some(max) = self
+            .max_client_latency_ms
+            .filter(|&max| latency_max_ms > max)
+        {
+            return exceeded(
+                "max_client_latency_ms",
+                format!("the slowest ok operation took {latency_max_ms} ms; the bound is {max}"),
+            );
+        }
+        None
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -1391,6 +1391,19 @@ impl<'a, P: Protocol> Sim<'a, P> {
             );
             return;
         }
+        if let Some(bounds) = &self.prepared.scenario.file.bounds {
+            self.metrics.client_latency_us_max = self
+                .history
+                .iter()
+                .filter(|op| op.status == "ok")
+                .filter_map(|op| op.complete_us.map(|complete| complete - op.invoke_us))
+                .max()
+                .unwrap_or(0);
+            if let Some((property, detail)) = bounds.first_exceeded(&self.metrics) {
+                self.fail(Verdict::Violation, property, detail);
+                return;
+            }
+        }
         for name in &self.prepared.scenario.file.sometimes {
             let happened = if name == "fault_fired" {
                 !self.faults_fired.is_empty()

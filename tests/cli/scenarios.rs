@@ -87,3 +87,28 @@ fn every_raft_mutant_has_a_scenario_that_catches_it() {
         );
     }
 }
+
+#[test]
+fn rpc_count_bounds_fail_a_chatty_configuration() {
+    // rpc_count.toml passes with the default 50 ms heartbeat; a 2 ms heartbeat sends
+    // dozens of messages per committed command and must trip the bound.
+    let path = root().join("scenarios/raft/rpc_count.toml");
+    let source = std::fs::read_to_string(&path).unwrap();
+    let chatty =
+        Scenario::parse(&path, format!("{source}\n[params]\nheartbeat_ms = 2\n")).expect("valid");
+    let run = |scenario: &Scenario| {
+        quorumlab::commands::prepare_scenario(scenario, None, false)
+            .expect("valid")
+            .run(1, false)
+            .result
+    };
+    let result = run(&chatty);
+    assert_eq!(
+        result.property.as_deref(),
+        Some("bounds.max_messages_per_committed_op"),
+        "{result:?}"
+    );
+    assert!(result.detail.unwrap().contains("per op"));
+    let normal = run(&Scenario::load(&path).unwrap());
+    assert!(!normal.verdict.is_failure(), "{normal:?}");
+}
