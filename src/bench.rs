@@ -121,3 +121,114 @@ pub fn bench(json_output: bool, seeds: u64, scenario_path: &Path) -> Result<i32,
     }
     Ok(EXIT_PASS)
 }
+
+/// One set of histories timed by `bench lincheck`.
+#[derive(Debug, Serialize)]
+pub struct LincheckSet {
+    pub set: &'static str,
+    pub files: usize,
+    /// Best of the rounds: parse + check of every file in the set.
+    pub best_ms: f64,
+    pub linearizable: usize,
+    pub not_linearizable: usize,
+    pub model_steps: u64,
+    /// Porcupine's time for the same set on this kind of machine (from the issue), if known.
+    pub porcupine_ms: Option<f64>,
+}
+
+/// The sets: (label, files relative to the histories folder, Porcupine's time in ms).
+const LINCHECK_SETS: [(&str, &str, Option<f64>); 4] = [
+    ("etcd (porcupine/jepsen)", "porcupine/jepsen", Some(900.0)),
+    ("c50-ok by key", "porcupine/kv/c50-ok.txt", Some(400.0)),
+    ("c50-bad by key", "porcupine/kv/c50-bad.txt", None),
+    ("c10-ok by key", "porcupine/kv/c10-ok.txt", None),
+];
+
+/// `quorumlab bench lincheck`: the checker's speed on the public histories.
+pub fn bench_lincheck(json_output: bool, histories: &Path, rounds: usize) -> Result<i32, CliError> {
+    use sim_core::lincheck::{check_text, Budget, Verdict};
+    if !histories.is_dir() {
+        return Err(CliError::BadInput(format!(
+            "{}: no such folder\n  fix: pass --histories DIR, the folder holding porcupine/jepsen and porcupine/kv",
+            histories.display()
+        )));
+    }
+    let rounds = rounds.max(1);
+    let mut results = Vec::new();
+    for (set, relative, porcupine_ms) in LINCHECK_SETS {
+        let files = read_histories(&histories.join(relative))?;
+        let mut best_ms = f64::INFINITY;
+        let (mut linearizable, mut not_linearizable, mut model_steps) = (0, 0, 0);
+        for _ in 0..rounds {
+            let clock = Stopwatch::start();
+            (linearizable, not_linearizable, model_steps) = (0, 0, 0);
+            for (name, text) in &files {
+                let verdict = check_text(name, text, None, Budget::default())
+                    .map_err(|error| CliError::BadInput(format!("{name}: {error}")))?;
+                match verdict.verdict() {
+                    Verdict::Linearizable => linearizable += 1,
+                    Verdict::NotLinearizable => not_linearizable += 1,
+                    Verdict::Unknown => {
+                        return Err(CliError::Internal(format!(
+                            "{name}: the checker's budget ran out"
+                        )))
+                    }
+                }
+                model_steps += verdict.report.steps;
+            }
+            best_ms = best_ms.min(clock.seconds() * 1e3);
+        }
+        results.push(LincheckSet {
+            set,
+            files: files.len(),
+            best_ms,
+            linearizable,
+            not_linearizable,
+            model_steps,
+            porcupine_ms,
+        });
+    }
+    if json_output {
+        print!("{}", to_json_pretty(&results));
+        return Ok(EXIT_PASS);
+    }
+    for result in &results {
+        let versus = result.porcupine_ms.map_or(String::new(), |porcupine| {
+            format!(
+                "  Porcupine {porcupine:.0} ms: {:.1}x faster",
+                porcupine / result.best_ms
+            )
+        });
+        println!(
+            "{:<24} {:>3} files {:>9.2} ms  ({} linearizable, {} not, {} model steps; best of {rounds}){versus}",
+            result.set,
+            result.files,
+            result.best_ms,
+            result.linearizable,
+            result.not_linearizable,
+            result.model_steps
+        );
+    }
+    Ok(EXIT_PASS)
+}
+
+/// The non-empty history files at `path` (a file, or every file in a folder), sorted.
+fn read_histories(path: &Path) -> Result<Vec<(String, String)>, CliError> {
+    let mut paths = if path.is_dir() {
+        std::fs::read_dir(path)
+            .and_then(|entries| entries.map(|entry| entry.map(|e| e.path())).collect())
+            .map_err(|error| CliError::BadInput(format!("{}: {error}", path.display())))?
+    } else {
+        vec![path.to_path_buf()]
+    };
+    paths.sort();
+    let mut files = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| CliError::BadInput(format!("{}: {error}", path.display())))?;
+        if !text.trim().is_empty() {
+            files.push((path.display().to_string(), text));
+        }
+    }
+    Ok(files)
+}

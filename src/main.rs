@@ -1,7 +1,7 @@
 //! `quorumlab`: parse arguments, run the command, map the outcome to an exit code.
 
 use clap::Parser;
-use quorumlab::cli::{Cli, Command};
+use quorumlab::cli::{BenchWhat, Cli, Command};
 use quorumlab::commands::{self, RunArgs};
 use quorumlab::{bench, replay, report, testing};
 
@@ -92,10 +92,19 @@ fn main() {
             json,
         } => quorumlab::tlc_command::tlc(path.as_deref(), config.as_deref(), workers, json),
         Command::Bench {
+            what: BenchWhat::Sim,
             json,
             seeds,
             scenario,
+            ..
         } => bench::bench(json, seeds, &scenario),
+        Command::Bench {
+            what: BenchWhat::Lincheck,
+            json,
+            histories,
+            rounds,
+            ..
+        } => bench::bench_lincheck(json, &histories, rounds),
     };
     match outcome {
         Ok(code) => std::process::exit(code),

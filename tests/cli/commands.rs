@@ -274,6 +274,37 @@ fn lincheck_reads_public_histories_and_exits_one_on_a_violation() {
 }
 
 #[test]
+fn bench_lincheck_times_every_public_set() {
+    let histories = root().join("../shared/histories");
+    if !histories.is_dir() {
+        eprintln!("skipping: ../shared/histories not found");
+        return;
+    }
+    let output = quorumlab(&["bench", "lincheck", "--rounds", "1", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let sets: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
+    let counts: Vec<(u64, u64, u64)> = sets
+        .iter()
+        .map(|set| {
+            let field = |name: &str| set[name].as_u64().unwrap();
+            (
+                field("files"),
+                field("linearizable"),
+                field("not_linearizable"),
+            )
+        })
+        .collect();
+    // The verdicts are those of verdicts.tsv; the times are for the person reading.
+    assert_eq!(counts, vec![(102, 23, 79), (1, 1, 0), (1, 0, 1), (1, 1, 0)]);
+    assert!(sets
+        .iter()
+        .all(|set| set["best_ms"].as_f64().unwrap() > 0.0));
+    let missing = quorumlab(&["bench", "lincheck", "--histories", "no/such/folder"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("fix: pass --histories"));
+}
+
+#[test]
 fn tlc_rejects_what_is_not_a_spec() {
     let output = quorumlab(&["tlc", "README.md"]);
     assert_eq!(output.status.code(), Some(2));
