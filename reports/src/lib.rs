@@ -158,6 +158,29 @@ pub fn run_report(run_dir: &Path) -> Result<String, String> {
     ]
     .iter()
     .map(|(name, value)| (name.to_string(), value.to_string()))
+    .chain([
+        (
+            "throughput (ok ops per simulated s)".to_string(),
+            format!("{:.1}", metrics.throughput_ops_per_sec),
+        ),
+        (
+            "messages per committed op".to_string(),
+            format!("{:.2}", metrics.messages_per_committed_op),
+        ),
+        (
+            "leader changes".to_string(),
+            metrics.leader_changes.to_string(),
+        ),
+        (
+            "unavailability windows (total, longest µs)".to_string(),
+            format!(
+                "{} ({}, {})",
+                metrics.unavailability.windows,
+                metrics.unavailability.total_us,
+                metrics.unavailability.longest_us
+            ),
+        ),
+    ])
     .collect();
     body.push_str("<h2>Metrics</h2><div class=\"tables\">");
     body.push_str(&key_value_table("run", &main_rows));
@@ -425,6 +448,9 @@ pub fn sweep_report(sweep_dir: &Path) -> Result<String, String> {
             "fault kinds fired",
             &counts_rows(&scenario.fault_counts),
         ));
+        if scenario.clients.ops_invoked > 0 {
+            body.push_str(&key_value_table("clients", &client_rows(&scenario.clients)));
+        }
         body.push_str("</div>");
         if scenario.failures.is_empty() {
             continue;
@@ -474,4 +500,49 @@ pub fn sweep_report(sweep_dir: &Path) -> Result<String, String> {
         &format!("quorumlab sweep: {}", names.join(", ")),
         &body,
     ))
+}
+
+/// A sweep scenario's client figures, summed over its seeds.
+fn client_rows(clients: &sim_core::stats::ClientTotals) -> Vec<(String, String)> {
+    let ms = |us: u64| format!("{:.1}", us as f64 / 1e3);
+    vec![
+        (
+            "operations ok / invoked".to_string(),
+            format!("{} / {}", clients.ops_ok, clients.ops_invoked),
+        ),
+        (
+            "failed / unknown".to_string(),
+            format!("{} / {}", clients.ops_failed, clients.ops_unknown),
+        ),
+        (
+            "throughput (ok ops per simulated s)".to_string(),
+            format!("{:.1}", clients.throughput_ops_per_sec),
+        ),
+        (
+            "latency p50 / p99 / max (ms)".to_string(),
+            format!(
+                "{} / {} / {}",
+                ms(clients.latency_us_p50),
+                ms(clients.latency_us_p99),
+                ms(clients.latency_us_max)
+            ),
+        ),
+        (
+            "messages per committed op".to_string(),
+            format!("{:.2}", clients.messages_per_committed_op),
+        ),
+        (
+            "leader changes".to_string(),
+            clients.leader_changes.to_string(),
+        ),
+        (
+            "unavailability windows (total, longest ms)".to_string(),
+            format!(
+                "{} ({}, {})",
+                clients.unavailability_windows,
+                ms(clients.unavailable_us),
+                ms(clients.longest_unavailable_us)
+            ),
+        ),
+    ]
 }
