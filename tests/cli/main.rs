@@ -6,6 +6,7 @@ mod determinism;
 mod report;
 mod scenarios;
 mod simulator;
+mod trace_validate;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

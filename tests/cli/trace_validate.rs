@@ -1,0 +1,204 @@
+//! `quorumlab tlc --validate-trace`: simulator traces checked against tla/Raft.tla.
+//!
+//! Each TLC run takes a few seconds (about 100 events of scenarios/raft/trace_validate.toml).
+//! Tests that need TLC skip, saying so, when Java is absent.
+
+use std::path::{Path, PathBuf};
+
+use crate::{quorumlab, stderr, stdout, temp_dir};
+
+/// `quorumlab run scenarios/raft/trace_validate.toml --seed SEED [--mutant M] --trace`.
+fn traced_run(name: &str, seed: u64, mutant: Option<&str>) -> PathBuf {
+    let out = temp_dir(name);
+    let seed = seed.to_string();
+    let mut args = vec![
+        "run",
+        "scenarios/raft/trace_validate.toml",
+        "--seed",
+        &seed,
+        "--trace",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if let Some(mutant) = mutant {
+        args.extend(["--mutant", mutant]);
+    }
+    let output = quorumlab(&args);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{}",
+        stderr(&output)
+    );
+    out
+}
+
+fn java_or_skip(test: &str) -> bool {
+    match quorumlab::tlc::check_java() {
+        Ok(_) => true,
+        Err(error) => {
+            eprintln!("SKIP {test}: {error}");
+            false
+        }
+    }
+}
+
+fn validate(run_dir: &Path) -> (Option<i32>, String) {
+    let output = quorumlab(&["tlc", "--validate-trace", run_dir.to_str().unwrap()]);
+    let text = format!("{}{}", stdout(&output), stderr(&output));
+    (output.status.code(), text)
+}
+
+#[test]
+fn correct_raft_traces_under_crashes_loss_and_duplication_validate() {
+    if !java_or_skip("correct_raft_traces_under_crashes_loss_and_duplication_validate") {
+        return;
+    }
+    // Seed 1: a crash between a persist and its sends, 6 duplicated messages, 2 rejected
+    // AppendEntries (fast-backtracking hints). Seed 3: 10 duplicates, 4 lost sends.
+    for (seed, events) in [(1, 93), (3, 127)] {
+        let run = traced_run(&format!("tv-correct-{seed}"), seed, None);
+        let trace = std::fs::read_to_string(run.join("trace.ndjson")).unwrap();
+        assert!(trace.contains("\"event\":\"crash\"") && trace.contains("\"event\":\"restart\""));
+        let duplicated = trace.matches("\"duplicate_delay_us\":").count()
+            - trace.matches("\"duplicate_delay_us\":null").count();
+        assert!(trace.contains("Conflict") && duplicated > 0, "seed {seed}");
+        let (code, text) = validate(&run);
+        assert_eq!(code, Some(0), "seed {seed}: {text}");
+        assert!(
+            text.contains(&format!("trace valid: {events} events matched")),
+            "seed {seed}: {text}"
+        );
+        let data = std::fs::read_to_string(run.join("tlc-validate/TraceData.tla")).unwrap();
+        assert!(data.contains("fast-backtracking") || data.contains("Fast backtracking"));
+    }
+}
+
+/// Runs the mutant on seed 1 and checks the named first failing step.
+fn assert_rejected_at(mutant: &str, expected: &str) {
+    let run = traced_run(&format!("tv-{mutant}"), 1, Some(mutant));
+    let (code, text) = validate(&run);
+    assert_eq!(code, Some(1), "{mutant}: {text}");
+    assert!(
+        text.contains(expected),
+        "{mutant}: expected {expected:?} in {text}"
+    );
+}
+
+#[test]
+fn volatile_voted_for_is_rejected_at_the_restart_that_forgot_the_term() {
+    if !java_or_skip("volatile_voted_for_is_rejected_at_the_restart_that_forgot_the_term") {
+        return;
+    }
+    // n1 restarts with term 0 and no vote; Raft.tla's Restart keeps both.
+    assert_rejected_at(
+        "volatile-voted-for",
+        "trace rejected at event 59 of 93 (trace.ndjson line 65, i=117, t=423000 us, n1, \
+         restart): the spec cannot take Restart(n1)",
+    );
+}
+
+#[test]
+fn vote_ignores_log_is_rejected_at_the_vote_for_a_stale_log() {
+    if !java_or_skip("vote_ignores_log_is_rejected_at_the_vote_for_a_stale_log") {
+        return;
+    }
+    assert_rejected_at(
+        "vote-ignores-log",
+        "trace rejected at event 64 of 93 (trace.ndjson line 73, i=138, t=529962 us, n1, \
+         request_vote): the spec cannot take RequestVote(n1)",
+    );
+}
+
+#[test]
+fn commit_prior_term_is_rejected_at_the_early_commit() {
+    if !java_or_skip("commit_prior_term_is_rejected_at_the_early_commit") {
+        return;
+    }
+    let run = traced_run("tv-commit-prior-term-json", 1, Some("commit-prior-term"));
+    let output = quorumlab(&["tlc", "--validate-trace", run.to_str().unwrap(), "--json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["events"], 93);
+    let rejected = &json["rejected"];
+    assert_eq!(rejected["position"], 68);
+    assert_eq!(rejected["phase"], "step");
+    assert_eq!(rejected["event"], "append_entries_response");
+    assert_eq!(rejected["action"], "AppendEntriesResponse");
+    assert_eq!(rejected["index"], 143);
+    assert_eq!(rejected["node"], 2);
+    // The leader committed (logged) what the spec's commit rule does not allow.
+    let post = rejected["post_state"].as_str().unwrap();
+    let pre = rejected["pre_state"].as_str().unwrap();
+    assert!(pre.contains("state |-> \"Leader\""), "{pre}");
+    assert_ne!(pre, post);
+}
+
+#[test]
+fn validation_errors_exit_two_naming_the_file_and_fix() {
+    // No run directory.
+    let missing = temp_dir("tv-missing");
+    let output = quorumlab(&["tlc", "--validate-trace", missing.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("result.json"),
+        "{}",
+        stderr(&output)
+    );
+
+    // A trace written without the state snapshots.
+    let run = traced_run("tv-stateless", 2, None);
+    let trace = std::fs::read_to_string(run.join("trace.ndjson")).unwrap();
+    let stripped: Vec<String> = trace
+        .lines()
+        .map(|line| {
+            let mut event: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let Some(object) = event.as_object_mut() {
+                object.remove("state");
+            }
+            event.to_string()
+        })
+        .collect();
+    std::fs::write(run.join("trace.ndjson"), stripped.join("\n")).unwrap();
+    let output = quorumlab(&["tlc", "--validate-trace", run.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains("trace.ndjson:1: field `state` is missing") && text.contains("--trace"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_trace_too_long_for_validation_is_refused_with_the_limit() {
+    let dir = temp_dir("tv-long");
+    std::fs::create_dir_all(&dir).unwrap();
+    let source =
+        std::fs::read_to_string(crate::scenario_path("scenarios/raft/trace_validate.toml"))
+            .unwrap()
+            .replace("duration_ms = 600", "duration_ms = 12000");
+    let scenario = dir.join("long.toml");
+    std::fs::write(&scenario, source).unwrap();
+    let run = dir.join("run");
+    let output = quorumlab(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--seed",
+        "1",
+        "--trace",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = quorumlab(&["tlc", "--validate-trace", run.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains("trace too long for validation (")
+            && text.contains(&format!(
+                "events; limit {})",
+                quorumlab::trace_validate::MAX_TRACE_EVENTS
+            )),
+        "{text}"
+    );
+}
