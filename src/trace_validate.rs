@@ -511,7 +511,7 @@ fn furthest_position(printed: &[String]) -> Option<(usize, String)> {
                 phase.trim_matches('"').to_string(),
             ))
         })
-        .max_by(|a: &(usize, String), b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)))
+        .max_by_key(|(position, phase)| (*position, phase == "net"))
 }
 
 pub fn validate_trace(run_dir: &Path, json_output: bool) -> Result<i32, CliError> {
@@ -662,4 +662,50 @@ fn rejection_reason(rejection: &Rejection) -> String {
          with the logged sends",
         event.action, event.node, event.pre_state, event.post_state
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn furthest_position_prefers_the_largest_and_net_over_step() {
+        let printed = [
+            "<<\"trace-position\", 1, \"step\">>".to_string(),
+            "<<\"trace-position\", 7, \"step\">>".to_string(),
+            "<<\"trace-position\", 7, \"net\">>".to_string(),
+            "<<\"trace-position\", 3, \"net\">>".to_string(),
+            "<<\"something else\", 99>>".to_string(),
+        ];
+        assert_eq!(furthest_position(&printed), Some((7, "net".to_string())));
+        assert_eq!(furthest_position(&[]), None);
+    }
+
+    #[test]
+    fn conflict_hints_are_dropped_and_values_numbered() {
+        let trace = concat!(
+            r#"{"i":1,"time_us":5,"node":1,"event":"append_entries_response","input":{"from":0,"msg":{"AppendEntriesResponse":{"term":2,"result":{"Conflict":{"conflict_term":1,"conflict_index":3}}}}},"effects":[],"observations":[],"role":null,"state":{"term":2,"voted_for":1,"role":"leader","commit_index":0,"log":[[1,900000000000],[2,7]]}}"#,
+            "\n",
+            r#"{"i":2,"time_us":6,"node":null,"event":"fault","fault":{}}"#,
+            "\n",
+            r#"{"i":3,"time_us":7,"node":0,"event":"crash","cause":"nemesis"}"#,
+            "\n"
+        );
+        let (events, values) = trace_events(trace, 2).unwrap();
+        assert_eq!(values, 2);
+        assert_eq!(events.len(), 2);
+        let response = events[0].message.as_deref().unwrap();
+        assert!(
+            response.contains("success |-> FALSE, match_index |-> 0")
+                && !response.contains("conflict"),
+            "{response}"
+        );
+        assert!(events[0]
+            .post_state
+            .contains("log |-> <<[term |-> 1, value |-> 1], [term |-> 2, value |-> 2]>>"));
+        assert_eq!(events[1].action, "Crash");
+        assert!(events[1].post_state.contains("state |-> \"Down\""));
+        let error = trace_events(trace, 1).unwrap_err();
+        assert!(error.starts_with("trace.ndjson:1: field `node`"), "{error}");
+    }
 }

@@ -110,6 +110,35 @@ fn vote_ignores_log_is_rejected_at_the_vote_for_a_stale_log() {
 }
 
 #[test]
+fn count_duplicate_votes_is_rejected_at_the_duplicated_vote() {
+    if !java_or_skip("count_duplicate_votes_is_rejected_at_the_duplicated_vote") {
+        return;
+    }
+    // The mutant's own scenario (30% duplication) breaks election safety at 45 ms; the
+    // trace is rejected at the vote that n2 counts a second time.
+    let run = temp_dir("tv-count-duplicate-votes");
+    let output = quorumlab(&[
+        "run",
+        "scenarios/raft/mutants/count-duplicate-votes.toml",
+        "--seed",
+        "1",
+        "--trace",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let (code, text) = validate(&run);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(
+            "trace rejected at event 29 of 33 (trace.ndjson line 29, i=31, t=44411 us, n2, \
+             request_vote_response): the spec cannot take RequestVoteResponse(n2)"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
 fn commit_prior_term_is_rejected_at_the_early_commit() {
     if !java_or_skip("commit_prior_term_is_rejected_at_the_early_commit") {
         return;
