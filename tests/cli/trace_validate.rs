@@ -9,11 +9,17 @@ use crate::{quorumlab, stderr, stdout, temp_dir};
 
 /// `quorumlab run scenarios/raft/trace_validate.toml --seed SEED [--mutant M] --trace`.
 fn traced_run(name: &str, seed: u64, mutant: Option<&str>) -> PathBuf {
+    traced_run_of(name, "scenarios/raft/trace_validate.toml", seed, mutant)
+}
+
+/// `quorumlab run SCENARIO --seed SEED [--mutant M] --trace` into a fresh directory (the
+/// run may pass or find a violation).
+fn traced_run_of(name: &str, scenario: &str, seed: u64, mutant: Option<&str>) -> PathBuf {
     let out = temp_dir(name);
     let seed = seed.to_string();
     let mut args = vec![
         "run",
-        "scenarios/raft/trace_validate.toml",
+        scenario,
         "--seed",
         &seed,
         "--trace",
@@ -73,69 +79,44 @@ fn correct_raft_traces_under_crashes_loss_and_duplication_validate() {
     }
 }
 
-/// Runs the mutant on seed 1 and checks the named first failing step.
-fn assert_rejected_at(mutant: &str, expected: &str) {
-    let run = traced_run(&format!("tv-{mutant}"), 1, Some(mutant));
-    let (code, text) = validate(&run);
-    assert_eq!(code, Some(1), "{mutant}: {text}");
-    assert!(
-        text.contains(expected),
-        "{mutant}: expected {expected:?} in {text}"
-    );
-}
-
 #[test]
-fn volatile_voted_for_is_rejected_at_the_restart_that_forgot_the_term() {
-    if !java_or_skip("volatile_voted_for_is_rejected_at_the_restart_that_forgot_the_term") {
+fn mutant_traces_are_rejected_at_the_first_step_the_spec_cannot_take() {
+    if !java_or_skip("mutant_traces_are_rejected_at_the_first_step_the_spec_cannot_take") {
         return;
     }
-    // n1 restarts with term 0 and no vote; Raft.tla's Restart keeps both.
-    assert_rejected_at(
-        "volatile-voted-for",
-        "trace rejected at event 59 of 93 (trace.ndjson line 65, i=117, t=423000 us, n1, \
-         restart): the spec cannot take Restart(n1)",
-    );
-}
-
-#[test]
-fn vote_ignores_log_is_rejected_at_the_vote_for_a_stale_log() {
-    if !java_or_skip("vote_ignores_log_is_rejected_at_the_vote_for_a_stale_log") {
-        return;
-    }
-    assert_rejected_at(
-        "vote-ignores-log",
-        "trace rejected at event 64 of 93 (trace.ndjson line 73, i=138, t=529962 us, n1, \
-         request_vote): the spec cannot take RequestVote(n1)",
-    );
-}
-
-#[test]
-fn count_duplicate_votes_is_rejected_at_the_duplicated_vote() {
-    if !java_or_skip("count_duplicate_votes_is_rejected_at_the_duplicated_vote") {
-        return;
-    }
-    // The mutant's own scenario (30% duplication) breaks election safety at 45 ms; the
-    // trace is rejected at the vote that n2 counts a second time.
-    let run = temp_dir("tv-count-duplicate-votes");
-    let output = quorumlab(&[
-        "run",
-        "scenarios/raft/mutants/count-duplicate-votes.toml",
-        "--seed",
-        "1",
-        "--trace",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let (code, text) = validate(&run);
-    assert_eq!(code, Some(1), "{text}");
-    assert!(
-        text.contains(
-            "trace rejected at event 29 of 33 (trace.ndjson line 29, i=31, t=44411 us, n2, \
-             request_vote_response): the spec cannot take RequestVoteResponse(n2)"
+    let cases = [
+        // n1 restarts with term 0 and no vote; Raft.tla's Restart keeps both.
+        (
+            "volatile-voted-for",
+            "scenarios/raft/trace_validate.toml",
+            "trace rejected at event 59 of 93 (trace.ndjson line 65, i=117, t=423000 us, n1, \
+             restart): the spec cannot take Restart(n1)",
         ),
-        "{text}"
-    );
+        // n1 grants a vote to n2, whose log is behind its own.
+        (
+            "vote-ignores-log",
+            "scenarios/raft/trace_validate.toml",
+            "trace rejected at event 64 of 93 (trace.ndjson line 73, i=138, t=529962 us, n1, \
+             request_vote): the spec cannot take RequestVote(n1)",
+        ),
+        // The mutant's own scenario (30% duplication) breaks election safety at 45 ms: n2
+        // counts a duplicated vote a second time and becomes leader.
+        (
+            "count-duplicate-votes",
+            "scenarios/raft/mutants/count-duplicate-votes.toml",
+            "trace rejected at event 29 of 33 (trace.ndjson line 29, i=31, t=44411 us, n2, \
+             request_vote_response): the spec cannot take RequestVoteResponse(n2)",
+        ),
+    ];
+    for (mutant, scenario, expected) in cases {
+        let run = traced_run_of(&format!("tv-{mutant}"), scenario, 1, Some(mutant));
+        let (code, text) = validate(&run);
+        assert_eq!(code, Some(1), "{mutant}: {text}");
+        assert!(
+            text.contains(expected),
+            "{mutant}: expected {expected:?} in {text}"
+        );
+    }
 }
 
 #[test]
@@ -208,17 +189,7 @@ fn a_trace_too_long_for_validation_is_refused_with_the_limit() {
             .replace("duration_ms = 600", "duration_ms = 12000");
     let scenario = dir.join("long.toml");
     std::fs::write(&scenario, source).unwrap();
-    let run = dir.join("run");
-    let output = quorumlab(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--seed",
-        "1",
-        "--trace",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let run = traced_run_of("tv-long-run", scenario.to_str().unwrap(), 1, None);
     let output = quorumlab(&["tlc", "--validate-trace", run.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let text = stderr(&output);
