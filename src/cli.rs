@@ -62,6 +62,10 @@ has clients, DIR/scenario.toml (what was run), and DIR/trace.ndjson with --trace
         /// Also write DIR/report.html (see `quorumlab report`).
         #[arg(long)]
         report: bool,
+        /// Record the run's decision tape (every message fate, timer delay and client
+        /// draw) into DIR/tape.json; a scenario's `[tape]` table replays it.
+        #[arg(long)]
+        tape: bool,
     },
     /// Run scenarios over many seeds in parallel; exit 1 if any seed fails.
     #[command(after_help = "Examples:

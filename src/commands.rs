@@ -53,6 +53,9 @@ pub fn write_run_dir(dir: &Path, runner: &dyn Runner, output: &RunOutput) -> Res
         text.push('\n');
         write_file(&dir.join("trace.ndjson"), text)?;
     }
+    if let Some(tape) = &output.tape {
+        write_file(&dir.join("tape.json"), to_json_pretty(tape))?;
+    }
     Ok(())
 }
 
@@ -67,6 +70,8 @@ pub struct RunArgs<'a> {
     pub json: bool,
     /// Also write report.html into the run directory.
     pub report: bool,
+    /// Record the decision tape into tape.json.
+    pub record_tape: bool,
 }
 
 pub fn run(args: RunArgs) -> Result<i32, CliError> {
@@ -79,13 +84,14 @@ pub fn run(args: RunArgs) -> Result<i32, CliError> {
         trace,
         json: json_output,
         report,
+        record_tape,
     } = args;
     sim_core::panics::install_quiet_hook();
     let runner = prepare(path, mutant, swarm)?;
-    let mut output = runner.run(seed, trace);
+    let mut output = runner.run_with(seed, trace, record_tape);
     if output.result.verdict.is_failure() && output.trace.is_none() {
         // Same (scenario, seed): the traced re-run is the same run, now recorded.
-        let traced = runner.run(seed, true);
+        let traced = runner.run_with(seed, true, record_tape);
         if traced.result.trace_hash != output.result.trace_hash {
             return Err(CliError::Internal(format!(
                 "seed {seed} is not deterministic: trace hash {} then {}",

@@ -39,6 +39,7 @@ fn main() {
             trace,
             json,
             report,
+            tape,
         } => commands::run(RunArgs {
             path: &scenario,
             seed,
@@ -48,6 +49,7 @@ fn main() {
             trace,
             json,
             report,
+            record_tape: tape,
         }),
         Command::Sweep(args) => commands::sweep(args),
         Command::Replay { run_dir, from, to } => replay::replay(&run_dir, from, to),

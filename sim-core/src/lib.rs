@@ -20,6 +20,7 @@ pub mod scenario;
 pub mod sim;
 pub mod stats;
 pub mod sweep;
+pub mod tape;
 
 pub use params::Params;
 pub use protocol::*;

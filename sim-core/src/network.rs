@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::protocol::{NodeId, TimeUs};
 use crate::rng::Rng;
+use crate::tape::{MessageEntry, TapeDrop};
 
 /// A latency distribution. All times in microseconds; `cap_us` clips any draw.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -94,6 +95,16 @@ impl LatencySpec {
                 rng.pareto(scale_us as f64, alpha),
                 cap_us.unwrap_or(scale_us * 100),
             ),
+        }
+    }
+
+    /// The smallest value a draw can take (the tape's benign latency).
+    pub fn min_us(&self) -> TimeUs {
+        match *self {
+            LatencySpec::Constant { us } => us,
+            LatencySpec::Uniform { min_us, .. } => min_us,
+            LatencySpec::Normal { .. } | LatencySpec::Exponential { .. } => 0,
+            LatencySpec::Pareto { scale_us, .. } => scale_us,
         }
     }
 
@@ -495,6 +506,82 @@ impl Network {
                 duplicate_delay_us: duplicate,
             },
         }
+    }
+
+    /// Decide the fate of a message from the tape's entry instead of the random stream
+    /// (see `tape.rs`). Partitions and routes still decide as in `send`; the tape's drops
+    /// and duplicates count only where the scenario's probabilities allow them now (so
+    /// that removing an omission fault or a loss rate removes its drops); a missing
+    /// entry or delay means prompt delivery at the route's minimum latency.
+    pub fn send_from_tape(&self, from: NodeId, to: NodeId, entry: Option<&MessageEntry>) -> Fate {
+        assert_ne!(from, to, "a node sends to itself");
+        let lossy = self.bounded.is_none();
+        let drop = entry.and_then(|entry| entry.drop);
+        if lossy
+            && drop == Some(TapeDrop::SendOmission)
+            && self.send_omission_per_million[from.index()] > 0
+        {
+            return Fate::Drop(DropCause::SendOmission);
+        }
+        if self.is_blocked(from, to) {
+            return Fate::Drop(DropCause::Partition);
+        }
+        let index = self.index(from, to);
+        if self.routes[index].is_empty() {
+            return Fate::Drop(DropCause::NoRoute);
+        }
+        if lossy && drop == Some(TapeDrop::Loss) && self.route_may_lose(index) {
+            return Fate::Drop(DropCause::Loss);
+        }
+        let delay_us = entry
+            .and_then(|entry| entry.delay_us)
+            .unwrap_or_else(|| self.prompt_delay_us(index));
+        let duplicate_per_million = self
+            .duplicate_per_million
+            .saturating_add(self.bursts.duplicate_per_million);
+        match self.bounded {
+            Some(bound) => Fate::Deliver {
+                delay_us: delay_us.min(bound),
+                duplicate_delay_us: None,
+            },
+            None => Fate::Deliver {
+                delay_us,
+                duplicate_delay_us: entry
+                    .and_then(|entry| entry.duplicate_delay_us)
+                    .filter(|_| duplicate_per_million > 0),
+            },
+        }
+    }
+
+    /// The tape's fallback delay from `from` to `to` (see `send_from_tape`).
+    pub fn prompt_delay(&self, from: NodeId, to: NodeId) -> TimeUs {
+        self.prompt_delay_us(self.index(from, to))
+    }
+
+    fn prompt_delay_us(&self, route: usize) -> TimeUs {
+        let nodes = self.nodes as usize;
+        let latency: TimeUs = self.routes[route]
+            .iter()
+            .map(|&(a, b)| {
+                self.links[a as usize * nodes + b as usize]
+                    .as_ref()
+                    .expect("routes follow links")
+                    .latency
+                    .min_us()
+            })
+            .sum();
+        latency + self.bursts.extra_latency_us
+    }
+
+    /// Can a hop of this route lose a message now (link loss or a loss burst)?
+    fn route_may_lose(&self, route: usize) -> bool {
+        let nodes = self.nodes as usize;
+        self.bursts.loss_per_million > 0
+            || self.routes[route].iter().any(|&(a, b)| {
+                self.links[a as usize * nodes + b as usize]
+                    .as_ref()
+                    .is_some_and(|link| link.drop_per_million > 0)
+            })
     }
 
     /// Total delay along the route, or `None` if a hop lost the message.

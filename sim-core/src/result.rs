@@ -118,6 +118,8 @@ pub struct RunOutput {
     /// Every fault that fired, with its node resolved, in order: the run's realised
     /// fault schedule (what `shrink` starts from).
     pub faults: Vec<AppliedFault>,
+    /// The run's decision tape, when it was recorded (`Prepared::run_with`).
+    pub tape: Option<crate::tape::TapeSpec>,
 }
 
 /// A fault as it fired: when, what (targets resolved to node ids), and for how long.

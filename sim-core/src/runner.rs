@@ -12,6 +12,8 @@ pub trait Runner: Send + Sync {
     fn scenario(&self) -> &Scenario;
     fn mutant(&self) -> Option<&str>;
     fn run(&self, seed: u64, trace: bool) -> RunOutput;
+    /// Run one seed, recording its decision tape when `record_tape` (`RunOutput::tape`).
+    fn run_with(&self, seed: u64, trace: bool, record_tape: bool) -> RunOutput;
     fn repro(&self, seed: u64) -> String;
 }
 
@@ -24,6 +26,9 @@ impl<P: Protocol> Runner for Prepared<P> {
     }
     fn run(&self, seed: u64, trace: bool) -> RunOutput {
         Prepared::run(self, seed, trace)
+    }
+    fn run_with(&self, seed: u64, trace: bool, record_tape: bool) -> RunOutput {
+        Prepared::run_with(self, seed, trace, record_tape)
     }
     fn repro(&self, seed: u64) -> String {
         Prepared::repro(self, seed)

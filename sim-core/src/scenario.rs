@@ -64,6 +64,12 @@ pub struct ScenarioFile {
     pub params: toml::Table,
     /// Bounds for the exhaustive model checker (`quorumlab check`).
     pub check: Option<toml::Table>,
+    /// A decision tape (see `tape.rs`): the run takes its network, timer and workload
+    /// decisions from it instead of the seed's streams. `quorumlab shrink` writes one.
+    pub tape: Option<crate::tape::TapeSpec>,
+    /// The tape as a file (`tape.json` of `quorumlab run --tape`), relative to the
+    /// scenario file; loaded into `tape` when the scenario is parsed.
+    pub tape_file: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -391,13 +397,45 @@ impl Scenario {
                 fix: fix.to_string(),
             }
         })?;
-        let scenario = Scenario {
+        let mut scenario = Scenario {
             path: path.to_path_buf(),
             source,
             file,
         };
+        scenario.load_tape_file()?;
         scenario.validate()?;
         Ok(scenario)
+    }
+
+    /// Read `tape_file` (relative to the scenario's folder) into `tape`.
+    fn load_tape_file(&mut self) -> Result<(), ScenarioError> {
+        let Some(relative) = &self.file.tape_file else {
+            return Ok(());
+        };
+        if self.file.tape.is_some() {
+            return Err(self.error(
+                "tape_file",
+                "both `tape_file` and a `[tape]` table are given",
+                "keep one of them",
+            ));
+        }
+        let path = self.path.parent().unwrap_or(Path::new(".")).join(relative);
+        let text = std::fs::read_to_string(&path).map_err(|error| {
+            self.error(
+                "tape_file",
+                format!("cannot read {}: {error}", path.display()),
+                "give a path relative to the scenario file (e.g. `tape_file = \"tape.json\"`)",
+            )
+        })?;
+        let tape = serde_json::from_str(&text).map_err(|error| {
+            self.error(
+                "tape_file",
+                format!("{} is not a tape: {error}", path.display()),
+                "use a tape.json written by `quorumlab run --tape`",
+            )
+        })?;
+        self.file.tape = Some(tape);
+        Ok(())
     }
 
     pub fn name(&self) -> String {
@@ -497,6 +535,16 @@ impl Scenario {
                     "schedule faults within duration_ms, or raise duration_ms",
                 ));
             }
+        }
+        if let Some(tape) = &file.tape {
+            let clients = file.workload.as_ref().map_or(0, |w| w.clients);
+            tape.check_bounds(file.nodes, clients).map_err(|message| {
+                self.error(
+                    "tape",
+                    message,
+                    "remove the entry, or raise `nodes` or `workload.clients`",
+                )
+            })?;
         }
         if let Some(nemesis) = &file.nemesis {
             for kind in &nemesis.kinds {

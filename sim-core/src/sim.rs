@@ -22,6 +22,7 @@ use crate::result::{percentile, AppliedFault, HistoryOp, Metrics, RunOutput, Run
 use crate::rng::{Purpose, Rng};
 use crate::scenario::{Scenario, ScenarioError, Synchrony, WorkloadSpec};
 use crate::stats::{per_second, ratio, Unavailability};
+use crate::tape::{ClientDraw, MessageEntry, Tape, TapeDrop};
 
 /// A scenario bound to a protocol and validated against it; shared by every seed of a
 /// sweep (it is `Sync`).
@@ -34,6 +35,9 @@ pub struct Prepared<P: Protocol> {
     schedule: Vec<(TimeUs, FaultAction, Option<TimeUs>)>,
     nemesis: Option<NemesisPlan>,
     bound: FaultBound,
+    /// The scenario's `[tape]`: when present, the run takes its network, timer and
+    /// workload decisions from it instead of the random streams.
+    tape: Option<Tape>,
 }
 
 /// Names a scenario's `expect` may use besides property names.
@@ -117,6 +121,7 @@ impl<P: Protocol> Prepared<P> {
             schedule,
             nemesis: file.nemesis.as_ref().map(NemesisPlan::from_spec),
             bound: P::fault_bound(file.nodes),
+            tape: file.tape.as_ref().map(Tape::from_spec),
         })
     }
 
@@ -139,7 +144,14 @@ impl<P: Protocol> Prepared<P> {
 
     /// Run one seed. Never panics: a protocol panic is a `panic` verdict.
     pub fn run(&self, seed: u64, trace: bool) -> RunOutput {
-        let mut sim = Sim::new(self, seed, trace);
+        self.run_with(seed, trace, false)
+    }
+
+    /// Run one seed; with `record_tape`, the output carries the run's decision tape
+    /// (`RunOutput::tape`), which replays this run exactly when set as the scenario's
+    /// `[tape]`.
+    pub fn run_with(&self, seed: u64, trace: bool, record_tape: bool) -> RunOutput {
+        let mut sim = Sim::new(self, seed, trace, record_tape);
         let outcome = crate::panics::quietly(|| catch_unwind(AssertUnwindSafe(|| sim.run_loop())));
         if let Err(payload) = outcome {
             let message = crate::panics::take_message()
@@ -173,6 +185,9 @@ enum Event<P: Protocol> {
         from: NodeId,
         to: NodeId,
         msg: P::Msg,
+        /// The message's ordinal on its (from, to) pair, its key on the tape.
+        ordinal: u64,
+        duplicate: bool,
     },
     Timer {
         node: NodeId,
@@ -315,6 +330,13 @@ struct Sim<'a, P: Protocol> {
     rng_faults: Rng,
     rng_workload: Rng,
     rng_timers: Rng,
+    /// The decisions taken so far, when recording (see `tape.rs`).
+    tape_out: Option<Tape>,
+    /// Tape keys: messages sent per (from, to) pair, timers armed per node, workload
+    /// draws per client. Counted on every run (it is cheap); read only with a tape.
+    link_sends: Vec<u64>,
+    timer_arms: Vec<u64>,
+    client_draws: Vec<u64>,
     checker: P::Checker,
     fx: Effects<P>,
     observations: Vec<P::Obs>,
@@ -341,7 +363,7 @@ struct Sim<'a, P: Protocol> {
 }
 
 impl<'a, P: Protocol> Sim<'a, P> {
-    fn new(prepared: &'a Prepared<P>, seed: u64, trace: bool) -> Sim<'a, P> {
+    fn new(prepared: &'a Prepared<P>, seed: u64, trace: bool, record_tape: bool) -> Sim<'a, P> {
         let file = &prepared.scenario.file;
         let n = file.nodes as usize;
         let mut rng_network = Rng::new(seed, Purpose::Network);
@@ -385,6 +407,10 @@ impl<'a, P: Protocol> Sim<'a, P> {
             rng_faults: Rng::new(seed, Purpose::Faults),
             rng_workload: Rng::new(seed, Purpose::Workload),
             rng_timers: Rng::new(seed, Purpose::Timers),
+            tape_out: record_tape.then(Tape::default),
+            link_sends: vec![0; n * n],
+            timer_arms: vec![0; n],
+            client_draws: vec![0; clients as usize],
             checker: P::Checker::default(),
             fx: Effects::default(),
             observations: Vec::new(),
@@ -450,7 +476,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
         for client in 0..clients {
             let [min, max] = sim.workload().interval_ms;
             // Drawn even for explicit operations, so both consume the workload stream alike.
-            let first = sim.rng_workload.range_inclusive(min, max) * 1000;
+            let first = sim.workload_draw(client, ClientDraw::Think, min * 1000, |rng| {
+                rng.range_inclusive(min, max) * 1000
+            });
             if explicit_ops.is_none() {
                 sim.schedule(first, Event::ClientNext { client });
             }
@@ -510,13 +538,17 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 self.nodes[node.index()] = Some(P::new(&ctx, &self.prepared.config));
                 self.step(node, Input::Init);
             }
-            Event::Deliver { from, to, msg } => {
+            Event::Deliver {
+                from,
+                to,
+                msg,
+                ordinal,
+                duplicate,
+            } => {
                 if self.nodes[to.index()].is_none() {
                     self.drop_on_arrival(from, to, &msg, DropCause::Crashed);
                 } else if self.network.bounded.is_none()
-                    && self
-                        .rng_network
-                        .chance(self.network.receive_omission_per_million[to.index()])
+                    && self.receive_omitted(from, to, ordinal, duplicate)
                 {
                     self.drop_on_arrival(from, to, &msg, DropCause::ReceiveOmission);
                 } else {
@@ -576,7 +608,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             }
             Event::ClientNext { client } => {
                 if self.now < self.end_us {
-                    let draw = self.rng_workload.next_u64();
+                    let draw = self.workload_draw(client, ClientDraw::Op, 0, Rng::next_u64);
                     self.client_invoke(client, draw);
                 }
             }
@@ -657,7 +689,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     min_us,
                     max_us,
                 } => {
-                    let drawn = self.rng_timers.range_inclusive(min_us, max_us);
+                    let drawn = self.timer_draw(node, min_us, max_us);
                     let delay = drifted(drawn, self.drift_ppm[index]);
                     self.timer_generation += 1;
                     self.timers[index].insert(timer, self.timer_generation);
@@ -701,7 +733,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                         self.trace_effects.push(json!({"reply": {"client": client, "request": request, "reply": reply}}));
                     }
                     if (client as usize) < self.clients.len() {
-                        let latency = self.client_latency();
+                        let latency = self.client_latency(client);
                         self.schedule(
                             self.now + latency,
                             Event::ClientReply {
@@ -767,9 +799,21 @@ impl<'a, P: Protocol> Sim<'a, P> {
     fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         self.metrics.messages_sent += 1;
         *self.messages_by_kind.entry(msg.kind()).or_insert(0) += 1;
-        let fate = self
-            .network
-            .send(self.now, from, to, msg.size_bytes(), &mut self.rng_network);
+        let link = from.index() * self.cluster_size as usize + to.index();
+        let ordinal = self.link_sends[link];
+        self.link_sends[link] += 1;
+        let fate = match &self.prepared.tape {
+            None => self
+                .network
+                .send(self.now, from, to, msg.size_bytes(), &mut self.rng_network),
+            Some(tape) => {
+                self.network
+                    .send_from_tape(from, to, tape.message(from.0, to.0, ordinal))
+            }
+        };
+        if let Some(tape_out) = &mut self.tape_out {
+            record_fate(tape_out, from, to, ordinal, fate);
+        }
         fate.hash(&mut self.hasher);
         if self.trace.is_some() {
             let fate_json = match fate {
@@ -795,10 +839,21 @@ impl<'a, P: Protocol> Sim<'a, P> {
                             from,
                             to,
                             msg: msg.clone(),
+                            ordinal,
+                            duplicate: true,
                         },
                     );
                 }
-                self.schedule(self.now + delay_us, Event::Deliver { from, to, msg });
+                self.schedule(
+                    self.now + delay_us,
+                    Event::Deliver {
+                        from,
+                        to,
+                        msg,
+                        ordinal,
+                        duplicate: false,
+                    },
+                );
             }
             Fate::Drop(cause) => {
                 self.metrics.messages_dropped += 1;
@@ -860,20 +915,94 @@ impl<'a, P: Protocol> Sim<'a, P> {
             .expect("clients need a workload")
     }
 
-    fn client_latency(&mut self) -> TimeUs {
-        self.prepared
-            .scenario
-            .file
-            .network
-            .latency
-            .draw(&mut self.rng_workload)
+    fn client_latency(&mut self, client: ClientId) -> TimeUs {
+        let prepared = self.prepared;
+        let latency = &prepared.scenario.file.network.latency;
+        self.workload_draw(client, ClientDraw::Latency, latency.min_us(), |rng| {
+            latency.draw(rng)
+        })
     }
 
     /// An explicit operation: the random draw a random operation would take is taken
-    /// (and unused), for the same reason as the think time above.
+    /// (and unused), for the same reason as the think time above. (A run from a tape
+    /// draws nothing, so it skips this too.)
     fn client_invoke_explicit(&mut self, client: ClientId, draw: u64) {
-        self.rng_workload.next_u64();
+        if self.prepared.tape.is_none() {
+            self.rng_workload.next_u64();
+        }
         self.client_invoke(client, draw);
+    }
+
+    /// One workload decision of `client`: from the tape (or `fallback` where the tape
+    /// has none) when the run has one, else drawn by `draw`; recorded when recording.
+    fn workload_draw(
+        &mut self,
+        client: ClientId,
+        kind: ClientDraw,
+        fallback: u64,
+        draw: impl FnOnce(&mut Rng) -> u64,
+    ) -> u64 {
+        let n = self.client_draws[client as usize];
+        self.client_draws[client as usize] += 1;
+        let value = match &self.prepared.tape {
+            None => draw(&mut self.rng_workload),
+            Some(tape) => tape.client(client, n, kind).unwrap_or(fallback),
+        };
+        if let Some(tape_out) = &mut self.tape_out {
+            tape_out.record_client(client, n, kind, value);
+        }
+        value
+    }
+
+    /// A timer's delay in `min_us..=max_us`, before drift: drawn, or from the tape
+    /// (the range's minimum where the tape has no entry).
+    fn timer_draw(&mut self, node: NodeId, min_us: TimeUs, max_us: TimeUs) -> TimeUs {
+        let n = self.timer_arms[node.index()];
+        self.timer_arms[node.index()] += 1;
+        let drawn = match &self.prepared.tape {
+            None => self.rng_timers.range_inclusive(min_us, max_us),
+            // Clamped: the protocol's range is its contract, whatever the tape says.
+            Some(tape) => tape
+                .timer(node.0, n)
+                .map_or(min_us, |delay| delay.clamp(min_us, max_us)),
+        };
+        if let Some(tape_out) = &mut self.tape_out {
+            tape_out.record_timer(node.0, n, drawn);
+        }
+        drawn
+    }
+
+    /// Does the receiver's omission fault lose this copy on arrival? A tape decides
+    /// only while the fault is active, as the random stream does.
+    fn receive_omitted(&mut self, from: NodeId, to: NodeId, ordinal: u64, duplicate: bool) -> bool {
+        let per_million = self.network.receive_omission_per_million[to.index()];
+        let omitted = match &self.prepared.tape {
+            None => self.rng_network.chance(per_million),
+            Some(tape) => {
+                per_million > 0
+                    && tape.message(from.0, to.0, ordinal).is_some_and(|entry| {
+                        if duplicate {
+                            entry.duplicate_receive_omitted
+                        } else {
+                            entry.receive_omitted
+                        }
+                    })
+            }
+        };
+        if omitted {
+            if let Some(entry) = self
+                .tape_out
+                .as_mut()
+                .and_then(|tape| tape.message_mut(from.0, to.0, ordinal))
+            {
+                if duplicate {
+                    entry.duplicate_receive_omitted = true;
+                } else {
+                    entry.receive_omitted = true;
+                }
+            }
+        }
+        omitted
     }
 
     /// The client invokes its next operation, built from `draw`.
@@ -912,9 +1041,16 @@ impl<'a, P: Protocol> Sim<'a, P> {
         let timeout_us = self.workload().timeout_ms * 1000;
         let target = match self.clients[client as usize].leader_guess {
             Some(node) => node,
-            None => NodeId(self.rng_workload.below(self.cluster_size as u64) as u32),
+            None => {
+                let nodes = self.cluster_size as u64;
+                let fallback = client as u64 % nodes;
+                let drawn = self
+                    .workload_draw(client, ClientDraw::Target, fallback, |rng| rng.below(nodes));
+                // A tape from a larger cluster may name a node this run lacks.
+                NodeId(if drawn < nodes { drawn } else { fallback } as u32)
+            }
         };
-        let latency = self.client_latency();
+        let latency = self.client_latency(client);
         let outstanding = self.clients[client as usize]
             .outstanding
             .as_mut()
@@ -991,7 +1127,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
             }
         }
         let [min, max] = self.workload().interval_ms;
-        let think = self.rng_workload.range_inclusive(min, max) * 1000;
+        let think = self.workload_draw(client, ClientDraw::Think, min * 1000, |rng| {
+            rng.range_inclusive(min, max) * 1000
+        });
         if self.workload().ops.is_some() {
             // Explicit operations: the next one queued for this client goes now. The
             // think time above is still drawn (and unused) so that the workload stream is
@@ -1478,8 +1616,37 @@ impl<'a, P: Protocol> Sim<'a, P> {
             history: self.history,
             roles: self.roles,
             faults: self.applied_faults,
+            tape: self.tape_out.map(|tape| tape.to_spec()),
         }
     }
+}
+
+/// Write a send's fate on the tape. Partition and no-route drops are not decisions
+/// (the fault schedule makes them), so they leave no entry.
+fn record_fate(tape: &mut Tape, from: NodeId, to: NodeId, ordinal: u64, fate: Fate) {
+    let drop = match fate {
+        Fate::Drop(DropCause::Loss) => Some(TapeDrop::Loss),
+        Fate::Drop(DropCause::SendOmission) => Some(TapeDrop::SendOmission),
+        Fate::Drop(_) => return,
+        Fate::Deliver { .. } => None,
+    };
+    let (delay_us, duplicate_delay_us) = match fate {
+        Fate::Deliver {
+            delay_us,
+            duplicate_delay_us,
+        } => (Some(delay_us), duplicate_delay_us),
+        Fate::Drop(_) => (None, None),
+    };
+    tape.record_message(MessageEntry {
+        from: from.0,
+        to: to.0,
+        n: ordinal,
+        drop,
+        delay_us,
+        duplicate_delay_us,
+        receive_omitted: false,
+        duplicate_receive_omitted: false,
+    });
 }
 
 /// A timer delay stretched or shrunk by the node's clock drift.

@@ -453,3 +453,45 @@ fn sweep_writes_junit_and_markdown_for_ci() {
         "{text}"
     );
 }
+
+#[test]
+fn run_records_a_tape_that_a_scenario_replays_by_reference() {
+    let out = temp_dir("run-tape");
+    let output = quorumlab(&[
+        "run",
+        "scenarios/raft/nemesis.toml",
+        "--seed",
+        "2",
+        "--tape",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let recorded: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let tape: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("tape.json")).unwrap()).unwrap();
+    assert!(tape["messages"].as_array().is_some_and(|m| m.len() > 100));
+    assert!(
+        tape["timers"][0]["delay_us"].is_u64(),
+        "{}",
+        tape["timers"][0]
+    );
+    // The same scenario, now reading every decision from the tape: the same run.
+    let source = std::fs::read_to_string(out.join("scenario.toml")).unwrap();
+    let replay = out.join("replay.toml");
+    std::fs::write(&replay, format!("tape_file = \"tape.json\"\n{source}")).unwrap();
+    let output = quorumlab(&["run", replay.to_str().unwrap(), "--seed", "2", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let replayed: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(replayed["trace_hash"], recorded["trace_hash"]);
+    // A tape naming a node the cluster lacks is bad input, with its field and fix.
+    std::fs::write(
+        &replay,
+        format!("{source}\n[[tape.timers]]\nnode = 9\nn = 0\ndelay_us = 5\n"),
+    )
+    .unwrap();
+    let output = quorumlab(&["run", replay.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("tape"), "{}", stderr(&output));
+}

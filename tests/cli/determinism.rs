@@ -101,3 +101,61 @@ fn pinned_trace_hashes() {
 const PIN_NEMESIS_1: &str = "be7d348ea05d6637";
 const PIN_ELECTION_7: &str = "f144be6c9f2a96fe";
 const PIN_TOKENS_3: &str = "ca893eefbbc1acff";
+
+/// A recorded decision tape replays its run exactly (same trace hash), and recording
+/// does not change the run. The scenarios cover loss, duplication, reordering, send and
+/// receive omissions, clients, a nemesis and swarm mode.
+#[test]
+fn a_recorded_tape_replays_the_run_exactly() {
+    let cases = [
+        ("scenarios/raft/nemesis.toml", 1, None, false),
+        ("scenarios/raft/churn.toml", 2, None, true),
+        ("scenarios/raft/figure8.toml", 3, None, false),
+        ("scenarios/pingpong/tokens.toml", 3, None, false),
+        (
+            "scenarios/raft/mutants/accept-stale-replies.toml",
+            4,
+            Some("accept-stale-replies"),
+            false,
+        ),
+    ];
+    for (path, seed, mutant, swarm) in cases {
+        let mut scenario = Scenario::load(&scenario_path(path)).expect("bundled");
+        let plain = quorumlab::commands::prepare_scenario(&scenario, mutant, swarm)
+            .expect("valid")
+            .run(seed, false);
+        let recorded = quorumlab::commands::prepare_scenario(&scenario, mutant, swarm)
+            .expect("valid")
+            .run_with(seed, false, true);
+        assert_eq!(
+            plain.result.trace_hash, recorded.result.trace_hash,
+            "{path}"
+        );
+        let tape = recorded.tape.expect("recorded");
+        assert!(
+            !tape.messages.is_empty() && !tape.timers.is_empty(),
+            "{path}"
+        );
+        scenario.file.tape = Some(tape);
+        let replayed = quorumlab::commands::prepare_scenario(&scenario, mutant, swarm)
+            .expect("valid")
+            .run(seed, false);
+        assert_eq!(
+            (&plain.result.trace_hash, plain.result.verdict),
+            (&replayed.result.trace_hash, replayed.result.verdict),
+            "{path} seed {seed} from its tape"
+        );
+        // An empty tape is the benign run (prompt deliveries, minimum timers): a
+        // different run, without a single lost message.
+        scenario.file.tape = Some(Default::default());
+        let benign = quorumlab::commands::prepare_scenario(&scenario, mutant, swarm)
+            .expect("valid")
+            .run(seed, false);
+        assert_ne!(plain.result.trace_hash, benign.result.trace_hash, "{path}");
+        assert_eq!(
+            benign.result.metrics.drops_by_cause.get("loss"),
+            None,
+            "{path}"
+        );
+    }
+}

@@ -1,0 +1,322 @@
+//! The decision tape: every random decision a run makes, as explicit, editable data.
+//!
+//! A run normally draws its decisions from seeded streams (`rng.rs`). With recording on,
+//! it also writes each decision down; with a tape, it reads each decision from the tape
+//! instead of drawing it. Decisions are keyed so that an edit stays local:
+//!
+//! - a message's fate by (from, to, n): the n-th message sent on that directed pair
+//!   (dropped by loss or send omission, or delivered after a delay, maybe duplicated,
+//!   maybe lost on arrival by receive omission);
+//! - a timer's drawn delay by (node, n): the node's n-th armed timer (before clock drift);
+//! - a client's draws by (client, n): its n-th workload decision (request latency, the
+//!   node a request goes to, think time, the operation drawn).
+//!
+//! Faults are not on the tape: the explicit `[[faults]]` schedule already is their tape
+//! (`shrink` turns whatever a nemesis chose into one), and `[[workload.ops]]` lists the
+//! client operations. Per-node streams (Byzantine strategies) stay on their seed.
+//!
+//! A decision missing from the tape takes its benign fallback, so deleting an entry
+//! means "make it harmless": a message is delivered once, promptly (the minimum latency
+//! of its route, no loss, no duplicate); a timer takes the minimum of its range; a
+//! request takes the minimum network latency and goes to node `client mod n`; a think
+//! time is the minimum interval; an operation's draw is 0. Partitions, crashes and the
+//! other faults still act: they come from the schedule.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Why the tape drops a message when it is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TapeDrop {
+    Loss,
+    SendOmission,
+}
+
+/// The fate of the `n`-th message sent from `from` to `to`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageEntry {
+    pub from: u32,
+    pub to: u32,
+    pub n: u64,
+    /// Dropped when sent (the delays are then ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop: Option<TapeDrop>,
+    /// Delivered after this delay (missing: the route's minimum latency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_us: Option<u64>,
+    /// A duplicate is delivered after this delay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_delay_us: Option<u64>,
+    /// The receiver's omission fault loses the copy on arrival.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub receive_omitted: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub duplicate_receive_omitted: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+impl MessageEntry {
+    /// Is this the decision a missing entry would take, given the fallback delay?
+    pub fn is_benign(&self, fallback_delay_us: u64) -> bool {
+        self.drop.is_none()
+            && self.delay_us.is_none_or(|delay| delay == fallback_delay_us)
+            && self.duplicate_delay_us.is_none()
+            && !self.receive_omitted
+            && !self.duplicate_receive_omitted
+    }
+
+    /// Does this decision fault the message (drop it or duplicate it)? Delays are not
+    /// faults: any asynchronous network may take them.
+    pub fn is_fault(&self) -> bool {
+        self.drop.is_some()
+            || self.duplicate_delay_us.is_some()
+            || self.receive_omitted
+            || self.duplicate_receive_omitted
+    }
+}
+
+/// The delay drawn for the `n`-th timer `node` armed.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimerEntry {
+    pub node: u32,
+    pub n: u64,
+    pub delay_us: u64,
+}
+
+/// What a client's workload draw decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientDraw {
+    /// A request's or reply's network latency, in microseconds.
+    Latency,
+    /// The node a request without a leader guess goes to.
+    Target,
+    /// The think time before the next operation, in microseconds.
+    Think,
+    /// The draw an operation is built from (`Protocol::client_op`).
+    Op,
+}
+
+/// The `n`-th workload draw of `client`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientEntry {
+    pub client: u32,
+    pub n: u64,
+    pub kind: ClientDraw,
+    pub value: u64,
+}
+
+/// A tape as written to `tape.json` or embedded in a scenario as `[tape]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TapeSpec {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<MessageEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timers: Vec<TimerEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientEntry>,
+}
+
+impl TapeSpec {
+    pub fn len(&self) -> usize {
+        self.messages.len() + self.timers.len() + self.clients.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Messages the tape drops or duplicates (see `MessageEntry::is_fault`).
+    pub fn message_faults(&self) -> usize {
+        self.messages.iter().filter(|m| m.is_fault()).count()
+    }
+
+    /// Entries naming a node or client that does not exist in a run of this size.
+    pub fn check_bounds(&self, nodes: u32, clients: u32) -> Result<(), String> {
+        if let Some(m) = self
+            .messages
+            .iter()
+            .find(|m| m.from >= nodes || m.to >= nodes)
+        {
+            return Err(format!(
+                "message entry {}->{} (n = {}) names a node outside 0..{nodes}",
+                m.from, m.to, m.n
+            ));
+        }
+        if let Some(t) = self.timers.iter().find(|t| t.node >= nodes) {
+            return Err(format!(
+                "timer entry of node {} names a node outside 0..{nodes}",
+                t.node
+            ));
+        }
+        if let Some(c) = self.clients.iter().find(|c| c.client >= clients) {
+            return Err(format!(
+                "client entry of client {} names a client outside 0..{clients}",
+                c.client
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A tape indexed for a run: lookups by key, in O(log n).
+#[derive(Clone, Debug, Default)]
+pub struct Tape {
+    messages: BTreeMap<(u32, u32, u64), MessageEntry>,
+    timers: BTreeMap<(u32, u64), u64>,
+    clients: BTreeMap<(u32, u64), (ClientDraw, u64)>,
+}
+
+impl Tape {
+    pub fn from_spec(spec: &TapeSpec) -> Tape {
+        Tape {
+            messages: spec
+                .messages
+                .iter()
+                .map(|m| ((m.from, m.to, m.n), m.clone()))
+                .collect(),
+            timers: spec
+                .timers
+                .iter()
+                .map(|t| ((t.node, t.n), t.delay_us))
+                .collect(),
+            clients: spec
+                .clients
+                .iter()
+                .map(|c| ((c.client, c.n), (c.kind, c.value)))
+                .collect(),
+        }
+    }
+
+    /// The entries in key order, so the same run always writes the same tape.
+    pub fn to_spec(&self) -> TapeSpec {
+        TapeSpec {
+            messages: self.messages.values().cloned().collect(),
+            timers: self
+                .timers
+                .iter()
+                .map(|(&(node, n), &delay_us)| TimerEntry { node, n, delay_us })
+                .collect(),
+            clients: self
+                .clients
+                .iter()
+                .map(|(&(client, n), &(kind, value))| ClientEntry {
+                    client,
+                    n,
+                    kind,
+                    value,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn message(&self, from: u32, to: u32, n: u64) -> Option<&MessageEntry> {
+        self.messages.get(&(from, to, n))
+    }
+
+    pub fn message_mut(&mut self, from: u32, to: u32, n: u64) -> Option<&mut MessageEntry> {
+        self.messages.get_mut(&(from, to, n))
+    }
+
+    pub fn record_message(&mut self, entry: MessageEntry) {
+        let previous = self.messages.insert((entry.from, entry.to, entry.n), entry);
+        assert!(previous.is_none(), "a message is decided once");
+    }
+
+    pub fn timer(&self, node: u32, n: u64) -> Option<u64> {
+        self.timers.get(&(node, n)).copied()
+    }
+
+    pub fn record_timer(&mut self, node: u32, n: u64, delay_us: u64) {
+        let previous = self.timers.insert((node, n), delay_us);
+        assert!(previous.is_none(), "a timer is drawn once");
+    }
+
+    /// The client's `n`-th draw, if the tape has one of this kind there.
+    pub fn client(&self, client: u32, n: u64, kind: ClientDraw) -> Option<u64> {
+        self.clients
+            .get(&(client, n))
+            .filter(|(recorded, _)| *recorded == kind)
+            .map(|&(_, value)| value)
+    }
+
+    pub fn record_client(&mut self, client: u32, n: u64, kind: ClientDraw, value: u64) {
+        let previous = self.clients.insert((client, n), (kind, value));
+        assert!(previous.is_none(), "a client draw is made once");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_round_trips_in_key_order() {
+        let spec = TapeSpec {
+            messages: vec![
+                MessageEntry {
+                    from: 1,
+                    to: 0,
+                    n: 0,
+                    drop: Some(TapeDrop::Loss),
+                    ..MessageEntry::default()
+                },
+                MessageEntry {
+                    from: 0,
+                    to: 1,
+                    n: 2,
+                    delay_us: Some(700),
+                    ..MessageEntry::default()
+                },
+            ],
+            timers: vec![TimerEntry {
+                node: 2,
+                n: 5,
+                delay_us: 90_000,
+            }],
+            clients: vec![ClientEntry {
+                client: 0,
+                n: 1,
+                kind: ClientDraw::Think,
+                value: 40_000,
+            }],
+        };
+        let tape = Tape::from_spec(&spec);
+        let again = tape.to_spec();
+        assert_eq!(again.messages[0].from, 0, "sorted by key");
+        assert_eq!(Tape::from_spec(&again).to_spec(), again);
+        assert_eq!(tape.timer(2, 5), Some(90_000));
+        assert_eq!(tape.timer(2, 6), None);
+        assert_eq!(tape.client(0, 1, ClientDraw::Think), Some(40_000));
+        assert_eq!(tape.client(0, 1, ClientDraw::Op), None, "kind must match");
+        assert_eq!(spec.message_faults(), 1);
+        assert!(spec.check_bounds(3, 1).is_ok());
+        assert!(spec.check_bounds(2, 1).is_err());
+    }
+
+    #[test]
+    fn benign_entries_equal_the_fallback() {
+        let prompt = MessageEntry {
+            delay_us: Some(300),
+            ..MessageEntry::default()
+        };
+        assert!(prompt.is_benign(300));
+        assert!(!prompt.is_benign(299));
+        assert!(!prompt.is_fault());
+        let duplicated = MessageEntry {
+            duplicate_delay_us: Some(5),
+            ..prompt.clone()
+        };
+        assert!(!duplicated.is_benign(300));
+        assert!(duplicated.is_fault());
+    }
+}
