@@ -232,3 +232,60 @@ fn read_histories(path: &Path) -> Result<Vec<(String, String)>, CliError> {
     }
     Ok(files)
 }
+
+/// `quorumlab bench shrink --dir DIR`: for every scenario in DIR, shrink its failing seeds
+/// in order until one shrinks to at most 10 faults plus client operations (at most
+/// `SEEDS_MAX` seeds), and print each shrink's sizes before and after and its time.
+pub fn bench_shrink(json_output: bool, dir: &Path, budget_seconds: u64) -> Result<i32, CliError> {
+    const SEEDS_MAX: usize = 4;
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|error| CliError::BadInput(format!("{}: {error}", dir.display())))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    paths.sort();
+    let out_dir =
+        std::env::temp_dir().join(format!("quorumlab-bench-shrink-{}", std::process::id()));
+    let mut rows = Vec::new();
+    for path in &paths {
+        let reports = crate::shrink::shrink_failures(path, budget_seconds, SEEDS_MAX, &out_dir)?;
+        for report in reports {
+            if !json_output {
+                print_shrink_row(path, &report);
+            }
+            rows.push(
+                serde_json::json!({"scenario": path.display().to_string(), "shrink": report}),
+            );
+        }
+    }
+    if json_output {
+        print!("{}", to_json_pretty(&rows));
+    } else {
+        println!(
+            "shrunk scenarios and their traced runs are in {}",
+            out_dir.display()
+        );
+    }
+    Ok(EXIT_PASS)
+}
+
+fn print_shrink_row(path: &Path, report: &crate::shrink::ShrinkReport) {
+    let (before, after) = (&report.before, &report.after);
+    println!(
+        "{:<26} seed {:>3}  faults {:>3} -> {:<3} client ops {:>3} -> {:<3} (total {:>2})  events {:>6} -> {:<6} sim {:>8} -> {:<8} us  tape {:>5}  {:>5.1} s{}",
+        path.file_stem().unwrap_or_default().to_string_lossy(),
+        report.seed,
+        before.faults,
+        after.faults,
+        before.client_ops,
+        after.client_ops,
+        after.faults + after.client_ops,
+        before.events,
+        after.events,
+        before.sim_time_us,
+        after.sim_time_us,
+        report.tape_entries,
+        report.seconds,
+        if report.budget_exhausted { "  (budget reached)" } else { "" }
+    );
+}

@@ -278,12 +278,15 @@ missing or unusable run directory or a trace longer than 2000 events.")]
   quorumlab bench --json
   quorumlab bench lincheck
   quorumlab bench lincheck --histories ../shared/histories --rounds 10
+  quorumlab bench shrink --budget-seconds 30
 
 `bench` (= `bench sim`) prints bare_loop_events_per_sec, raft_events_per_sec, their ratio, and
 seeds_per_sec of a sweep of scenarios/raft/nemesis.toml (per core and on all cores).
 `bench lincheck` times the linearizability checker (parse + check, best of --rounds) on the
 public histories: the 102 Porcupine etcd logs, and the c10/c50 KV histories split by key,
-beside Porcupine's own figures for the same sets.")]
+beside Porcupine's own figures for the same sets.
+`bench shrink` shrinks failing seeds of each scenario in --dir (the Raft mutants), in order until one
+shrinks to at most 10 faults plus client ops (at most 4 seeds), and prints sizes before and after.")]
     Bench {
         /// What to measure.
         #[arg(value_enum, default_value = "sim")]
@@ -302,6 +305,12 @@ beside Porcupine's own figures for the same sets.")]
         /// Timed rounds per history set; the best is reported (`lincheck`).
         #[arg(long, default_value_t = 5)]
         rounds: usize,
+        /// The scenarios whose failures to shrink (`shrink`).
+        #[arg(long, default_value = "scenarios/raft/mutants")]
+        dir: PathBuf,
+        /// The time budget of each shrink (`shrink`).
+        #[arg(long, default_value_t = 30)]
+        budget_seconds: u64,
     },
 }
 
@@ -311,6 +320,8 @@ pub enum BenchWhat {
     Sim,
     /// The linearizability checker on the public histories.
     Lincheck,
+    /// The shrinker on the failing seeds of the Raft mutants.
+    Shrink,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

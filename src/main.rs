@@ -113,6 +113,13 @@ fn main() {
             rounds,
             ..
         } => bench::bench_lincheck(json, &histories, rounds),
+        Command::Bench {
+            what: BenchWhat::Shrink,
+            json,
+            dir,
+            budget_seconds,
+            ..
+        } => bench::bench_shrink(json, &dir, budget_seconds),
     };
     match outcome {
         Ok(code) => std::process::exit(code),

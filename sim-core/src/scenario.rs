@@ -407,6 +407,18 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// A scenario built in memory (by `quorumlab shrink`, thousands of times), validated
+    /// like a parsed one but without a TOML round trip; its source is empty.
+    pub fn from_file(path: &Path, file: ScenarioFile) -> Result<Scenario, ScenarioError> {
+        let scenario = Scenario {
+            path: path.to_path_buf(),
+            source: String::new(),
+            file,
+        };
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
     /// Read `tape_file` (relative to the scenario's folder) into `tape`.
     fn load_tape_file(&mut self) -> Result<(), ScenarioError> {
         let Some(relative) = &self.file.tape_file else {

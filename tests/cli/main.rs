@@ -5,6 +5,7 @@ mod commands;
 mod determinism;
 mod report;
 mod scenarios;
+mod shrink;
 mod simulator;
 mod trace_validate;
 
