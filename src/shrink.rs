@@ -149,9 +149,12 @@ impl Shrinker<'_> {
 
     /// Keep the result of `edit` on the best scenario if it changes it and still fails.
     fn try_edit(&mut self, best: &mut Best, edit: impl FnOnce(&mut ScenarioFile)) -> bool {
+        if self.out_of_time() {
+            return false;
+        }
         let mut candidate = best.0.clone();
         edit(&mut candidate);
-        if toml::to_string(&candidate).ok() == toml::to_string(&best.0).ok() {
+        if serde_json::to_value(&candidate).ok() == serde_json::to_value(&best.0).ok() {
             return false;
         }
         self.try_keep(best, candidate)
@@ -704,10 +707,10 @@ pub fn shrink_failures(
         if reports.len() >= seeds_max {
             break;
         }
-        let output = runner.run(seed, true);
-        if !output.result.verdict.is_failure() {
+        if !runner.run(seed, false).result.verdict.is_failure() {
             continue;
         }
+        let output = runner.run(seed, true);
         let run_dir = out_dir.join(format!("{}-seed{seed}", scenario.name()));
         write_run_dir(&run_dir, runner.as_ref(), &output)?;
         let target = out_dir.join(format!("{}-seed{seed}-shrunk.toml", scenario.name()));

@@ -477,13 +477,10 @@ impl Network {
         if bounded.is_none() && rng.chance(self.send_omission_per_million[from.index()]) {
             return Fate::Drop(DropCause::SendOmission);
         }
-        if self.is_blocked(from, to) {
-            return Fate::Drop(DropCause::Partition);
-        }
-        let index = self.index(from, to);
-        if self.routes[index].is_empty() {
-            return Fate::Drop(DropCause::NoRoute);
-        }
+        let index = match self.route_or_drop(from, to) {
+            Ok(index) => index,
+            Err(fate) => return fate,
+        };
         let delay = match self.path_delay(now, index, size_bytes, bounded.is_none(), rng) {
             Some(delay) => delay,
             None => return Fate::Drop(DropCause::Loss),
@@ -508,6 +505,19 @@ impl Network {
         }
     }
 
+    /// The pair's route index, or the drop a partition or a missing route causes.
+    #[inline]
+    fn route_or_drop(&self, from: NodeId, to: NodeId) -> Result<usize, Fate> {
+        if self.is_blocked(from, to) {
+            return Err(Fate::Drop(DropCause::Partition));
+        }
+        let index = self.index(from, to);
+        if self.routes[index].is_empty() {
+            return Err(Fate::Drop(DropCause::NoRoute));
+        }
+        Ok(index)
+    }
+
     /// Decide the fate of a message from the tape's entry instead of the random stream
     /// (see `tape.rs`). Partitions and routes still decide as in `send`; the tape's drops
     /// and duplicates count only where the scenario's probabilities allow them now (so
@@ -523,13 +533,10 @@ impl Network {
         {
             return Fate::Drop(DropCause::SendOmission);
         }
-        if self.is_blocked(from, to) {
-            return Fate::Drop(DropCause::Partition);
-        }
-        let index = self.index(from, to);
-        if self.routes[index].is_empty() {
-            return Fate::Drop(DropCause::NoRoute);
-        }
+        let index = match self.route_or_drop(from, to) {
+            Ok(index) => index,
+            Err(fate) => return fate,
+        };
         if lossy && drop == Some(TapeDrop::Loss) && self.route_may_lose(index) {
             return Fate::Drop(DropCause::Loss);
         }
