@@ -691,7 +691,7 @@ pub const SMALL_ENOUGH: usize = 10;
 /// Shrink the failing seeds of a scenario (one whose `expect` names a property), in
 /// order, until one shrinks to at most `SMALL_ENOUGH` faults plus client operations or
 /// `seeds_max` have been tried; returns each one's report, in order. Run directories
-/// and shrunk scenarios go under `out_dir`. For `quorumlab bench --shrink` and tests.
+/// and shrunk scenarios go under `out_dir`. For `quorumlab bench shrink` and tests.
 pub fn shrink_failures(
     scenario_path: &Path,
     budget_seconds: u64,

@@ -1,6 +1,6 @@
 //! Shrinking the Raft mutants' failures: each shrinks to at most 10 faults plus client
 //! operations, the shrunk scenario fails the same way on replay, and shrinking is
-//! deterministic. All nine mutants' figures: `quorumlab bench --shrink` (README).
+//! deterministic. All nine mutants' figures: `quorumlab bench shrink` (README).
 
 use sim_core::scenario::Scenario;
 
@@ -8,7 +8,7 @@ use crate::{scenario_path, temp_dir};
 
 /// The mutants whose first failing seed shrinks in a few seconds; the others take longer
 /// or need a later seed (see the README's table) and are measured by `quorumlab bench
-/// --shrink`.
+/// shrink`.
 const QUICK_MUTANTS: &[&str] = &[
     "accept-stale-replies",
     "count-duplicate-votes",
