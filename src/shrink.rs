@@ -633,6 +633,9 @@ fn explicit_run(
     same.mutant = recorded.mutant.clone();
     same.swarm = same.swarm || recorded.swarm;
     same.name = Some(format!("{}-shrunk", scenario.name()));
+    // A `tape_file` was read into `tape` when the scenario loaded; the shrunk file
+    // embeds the tape it edits.
+    same.tape_file = None;
     let mut best = (same, original.clone());
 
     shrinker.phase("explicit faults");
@@ -666,7 +669,7 @@ fn explicit_run(
     // The rest of the run's decisions on a tape: from here on, removing a message or an
     // operation leaves every other link's, timer's and client's decisions in place.
     shrinker.phase("record tape");
-    if best.0.tape.is_none() && best.0.tape_file.is_none() {
+    if best.0.tape.is_none() {
         if let Some(tape) = shrinker.fails(&best.0, true).and_then(|output| output.tape) {
             shrinker.try_edit(&mut best, |file| file.tape = Some(tape));
         }
