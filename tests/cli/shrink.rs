@@ -6,11 +6,12 @@ use sim_core::scenario::Scenario;
 
 use crate::{scenario_path, temp_dir};
 
-/// The mutants whose first failing seed shrinks in a few seconds; the others take longer
-/// or need a later seed (see the README's table) and are measured by `quorumlab bench
-/// shrink`.
+/// The mutant scenarios (files in scenarios/raft/mutants/) whose first failing seed
+/// shrinks in a few seconds; the others take longer or need a later seed (see the
+/// README's table) and are measured by `quorumlab bench shrink`.
 const QUICK_MUTANTS: &[&str] = &[
     "accept-stale-replies",
+    "commit-prior-term-3nodes",
     "count-duplicate-votes",
     "fixed-election-timeout",
     "vote-ignores-log",
@@ -44,7 +45,14 @@ fn raft_mutants_shrink_to_at_most_ten_faults_and_ops_and_replay() {
             after.faults,
             after.client_ops
         );
-        assert!(after.events <= report.before.events, "{mutant}: {report:?}");
+        // What shrinking minimises never grows, nor does the simulated time. Events may
+        // (by a few): a calmer network or a prompt delivery can add a round of messages.
+        let before = &report.before;
+        assert!(
+            after.faults + after.client_ops <= before.faults + before.client_ops
+                && after.sim_time_us <= before.sim_time_us,
+            "{mutant}: {report:?}"
+        );
         // The shrunk file fails the same way on replay, on its own.
         let shrunk = Scenario::load(std::path::Path::new(&report.scenario)).unwrap();
         assert_eq!(shrunk.file.expect, report.property, "{mutant}");
