@@ -196,7 +196,7 @@ impl Protocol for TwoPc {
     fn role(&self) -> &'static str {
         "node"
     }
-    fn client_op(_: ClientId, seq: u64, _: u64) -> u64 {
+    fn client_op(_: &Self::Config, _: ClientId, seq: u64, _: u64) -> u64 {
         seq
     }
 }

@@ -496,7 +496,7 @@ impl<P: Protocol> ProtocolModel<P> {
                 assert!(state.budget.client_ops > 0);
                 let request = u64::from(self.bounds.max_client_ops - state.budget.client_ops);
                 state.budget.client_ops -= 1;
-                let op = P::client_op(0, request, 0);
+                let op = P::client_op(&self.config, 0, request, 0);
                 let input = Input::Client {
                     client: 0,
                     request,

@@ -368,8 +368,31 @@ pub trait Protocol: Clone + Debug + Hash + Eq + Send + Sync + 'static {
     }
 
     /// The operation a simulated client issues as its `seq`-th request; `draw` is a
-    /// random number from the workload stream (randomness enters as input).
-    fn client_op(client: ClientId, seq: u64, draw: u64) -> Self::Op;
+    /// random number from the workload stream (randomness enters as input), and the
+    /// configuration carries the workload's shape (key space, op mix) where the protocol
+    /// has one.
+    fn client_op(config: &Self::Config, client: ClientId, seq: u64, draw: u64) -> Self::Op;
+
+    /// The sequential model every run's client history must linearize against, if the
+    /// protocol is a linearizable service. Then the simulator records each operation in
+    /// the checker's vocabulary (`history_input`, `history_output`) and checks the
+    /// history at the end of every run (`crate::lincheck`).
+    fn history_model() -> Option<crate::lincheck::ModelKind> {
+        None
+    }
+
+    /// An operation's key and input in the history checker's vocabulary.
+    fn history_input(_op: &Self::Op) -> Option<(Option<String>, crate::lincheck::OperationInput)> {
+        None
+    }
+
+    /// The output of an `Ok` reply in the history checker's vocabulary.
+    fn history_output(
+        _op: &Self::Op,
+        _reply: &Self::Reply,
+    ) -> Option<crate::lincheck::OperationOutput> {
+        None
+    }
 
     /// Is this node inside the model checker's protocol bounds (`[check]` `max_term`,
     /// `max_log`)? States with a node outside them are not explored further, which is

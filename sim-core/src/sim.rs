@@ -1014,7 +1014,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         );
         state.next_seq += 1;
         let request = state.next_seq;
-        let op = P::client_op(client, request, draw);
+        let op = P::client_op(&self.prepared.config, client, request, draw);
         self.metrics.client_ops_invoked += 1;
         self.history.push(HistoryOp {
             client,

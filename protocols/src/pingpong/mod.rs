@@ -216,7 +216,7 @@ impl Protocol for PingPong {
         "node"
     }
 
-    fn client_op(_client: ClientId, seq: u64, _draw: u64) -> u64 {
+    fn client_op(_config: &Self::Config, _client: ClientId, seq: u64, _draw: u64) -> u64 {
         seq
     }
 }

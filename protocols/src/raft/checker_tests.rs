@@ -362,12 +362,12 @@ fn liveness_leader_needs_a_majority_in_the_leaders_term() {
     assert_eq!(checker.liveness_holds("leader", &deposed), Some(false));
     let alone = vec![Some(node(0, 3, 2, Role::Leader, Vec::new(), 0)), None, None];
     assert_eq!(checker.liveness_holds("leader", &alone), Some(false));
-    let names: Vec<&str> = RaftChecker::liveness_conditions()
+    let names: Vec<&str> = <RaftChecker as Checker<Raft>>::liveness_conditions()
         .iter()
         .map(|info| info.name)
         .collect();
     assert_eq!(names, ["leader"]);
-    let properties: Vec<&str> = RaftChecker::properties()
+    let properties: Vec<&str> = <RaftChecker as Checker<Raft>>::properties()
         .iter()
         .map(|info| info.name)
         .collect();

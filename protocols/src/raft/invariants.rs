@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use sim_core::{Checker, NodeId, NodesView, PropertyInfo, Violation};
 
-use super::{Entry, LogIndex, Raft, RaftObs, Term};
+use super::{Entry, LogIndex, MachineCommand, RaftNode, RaftObs, StateMachine, Term};
 
 const PROPERTIES: &[PropertyInfo] = &[
     PropertyInfo {
@@ -55,16 +55,16 @@ const LIVENESS_CONDITIONS: &[PropertyInfo] = &[PropertyInfo {
 
 /// An entry as first written at its (index, term), and the term of the entry before it.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
-struct RegisteredEntry {
-    entry: Entry,
+struct RegisteredEntry<C> {
+    entry: Entry<C>,
     previous_term: Term,
     writer: NodeId,
 }
 
 /// An entry as first committed at its index.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
-struct CommittedEntry {
-    entry: Entry,
+struct CommittedEntry<C> {
+    entry: Entry<C>,
     first_committer: NodeId,
     /// The smallest currentTerm of a node when it committed this entry. The entry was
     /// committed by a leader of this term or earlier (a follower learns commits from the
@@ -81,19 +81,30 @@ struct LeaderLog {
 }
 
 /// Ghost state: history that no node holds.
-#[derive(Clone, Debug, Default, Hash, PartialEq, Eq)]
-pub struct RaftChecker {
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct RaftChecker<C = u64> {
     /// Every leader ever elected, by term.
     leaders: BTreeMap<Term, NodeId>,
     /// Every entry ever written, by (index, term).
-    registry: BTreeMap<(LogIndex, Term), RegisteredEntry>,
+    registry: BTreeMap<(LogIndex, Term), RegisteredEntry<C>>,
     /// Every entry ever committed, by index.
-    committed: BTreeMap<LogIndex, CommittedEntry>,
+    committed: BTreeMap<LogIndex, CommittedEntry<C>>,
     /// The current leaders' logs after their last step.
     leader_logs: BTreeMap<NodeId, LeaderLog>,
 }
 
-impl RaftChecker {
+impl<C> Default for RaftChecker<C> {
+    fn default() -> Self {
+        RaftChecker {
+            leaders: BTreeMap::new(),
+            registry: BTreeMap::new(),
+            committed: BTreeMap::new(),
+            leader_logs: BTreeMap::new(),
+        }
+    }
+}
+
+impl<C: MachineCommand> RaftChecker<C> {
     /// Every leader ever elected, by term.
     pub fn leaders(&self) -> &BTreeMap<Term, NodeId> {
         &self.leaders
@@ -120,9 +131,9 @@ impl RaftChecker {
         Ok(())
     }
 
-    fn check_log_write(
+    fn check_log_write<M: StateMachine<Command = C>>(
         &mut self,
-        node: &Raft,
+        node: &RaftNode<M>,
         from_index: LogIndex,
         to_index: LogIndex,
         truncated_from: Option<LogIndex>,
@@ -171,9 +182,9 @@ impl RaftChecker {
         Ok(())
     }
 
-    fn check_commit(
+    fn check_commit<M: StateMachine<Command = C>>(
         &mut self,
-        node: &Raft,
+        node: &RaftNode<M>,
         index: LogIndex,
         previous_index: LogIndex,
     ) -> Result<(), Violation> {
@@ -216,7 +227,11 @@ impl RaftChecker {
 
     /// Leader Completeness for `node`, leader of `term`: every entry committed in an
     /// earlier term is in its log.
-    fn check_leader_completeness(&self, node: &Raft, term: Term) -> Result<(), Violation> {
+    fn check_leader_completeness<M: StateMachine<Command = C>>(
+        &self,
+        node: &RaftNode<M>,
+        term: Term,
+    ) -> Result<(), Violation> {
         for (&index, committed) in &self.committed {
             if committed.commit_term >= term {
                 continue;
@@ -249,7 +264,11 @@ impl RaftChecker {
     /// so it is enough that the leader holds the last of them: by Log Matching, checked on
     /// every write, the leader's log then equals the committer's up to it. `check_all`
     /// checks every committed entry.
-    fn check_leader_completeness_latest(&self, node: &Raft, term: Term) -> Result<(), Violation> {
+    fn check_leader_completeness_latest<M: StateMachine<Command = C>>(
+        &self,
+        node: &RaftNode<M>,
+        term: Term,
+    ) -> Result<(), Violation> {
         let latest = self
             .committed
             .iter()
@@ -279,7 +298,10 @@ impl RaftChecker {
     }
 
     /// Leader Append-Only for a current leader against its log after its previous step.
-    fn check_leader_log(&self, node: &Raft) -> Result<(), Violation> {
+    fn check_leader_log<M: StateMachine<Command = C>>(
+        &self,
+        node: &RaftNode<M>,
+    ) -> Result<(), Violation> {
         assert!(node.is_leader());
         let Some(before) = self.leader_logs.get(&node.id()) else {
             return Ok(());
@@ -306,7 +328,7 @@ impl RaftChecker {
         ))
     }
 
-    fn record_leader_log(&mut self, node: &Raft) {
+    fn record_leader_log<M: StateMachine<Command = C>>(&mut self, node: &RaftNode<M>) {
         if node.is_leader() {
             let log = LeaderLog {
                 term: node.current_term(),
@@ -320,14 +342,14 @@ impl RaftChecker {
     }
 }
 
-impl Checker<Raft> for RaftChecker {
+impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
     fn properties() -> &'static [PropertyInfo] {
         PROPERTIES
     }
 
     fn on_step(
         &mut self,
-        nodes: NodesView<'_, Raft>,
+        nodes: NodesView<'_, RaftNode<M>>,
         stepped: NodeId,
         observations: &[RaftObs],
     ) -> Result<(), Violation> {
@@ -377,8 +399,8 @@ impl Checker<Raft> for RaftChecker {
         Ok(())
     }
 
-    fn check_all(&self, nodes: NodesView<'_, Raft>) -> Result<(), Violation> {
-        let up: Vec<&Raft> = nodes.iter().flatten().collect();
+    fn check_all(&self, nodes: NodesView<'_, RaftNode<M>>) -> Result<(), Violation> {
+        let up: Vec<&RaftNode<M>> = nodes.iter().flatten().collect();
 
         // election_safety: one leader per term, now and in the ghost history.
         for (position, node) in up.iter().enumerate() {
@@ -486,12 +508,12 @@ impl Checker<Raft> for RaftChecker {
         LIVENESS_CONDITIONS
     }
 
-    fn liveness_holds(&self, name: &str, nodes: NodesView<'_, Raft>) -> Option<bool> {
+    fn liveness_holds(&self, name: &str, nodes: NodesView<'_, RaftNode<M>>) -> Option<bool> {
         if name != "leader" {
             return None;
         }
         let majority = nodes.len() / 2 + 1;
-        let up: Vec<&Raft> = nodes.iter().flatten().collect();
+        let up: Vec<&RaftNode<M>> = nodes.iter().flatten().collect();
         let holds = up.iter().filter(|node| node.is_leader()).any(|leader| {
             let term = leader.current_term();
             up.iter().filter(|node| node.current_term() == term).count() >= majority

@@ -35,12 +35,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sim_core::check::CheckBounds;
+use sim_core::lincheck::{ModelKind, OperationInput, OperationOutput};
 use sim_core::{
     ClientId, ClientReply, ConfigError, Ctx, Effects, FaultBound, Input, Message, MutantInfo,
     NodeId, Observation, Params, Protocol, ReplyOutcome, TimeUs, TimerName,
 };
 
 pub mod invariants;
+pub mod machine;
 pub mod mutants;
 
 #[cfg(test)]
@@ -49,7 +51,17 @@ mod checker_tests;
 mod tests;
 
 pub use invariants::RaftChecker;
-pub use mutants::{Mutant, MUTANTS};
+pub use machine::{MachineCommand, MachineOutput, RaftOp, StateMachine, ValueLog};
+pub use mutants::{Mutant, KV_MUTANTS, MUTANTS};
+
+/// The `raft` protocol: Raft over a log of opaque values.
+pub type Raft = RaftNode<ValueLog>;
+
+/// True for a zero-sized value (the value log's `()` output), which replies leave out of
+/// their JSON.
+fn is_zero_sized<T>(_value: &T) -> bool {
+    std::mem::size_of::<T>() == 0
+}
 
 /// A node's term: a logical clock that only grows (§5.1).
 pub type Term = u64;
@@ -66,7 +78,7 @@ const KNOWN_PARAMS: &[&str] = &[
 
 /// Raft's configuration, shared by every node of a cluster.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
-pub struct RaftConfig {
+pub struct RaftConfig<MachineConfig = ()> {
     /// The election timer's delay is drawn from `election_timeout_us_min..=election_timeout_us_max`.
     pub election_timeout_us_min: TimeUs,
     pub election_timeout_us_max: TimeUs,
@@ -79,12 +91,14 @@ pub struct RaftConfig {
     pub empty_heartbeats: bool,
     /// `None` is the correct protocol.
     pub mutant: Option<Mutant>,
+    /// The replicated state machine's own parameters.
+    pub machine: MachineConfig,
 }
 
-impl Default for RaftConfig {
+impl<MachineConfig: Default> Default for RaftConfig<MachineConfig> {
     /// The defaults of `configure`: election timeout 150-300 ms, heartbeat 50 ms, 64 entries
     /// per AppendEntries, heartbeats from nextIndex, no mutant.
-    fn default() -> RaftConfig {
+    fn default() -> Self {
         RaftConfig {
             election_timeout_us_min: 150_000,
             election_timeout_us_max: 300_000,
@@ -92,18 +106,19 @@ impl Default for RaftConfig {
             max_entries_per_append: 64,
             empty_heartbeats: false,
             mutant: None,
+            machine: MachineConfig::default(),
         }
     }
 }
 
-impl RaftConfig {
+impl<MachineConfig: Default> RaftConfig<MachineConfig> {
     /// Validate the scenario's values (in milliseconds, as written) and the mutant name.
     pub fn from_millis(
         (election_ms_min, election_ms_max): (u64, u64),
         heartbeat_ms: u64,
         max_entries_per_append: u64,
         mutant: Option<&str>,
-    ) -> Result<RaftConfig, ConfigError> {
+    ) -> Result<Self, ConfigError> {
         assert!(
             election_ms_min <= election_ms_max,
             "Params::take_range orders the pair"
@@ -161,17 +176,19 @@ impl RaftConfig {
             max_entries_per_append,
             empty_heartbeats: false,
             mutant,
+            machine: MachineConfig::default(),
         })
     }
 }
 
-/// One log entry: the term of the leader that created it and the client command.
+/// One log entry: the term of the leader that created it and the client command, with
+/// the client and request id that proposed it (the state machine's dedupe key).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Entry {
+pub struct Entry<Command = u64> {
     pub term: Term,
     pub client: ClientId,
     pub request: u64,
-    pub value: u64,
+    pub value: Command,
 }
 
 /// How a follower answered an AppendEntries.
@@ -195,7 +212,7 @@ pub enum AppendResult {
 
 /// Raft's RPCs (Figure 2). Responses are messages of their own, matched by term.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub enum RaftMsg {
+pub enum RaftMsg<Command = u64> {
     RequestVote {
         term: Term,
         last_log_index: LogIndex,
@@ -209,7 +226,7 @@ pub enum RaftMsg {
         term: Term,
         prev_log_index: LogIndex,
         prev_log_term: Term,
-        entries: Vec<Entry>,
+        entries: Vec<Entry<Command>>,
         leader_commit: LogIndex,
     },
     AppendEntriesResponse {
@@ -218,7 +235,7 @@ pub enum RaftMsg {
     },
 }
 
-impl RaftMsg {
+impl<Command> RaftMsg<Command> {
     pub fn term(&self) -> Term {
         match self {
             RaftMsg::RequestVote { term, .. }
@@ -229,7 +246,7 @@ impl RaftMsg {
     }
 }
 
-impl Message for RaftMsg {
+impl<Command: MachineCommand> Message for RaftMsg<Command> {
     fn kind(&self) -> &'static str {
         match self {
             RaftMsg::RequestVote { .. } => "request_vote",
@@ -240,10 +257,14 @@ impl Message for RaftMsg {
     }
 
     fn size_bytes(&self) -> u32 {
-        // A header of terms and indices, plus term, client, request and value per entry.
+        // A header of terms and indices, plus term, client and request (16 bytes) and the
+        // command per entry.
         match self {
             RaftMsg::AppendEntries { entries, .. } => {
-                let entries_bytes = entries.len().saturating_mul(24);
+                let entries_bytes: u64 = entries
+                    .iter()
+                    .map(|entry| 16 + u64::from(entry.value.size_bytes()))
+                    .sum();
                 u32::try_from(32 + entries_bytes).unwrap_or(u32::MAX)
             }
             _ => 32,
@@ -270,28 +291,27 @@ impl TimerName for RaftTimer {
 
 /// What a node keeps on stable storage (Figure 2, "persistent state on all servers").
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
-pub struct RaftDurable {
+pub struct RaftDurable<Command = u64> {
     pub current_term: Term,
     pub voted_for: Option<NodeId>,
-    pub log: Vec<Entry>,
-}
-
-/// A client command: the value to append to the replicated log.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, Serialize)]
-pub struct RaftOp {
-    pub value: u64,
+    pub log: Vec<Entry<Command>>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, Serialize)]
-pub enum RaftReply {
-    /// The request's entry is committed at `index`.
-    Committed { index: LogIndex },
+pub enum RaftReply<Output = ()> {
+    /// The request's entry is committed at `index`, and applying it returned `output`
+    /// (nothing, for the `raft` protocol's value log).
+    Committed {
+        index: LogIndex,
+        #[serde(skip_serializing_if = "is_zero_sized")]
+        output: Output,
+    },
     /// This node is not the leader; `leader_hint` is the leader it last heard from in its
     /// current term, if any.
     NotLeader { leader_hint: Option<NodeId> },
 }
 
-impl ClientReply for RaftReply {
+impl<Output: MachineOutput> ClientReply for RaftReply<Output> {
     fn outcome(&self) -> ReplyOutcome {
         match self {
             RaftReply::Committed { .. } => ReplyOutcome::Ok,
@@ -368,16 +388,16 @@ impl Role {
 
 /// One Raft node.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
-pub struct Raft {
+pub struct RaftNode<M: StateMachine> {
     // The step function gets no config, so every node keeps a copy.
-    config: RaftConfig,
+    config: RaftConfig<M::Config>,
     id: NodeId,
     cluster_size: u32,
 
     // Persistent state on all servers (Figure 2).
     current_term: Term,
     voted_for: Option<NodeId>,
-    log: Vec<Entry>,
+    log: Vec<Entry<M::Command>>,
 
     // Volatile state on all servers.
     commit_index: LogIndex,
@@ -394,22 +414,27 @@ pub struct Raft {
     match_index: Vec<LogIndex>,
     /// Entries this leader appended for clients, by index, awaiting commit.
     pending: BTreeMap<LogIndex, (ClientId, u64)>,
+
+    // The replicated state machine: the committed prefix `1..=last_applied` applied in
+    // order (§5.3). Volatile: rebuilt from the log as commits are learnt after a restart.
+    machine: M,
+    last_applied: LogIndex,
 }
 
 /// The effects of one step, plus whether the durable state changed since it was last
 /// persisted in this step. Sends and replies go through `Raft::send` and `Raft::reply`,
 /// which emit the `Persist` first when it is due.
-struct Output<'a> {
-    fx: &'a mut Effects<Raft>,
+struct Output<'a, M: StateMachine> {
+    fx: &'a mut Effects<RaftNode<M>>,
     durable_changed: bool,
 }
 
-impl Raft {
+impl<M: StateMachine> RaftNode<M> {
     pub fn id(&self) -> NodeId {
         self.id
     }
 
-    pub fn config(&self) -> &RaftConfig {
+    pub fn config(&self) -> &RaftConfig<M::Config> {
         &self.config
     }
 
@@ -422,7 +447,7 @@ impl Raft {
     }
 
     /// The log; `log()[i - 1]` is the entry at index `i`.
-    pub fn log(&self) -> &[Entry] {
+    pub fn log(&self) -> &[Entry<M::Command>] {
         &self.log
     }
 
@@ -464,7 +489,7 @@ impl Raft {
     }
 
     /// The entry at `index` (1-based), if the log has one.
-    pub fn entry(&self, index: LogIndex) -> Option<&Entry> {
+    pub fn entry(&self, index: LogIndex) -> Option<&Entry<M::Command>> {
         if index == 0 {
             None
         } else {
@@ -487,7 +512,7 @@ impl Raft {
             .filter(move |&node| node != id)
     }
 
-    fn durable(&self) -> RaftDurable {
+    fn durable(&self) -> RaftDurable<M::Command> {
         if self.mutant(Mutant::VolatileVotedFor) {
             // The bug: only the log reaches stable storage.
             return RaftDurable {
@@ -504,7 +529,7 @@ impl Raft {
     }
 
     /// Emit `Persist` if the durable state changed since it was last persisted this step.
-    fn persist_if_changed(&self, out: &mut Output<'_>) {
+    fn persist_if_changed(&self, out: &mut Output<'_, M>) {
         if out.durable_changed {
             out.fx.persist(self.durable());
             out.durable_changed = false;
@@ -512,7 +537,7 @@ impl Raft {
     }
 
     /// Every send goes through here so that it follows the persist it depends on.
-    fn send(&self, out: &mut Output<'_>, to: NodeId, msg: RaftMsg) {
+    fn send(&self, out: &mut Output<'_, M>, to: NodeId, msg: RaftMsg<M::Command>) {
         assert!(to != self.id, "{}: send to itself", self.id);
         assert!(
             to.0 < self.cluster_size,
@@ -525,12 +550,18 @@ impl Raft {
 
     /// Replies, like sends, follow the persist they depend on (a committed entry must be
     /// on this node's stable storage before the client hears about it).
-    fn reply(&self, out: &mut Output<'_>, client: ClientId, request: u64, reply: RaftReply) {
+    fn reply(
+        &self,
+        out: &mut Output<'_, M>,
+        client: ClientId,
+        request: u64,
+        reply: RaftReply<M::Output>,
+    ) {
         self.persist_if_changed(out);
         out.fx.reply(client, request, reply);
     }
 
-    fn arm_election_timer(&self, out: &mut Output<'_>) {
+    fn arm_election_timer(&self, out: &mut Output<'_, M>) {
         let min_us = self.config.election_timeout_us_min;
         let max_us = if self.mutant(Mutant::FixedElectionTimeout) {
             // The bug: every node waits exactly as long, so split votes repeat.
@@ -541,7 +572,7 @@ impl Raft {
         out.fx.set_timer(RaftTimer::Election, min_us, max_us);
     }
 
-    fn arm_heartbeat_timer(&self, out: &mut Output<'_>) {
+    fn arm_heartbeat_timer(&self, out: &mut Output<'_, M>) {
         assert!(self.role == Role::Leader);
         out.fx.set_timer(
             RaftTimer::Heartbeat,
@@ -555,9 +586,9 @@ impl Raft {
     /// every mutation here means no code path, mutant or not, escapes the checker.
     fn write_log(
         &mut self,
-        out: &mut Output<'_>,
+        out: &mut Output<'_, M>,
         truncate_from: Option<LogIndex>,
-        entries: &[Entry],
+        entries: &[Entry<M::Command>],
     ) {
         assert!(
             truncate_from.is_some() || !entries.is_empty(),
@@ -609,7 +640,7 @@ impl Raft {
 
     /// Advance commitIndex to `index` (it never goes back), answer the clients whose
     /// entries are now committed, and report it.
-    fn commit_to(&mut self, out: &mut Output<'_>, index: LogIndex) {
+    fn commit_to(&mut self, out: &mut Output<'_, M>, index: LogIndex) {
         assert!(index > self.commit_index, "commit index only grows");
         assert!(
             index <= self.last_log_index(),
@@ -621,18 +652,34 @@ impl Raft {
             index,
             previous_index,
         });
-        while let Some((&pending_index, _)) = self.pending.first_key_value() {
-            if pending_index > index {
-                break;
+        // Apply the newly committed entries in log order (§5.3); the leader answers each
+        // client whose entry it appended with the output of applying it.
+        assert!(self.last_applied <= previous_index.max(self.last_applied));
+        while self.last_applied < index {
+            self.last_applied += 1;
+            let applied_index = self.last_applied;
+            let entry = &self.log[applied_index as usize - 1];
+            let output = self.machine.apply(
+                &self.config.machine,
+                entry.client,
+                entry.request,
+                &entry.value,
+            );
+            let Some((&pending_index, _)) = self.pending.first_key_value() else {
+                continue;
+            };
+            assert!(
+                pending_index >= applied_index,
+                "a pending entry was skipped"
+            );
+            if pending_index > applied_index {
+                continue;
             }
             let (_, (client, request)) = self.pending.pop_first().expect("non-empty");
             assert!(
                 self.role == Role::Leader,
                 "only a leader has pending requests"
             );
-            let entry = self
-                .entry(pending_index)
-                .expect("pending entry is in the log");
             assert!(entry.client == client && entry.request == request);
             self.reply(
                 out,
@@ -640,14 +687,16 @@ impl Raft {
                 request,
                 RaftReply::Committed {
                     index: pending_index,
+                    output,
                 },
             );
         }
+        assert!(self.last_applied == self.commit_index);
     }
 
     /// Adopt `term` (when newer) and become a follower (§5.1: "if RPC request or response
     /// contains term T > currentTerm: set currentTerm = T, convert to follower").
-    fn become_follower(&mut self, out: &mut Output<'_>, term: Term) {
+    fn become_follower(&mut self, out: &mut Output<'_, M>, term: Term) {
         assert!(term >= self.current_term, "terms never go back");
         if term > self.current_term {
             self.current_term = term;
@@ -672,7 +721,7 @@ impl Raft {
     }
 
     /// Start an election (§5.2): new term, vote for self, ask every peer.
-    fn become_candidate(&mut self, out: &mut Output<'_>) {
+    fn become_candidate(&mut self, out: &mut Output<'_, M>) {
         assert!(
             self.role != Role::Leader,
             "{}: invalid transition leader -> candidate",
@@ -702,7 +751,7 @@ impl Raft {
         }
     }
 
-    fn become_leader(&mut self, out: &mut Output<'_>) {
+    fn become_leader(&mut self, out: &mut Output<'_, M>) {
         assert!(
             self.role == Role::Candidate,
             "{}: invalid transition {:?} -> leader",
@@ -728,7 +777,7 @@ impl Raft {
 
     /// Send AppendEntries from `next_index[peer]`, at most `max_entries_per_append` entries,
     /// and advance `next_index[peer]` past them optimistically (a rejection resets it).
-    fn send_append_entries(&mut self, out: &mut Output<'_>, peer: NodeId) {
+    fn send_append_entries(&mut self, out: &mut Output<'_, M>, peer: NodeId) {
         assert!(self.role == Role::Leader);
         let next = self.next_index[peer.index()];
         assert!(
@@ -751,7 +800,7 @@ impl Raft {
         self.send(out, peer, msg);
     }
 
-    fn broadcast_append_entries(&mut self, out: &mut Output<'_>) {
+    fn broadcast_append_entries(&mut self, out: &mut Output<'_, M>) {
         let peers: Vec<NodeId> = self.peers().collect();
         for peer in peers {
             self.send_append_entries(out, peer);
@@ -760,7 +809,7 @@ impl Raft {
 
     /// The leader's commit rule (§5.4.2): the largest N stored by a majority, committed only
     /// when log[N] is from the current term.
-    fn advance_leader_commit(&mut self, out: &mut Output<'_>) {
+    fn advance_leader_commit(&mut self, out: &mut Output<'_, M>) {
         assert!(self.role == Role::Leader);
         assert!(self.match_index[self.id.index()] == self.last_log_index());
         let mut matched = self.match_index.clone();
@@ -777,7 +826,7 @@ impl Raft {
         }
     }
 
-    fn on_election_timeout(&mut self, out: &mut Output<'_>) {
+    fn on_election_timeout(&mut self, out: &mut Output<'_, M>) {
         if self.role == Role::Leader {
             // A leader cancels its election timer; a timer that fired regardless is stale.
             return;
@@ -785,7 +834,7 @@ impl Raft {
         self.become_candidate(out);
     }
 
-    fn on_heartbeat_timeout(&mut self, out: &mut Output<'_>) {
+    fn on_heartbeat_timeout(&mut self, out: &mut Output<'_, M>) {
         if self.role != Role::Leader {
             // Stepping down cancels the heartbeat timer; a timer that fired regardless is stale.
             return;
@@ -802,7 +851,7 @@ impl Raft {
     /// index known to match). nextIndex goes back to matchIndex + 1, so the success reply
     /// makes the leader (re)send whatever the peer has not acknowledged, which also
     /// retransmits lost AppendEntries.
-    fn broadcast_empty_heartbeats(&mut self, out: &mut Output<'_>) {
+    fn broadcast_empty_heartbeats(&mut self, out: &mut Output<'_, M>) {
         assert!(self.role == Role::Leader);
         let peers: Vec<NodeId> = self.peers().collect();
         for peer in peers {
@@ -821,7 +870,7 @@ impl Raft {
 
     fn on_request_vote(
         &mut self,
-        out: &mut Output<'_>,
+        out: &mut Output<'_, M>,
         from: NodeId,
         term: Term,
         last_log_index: LogIndex,
@@ -858,7 +907,7 @@ impl Raft {
 
     fn on_request_vote_response(
         &mut self,
-        out: &mut Output<'_>,
+        out: &mut Output<'_, M>,
         from: NodeId,
         term: Term,
         vote_granted: bool,
@@ -884,11 +933,11 @@ impl Raft {
 
     fn on_append_entries(
         &mut self,
-        out: &mut Output<'_>,
+        out: &mut Output<'_, M>,
         from: NodeId,
         term: Term,
         (prev_log_index, prev_log_term): (LogIndex, Term),
-        entries: Vec<Entry>,
+        entries: Vec<Entry<M::Command>>,
         leader_commit: LogIndex,
     ) {
         assert!(
@@ -1015,7 +1064,7 @@ impl Raft {
 
     fn on_append_entries_response(
         &mut self,
-        out: &mut Output<'_>,
+        out: &mut Output<'_, M>,
         from: NodeId,
         term: Term,
         result: AppendResult,
@@ -1078,6 +1127,25 @@ impl Raft {
         }
     }
 
+    /// The output the entry at `index` would have if every entry up to it committed: a
+    /// copy of the machine applies the uncommitted entries. Only the reply-before-commit
+    /// mutant asks.
+    fn speculative_output(&self, index: LogIndex) -> M::Output {
+        assert!(index > self.last_applied && index <= self.last_log_index());
+        let mut machine = self.machine.clone();
+        let mut output = None;
+        for applied_index in self.last_applied + 1..=index {
+            let entry = &self.log[applied_index as usize - 1];
+            output = Some(machine.apply(
+                &self.config.machine,
+                entry.client,
+                entry.request,
+                &entry.value,
+            ));
+        }
+        output.expect("at least the entry at index is applied")
+    }
+
     /// The last index of our log whose entry has `term`, if any.
     fn last_index_of_term(&self, term: Term) -> Option<LogIndex> {
         let position = self.log.iter().rposition(|entry| entry.term == term)?;
@@ -1086,11 +1154,20 @@ impl Raft {
 
     fn on_client_request(
         &mut self,
-        out: &mut Output<'_>,
+        out: &mut Output<'_, M>,
         client: ClientId,
         request: u64,
-        op: RaftOp,
+        op: M::Op,
     ) {
+        if self.mutant(Mutant::StaleRead) {
+            // The bug: any node, leader or not, answers a read from the state it has
+            // applied, without a log round or a quorum check that it is still current.
+            if let Some(output) = self.machine.read_locally(&op) {
+                let index = self.commit_index;
+                self.reply(out, client, request, RaftReply::Committed { index, output });
+                return;
+            }
+        }
         if self.role != Role::Leader {
             let reply = RaftReply::NotLeader {
                 leader_hint: self.leader_hint,
@@ -1102,13 +1179,22 @@ impl Raft {
             term: self.current_term,
             client,
             request,
-            value: op.value,
+            value: M::command(&op),
         };
         self.write_log(out, None, &[entry]);
         let index = self.last_log_index();
         self.match_index[self.id.index()] = index;
-        let previous = self.pending.insert(index, (client, request));
-        assert!(previous.is_none(), "a fresh index has no pending request");
+        if self.mutant(Mutant::ReplyBeforeCommit) {
+            // The bug: answer as soon as the entry is in the leader's log, with the output
+            // of applying it (after the uncommitted entries before it) to a copy of the
+            // machine. A leader that loses its uncommitted tail has acknowledged writes
+            // that never happen.
+            let output = self.speculative_output(index);
+            self.reply(out, client, request, RaftReply::Committed { index, output });
+        } else {
+            let previous = self.pending.insert(index, (client, request));
+            assert!(previous.is_none(), "a fresh index has no pending request");
+        }
         // A single-node cluster commits at once.
         self.advance_leader_commit(out);
         let peers: Vec<NodeId> = self.peers().collect();
@@ -1119,7 +1205,7 @@ impl Raft {
         }
     }
 
-    fn on_message(&mut self, out: &mut Output<'_>, from: NodeId, msg: RaftMsg) {
+    fn on_message(&mut self, out: &mut Output<'_, M>, from: NodeId, msg: RaftMsg<M::Command>) {
         assert!(
             from != self.id && from.0 < self.cluster_size,
             "{}: message from {from}",
@@ -1184,24 +1270,34 @@ impl Raft {
     }
 }
 
-impl Protocol for Raft {
-    const NAME: &'static str = "raft";
+impl<M: StateMachine> Protocol for RaftNode<M> {
+    const NAME: &'static str = M::NAME;
 
-    type Config = RaftConfig;
-    type Msg = RaftMsg;
+    type Config = RaftConfig<M::Config>;
+    type Msg = RaftMsg<M::Command>;
     type Timer = RaftTimer;
-    type Durable = RaftDurable;
-    type Op = RaftOp;
-    type Reply = RaftReply;
+    type Durable = RaftDurable<M::Command>;
+    type Op = M::Op;
+    type Reply = RaftReply<M::Output>;
     type Obs = RaftObs;
-    type Checker = RaftChecker;
+    type Checker = RaftChecker<M::Command>;
 
     fn configure(
         _cluster_size: u32,
         params: &mut Params,
         mutant: Option<&str>,
-    ) -> Result<RaftConfig, ConfigError> {
-        let defaults = RaftConfig::default();
+    ) -> Result<RaftConfig<M::Config>, ConfigError> {
+        if let Some(name) = mutant {
+            if !M::mutants().iter().any(|info| info.name == name) {
+                let names: Vec<&str> = M::mutants().iter().map(|info| info.name).collect();
+                return Err(ConfigError {
+                    field: "mutant".to_string(),
+                    message: format!("{} has no mutant called {name:?}", M::NAME),
+                    fix: format!("use one of: {}", names.join(", ")),
+                });
+            }
+        }
+        let defaults = RaftConfig::<M::Config>::default();
         let (election_ms_min, election_ms_max) = params.take_range(
             "election_timeout_ms",
             (
@@ -1213,22 +1309,29 @@ impl Protocol for Raft {
         let max_entries_per_append =
             params.take_u64("max_entries_per_append", defaults.max_entries_per_append)?;
         let empty_heartbeats = params.take_bool("empty_heartbeats", defaults.empty_heartbeats)?;
-        // `finish` consumes the table; what is left of the caller's copy is nothing.
-        std::mem::take(params).finish(KNOWN_PARAMS)?;
-        let config = RaftConfig::from_millis(
+        let config = RaftConfig::<M::Config>::from_millis(
             (election_ms_min, election_ms_max),
             heartbeat_ms,
             max_entries_per_append,
             mutant,
         )?;
+        let machine = M::configure(params, config.mutant)?;
+        // `finish` consumes the table; what is left of the caller's copy is nothing.
+        let known: Vec<&str> = KNOWN_PARAMS
+            .iter()
+            .chain(M::KNOWN_PARAMS)
+            .copied()
+            .collect();
+        std::mem::take(params).finish(&known)?;
         Ok(RaftConfig {
             empty_heartbeats,
+            machine,
             ..config
         })
     }
 
     fn mutants() -> &'static [MutantInfo] {
-        MUTANTS
+        M::mutants()
     }
 
     fn fault_bound(cluster_size: u32) -> FaultBound {
@@ -1238,9 +1341,9 @@ impl Protocol for Raft {
         }
     }
 
-    fn new(ctx: &Ctx, config: &RaftConfig) -> Raft {
+    fn new(ctx: &Ctx, config: &RaftConfig<M::Config>) -> Self {
         assert!(ctx.cluster_size >= 1 && ctx.id.0 < ctx.cluster_size);
-        Raft {
+        RaftNode {
             config: config.clone(),
             id: ctx.id,
             cluster_size: ctx.cluster_size,
@@ -1254,11 +1357,17 @@ impl Protocol for Raft {
             next_index: Vec::new(),
             match_index: Vec::new(),
             pending: BTreeMap::new(),
+            machine: M::default(),
+            last_applied: 0,
         }
     }
 
-    fn recover(ctx: &Ctx, config: &RaftConfig, durable: Option<&RaftDurable>) -> Raft {
-        let mut node = Raft::new(ctx, config);
+    fn recover(
+        ctx: &Ctx,
+        config: &RaftConfig<M::Config>,
+        durable: Option<&RaftDurable<M::Command>>,
+    ) -> Self {
+        let mut node = Self::new(ctx, config);
         if let Some(durable) = durable {
             node.current_term = durable.current_term;
             node.voted_for = durable.voted_for;
@@ -1274,7 +1383,7 @@ impl Protocol for Raft {
         node
     }
 
-    fn step(&mut self, ctx: &Ctx, input: Input<Raft>, fx: &mut Effects<Raft>) {
+    fn step(&mut self, ctx: &Ctx, input: Input<Self>, fx: &mut Effects<Self>) {
         assert!(ctx.id == self.id && ctx.cluster_size == self.cluster_size);
         let mut out = Output {
             fx,
@@ -1313,10 +1422,18 @@ impl Protocol for Raft {
 
     /// The variables of `tla/Raft.tla` that trace validation checks after every step
     /// (`quorumlab tlc --validate-trace`): currentTerm, votedFor, the role, commitIndex and
-    /// the log as `[term, value]` pairs. Leader bookkeeping (nextIndex, matchIndex, the
-    /// votes counted) is left out: the trace spec leaves it free.
+    /// the log as `[term, value]` pairs (the value is the command as JSON: a number for the
+    /// `raft` protocol). Leader bookkeeping (nextIndex, matchIndex, the votes counted) is
+    /// left out: the trace spec leaves it free.
     fn trace_state(&self) -> Option<serde_json::Value> {
-        let log: Vec<[u64; 2]> = self.log.iter().map(|e| [e.term, e.value]).collect();
+        let log: Vec<(u64, serde_json::Value)> = self
+            .log
+            .iter()
+            .map(|e| {
+                let value = serde_json::to_value(&e.value).unwrap_or(serde_json::Value::Null);
+                (e.term, value)
+            })
+            .collect();
         Some(serde_json::json!({
             "term": self.current_term,
             "voted_for": self.voted_for.map(|node| node.0),
@@ -1326,10 +1443,22 @@ impl Protocol for Raft {
         }))
     }
 
-    fn client_op(client: ClientId, seq: u64, draw: u64) -> RaftOp {
-        // Any value will do; mixing in client and seq keeps values distinct in traces.
-        RaftOp {
-            value: draw ^ (u64::from(client) << 48) ^ seq,
+    fn client_op(config: &RaftConfig<M::Config>, client: ClientId, seq: u64, draw: u64) -> M::Op {
+        M::client_op(&config.machine, client, seq, draw)
+    }
+
+    fn history_model() -> Option<ModelKind> {
+        M::history_model()
+    }
+
+    fn history_input(op: &M::Op) -> Option<(Option<String>, OperationInput)> {
+        M::history_input(op)
+    }
+
+    fn history_output(op: &M::Op, reply: &RaftReply<M::Output>) -> Option<OperationOutput> {
+        match reply {
+            RaftReply::Committed { output, .. } => M::history_output(op, output),
+            RaftReply::NotLeader { .. } => None,
         }
     }
 

@@ -28,6 +28,12 @@ pub enum Mutant {
     UnboundedLeaderCommit,
     /// The election timeout is not randomised (§5.2): split votes repeat forever.
     FixedElectionTimeout,
+    /// kv: any node answers a read from its applied state, with no quorum check.
+    StaleRead,
+    /// kv: the state machine keeps no per-client dedupe table.
+    NoDedupe,
+    /// kv: the leader answers when the entry is appended, before it commits.
+    ReplyBeforeCommit,
 }
 
 /// Every mutant, in the order of `Mutant`'s variants.
@@ -96,8 +102,43 @@ pub const MUTANTS: &[MutantInfo] = &[
     },
 ];
 
+/// The `kv` protocol's mutants: bugs of the service on top of Raft (client sessions,
+/// reads, replies), in the order of `Mutant::KV`.
+pub const KV_MUTANTS: &[MutantInfo] = &[
+    MutantInfo {
+        name: "stale-read",
+        description: "any node, leader or follower, answers a get from the state it has \
+                      applied, without a log round or a quorum check (Raft thesis §6.4: a \
+                      leader must confirm it is still leader before serving a read), so a \
+                      read can miss a write that completed before it began.",
+        liveness: false,
+    },
+    MutantInfo {
+        name: "no-dedupe",
+        description: "the state machine keeps no per-client table of the last applied \
+                      request, so a request retried after a lost reply is applied twice \
+                      (thesis §6.3: linearizable semantics need client sessions).",
+        liveness: false,
+    },
+    MutantInfo {
+        name: "reply-before-commit",
+        description: "the leader answers a client once the entry is in its own log, before a \
+                      majority stores it, so a leader that loses its uncommitted tail has \
+                      acknowledged writes that never take effect (§5.3: reply after \
+                      applying a committed entry).",
+        liveness: false,
+    },
+];
+
 impl Mutant {
-    /// Every mutant, in the order of `MUTANTS`.
+    /// The `kv` protocol's mutants, in the order of `KV_MUTANTS`.
+    pub const KV: [Mutant; 3] = [
+        Mutant::StaleRead,
+        Mutant::NoDedupe,
+        Mutant::ReplyBeforeCommit,
+    ];
+
+    /// Every Raft mutant, in the order of `MUTANTS`.
     pub const ALL: [Mutant; 9] = [
         Mutant::VolatileVotedFor,
         Mutant::CountDuplicateVotes,
@@ -112,15 +153,21 @@ impl Mutant {
 
     /// The name used on the command line and in scenario files.
     pub fn name(self) -> &'static str {
-        let position = Mutant::ALL.iter().position(|&mutant| mutant == self);
-        let position = position.expect("every mutant is in Mutant::ALL");
-        MUTANTS[position].name
+        if let Some(position) = Mutant::ALL.iter().position(|&mutant| mutant == self) {
+            return MUTANTS[position].name;
+        }
+        let position = Mutant::KV.iter().position(|&mutant| mutant == self);
+        let position = position.expect("every mutant is in Mutant::ALL or Mutant::KV");
+        KV_MUTANTS[position].name
     }
 
-    /// The mutant called `name`, or `None` when no mutant has that name.
+    /// The mutant called `name` (Raft's or kv's), or `None` when no mutant has that name.
     pub fn from_name(name: &str) -> Option<Mutant> {
-        let position = MUTANTS.iter().position(|info| info.name == name)?;
-        Some(Mutant::ALL[position])
+        if let Some(position) = MUTANTS.iter().position(|info| info.name == name) {
+            return Some(Mutant::ALL[position]);
+        }
+        let position = KV_MUTANTS.iter().position(|info| info.name == name)?;
+        Some(Mutant::KV[position])
     }
 
     /// Every mutant's name, comma separated, for error messages.
@@ -137,11 +184,13 @@ mod tests {
     #[test]
     fn names_round_trip_and_are_unique() {
         assert_eq!(Mutant::ALL.len(), MUTANTS.len());
-        for mutant in Mutant::ALL {
+        assert_eq!(Mutant::KV.len(), KV_MUTANTS.len());
+        for mutant in Mutant::ALL.into_iter().chain(Mutant::KV) {
             assert_eq!(Mutant::from_name(mutant.name()), Some(mutant));
         }
-        for (position, info) in MUTANTS.iter().enumerate() {
-            let duplicates = MUTANTS[position + 1..]
+        let every: Vec<MutantInfo> = MUTANTS.iter().chain(KV_MUTANTS).copied().collect();
+        for (position, info) in every.iter().enumerate() {
+            let duplicates = every[position + 1..]
                 .iter()
                 .filter(|other| other.name == info.name);
             assert_eq!(duplicates.count(), 0, "duplicate mutant name {}", info.name);

@@ -194,7 +194,7 @@ impl Cluster {
     }
 
     fn propose(&mut self, id: NodeId, client: ClientId, request: u64) {
-        let op = Raft::client_op(client, request, 7);
+        let op = Raft::client_op(&self.config, client, request, 7);
         self.step(
             id,
             Input::Client {
@@ -389,12 +389,12 @@ fn client_proposal_commits_on_every_node() {
     assert_eq!(
         committed,
         [
-            (4, 1, RaftReply::Committed { index: 1 }),
-            (4, 2, RaftReply::Committed { index: 2 })
+            (4, 1, RaftReply::Committed { index: 1, output: () }),
+            (4, 2, RaftReply::Committed { index: 2, output: () })
         ]
     );
     assert_eq!(
-        RaftReply::Committed { index: 1 }.outcome(),
+        RaftReply::Committed { index: 1, output: () }.outcome(),
         ReplyOutcome::Ok
     );
     // Followers learn the commit index with the next AppendEntries.
@@ -800,21 +800,21 @@ fn message_and_timer_kinds_match_the_tla_vocabulary() {
         leader_commit: 0,
     };
     assert_eq!((append.kind(), append.size_bytes()), ("append_entries", 80));
-    let vote = RaftMsg::RequestVote {
+    let vote: RaftMsg = RaftMsg::RequestVote {
         term: 1,
         last_log_index: 0,
         last_log_term: 0,
     };
     assert_eq!((vote.kind(), vote.size_bytes()), ("request_vote", 32));
     assert_eq!(
-        RaftMsg::RequestVoteResponse {
+        RaftMsg::<u64>::RequestVoteResponse {
             term: 1,
             vote_granted: true
         }
         .kind(),
         "request_vote_response"
     );
-    let response = RaftMsg::AppendEntriesResponse {
+    let response: RaftMsg = RaftMsg::AppendEntriesResponse {
         term: 1,
         result: AppendResult::StaleTerm,
     };
@@ -1452,8 +1452,8 @@ fn a_vote_persisted_but_never_sent_still_binds_after_restart() {
 
 #[test]
 fn configure_rejects_bad_values_naming_the_field() {
-    let config =
-        RaftConfig::from_millis((100, 200), 20, 8, Some("vote-ignores-log")).expect("valid");
+    let config: RaftConfig =
+        RaftConfig::<()>::from_millis((100, 200), 20, 8, Some("vote-ignores-log")).expect("valid");
     assert_eq!(
         (
             config.election_timeout_us_min,
@@ -1468,26 +1468,26 @@ fn configure_rejects_bad_values_naming_the_field() {
     );
     let field = |result: Result<RaftConfig, ConfigError>| result.expect_err("invalid").field;
     assert_eq!(
-        field(RaftConfig::from_millis((50, 300), 50, 64, None)),
+        field(RaftConfig::<()>::from_millis((50, 300), 50, 64, None)),
         "election_timeout_ms"
     );
     assert_eq!(
-        field(RaftConfig::from_millis((150, 300), 0, 64, None)),
+        field(RaftConfig::<()>::from_millis((150, 300), 0, 64, None)),
         "heartbeat_ms"
     );
     assert_eq!(
-        field(RaftConfig::from_millis((150, 300), 50, 0, None)),
+        field(RaftConfig::<()>::from_millis((150, 300), 50, 0, None)),
         "max_entries_per_append"
     );
     assert_eq!(
-        field(RaftConfig::from_millis((150, u64::MAX), 50, 64, None)),
+        field(RaftConfig::<()>::from_millis((150, u64::MAX), 50, 64, None)),
         "election_timeout_ms"
     );
     assert_eq!(
-        field(RaftConfig::from_millis((150, 300), 50, 64, Some("raft"))),
+        field(RaftConfig::<()>::from_millis((150, 300), 50, 64, Some("raft"))),
         "mutant"
     );
-    let error = RaftConfig::from_millis((40, 300), 50, 64, None).expect_err("invalid");
+    let error = RaftConfig::<()>::from_millis((40, 300), 50, 64, None).expect_err("invalid");
     assert!(
         error
             .message
@@ -1506,7 +1506,7 @@ fn empty_heartbeats_start_at_match_index_and_then_send_the_rest() {
     let table: toml::Table = toml::from_str("empty_heartbeats = true").expect("toml");
     let config = Raft::configure(3, &mut Params::new(table), None).expect("valid");
     assert!(config.empty_heartbeats);
-    assert!(!RaftConfig::default().empty_heartbeats);
+    assert!(!RaftConfig::<()>::default().empty_heartbeats);
 
     let log = vec![entry(1, 1), entry(1, 2), entry(1, 3)];
     let mut node = leader(0, 3, config, 1, log);
