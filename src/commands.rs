@@ -45,7 +45,10 @@ pub fn write_run_dir(dir: &Path, runner: &dyn Runner, output: &RunOutput) -> Res
     if !output.history.is_empty() {
         write_file(
             &dir.join("history.json"),
-            to_json_pretty(&json!({ "operations": output.history })),
+            to_json_pretty(&match &output.history_model {
+                Some(model) => json!({ "model": model, "operations": output.history }),
+                None => json!({ "operations": output.history }),
+            }),
         )?;
     }
     if let Some(trace) = &output.trace {

@@ -5,6 +5,7 @@
 //! Architecture invariant: nothing here reads time, randomness, the network or the disk.
 //! A protocol sees only its inputs and writes only its effects.
 
+pub mod kv;
 pub mod pingpong;
 pub mod raft;
 
@@ -15,6 +16,10 @@ pub fn registry() -> Vec<ProtocolEntry> {
     vec![
         ProtocolEntry::of::<raft::Raft>(
             "Raft consensus (Ongaro & Ousterhout 2014): elections, log replication, commit",
+        ),
+        ProtocolEntry::of::<kv::Kv>(
+            "a linearizable key-value store (get, put, append, cas) on Raft, with client \
+             sessions; every run's history is checked for linearizability",
         ),
         ProtocolEntry::of::<pingpong::PingPong>(
             "tokens passed around a ring: the simulator's own benchmark and test protocol",

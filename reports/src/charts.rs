@@ -279,8 +279,10 @@ mod tests {
             invoke_us,
             complete_us,
             status: status.into(),
+            key: None,
             op: serde_json::Value::Null,
             reply: None,
+            output: None,
             draw: 0,
         }
     }

@@ -69,6 +69,34 @@ impl Params {
         }
     }
 
+    /// Take a string field, or `default` when it is absent.
+    pub fn take_string(&mut self, field: &str, default: &str) -> Result<String, ConfigError> {
+        match self.fields.remove(field) {
+            None => Ok(default.to_string()),
+            Some(toml::Value::String(value)) => Ok(value),
+            Some(other) => Err(ConfigError {
+                field: field.to_string(),
+                message: format!("expected a string, found {other}"),
+                fix: format!("write e.g. `{field} = {default:?}`"),
+            }),
+        }
+    }
+
+    /// Take a finite, non-negative number (an integer is accepted too), or `default`.
+    pub fn take_f64(&mut self, field: &str, default: f64) -> Result<f64, ConfigError> {
+        let bad = |found: &dyn std::fmt::Display| ConfigError {
+            field: field.to_string(),
+            message: format!("expected a finite non-negative number, found {found}"),
+            fix: format!("write e.g. `{field} = {default:?}`"),
+        };
+        match self.fields.remove(field) {
+            None => Ok(default),
+            Some(toml::Value::Float(value)) if value.is_finite() && value >= 0.0 => Ok(value),
+            Some(toml::Value::Integer(value)) if value >= 0 => Ok(value as f64),
+            Some(other) => Err(bad(&other)),
+        }
+    }
+
     /// Fail on any field the protocol did not take. `known` lists the fields it takes.
     pub fn finish(self, known: &[&str]) -> Result<(), ConfigError> {
         match self.fields.into_keys().next() {

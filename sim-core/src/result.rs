@@ -99,8 +99,17 @@ pub struct HistoryOp {
     pub complete_us: Option<u64>,
     /// `ok`, `fail` (definitely did not take effect) or `info` (unknown).
     pub status: String,
+    /// For a protocol with a history model: the key the operation touches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The operation: the protocol's own op, or for a protocol with a history model the
+    /// linearizability checker's input (`crate::lincheck::OperationInput`).
     pub op: serde_json::Value,
     pub reply: Option<serde_json::Value>,
+    /// For a protocol with a history model: an `ok` reply's output in the checker's
+    /// vocabulary (`crate::lincheck::OperationOutput`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
     /// The random input the operation was built from (`Protocol::client_op`).
     #[serde(default)]
     pub draw: u64,
@@ -113,6 +122,9 @@ pub struct RunOutput {
     /// `trace.ndjson` lines, when tracing was on.
     pub trace: Option<Vec<String>>,
     pub history: Vec<HistoryOp>,
+    /// The model `history` is checked against, when the protocol declares one; written
+    /// into `history.json` so that `quorumlab lincheck` needs no `--model`.
+    pub history_model: Option<crate::lincheck::ModelKind>,
     /// Per-node role changes `(time_us, node, role)`, for reports.
     pub roles: Vec<(u64, u32, &'static str)>,
     /// Every fault that fired, with its node resolved, in order: the run's realised

@@ -40,6 +40,15 @@ pub struct Prepared<P: Protocol> {
     tape: Option<Tape>,
 }
 
+/// The property a protocol with a history model fails when its client history is not
+/// linearizable (or, with verdict `budget`, when the check ran out of budget).
+pub const LINEARIZABLE: &str = "linearizable";
+
+/// The end-of-run linearizability check's budget, in model steps over all keys. A few
+/// hundred operations over a handful of keys need thousands of steps; a violation is
+/// usually found in fewer. Over budget the verdict is `budget`, never a pass.
+pub const LINCHECK_MAX_STEPS: u64 = 2_000_000;
+
 /// Names a scenario's `expect` may use besides property names.
 pub const VERDICT_EXPECTATIONS: &[&str] = &["pass", "violation", "liveness", "panic", "budget"];
 
@@ -174,6 +183,9 @@ pub fn property_names<P: Protocol>() -> Vec<String> {
             .map(|c| c.name.to_string()),
     );
     names.push("client_progress".to_string());
+    if P::history_model().is_some() {
+        names.push(LINEARIZABLE.to_string());
+    }
     names
 }
 
@@ -1016,14 +1028,22 @@ impl<'a, P: Protocol> Sim<'a, P> {
         let request = state.next_seq;
         let op = P::client_op(&self.prepared.config, client, request, draw);
         self.metrics.client_ops_invoked += 1;
+        // A protocol with a history model records its operations in the linearizability
+        // checker's vocabulary, so that `history.json` is what `quorumlab lincheck` reads.
+        let (key, op_json) = match P::history_model().and(P::history_input(&op)) {
+            Some((key, input)) => (key, serde_json::to_value(&input).unwrap_or(Value::Null)),
+            None => (None, serde_json::to_value(&op).unwrap_or(Value::Null)),
+        };
         self.history.push(HistoryOp {
             client,
             request,
             invoke_us: self.now,
             complete_us: None,
             status: "info".to_string(),
-            op: serde_json::to_value(&op).unwrap_or(Value::Null),
+            key,
+            op: op_json,
             reply: None,
+            output: None,
             draw,
         });
         let history_index = self.history.len() - 1;
@@ -1114,11 +1134,15 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 "fail"
             }
         };
-        state.outstanding = None;
+        let completed = state.outstanding.take().expect("checked above");
         let op = &mut self.history[history_index];
         op.complete_us = Some(self.now);
         op.status = status.to_string();
         op.reply = Some(serde_json::to_value(&reply).unwrap_or(Value::Null));
+        if P::history_model().is_some() {
+            op.output = P::history_output(&completed.op, &reply)
+                .map(|output| serde_json::to_value(&output).unwrap_or(Value::Null));
+        }
         self.latencies_us.push(self.now - op.invoke_us);
         if let Some(healed_at) = self.healed_at {
             if status == "ok" && op.invoke_us >= healed_at {
@@ -1534,6 +1558,12 @@ impl<'a, P: Protocol> Sim<'a, P> {
             );
             return;
         }
+        if let Some(model) = P::history_model() {
+            if let Err((verdict, detail)) = check_linearizable(&self.history, model) {
+                self.fail(verdict, LINEARIZABLE, detail);
+                return;
+            }
+        }
         if let Some(bounds) = &self.prepared.scenario.file.bounds {
             self.metrics.client_latency_us_max = self
                 .history
@@ -1614,6 +1644,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             },
             trace: self.trace,
             history: self.history,
+            history_model: P::history_model(),
             roles: self.roles,
             faults: self.applied_faults,
             tape: self.tape_out.map(|tape| tape.to_spec()),
@@ -1647,6 +1678,109 @@ fn record_fate(tape: &mut Tape, from: NodeId, to: NodeId, ordinal: u64, fate: Fa
         receive_omitted: false,
         duplicate_receive_omitted: false,
     });
+}
+
+/// The run's client history as the linearizability checker reads it (the same
+/// conversion `quorumlab lincheck` applies to `history.json`).
+pub fn lincheck_history(
+    history: &[HistoryOp],
+    model: crate::lincheck::ModelKind,
+) -> Result<crate::lincheck::History, String> {
+    use crate::lincheck::{Operation, OperationOutput, OperationStatus};
+    let mut operations = Vec::with_capacity(history.len());
+    for (index, op) in history.iter().enumerate() {
+        let status = match op.status.as_str() {
+            "ok" => OperationStatus::Ok,
+            "fail" => OperationStatus::Fail,
+            "info" => OperationStatus::Info,
+            other => return Err(format!("operation {index}: unknown status {other:?}")),
+        };
+        let input = serde_json::from_value(op.op.clone())
+            .map_err(|error| format!("operation {index}: op {}: {error}", op.op))?;
+        let output = match (&op.output, status) {
+            (Some(output), OperationStatus::Ok) => serde_json::from_value(output.clone())
+                .map_err(|error| format!("operation {index}: output {output}: {error}"))?,
+            _ => OperationOutput::Unknown,
+        };
+        operations.push(Operation {
+            client: u64::from(op.client),
+            invoke_us: op.invoke_us,
+            complete_us: op.complete_us,
+            key: op.key.clone(),
+            op: input,
+            output,
+            status,
+            source: None,
+        });
+    }
+    Ok(crate::lincheck::History {
+        model: Some(model),
+        operations,
+    })
+}
+
+/// Check the run's history for linearizability within `LINCHECK_MAX_STEPS`. `Err` holds
+/// the failing verdict (`violation`, or `budget` for an unknown answer) and a detail
+/// naming the key, the time window and the operations that could not be placed.
+fn check_linearizable(
+    history: &[HistoryOp],
+    model: crate::lincheck::ModelKind,
+) -> Result<(), (Verdict, String)> {
+    use crate::lincheck::Verdict as Lin;
+    let lincheck_history = lincheck_history(history, model.clone())
+        .map_err(|error| (Verdict::Panic, format!("history not checkable: {error}")))?;
+    let budget = crate::lincheck::Budget {
+        max_steps: LINCHECK_MAX_STEPS,
+    };
+    let report = crate::lincheck::check_history(&lincheck_history, Some(model), budget)
+        .map_err(|error| (Verdict::Panic, format!("history not checkable: {error}")))?;
+    match report.verdict {
+        Lin::Linearizable => Ok(()),
+        Lin::Unknown => Err((
+            Verdict::Budget,
+            format!(
+                "linearizability unknown: the check used its budget of {LINCHECK_MAX_STEPS} \
+                 steps over {} operations without an answer",
+                report.operation_count
+            ),
+        )),
+        Lin::NotLinearizable => {
+            let failing = report
+                .partitions
+                .iter()
+                .find(|partition| partition.verdict == Lin::NotLinearizable)
+                .expect("a non-linearizable report names its partition");
+            let counterexample = failing
+                .counterexample
+                .as_ref()
+                .expect("a non-linearizable partition has a counterexample");
+            let operations = &lincheck_history.operations;
+            let window_start = counterexample
+                .unplaced
+                .iter()
+                .map(|&index| operations[index].invoke_us)
+                .min()
+                .unwrap_or(0);
+            let window_end = counterexample
+                .unplaced
+                .iter()
+                .filter_map(|&index| operations[index].complete_us)
+                .max()
+                .map_or("open".to_string(), |end| format!("{end} us"));
+            let key = failing.key.as_deref().unwrap_or("(single object)");
+            Err((
+                Verdict::Violation,
+                format!(
+                    "key {key:?} is not linearizable in the window {window_start} us .. \
+                     {window_end}: after a linearizable prefix of {} operations (state {}), \
+                     none of these could be placed: {}",
+                    counterexample.longest_prefix.len(),
+                    counterexample.state_after_prefix,
+                    counterexample.unplaced_descriptions.join("; ")
+                ),
+            ))
+        }
+    }
 }
 
 /// A timer delay stretched or shrunk by the node's clock drift.

@@ -389,12 +389,30 @@ fn client_proposal_commits_on_every_node() {
     assert_eq!(
         committed,
         [
-            (4, 1, RaftReply::Committed { index: 1, output: () }),
-            (4, 2, RaftReply::Committed { index: 2, output: () })
+            (
+                4,
+                1,
+                RaftReply::Committed {
+                    index: 1,
+                    output: ()
+                }
+            ),
+            (
+                4,
+                2,
+                RaftReply::Committed {
+                    index: 2,
+                    output: ()
+                }
+            )
         ]
     );
     assert_eq!(
-        RaftReply::Committed { index: 1, output: () }.outcome(),
+        RaftReply::Committed {
+            index: 1,
+            output: ()
+        }
+        .outcome(),
         ReplyOutcome::Ok
     );
     // Followers learn the commit index with the next AppendEntries.
@@ -1484,7 +1502,12 @@ fn configure_rejects_bad_values_naming_the_field() {
         "election_timeout_ms"
     );
     assert_eq!(
-        field(RaftConfig::<()>::from_millis((150, 300), 50, 64, Some("raft"))),
+        field(RaftConfig::<()>::from_millis(
+            (150, 300),
+            50,
+            64,
+            Some("raft")
+        )),
         "mutant"
     );
     let error = RaftConfig::<()>::from_millis((40, 300), 50, 64, None).expect_err("invalid");

@@ -377,7 +377,19 @@ impl Model for CasRegisterModel {
     }
 }
 
+/// The text a CAS operand compares with in the key-value model: an absent key reads as
+/// the empty string, so `nil` compares equal to it.
+fn kv_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Nil => Some(String::new()),
+        Value::Text(text) => Some(text.clone()),
+        Value::Int(_) => None,
+    }
+}
+
 /// String key-value store; each key is its own partition, so the state is one string.
+/// Besides get, put and append it has `cas {from, to}` (quorumlab's kv protocol): set
+/// the key to `to` if it holds `from`, with operands as strings (or `nil` for absent).
 #[derive(Clone, Debug, Default)]
 pub struct KeyValueModel;
 
@@ -410,6 +422,19 @@ impl Model for KeyValueModel {
                 appended.push_str(value);
                 Some(appended)
             }
+            (OperationInput::Cas { from, to }, output) => {
+                let from = kv_text(from).expect("accepts() admits only text and nil operands");
+                let to = kv_text(to).expect("accepts() admits only text and nil operands");
+                let matches = *state == from;
+                match output {
+                    OperationOutput::CasResult { succeeded: true } => matches.then_some(to),
+                    OperationOutput::CasResult { succeeded: false } => {
+                        (!matches).then(|| state.clone())
+                    }
+                    // Unknown: if it took effect, it compared against this state.
+                    _ => Some(if matches { to } else { state.clone() }),
+                }
+            }
             _ => unreachable!("the kv model rejects other inputs in accepts()"),
         }
     }
@@ -426,6 +451,19 @@ impl Model for KeyValueModel {
                 &[|output| matches!(output, OperationOutput::Done)],
                 "done",
             ),
+            OperationInput::Cas { from, to } => {
+                if kv_text(from).is_none() || kv_text(to).is_none() {
+                    return Err(
+                        "a kv cas compares and sets strings (or nil for absent), not integers"
+                            .to_string(),
+                    );
+                }
+                expect_output(
+                    operation,
+                    &[|output| matches!(output, OperationOutput::CasResult { .. })],
+                    "a cas result",
+                )
+            }
             other => Err(format!(
                 "the kv model has no {} operation",
                 other.function_name()
@@ -437,8 +475,15 @@ impl Model for KeyValueModel {
         matches!(input, OperationInput::Get) && !matches!(output, OperationOutput::GetValue { .. })
     }
 
-    fn is_read_only(&self, input: &OperationInput, _output: &OperationOutput) -> bool {
-        matches!(input, OperationInput::Get)
+    fn is_read_only(&self, input: &OperationInput, output: &OperationOutput) -> bool {
+        match input {
+            OperationInput::Get => true,
+            // A failed cas changes nothing wherever it is legal.
+            OperationInput::Cas { .. } => {
+                matches!(output, OperationOutput::CasResult { succeeded: false })
+            }
+            _ => false,
+        }
     }
 
     fn is_legal_read_only(
@@ -447,10 +492,11 @@ impl Model for KeyValueModel {
         input: &OperationInput,
         output: &OperationOutput,
     ) -> bool {
-        assert!(matches!(input, OperationInput::Get));
-        match output {
-            OperationOutput::GetValue { value } => value == state,
-            _ => true,
+        match (input, output) {
+            (OperationInput::Get, OperationOutput::GetValue { value }) => value == state,
+            (OperationInput::Get, _) => true,
+            (OperationInput::Cas { .. }, _) => self.step(state, input, output).is_some(),
+            _ => unreachable!("only gets and failed cas are read-only"),
         }
     }
 

@@ -1,0 +1,393 @@
+//! kv: a linearizable key-value store replicated by Raft (Ongaro's thesis, Stanford 2014,
+//! chapter 6, "Client interaction"), as the state machine `KvMachine` under
+//! `raft::RaftNode`.
+//!
+//! Operations are `get`, `put`, `append` and `cas` over string keys `k0`..`k{keys-1}`
+//! with string values (an absent key reads as the empty string). Every operation, reads
+//! included, is a log entry: the leader appends it, and answers the client with the output
+//! of applying it once it commits (§6.4 lists cheaper reads, ReadIndex and leases; going
+//! through the log is the simplest correct one, and a follower never answers from its own
+//! state). Each node applies its committed prefix in log order; after a restart the commit
+//! index starts at 0 and the machine is rebuilt from the persisted log as commits are
+//! learnt again.
+//!
+//! Client sessions (§6.3): every command carries its client id and request id. A client has
+//! one operation outstanding and retries it with the same request id (at another node after
+//! a timeout or a redirect), so one request can be appended, and committed, several times.
+//! The machine keeps, per client, the last request id it applied and that request's output;
+//! a command whose request id is not newer is answered from this table and not applied
+//! again, so a retried append takes effect once.
+//!
+//! The workload is decided here, from the scenario's `[params]`: the key space (`keys`), the
+//! key distribution (`key_distribution = "uniform" | "zipf"`, `zipf_exponent`) and the op
+//! mix (`get_weight`, `put_weight`, `append_weight`, `cas_weight`). Every run's history is
+//! checked for linearizability against the key-value model at the end of the run.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sim_core::lincheck::{ModelKind, OperationInput, OperationOutput, Value};
+use sim_core::{ClientId, ConfigError, MutantInfo, Params};
+
+use crate::raft::{MachineCommand, Mutant, RaftNode, StateMachine, KV_MUTANTS};
+
+#[cfg(test)]
+mod tests;
+
+/// The `kv` protocol: Raft over the key-value machine.
+pub type Kv = RaftNode<KvMachine>;
+
+/// The most keys a scenario may ask for.
+const KEYS_MAX: u64 = 1000;
+
+/// Put and cas values come from a small domain (`v0`..`v{PUT_VALUES-1}`) so that a cas
+/// sometimes finds what it compares against; appends add unique suffixes, so a duplicated
+/// append is visible in every later read.
+const PUT_VALUES: u64 = 3;
+
+/// A client operation, which is also the log command.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum KvOp {
+    Get {
+        key: String,
+    },
+    Put {
+        key: String,
+        value: String,
+    },
+    Append {
+        key: String,
+        value: String,
+    },
+    /// Set `key` to `to` if it holds `from`.
+    Cas {
+        key: String,
+        from: String,
+        to: String,
+    },
+}
+
+impl KvOp {
+    pub fn key(&self) -> &str {
+        match self {
+            KvOp::Get { key }
+            | KvOp::Put { key, .. }
+            | KvOp::Append { key, .. }
+            | KvOp::Cas { key, .. } => key,
+        }
+    }
+}
+
+impl MachineCommand for KvOp {
+    fn size_bytes(&self) -> u32 {
+        // A tag, then the strings.
+        let strings = match self {
+            KvOp::Get { key } => key.len(),
+            KvOp::Put { key, value } | KvOp::Append { key, value } => key.len() + value.len(),
+            KvOp::Cas { key, from, to } => key.len() + from.len() + to.len(),
+        };
+        u32::try_from(1 + strings).unwrap_or(u32::MAX)
+    }
+}
+
+/// What applying an operation returns.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum KvOutput {
+    /// A get's value (the empty string for an absent key).
+    Value {
+        value: String,
+    },
+    /// A put or append took effect.
+    Done,
+    Cas {
+        succeeded: bool,
+    },
+}
+
+/// How clients pick keys.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum KeyDistribution {
+    Uniform,
+    /// Key `k` (from 0) has weight proportional to `1 / (k + 1)^exponent`.
+    Zipf,
+}
+
+/// The kv machine's parameters.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct KvConfig {
+    pub keys: u64,
+    pub key_distribution: KeyDistribution,
+    /// Cumulative integer key weights: key `k` is picked when a draw below the total falls
+    /// in `[cumulative[k-1], cumulative[k])`. Integers, computed once, so that op choice
+    /// is exact arithmetic on every machine.
+    pub key_cumulative_weights: Vec<u64>,
+    /// Relative weights of get, put, append and cas.
+    pub op_weights: [u64; 4],
+    /// The no-dedupe mutant: no client session table.
+    pub no_dedupe: bool,
+}
+
+impl Default for KvConfig {
+    /// Five uniform keys; 40% gets, 25% puts, 25% appends, 10% cas.
+    fn default() -> KvConfig {
+        KvConfig {
+            keys: 5,
+            key_distribution: KeyDistribution::Uniform,
+            key_cumulative_weights: (1..=5).collect(),
+            op_weights: [40, 25, 25, 10],
+            no_dedupe: false,
+        }
+    }
+}
+
+const KNOWN_PARAMS: &[&str] = &[
+    "keys",
+    "key_distribution",
+    "zipf_exponent",
+    "get_weight",
+    "put_weight",
+    "append_weight",
+    "cas_weight",
+];
+
+/// Integer zipf weights `round(1e6 / (k + 1)^exponent)`, at least 1, cumulated. `powf` may
+/// differ in the last bit between platforms' libms; rounding to integers makes a
+/// difference in the weights (and so in the runs) practically impossible.
+fn zipf_cumulative_weights(keys: u64, exponent: f64) -> Vec<u64> {
+    assert!(keys >= 1 && exponent.is_finite() && exponent >= 0.0);
+    let mut total = 0;
+    (0..keys)
+        .map(|k| {
+            let weight = (1e6 / ((k + 1) as f64).powf(exponent)).round() as u64;
+            total += weight.max(1);
+            total
+        })
+        .collect()
+}
+
+impl KvConfig {
+    /// The key a draw picks (`draw` below the total weight).
+    fn key_index(&self, draw: u64) -> u64 {
+        let total = *self
+            .key_cumulative_weights
+            .last()
+            .expect("at least one key");
+        let point = draw % total;
+        let index = self
+            .key_cumulative_weights
+            .partition_point(|&cumulative| cumulative <= point);
+        assert!((index as u64) < self.keys);
+        index as u64
+    }
+}
+
+/// The replicated key-value state plus the client session table.
+#[derive(Clone, Debug, Default, Hash, PartialEq, Eq)]
+pub struct KvMachine {
+    data: BTreeMap<String, String>,
+    /// Per client: the last request id applied and its output (thesis §6.3).
+    sessions: BTreeMap<ClientId, (u64, KvOutput)>,
+}
+
+impl KvMachine {
+    /// The value of `key`; the empty string when absent.
+    pub fn value(&self, key: &str) -> &str {
+        self.data.get(key).map_or("", String::as_str)
+    }
+
+    fn execute(&mut self, op: &KvOp) -> KvOutput {
+        match op {
+            KvOp::Get { key } => KvOutput::Value {
+                value: self.value(key).to_string(),
+            },
+            KvOp::Put { key, value } => {
+                self.data.insert(key.clone(), value.clone());
+                KvOutput::Done
+            }
+            KvOp::Append { key, value } => {
+                self.data.entry(key.clone()).or_default().push_str(value);
+                KvOutput::Done
+            }
+            KvOp::Cas { key, from, to } => {
+                let succeeded = self.value(key) == from;
+                if succeeded {
+                    self.data.insert(key.clone(), to.clone());
+                }
+                KvOutput::Cas { succeeded }
+            }
+        }
+    }
+}
+
+impl StateMachine for KvMachine {
+    const NAME: &'static str = "kv";
+    const KNOWN_PARAMS: &'static [&'static str] = KNOWN_PARAMS;
+
+    type Config = KvConfig;
+    type Op = KvOp;
+    type Command = KvOp;
+    type Output = KvOutput;
+
+    fn configure(params: &mut Params, mutant: Option<Mutant>) -> Result<KvConfig, ConfigError> {
+        let defaults = KvConfig::default();
+        let keys = params.take_u64("keys", defaults.keys)?;
+        if keys == 0 || keys > KEYS_MAX {
+            return Err(ConfigError {
+                field: "keys".to_string(),
+                message: format!("{keys} keys: the key space must have 1 to {KEYS_MAX} keys"),
+                fix: "write e.g. `keys = 5`".to_string(),
+            });
+        }
+        let distribution = params.take_string("key_distribution", "uniform")?;
+        let exponent = params.take_f64("zipf_exponent", 1.0)?;
+        let (key_distribution, key_cumulative_weights) = match distribution.as_str() {
+            "uniform" => (KeyDistribution::Uniform, (1..=keys).collect()),
+            "zipf" => (
+                KeyDistribution::Zipf,
+                zipf_cumulative_weights(keys, exponent),
+            ),
+            other => {
+                return Err(ConfigError {
+                    field: "key_distribution".to_string(),
+                    message: format!("unknown key distribution {other:?}"),
+                    fix: "write `key_distribution = \"uniform\"` or `\"zipf\"` (with \
+                          `zipf_exponent = 1.0`)"
+                        .to_string(),
+                })
+            }
+        };
+        let [get, put, append, cas] = defaults.op_weights;
+        let op_weights = [
+            params.take_u64("get_weight", get)?,
+            params.take_u64("put_weight", put)?,
+            params.take_u64("append_weight", append)?,
+            params.take_u64("cas_weight", cas)?,
+        ];
+        let weights_total = op_weights
+            .iter()
+            .try_fold(0u64, |sum, &w| sum.checked_add(w));
+        if !weights_total.is_some_and(|total| total > 0 && total <= u64::from(u32::MAX)) {
+            return Err(ConfigError {
+                field: "get_weight".to_string(),
+                message: "the op weights (get_weight, put_weight, append_weight, cas_weight) \
+                          must add up to between 1 and 2^32 - 1"
+                    .to_string(),
+                fix: "write e.g. `get_weight = 40`, `put_weight = 25`, `append_weight = 25`, \
+                      `cas_weight = 10`"
+                    .to_string(),
+            });
+        }
+        Ok(KvConfig {
+            keys,
+            key_distribution,
+            key_cumulative_weights,
+            op_weights,
+            no_dedupe: mutant == Some(Mutant::NoDedupe),
+        })
+    }
+
+    fn mutants() -> &'static [MutantInfo] {
+        KV_MUTANTS
+    }
+
+    /// The low 32 bits of `draw` pick the key, the next 16 the operation, the top 16 the
+    /// put and cas values. Append values are unique per (client, seq).
+    fn client_op(config: &KvConfig, client: ClientId, seq: u64, draw: u64) -> KvOp {
+        let key = format!("k{}", config.key_index(draw & 0xffff_ffff));
+        let total: u64 = config.op_weights.iter().sum();
+        let mut point = ((draw >> 32) & 0xffff) % total;
+        let mut kind = 0;
+        while point >= config.op_weights[kind] {
+            point -= config.op_weights[kind];
+            kind += 1;
+        }
+        let value_bits = draw >> 48;
+        let small_value = |bits: u64| format!("v{}", bits % PUT_VALUES);
+        match kind {
+            0 => KvOp::Get { key },
+            1 => KvOp::Put {
+                key,
+                value: small_value(value_bits),
+            },
+            2 => KvOp::Append {
+                key,
+                value: format!("[{client}.{seq}]"),
+            },
+            3 => KvOp::Cas {
+                key,
+                from: small_value(value_bits),
+                to: small_value(value_bits / PUT_VALUES + 1),
+            },
+            _ => unreachable!("four op kinds"),
+        }
+    }
+
+    fn command(op: &KvOp) -> KvOp {
+        op.clone()
+    }
+
+    fn apply(
+        &mut self,
+        config: &KvConfig,
+        client: ClientId,
+        request: u64,
+        command: &KvOp,
+    ) -> KvOutput {
+        if !config.no_dedupe {
+            if let Some((last_request, last_output)) = self.sessions.get(&client) {
+                if request <= *last_request {
+                    // A retry of the last request answers what it answered; an older one
+                    // (its client has moved on, nobody waits for the reply) changes nothing.
+                    return last_output.clone();
+                }
+            }
+        }
+        let output = self.execute(command);
+        self.sessions.insert(client, (request, output.clone()));
+        output
+    }
+
+    fn read_locally(&self, op: &KvOp) -> Option<KvOutput> {
+        match op {
+            KvOp::Get { key } => Some(KvOutput::Value {
+                value: self.value(key).to_string(),
+            }),
+            _ => None,
+        }
+    }
+
+    fn history_model() -> Option<ModelKind> {
+        Some(ModelKind::KeyValue)
+    }
+
+    fn history_input(op: &KvOp) -> Option<(Option<String>, OperationInput)> {
+        let input = match op {
+            KvOp::Get { .. } => OperationInput::Get,
+            KvOp::Put { value, .. } => OperationInput::Put {
+                value: value.clone(),
+            },
+            KvOp::Append { value, .. } => OperationInput::Append {
+                value: value.clone(),
+            },
+            KvOp::Cas { from, to, .. } => OperationInput::Cas {
+                from: Value::Text(from.clone()),
+                to: Value::Text(to.clone()),
+            },
+        };
+        Some((Some(op.key().to_string()), input))
+    }
+
+    fn history_output(_op: &KvOp, output: &KvOutput) -> Option<OperationOutput> {
+        Some(match output {
+            KvOutput::Value { value } => OperationOutput::GetValue {
+                value: value.clone(),
+            },
+            KvOutput::Done => OperationOutput::Done,
+            KvOutput::Cas { succeeded } => OperationOutput::CasResult {
+                succeeded: *succeeded,
+            },
+        })
+    }
+}

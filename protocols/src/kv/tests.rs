@@ -1,0 +1,165 @@
+//! Unit tests of the kv machine: sessions, the workload's op choice, configuration errors.
+
+use sim_core::{Params, Protocol};
+
+use super::*;
+
+fn configure(text: &str, mutant: Option<&str>) -> Result<KvConfig, ConfigError> {
+    let table: toml::Table = toml::from_str(text).expect("toml");
+    Kv::configure(3, &mut Params::new(table), mutant).map(|config| config.machine)
+}
+
+fn append(key: &str, value: &str) -> KvOp {
+    KvOp::Append {
+        key: key.to_string(),
+        value: value.to_string(),
+    }
+}
+
+#[test]
+fn a_retried_append_applies_once_and_answers_again() {
+    let config = KvConfig::default();
+    let mut machine = KvMachine::default();
+    assert_eq!(
+        machine.apply(&config, 1, 1, &append("k0", "a")),
+        KvOutput::Done
+    );
+    // The same request committed a second time (a retry at a new leader).
+    assert_eq!(
+        machine.apply(&config, 1, 1, &append("k0", "a")),
+        KvOutput::Done
+    );
+    assert_eq!(machine.value("k0"), "a");
+    // Another client's append with the same request id is a different request.
+    machine.apply(&config, 2, 1, &append("k0", "b"));
+    machine.apply(&config, 1, 2, &append("k0", "c"));
+    assert_eq!(machine.value("k0"), "abc");
+    // A stale duplicate of an older request changes nothing.
+    machine.apply(&config, 1, 1, &append("k0", "a"));
+    assert_eq!(machine.value("k0"), "abc");
+}
+
+#[test]
+fn without_the_session_table_a_retried_append_applies_twice() {
+    let config = configure("", Some("no-dedupe")).expect("valid");
+    assert!(config.no_dedupe);
+    let mut machine = KvMachine::default();
+    machine.apply(&config, 1, 1, &append("k0", "a"));
+    machine.apply(&config, 1, 1, &append("k0", "a"));
+    assert_eq!(machine.value("k0"), "aa");
+}
+
+#[test]
+fn cas_compares_with_the_empty_string_for_an_absent_key() {
+    let config = KvConfig::default();
+    let mut machine = KvMachine::default();
+    let cas = |from: &str, to: &str| KvOp::Cas {
+        key: "k1".to_string(),
+        from: from.to_string(),
+        to: to.to_string(),
+    };
+    assert_eq!(
+        machine.apply(&config, 1, 1, &cas("v0", "v1")),
+        KvOutput::Cas { succeeded: false }
+    );
+    assert_eq!(
+        machine.apply(&config, 1, 2, &cas("", "v1")),
+        KvOutput::Cas { succeeded: true }
+    );
+    assert_eq!(machine.value("k1"), "v1");
+    let get = KvOp::Get {
+        key: "k1".to_string(),
+    };
+    assert_eq!(
+        machine.apply(&config, 1, 3, &get),
+        KvOutput::Value {
+            value: "v1".to_string()
+        }
+    );
+}
+
+#[test]
+fn client_ops_follow_the_key_space_and_the_op_mix() {
+    let config = configure(
+        "keys = 3\nget_weight = 0\nput_weight = 0\ncas_weight = 0",
+        None,
+    )
+    .expect("valid");
+    let mut keys_seen = [0u32; 3];
+    for draw in 0..300u64 {
+        let draw = draw.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let op = KvMachine::client_op(&config, 7, draw, draw);
+        assert_eq!(
+            op,
+            KvMachine::client_op(&config, 7, draw, draw),
+            "deterministic"
+        );
+        let KvOp::Append { key, value } = &op else {
+            panic!("only appends have weight: {op:?}");
+        };
+        assert_eq!(value, &format!("[7.{draw}]"));
+        let index: usize = key[1..].parse().expect("k<number>");
+        keys_seen[index] += 1;
+    }
+    assert!(keys_seen.iter().all(|&count| count > 50), "{keys_seen:?}");
+}
+
+#[test]
+fn zipf_keys_favour_the_first_key() {
+    let config = configure(
+        "keys = 10\nkey_distribution = \"zipf\"\nzipf_exponent = 1.2",
+        None,
+    )
+    .expect("valid");
+    assert_eq!(config.key_distribution, KeyDistribution::Zipf);
+    let mut counts = [0u32; 10];
+    for draw in 0..10_000u64 {
+        counts[config.key_index(draw.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 3) as usize] += 1;
+    }
+    assert!(counts[0] > counts[1] && counts[1] > counts[9], "{counts:?}");
+    assert!(counts[0] > 2500, "{counts:?}");
+}
+
+#[test]
+fn bad_params_name_the_field() {
+    let field = |text: &str, mutant: Option<&str>| configure(text, mutant).unwrap_err().field;
+    assert_eq!(field("keys = 0", None), "keys");
+    assert_eq!(
+        field("key_distribution = \"pareto\"", None),
+        "key_distribution"
+    );
+    assert_eq!(
+        field(
+            "get_weight = 0\nput_weight = 0\nappend_weight = 0\ncas_weight = 0",
+            None
+        ),
+        "get_weight"
+    );
+    assert_eq!(field("zipf_exponent = \"big\"", None), "zipf_exponent");
+    assert_eq!(field("no_such_param = 1", None), "no_such_param");
+    // Raft's own mutants belong to the raft protocol; kv has its three.
+    assert_eq!(field("", Some("vote-ignores-log")), "mutant");
+    for name in ["stale-read", "no-dedupe", "reply-before-commit"] {
+        assert!(configure("", Some(name)).is_ok(), "{name}");
+    }
+}
+
+#[test]
+fn history_vocabulary_matches_the_key_value_model() {
+    let op = KvOp::Cas {
+        key: "k2".to_string(),
+        from: "v0".to_string(),
+        to: "v1".to_string(),
+    };
+    let (key, input) = KvMachine::history_input(&op).expect("kv has a history model");
+    assert_eq!(key.as_deref(), Some("k2"));
+    assert_eq!(
+        serde_json::to_string(&input).unwrap(),
+        r#"{"type":"cas","from":"v0","to":"v1"}"#
+    );
+    let output = KvMachine::history_output(&op, &KvOutput::Cas { succeeded: true });
+    assert_eq!(
+        serde_json::to_string(&output).unwrap(),
+        r#"{"type":"cas_result","succeeded":true}"#
+    );
+}
