@@ -45,49 +45,67 @@ const KEYS_MAX: u64 = 1000;
 /// append is visible in every later read.
 const PUT_VALUES: u64 = 3;
 
-/// A client operation, which is also the log command.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// A client operation, which is also the log command. Compact and `Copy`: the whole log
+/// is copied whenever it is persisted, so an entry holds numbers, not strings. Key `3` is
+/// the string `k3`, put value `1` is `v1`, and the append of (client 2, seq 7) appends
+/// `[2.7]` (unique, so a duplicated append shows in every later read).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum KvOp {
     Get {
-        key: String,
+        key: u32,
     },
     Put {
-        key: String,
-        value: String,
+        key: u32,
+        value: u32,
     },
     Append {
-        key: String,
-        value: String,
+        key: u32,
+        client: ClientId,
+        seq: u64,
     },
     /// Set `key` to `to` if it holds `from`.
     Cas {
-        key: String,
-        from: String,
-        to: String,
+        key: u32,
+        from: u32,
+        to: u32,
     },
 }
 
 impl KvOp {
-    pub fn key(&self) -> &str {
-        match self {
+    pub fn key(&self) -> u32 {
+        match *self {
             KvOp::Get { key }
             | KvOp::Put { key, .. }
             | KvOp::Append { key, .. }
             | KvOp::Cas { key, .. } => key,
         }
     }
+
+    pub fn key_name(&self) -> String {
+        format!("k{}", self.key())
+    }
+}
+
+/// The string a put or cas operand stands for.
+pub fn value_text(value: u32) -> String {
+    format!("v{value}")
+}
+
+/// The string an append adds.
+pub fn append_text(client: ClientId, seq: u64) -> String {
+    format!("[{client}.{seq}]")
 }
 
 impl MachineCommand for KvOp {
     fn size_bytes(&self) -> u32 {
-        // A tag, then the strings.
-        let strings = match self {
-            KvOp::Get { key } => key.len(),
-            KvOp::Put { key, value } | KvOp::Append { key, value } => key.len() + value.len(),
-            KvOp::Cas { key, from, to } => key.len() + from.len() + to.len(),
-        };
-        u32::try_from(1 + strings).unwrap_or(u32::MAX)
+        // A tag byte and the fields.
+        match self {
+            KvOp::Get { .. } => 5,
+            KvOp::Put { .. } => 9,
+            KvOp::Append { .. } => 17,
+            KvOp::Cas { .. } => 13,
+        }
     }
 }
 
@@ -186,34 +204,36 @@ impl KvConfig {
 /// The replicated key-value state plus the client session table.
 #[derive(Clone, Debug, Default, Hash, PartialEq, Eq)]
 pub struct KvMachine {
-    data: BTreeMap<String, String>,
+    /// Key index to value; an absent key reads as the empty string.
+    data: BTreeMap<u32, String>,
     /// Per client: the last request id applied and its output (thesis §6.3).
     sessions: BTreeMap<ClientId, (u64, KvOutput)>,
 }
 
 impl KvMachine {
-    /// The value of `key`; the empty string when absent.
-    pub fn value(&self, key: &str) -> &str {
-        self.data.get(key).map_or("", String::as_str)
+    /// The value of key `key` (an index); the empty string when absent.
+    pub fn value(&self, key: u32) -> &str {
+        self.data.get(&key).map_or("", String::as_str)
     }
 
     fn execute(&mut self, op: &KvOp) -> KvOutput {
-        match op {
+        match *op {
             KvOp::Get { key } => KvOutput::Value {
                 value: self.value(key).to_string(),
             },
             KvOp::Put { key, value } => {
-                self.data.insert(key.clone(), value.clone());
+                self.data.insert(key, value_text(value));
                 KvOutput::Done
             }
-            KvOp::Append { key, value } => {
-                self.data.entry(key.clone()).or_default().push_str(value);
+            KvOp::Append { key, client, seq } => {
+                let appended = append_text(client, seq);
+                self.data.entry(key).or_default().push_str(&appended);
                 KvOutput::Done
             }
             KvOp::Cas { key, from, to } => {
-                let succeeded = self.value(key) == from;
+                let succeeded = self.value(key) == value_text(from);
                 if succeeded {
-                    self.data.insert(key.clone(), to.clone());
+                    self.data.insert(key, value_text(to));
                 }
                 KvOutput::Cas { succeeded }
             }
@@ -295,7 +315,7 @@ impl StateMachine for KvMachine {
     /// The low 32 bits of `draw` pick the key, the next 16 the operation, the top 16 the
     /// put and cas values. Append values are unique per (client, seq).
     fn client_op(config: &KvConfig, client: ClientId, seq: u64, draw: u64) -> KvOp {
-        let key = format!("k{}", config.key_index(draw & 0xffff_ffff));
+        let key = u32::try_from(config.key_index(draw & 0xffff_ffff)).expect("keys <= KEYS_MAX");
         let total: u64 = config.op_weights.iter().sum();
         let mut point = ((draw >> 32) & 0xffff) % total;
         let mut kind = 0;
@@ -304,17 +324,14 @@ impl StateMachine for KvMachine {
             kind += 1;
         }
         let value_bits = draw >> 48;
-        let small_value = |bits: u64| format!("v{}", bits % PUT_VALUES);
+        let small_value = |bits: u64| (bits % PUT_VALUES) as u32;
         match kind {
             0 => KvOp::Get { key },
             1 => KvOp::Put {
                 key,
                 value: small_value(value_bits),
             },
-            2 => KvOp::Append {
-                key,
-                value: format!("[{client}.{seq}]"),
-            },
+            2 => KvOp::Append { key, client, seq },
             3 => KvOp::Cas {
                 key,
                 from: small_value(value_bits),
@@ -325,7 +342,7 @@ impl StateMachine for KvMachine {
     }
 
     fn command(op: &KvOp) -> KvOp {
-        op.clone()
+        *op
     }
 
     fn apply(
@@ -350,7 +367,7 @@ impl StateMachine for KvMachine {
     }
 
     fn read_locally(&self, op: &KvOp) -> Option<KvOutput> {
-        match op {
+        match *op {
             KvOp::Get { key } => Some(KvOutput::Value {
                 value: self.value(key).to_string(),
             }),
@@ -363,20 +380,20 @@ impl StateMachine for KvMachine {
     }
 
     fn history_input(op: &KvOp) -> Option<(Option<String>, OperationInput)> {
-        let input = match op {
+        let input = match *op {
             KvOp::Get { .. } => OperationInput::Get,
             KvOp::Put { value, .. } => OperationInput::Put {
-                value: value.clone(),
+                value: value_text(value),
             },
-            KvOp::Append { value, .. } => OperationInput::Append {
-                value: value.clone(),
+            KvOp::Append { client, seq, .. } => OperationInput::Append {
+                value: append_text(client, seq),
             },
             KvOp::Cas { from, to, .. } => OperationInput::Cas {
-                from: Value::Text(from.clone()),
-                to: Value::Text(to.clone()),
+                from: Value::Text(value_text(from)),
+                to: Value::Text(value_text(to)),
             },
         };
-        Some((Some(op.key().to_string()), input))
+        Some((Some(op.key_name()), input))
     }
 
     fn history_output(_op: &KvOp, output: &KvOutput) -> Option<OperationOutput> {

@@ -9,11 +9,8 @@ fn configure(text: &str, mutant: Option<&str>) -> Result<KvConfig, ConfigError> 
     Kv::configure(3, &mut Params::new(table), mutant).map(|config| config.machine)
 }
 
-fn append(key: &str, value: &str) -> KvOp {
-    KvOp::Append {
-        key: key.to_string(),
-        value: value.to_string(),
-    }
+fn append(key: u32, client: ClientId, seq: u64) -> KvOp {
+    KvOp::Append { key, client, seq }
 }
 
 #[test]
@@ -21,22 +18,22 @@ fn a_retried_append_applies_once_and_answers_again() {
     let config = KvConfig::default();
     let mut machine = KvMachine::default();
     assert_eq!(
-        machine.apply(&config, 1, 1, &append("k0", "a")),
+        machine.apply(&config, 1, 1, &append(0, 1, 1)),
         KvOutput::Done
     );
     // The same request committed a second time (a retry at a new leader).
     assert_eq!(
-        machine.apply(&config, 1, 1, &append("k0", "a")),
+        machine.apply(&config, 1, 1, &append(0, 1, 1)),
         KvOutput::Done
     );
-    assert_eq!(machine.value("k0"), "a");
-    // Another client's append with the same request id is a different request.
-    machine.apply(&config, 2, 1, &append("k0", "b"));
-    machine.apply(&config, 1, 2, &append("k0", "c"));
-    assert_eq!(machine.value("k0"), "abc");
+    assert_eq!(machine.value(0), "[1.1]");
+    // Another client's request with the same request id is a different request.
+    machine.apply(&config, 2, 1, &append(0, 2, 1));
+    machine.apply(&config, 1, 2, &append(0, 1, 2));
+    assert_eq!(machine.value(0), "[1.1][2.1][1.2]");
     // A stale duplicate of an older request changes nothing.
-    machine.apply(&config, 1, 1, &append("k0", "a"));
-    assert_eq!(machine.value("k0"), "abc");
+    machine.apply(&config, 1, 1, &append(0, 1, 1));
+    assert_eq!(machine.value(0), "[1.1][2.1][1.2]");
 }
 
 #[test]
@@ -44,34 +41,28 @@ fn without_the_session_table_a_retried_append_applies_twice() {
     let config = configure("", Some("no-dedupe")).expect("valid");
     assert!(config.no_dedupe);
     let mut machine = KvMachine::default();
-    machine.apply(&config, 1, 1, &append("k0", "a"));
-    machine.apply(&config, 1, 1, &append("k0", "a"));
-    assert_eq!(machine.value("k0"), "aa");
+    machine.apply(&config, 1, 1, &append(0, 1, 1));
+    machine.apply(&config, 1, 1, &append(0, 1, 1));
+    assert_eq!(machine.value(0), "[1.1][1.1]");
 }
 
 #[test]
-fn cas_compares_with_the_empty_string_for_an_absent_key() {
+fn cas_sets_only_when_the_value_matches() {
     let config = KvConfig::default();
     let mut machine = KvMachine::default();
-    let cas = |from: &str, to: &str| KvOp::Cas {
-        key: "k1".to_string(),
-        from: from.to_string(),
-        to: to.to_string(),
-    };
+    let cas = |from: u32, to: u32| KvOp::Cas { key: 1, from, to };
     assert_eq!(
-        machine.apply(&config, 1, 1, &cas("v0", "v1")),
+        machine.apply(&config, 1, 1, &cas(0, 1)),
         KvOutput::Cas { succeeded: false }
     );
+    machine.apply(&config, 1, 2, &KvOp::Put { key: 1, value: 0 });
     assert_eq!(
-        machine.apply(&config, 1, 2, &cas("", "v1")),
+        machine.apply(&config, 1, 3, &cas(0, 1)),
         KvOutput::Cas { succeeded: true }
     );
-    assert_eq!(machine.value("k1"), "v1");
-    let get = KvOp::Get {
-        key: "k1".to_string(),
-    };
+    assert_eq!(machine.value(1), "v1");
     assert_eq!(
-        machine.apply(&config, 1, 3, &get),
+        machine.apply(&config, 1, 4, &KvOp::Get { key: 1 }),
         KvOutput::Value {
             value: "v1".to_string()
         }
@@ -94,12 +85,11 @@ fn client_ops_follow_the_key_space_and_the_op_mix() {
             KvMachine::client_op(&config, 7, draw, draw),
             "deterministic"
         );
-        let KvOp::Append { key, value } = &op else {
+        let KvOp::Append { key, client, seq } = op else {
             panic!("only appends have weight: {op:?}");
         };
-        assert_eq!(value, &format!("[7.{draw}]"));
-        let index: usize = key[1..].parse().expect("k<number>");
-        keys_seen[index] += 1;
+        assert_eq!((client, seq), (7, draw));
+        keys_seen[key as usize] += 1;
     }
     assert!(keys_seen.iter().all(|&count| count > 50), "{keys_seen:?}");
 }
@@ -147,9 +137,9 @@ fn bad_params_name_the_field() {
 #[test]
 fn history_vocabulary_matches_the_key_value_model() {
     let op = KvOp::Cas {
-        key: "k2".to_string(),
-        from: "v0".to_string(),
-        to: "v1".to_string(),
+        key: 2,
+        from: 0,
+        to: 1,
     };
     let (key, input) = KvMachine::history_input(&op).expect("kv has a history model");
     assert_eq!(key.as_deref(), Some("k2"));
