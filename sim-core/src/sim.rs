@@ -1559,7 +1559,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
             return;
         }
         if let Some(model) = P::history_model() {
-            if let Err((verdict, detail)) = check_linearizable(&self.history, model) {
+            if let Err((verdict, detail)) =
+                check_linearizable(&self.history, model, LINCHECK_MAX_STEPS)
+            {
                 self.fail(verdict, LINEARIZABLE, detail);
                 return;
             }
@@ -1725,13 +1727,12 @@ pub fn lincheck_history(
 fn check_linearizable(
     history: &[HistoryOp],
     model: crate::lincheck::ModelKind,
+    max_steps: u64,
 ) -> Result<(), (Verdict, String)> {
     use crate::lincheck::Verdict as Lin;
     let lincheck_history = lincheck_history(history, model.clone())
         .map_err(|error| (Verdict::Panic, format!("history not checkable: {error}")))?;
-    let budget = crate::lincheck::Budget {
-        max_steps: LINCHECK_MAX_STEPS,
-    };
+    let budget = crate::lincheck::Budget { max_steps };
     let report = crate::lincheck::check_history(&lincheck_history, Some(model), budget)
         .map_err(|error| (Verdict::Panic, format!("history not checkable: {error}")))?;
     match report.verdict {
@@ -1739,8 +1740,8 @@ fn check_linearizable(
         Lin::Unknown => Err((
             Verdict::Budget,
             format!(
-                "linearizability unknown: the check used its budget of {LINCHECK_MAX_STEPS} \
-                 steps over {} operations without an answer",
+                "linearizability unknown: the check used its budget of {max_steps} steps over \
+                 {} operations without an answer",
                 report.operation_count
             ),
         )),
@@ -1821,5 +1822,72 @@ fn effect_json<P: Protocol>(effect: &Effect<P>) -> Value {
             reply,
         } => json!({"reply": {"client": client, "request": request, "reply": reply}}),
         Effect::Observe(observation) => json!({"observe": {observation.kind(): observation}}),
+    }
+}
+
+#[cfg(test)]
+mod lincheck_tests {
+    use super::*;
+    use crate::lincheck::ModelKind;
+
+    /// A key-value history operation as the simulator records it.
+    fn op(client: u32, span: (u64, Option<u64>), op: Value, output: Option<Value>) -> HistoryOp {
+        HistoryOp {
+            client,
+            request: 1,
+            invoke_us: span.0,
+            complete_us: span.1,
+            status: if span.1.is_some() { "ok" } else { "info" }.to_string(),
+            key: Some("k0".to_string()),
+            op,
+            reply: None,
+            output,
+            draw: 0,
+        }
+    }
+
+    fn history(read_back: &str) -> Vec<HistoryOp> {
+        let append = |value: &str| json!({"type": "append", "value": value});
+        let done = Some(json!({"type": "done"}));
+        vec![
+            op(0, (0, Some(10)), append("a"), done.clone()),
+            op(1, (20, Some(30)), append("b"), done),
+            op(2, (25, None), append("c"), None),
+            op(
+                3,
+                (40, Some(50)),
+                json!({"type": "get"}),
+                Some(json!({"type": "get_value", "value": read_back})),
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_linearizable_history_passes_and_a_lost_write_names_key_window_and_op() {
+        assert_eq!(
+            check_linearizable(&history("abc"), ModelKind::KeyValue, 1000),
+            Ok(())
+        );
+        // The info append may or may not have happened: both reads are fine.
+        assert_eq!(
+            check_linearizable(&history("ab"), ModelKind::KeyValue, 1000),
+            Ok(())
+        );
+        let (verdict, detail) =
+            check_linearizable(&history("a"), ModelKind::KeyValue, 1000).unwrap_err();
+        assert_eq!(verdict, Verdict::Violation);
+        assert!(
+            detail.starts_with("key \"k0\" is not linearizable in the window"),
+            "{detail}"
+        );
+        assert!(detail.contains("get -> ok \"a\""), "{detail}");
+    }
+
+    #[test]
+    fn over_budget_is_a_budget_verdict_not_a_pass() {
+        let (verdict, detail) =
+            check_linearizable(&history("abc"), ModelKind::KeyValue, 1).unwrap_err();
+        assert_eq!(verdict, Verdict::Budget);
+        assert!(detail.starts_with("linearizability unknown"), "{detail}");
     }
 }

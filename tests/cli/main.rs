@@ -3,6 +3,7 @@
 mod check;
 mod commands;
 mod determinism;
+mod kv;
 mod report;
 mod scenarios;
 mod shrink;

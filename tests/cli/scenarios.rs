@@ -64,28 +64,33 @@ fn mutant_scenarios_pass_without_their_mutant() {
         checked += 1;
     }
     assert!(
-        checked >= 9,
-        "expected a scenario per Raft mutant, checked {checked}"
+        checked >= 12,
+        "expected a scenario per Raft and kv mutant, checked {checked}"
     );
 }
 
 #[test]
-fn every_raft_mutant_has_a_scenario_that_catches_it() {
+fn every_mutant_has_a_scenario_that_catches_it() {
     let scenarios = bundled();
     let registry = protocols::registry();
-    let raft = registry
-        .iter()
-        .find(|p| p.name == "raft")
-        .expect("raft is registered");
-    for mutant in (raft.mutants)() {
-        assert!(
-            scenarios
-                .iter()
-                .any(|s| s.file.mutant.as_deref() == Some(mutant.name) && s.file.expect != "pass"),
-            "no bundled scenario expects mutant `{}` to be caught",
-            mutant.name
-        );
+    for protocol in &registry {
+        for mutant in (protocol.mutants)() {
+            assert!(
+                scenarios.iter().any(|s| s.file.protocol == protocol.name
+                    && s.file.mutant.as_deref() == Some(mutant.name)
+                    && s.file.expect != "pass"),
+                "no bundled {} scenario expects mutant `{}` to be caught",
+                protocol.name,
+                mutant.name
+            );
+        }
     }
+    assert!(
+        registry
+            .iter()
+            .any(|p| p.name == "kv" && (p.mutants)().len() == 3),
+        "kv has its three mutants"
+    );
 }
 
 #[test]

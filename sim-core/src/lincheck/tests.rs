@@ -273,6 +273,62 @@ fn key_value_store_is_checked_per_key_and_names_the_failing_key() {
 }
 
 #[test]
+fn key_value_cas_must_match_the_value_and_failed_cas_changes_nothing() {
+    let text = |value: &str| Value::Text(value.to_string());
+    let kv_cas = |from: &str, to: &str| OperationInput::Cas {
+        from: text(from),
+        to: text(to),
+    };
+    let result = |succeeded| OperationOutput::CasResult { succeeded };
+    let get = |value: &str| OperationOutput::GetValue {
+        value: value.to_string(),
+    };
+    let put = OperationInput::Put { value: "v0".into() };
+    let sequential = |operations: Vec<(OperationInput, OperationOutput)>| {
+        let operations = operations
+            .into_iter()
+            .enumerate()
+            .map(|(position, (op, output))| {
+                let at = 10 * position as u64;
+                operation(1, at, Some(at + 5), op, output)
+            })
+            .collect();
+        check(operations, ModelKind::KeyValue).verdict
+    };
+    // An absent key reads as the empty string: a cas from "" succeeds on it.
+    assert_eq!(
+        sequential(vec![
+            (kv_cas("", "v1"), result(true)),
+            (OperationInput::Get, get("v1")),
+            (kv_cas("v0", "v2"), result(false)),
+            (OperationInput::Get, get("v1")),
+        ]),
+        Verdict::Linearizable
+    );
+    assert_eq!(
+        sequential(vec![
+            (put.clone(), OperationOutput::Done),
+            (kv_cas("v1", "v2"), result(true)),
+        ]),
+        Verdict::NotLinearizable
+    );
+    assert_eq!(
+        sequential(vec![
+            (put, OperationOutput::Done),
+            (kv_cas("v0", "v2"), result(false)),
+        ]),
+        Verdict::NotLinearizable
+    );
+    let integer_cas = operation(1, 0, Some(1), cas(1, 2), result(true));
+    let history = History {
+        model: None,
+        operations: vec![integer_cas],
+    };
+    let error = check_history(&history, Some(ModelKind::KeyValue), Budget::default());
+    assert!(error.unwrap_err().contains("not integers"));
+}
+
+#[test]
 fn multi_register_transactions_are_atomic() {
     let write_both = OperationInput::Transaction {
         micro_operations: vec![
