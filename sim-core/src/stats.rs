@@ -243,8 +243,10 @@ mod tests {
             invoke_us,
             complete_us,
             status: status.to_string(),
+            key: None,
             op: serde_json::Value::Null,
             reply: None,
+            output: None,
             draw: 0,
         }
     }
