@@ -158,6 +158,27 @@ impl TapeSpec {
                 t.node
             ));
         }
+        // A delay beyond a simulated day is an editing slip, and one near u64::MAX
+        // would wrap the clock.
+        const DELAY_MAX_US: u64 = 86_400_000_000;
+        if let Some(m) = self
+            .messages
+            .iter()
+            .find(|m| m.delay_us.max(m.duplicate_delay_us).unwrap_or(0) > DELAY_MAX_US)
+        {
+            return Err(format!(
+                "message entry {}->{} (n = {}) has a delay over {DELAY_MAX_US} us (a simulated day)",
+                m.from, m.to, m.n
+            ));
+        }
+        if let Some(c) = self.clients.iter().find(|c| {
+            matches!(c.kind, ClientDraw::Latency | ClientDraw::Think) && c.value > DELAY_MAX_US
+        }) {
+            return Err(format!(
+                "client entry of client {} (n = {}) has a time over {DELAY_MAX_US} us (a simulated day)",
+                c.client, c.n
+            ));
+        }
         if let Some(c) = self.clients.iter().find(|c| c.client >= clients) {
             return Err(format!(
                 "client entry of client {} names a client outside 0..{clients}",

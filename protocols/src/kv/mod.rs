@@ -288,11 +288,11 @@ impl StateMachine for KvMachine {
         let weights_total = op_weights
             .iter()
             .try_fold(0u64, |sum, &w| sum.checked_add(w));
-        if !weights_total.is_some_and(|total| total > 0 && total <= u64::from(u32::MAX)) {
+        if !weights_total.is_some_and(|total| total > 0 && total <= u64::from(u16::MAX)) {
             return Err(ConfigError {
                 field: "get_weight".to_string(),
                 message: "the op weights (get_weight, put_weight, append_weight, cas_weight) \
-                          must add up to between 1 and 2^32 - 1"
+                          must add up to between 1 and 65535 (the op kind is drawn from 16 bits)"
                     .to_string(),
                 fix: "write e.g. `get_weight = 40`, `put_weight = 25`, `append_weight = 25`, \
                       `cas_weight = 10`"
