@@ -58,7 +58,7 @@ pub fn loopback_address(text: &str) -> Result<SocketAddr, CliError> {
 pub fn check(args: &CheckArgs<'_>) -> Result<i32, CliError> {
     let serve = args.serve.map(loopback_address).transpose()?;
     let scenario = Scenario::load(args.scenario)?;
-    let registry = protocols::registry();
+    let registry = crate::registry();
     if args.threads == 0 {
         return Err(CliError::BadInput(
             "--threads 0: at least one thread is needed".to_string(),
@@ -83,7 +83,7 @@ pub fn check(args: &CheckArgs<'_>) -> Result<i32, CliError> {
         options.serve = Some(address.to_string());
     }
     let clock = Stopwatch::start();
-    let report = sim_core::runner::check(&registry, &scenario, args.mutant, &options)?;
+    let report = sim_core::runner::check(registry, &scenario, args.mutant, &options)?;
     let seconds = clock.seconds();
     let states_per_sec = if seconds > 0.0 {
         report.states as f64 / seconds

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use sim_core::runner::ProtocolEntry;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -374,4 +375,137 @@ pub struct SweepArgs {
     /// Write a short Markdown summary (e.g. for $GITHUB_STEP_SUMMARY).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+}
+
+/// The whole `quorumlab` command line, with `protocols` registered beside the bundled
+/// ones: what `src/main.rs` runs (with none), and what an outside crate's `main` calls to
+/// get `run`, `sweep`, `test`, `check`, `shrink`, `report` and `list` for its own
+/// protocols (see `examples/outside-protocol/`). Exits with the command's exit code.
+pub fn main(protocols: Vec<ProtocolEntry>) -> ! {
+    restore_default_sigpipe();
+    if let Err(error) = crate::install_registry(protocols) {
+        eprintln!("{error}");
+        std::process::exit(error.exit_code());
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() {
+                crate::EXIT_BAD_INPUT
+            } else {
+                crate::EXIT_PASS
+            };
+            let _ = error.print();
+            std::process::exit(code);
+        }
+    };
+    let outcome = match cli.command {
+        Command::Run {
+            scenario,
+            seed,
+            mutant,
+            swarm,
+            out,
+            trace,
+            json,
+            report,
+            tape,
+        } => crate::commands::run(crate::commands::RunArgs {
+            path: &scenario,
+            seed,
+            mutant: mutant.as_deref(),
+            swarm,
+            out,
+            trace,
+            json,
+            report,
+            record_tape: tape,
+        }),
+        Command::Sweep(args) => crate::commands::sweep(args),
+        Command::Replay { run_dir, from, to } => crate::replay::replay(&run_dir, from, to),
+        Command::Report { dir, out, shiviz } => crate::report::report(&dir, out, shiviz),
+        Command::Test { paths, jobs, json } => crate::testing::test(&paths, jobs, json),
+        Command::List { what, json, dir } => crate::commands::list(what, json, &dir),
+        Command::Check {
+            scenario,
+            bfs: _,
+            dfs,
+            threads,
+            max_states,
+            mutant,
+            json,
+            serve,
+        } => crate::check::check(&crate::check::CheckArgs {
+            scenario: &scenario,
+            dfs,
+            threads,
+            max_states,
+            mutant: mutant.as_deref(),
+            json,
+            serve: serve.as_deref(),
+        }),
+        Command::Lincheck {
+            files,
+            model,
+            budget_steps,
+            json,
+        } => crate::lincheck::lincheck(&files, model.as_deref(), budget_steps, json),
+        Command::Merge { dirs, out, json } => crate::merge::merge(&dirs, out, json),
+        Command::Shrink {
+            run_dir,
+            budget_seconds,
+            out,
+            json,
+        } => crate::shrink::shrink(&run_dir, budget_seconds, out, json),
+        Command::Tlc {
+            validate_trace: Some(run_dir),
+            json,
+            ..
+        } => crate::trace_validate::validate_trace(&run_dir, json),
+        Command::Tlc {
+            path,
+            config,
+            workers,
+            json,
+            validate_trace: None,
+        } => crate::tlc_command::tlc(path.as_deref(), config.as_deref(), workers, json),
+        Command::Bench {
+            what: BenchWhat::Sim,
+            json,
+            seeds,
+            scenario,
+            ..
+        } => crate::bench::bench(json, seeds, &scenario),
+        Command::Bench {
+            what: BenchWhat::Lincheck,
+            json,
+            histories,
+            rounds,
+            ..
+        } => crate::bench::bench_lincheck(json, &histories, rounds),
+        Command::Bench {
+            what: BenchWhat::Shrink,
+            json,
+            dir,
+            budget_seconds,
+            ..
+        } => crate::bench::bench_shrink(json, &dir, budget_seconds),
+    };
+    match outcome {
+        Ok(code) => std::process::exit(code),
+        Err(error) => {
+            eprintln!("{error}");
+            std::process::exit(error.exit_code());
+        }
+    }
+}
+
+/// Die quietly when stdout is closed early (`quorumlab run ... | head`), as Unix tools do,
+/// instead of panicking on the write.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

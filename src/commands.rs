@@ -30,12 +30,7 @@ pub fn prepare_scenario(
     mutant: Option<&str>,
     swarm: bool,
 ) -> Result<Box<dyn Runner>, CliError> {
-    Ok(runner::prepare(
-        &protocols::registry(),
-        scenario,
-        mutant,
-        swarm,
-    )?)
+    Ok(runner::prepare(crate::registry(), scenario, mutant, swarm)?)
 }
 
 /// Write a run directory: result.json, scenario.toml, history.json, trace.ndjson.
@@ -458,26 +453,26 @@ pub fn progress_bar(total: u64, label: &str) -> indicatif::ProgressBar {
 
 pub fn list(what: crate::cli::ListWhat, json_output: bool, dir: &Path) -> Result<i32, CliError> {
     use crate::cli::ListWhat;
-    let registry = protocols::registry();
+    let registry = crate::registry();
     let rows: Vec<serde_json::Value> = match what {
-        ListWhat::Protocols => registry.iter().map(|p| json!({"name": p.name, "description": p.description})).collect(),
+        ListWhat::Protocols => registry.iter().map(|p| json!({"name": p.name(), "description": p.description(), "roles": p.roles()})).collect(),
         ListWhat::Invariants => registry
             .iter()
             .flat_map(|p| {
-                let safety = (p.properties)()
+                let safety = p.properties()
                     .iter()
-                    .map(move |i| json!({"name": i.name, "protocol": p.name, "kind": "safety", "description": i.description}));
-                let liveness = (p.liveness_conditions)()
+                    .map(move |i| json!({"name": i.name, "protocol": p.name(), "kind": "safety", "description": i.description}));
+                let liveness = p.liveness_conditions()
                     .iter()
-                    .map(move |i| json!({"name": i.name, "protocol": p.name, "kind": "liveness", "description": i.description}));
+                    .map(move |i| json!({"name": i.name, "protocol": p.name(), "kind": "liveness", "description": i.description}));
                 safety.chain(liveness)
             })
             .collect(),
         ListWhat::Mutants => registry
             .iter()
             .flat_map(|p| {
-                (p.mutants)().iter().map(move |m| {
-                    json!({"name": m.name, "protocol": p.name, "liveness": m.liveness, "description": m.description})
+                p.mutants().iter().map(move |m| {
+                    json!({"name": m.name, "protocol": p.name(), "liveness": m.liveness, "description": m.description})
                 })
             })
             .collect(),

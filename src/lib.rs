@@ -18,6 +18,37 @@ pub mod trace_validate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use sim_core::runner::ProtocolEntry;
+
+/// The protocols this process knows: the bundled ones, plus any an outside crate
+/// registered through `cli::main`. Set once, at start-up.
+static REGISTRY: OnceLock<Vec<ProtocolEntry>> = OnceLock::new();
+
+/// Every protocol the commands can run: `protocols::registry()` and whatever was
+/// installed with `install_registry`.
+pub fn registry() -> &'static [ProtocolEntry] {
+    REGISTRY.get_or_init(protocols::registry)
+}
+
+/// Register `extra` protocols beside the bundled ones, before any command runs. A name
+/// that is already taken is refused (bad input: the outside crate must rename it).
+pub fn install_registry(extra: Vec<ProtocolEntry>) -> Result<(), CliError> {
+    let mut all = protocols::registry();
+    for entry in extra {
+        if all.iter().any(|known| known.name() == entry.name()) {
+            return Err(CliError::BadInput(format!(
+                "protocol `{}` is registered twice; give the outside protocol another name",
+                entry.name()
+            )));
+        }
+        all.push(entry);
+    }
+    REGISTRY
+        .set(all)
+        .map_err(|_| CliError::Internal("the protocol registry was installed twice".to_string()))
+}
 
 /// Exit codes, everywhere: 0 pass, 1 a property violated, 2 bad input, 3 internal error.
 pub const EXIT_PASS: i32 = 0;

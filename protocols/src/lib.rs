@@ -11,18 +11,12 @@ pub mod raft;
 
 use sim_core::runner::ProtocolEntry;
 
-/// Every protocol, as `quorumlab list protocols` shows them.
+/// Every bundled protocol, as `quorumlab list protocols` shows them. Adding a protocol is
+/// its folder plus one line here.
 pub fn registry() -> Vec<ProtocolEntry> {
     vec![
-        ProtocolEntry::of::<raft::Raft>(
-            "Raft consensus (Ongaro & Ousterhout 2014): elections, log replication, commit",
-        ),
-        ProtocolEntry::of::<kv::Kv>(
-            "a linearizable key-value store (get, put, append, cas) on Raft, with client \
-             sessions; every run's history is checked for linearizability",
-        ),
-        ProtocolEntry::of::<pingpong::PingPong>(
-            "tokens passed around a ring: the simulator's own benchmark and test protocol",
-        ),
+        ProtocolEntry::new(raft::registration()),
+        ProtocolEntry::new(kv::registration()),
+        ProtocolEntry::new(pingpong::registration()),
     ]
 }

@@ -4,16 +4,45 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use sim_core::result::DeclaredRole;
+
 use crate::html::escape;
 use crate::trace::{FaultWindow, Trace};
 
-pub fn role_color(role: &str) -> &'static str {
-    match role {
-        "follower" => "#9ecae1",
-        "candidate" => "#fd8d3c",
-        "leader" => "#31a354",
-        "crashed" => "#525252",
-        _ => "#d9d9d9",
+/// A crashed node's colour, whatever the protocol.
+const CRASHED: &str = "#525252";
+/// A role the run did not declare (an old result file).
+const UNDECLARED: &str = "#d9d9d9";
+
+/// Role colours, from the roles a run's protocol declares (`result.json` `roles`); sim-core
+/// and reports name no protocol's roles.
+#[derive(Clone, Debug, Default)]
+pub struct Palette {
+    roles: Vec<DeclaredRole>,
+}
+
+impl Palette {
+    pub fn new(roles: &[DeclaredRole]) -> Palette {
+        Palette {
+            roles: roles.to_vec(),
+        }
+    }
+
+    pub fn colour(&self, role: &str) -> &str {
+        if role == "crashed" {
+            return CRASHED;
+        }
+        self.roles
+            .iter()
+            .find(|declared| declared.name == role)
+            .map_or(UNDECLARED, |declared| declared.colour.as_str())
+    }
+
+    /// The legend: every declared role, then `crashed`.
+    fn legend(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.roles.iter().map(|role| role.name.as_str()).collect();
+        names.push("crashed");
+        names
     }
 }
 
@@ -56,6 +85,7 @@ fn seconds(us: u64) -> String {
 /// band under the axis marks `window_us`, the time the space-time diagram covers.
 pub fn role_timeline(
     trace: &Trace,
+    palette: &Palette,
     failure: Option<(u64, &str)>,
     window_us: Option<(u64, u64)>,
 ) -> String {
@@ -120,7 +150,7 @@ pub fn role_timeline(
             svg,
             r#"<rect x="{start:.1}" y="{y}" width="{:.1}" height="{LANE}" fill="{}"><title>n{} {} {}–{}</title></rect>"#,
             (end - start).max(0.5),
-            role_color(&span.role),
+            palette.colour(&span.role),
             span.node,
             span.role,
             seconds(span.start_us),
@@ -222,12 +252,12 @@ pub fn role_timeline(
     }
     // Legend.
     let mut lx = LEFT;
-    for role in ["follower", "candidate", "leader", "crashed"] {
+    for role in palette.legend() {
         let _ = write!(
             svg,
             r#"<rect x="{lx}" y="{}" width="14" height="12" fill="{}"/><text x="{}" y="{}">{role}</text>"#,
             legend_y - 10.0,
-            role_color(role),
+            palette.colour(role),
             lx + 18.0,
             legend_y
         );
@@ -318,7 +348,13 @@ fn cross(svg: &mut String, x: f64, y: f64, title: &str) {
 /// The space-time diagram: time flows down, one row per event (in trace order), one
 /// lane per node; an arrow per message from its send to its delivery; an X where a
 /// message was dropped; the failing event (if any) highlighted in red.
-pub fn space_time(trace: &Trace, last: usize, failing: Option<usize>, rows_max: usize) -> String {
+pub fn space_time(
+    trace: &Trace,
+    palette: &Palette,
+    last: usize,
+    failing: Option<usize>,
+    rows_max: usize,
+) -> String {
     const WIDTH: f64 = 1300.0;
     const LOG_WIDTH: f64 = 400.0;
     const ROW: f64 = 17.0;
@@ -502,7 +538,13 @@ pub fn space_time(trace: &Trace, last: usize, failing: Option<usize>, rows_max: 
                 } else if event.name == "drop" {
                     (2.5, "#e31a1c")
                 } else {
-                    (3.5, event.role.as_deref().map_or("#222", role_color))
+                    (
+                        3.5,
+                        event
+                            .role
+                            .as_deref()
+                            .map_or("#222", |role| palette.colour(role)),
+                    )
                 };
                 let class = if is_failing { "failing-event" } else { "event" };
                 let _ = write!(
@@ -561,10 +603,23 @@ mod tests {
     #[test]
     fn timeline_has_lanes_roles_and_faults() {
         let trace = Trace::parse(SMALL).unwrap();
-        let svg = role_timeline(&trace, Some((400, "violation")), Some((0, 100)));
+        let palette = Palette::new(&[DeclaredRole {
+            name: "leader".to_string(),
+            colour: "#123456".to_string(),
+            leader: true,
+        }]);
+        let svg = role_timeline(&trace, &palette, Some((400, "violation")), Some((0, 100)));
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains(">n2</text>"));
-        assert!(svg.contains(role_color("leader")));
+        assert!(svg.contains("#123456"), "the declared role's colour");
+        assert!(
+            svg.contains(">leader</text>"),
+            "the declared role in the legend"
+        );
+        assert!(
+            !svg.contains(">candidate</text>"),
+            "no undeclared role in the legend"
+        );
         assert!(svg.contains(r#"class="fault""#));
         assert!(svg.contains(r#"class="failure""#));
         assert!(svg.contains(r#"class="window""#));
@@ -574,7 +629,7 @@ mod tests {
     fn space_time_highlights_the_failing_event_and_marks_drops() {
         let trace = Trace::parse(SMALL).unwrap();
         let failing = trace.failing_position().unwrap();
-        let svg = space_time(&trace, failing, Some(failing), 60);
+        let svg = space_time(&trace, &Palette::default(), failing, Some(failing), 60);
         assert!(svg.contains(r#"class="failing-row""#));
         assert_eq!(svg.matches(r#"class="failing-event""#).count(), 1);
         assert!(svg.contains(r#"class="message""#), "the delivered ping");

@@ -252,10 +252,11 @@ pub fn run_report(run_dir: &Path) -> Result<String, String> {
                 _ => None,
             };
             let failure = failed.then_some((result.time_us, result.verdict.name()));
+            let palette = diagrams::Palette::new(&result.roles);
             let _ = write!(
                 body,
                 "<div class=\"diagram\">{}</div>",
-                diagrams::role_timeline(trace, failure, window_us)
+                diagrams::role_timeline(trace, &palette, failure, window_us)
             );
             let heading = if failing.is_some() {
                 format!(
@@ -268,7 +269,7 @@ pub fn run_report(run_dir: &Path) -> Result<String, String> {
             let _ = write!(
                 body,
                 "<h2>{heading}</h2><p class=\"note\">Time flows down, one row per event; one lane per node. An arrow per delivered message from send to receive (dashed: sent before the window or still in flight); a red X marks a dropped message; the failing event is highlighted in red.</p><div class=\"diagram\">{}</div>",
-                diagrams::space_time(trace, last, failing, SPACE_TIME_ROWS)
+                diagrams::space_time(trace, &palette, last, failing, SPACE_TIME_ROWS)
             );
         }
         _ => body.push_str(

@@ -154,7 +154,6 @@ impl Checker<TwoPc> for Atomicity {
 }
 
 impl Protocol for TwoPc {
-    const NAME: &'static str = "two-phase-commit-bench";
     type Config = ();
     type Msg = Msg;
     type Timer = NoTimer;
@@ -164,22 +163,13 @@ impl Protocol for TwoPc {
     type Obs = Decided;
     type Checker = Atomicity;
 
-    fn configure(_: u32, _: &mut Params, _: Option<&str>) -> Result<(), ConfigError> {
-        Ok(())
-    }
-    fn fault_bound(_: u32) -> FaultBound {
-        FaultBound {
-            crashed: 0,
-            byzantine: 0,
-        }
-    }
-    fn new(_: &Ctx, _: &()) -> TwoPc {
+    fn new(_: &Ctx<'_, ()>) -> TwoPc {
         TwoPc(Node::FRESH)
     }
-    fn recover(_: &Ctx, _: &(), _: Option<&()>) -> TwoPc {
+    fn recover(_: &Ctx<'_, ()>, _: Option<&()>) -> TwoPc {
         TwoPc(Node::FRESH)
     }
-    fn step(&mut self, ctx: &Ctx, input: Input<TwoPc>, fx: &mut Effects<TwoPc>) {
+    fn step(&mut self, ctx: &Ctx<'_, ()>, input: Input<TwoPc>, fx: &mut Effects<TwoPc>) {
         let participants = ctx.cluster_size - 1;
         let sends = match input {
             Input::Init if ctx.id.0 == 0 => (1..=participants).map(|p| (p, Msg::Prepare)).collect(),
@@ -195,9 +185,6 @@ impl Protocol for TwoPc {
     }
     fn role(&self) -> &'static str {
         "node"
-    }
-    fn client_op(_: &Self::Config, _: ClientId, seq: u64, _: u64) -> u64 {
-        seq
     }
 }
 
@@ -281,11 +268,15 @@ fn main() {
         max_duplicates: 0,
         max_client_ops: 0,
         max_in_flight: 1000,
-        max_term: None,
-        max_log: None,
+        protocol: toml::Table::new(),
         sometimes: vec!["decided".to_string()],
     };
-    let adapter = ProtocolModel::<TwoPc>::new((), participants + 1, bounds);
+    let registration = Registration::<TwoPc>::new("two-phase-commit-bench", "the bench's 2PC")
+        .params::<sim_core::registration::NoFields, sim_core::registration::NoMutants>(
+        |_, _| Ok(()),
+    );
+    let adapter = ProtocolModel::new(&registration, (), participants + 1, bounds)
+        .expect("the bench's bounds are valid");
     let actor = ActorModel::new((), ())
         .actors((0..=participants).map(|_| TwoPcActor { participants }))
         .init_network(Network::new_unordered_nonduplicating([]))

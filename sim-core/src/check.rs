@@ -11,8 +11,9 @@
 //! step, so the protocol's invariants become stateright `always` properties unchanged.
 //!
 //! Bounds keep the space finite: fault and client budgets live in the state; messages in
-//! flight and the protocol's own bounds (`Protocol::within_check_bounds`, e.g. Raft's
-//! term and log length) are stateright boundaries. Observation kinds listed under
+//! flight and the protocol's own bounds (its typed `[check]` fields, declared by its
+//! registration with `Registration::check_bounds`, e.g. Raft's term and log length) are
+//! stateright boundaries. Observation kinds listed under
 //! `sometimes` become `sometimes` properties, so a check that explores nothing fails.
 //!
 //! Architecture invariant: like the rest of sim-core this module reads no clock (the CLI
@@ -21,6 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use serde::Serialize;
 use stateright::{Checker as _, HasDiscoveries, Model, Property};
@@ -29,11 +31,12 @@ use crate::protocol::{
     Checker, Ctx, Effect, Effects, Input, Message, NodeId, Observation, Protocol, TimerName,
     Violation,
 };
+use crate::registration::{CheckFilter, Registration, GENERIC_CHECK_FIELDS};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::Prepared;
 
 /// The `[check]` table of a scenario: how far the model checker explores.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CheckBounds {
     /// Crashes over a whole behaviour (restarts are free: a crashed node may restart).
     pub max_crashes: u32,
@@ -48,26 +51,11 @@ pub struct CheckBounds {
     pub max_client_ops: u32,
     /// States with more messages in flight are not explored.
     pub max_in_flight: u32,
-    /// Protocol bound: the highest term (or view, epoch) a node may reach.
-    pub max_term: Option<u64>,
-    /// Protocol bound: the longest log a node may hold.
-    pub max_log: Option<u64>,
+    /// The protocol's own fields of the table (`Registration::check_bounds`), as written.
+    pub protocol: toml::Table,
     /// Observation kinds (or `fault_fired`) that some explored state must have seen.
     pub sometimes: Vec<String>,
 }
-
-/// The fields a `[check]` table may have.
-pub const CHECK_FIELDS: &[&str] = &[
-    "max_crashes",
-    "max_crashes_after_persist",
-    "max_drops",
-    "max_duplicates",
-    "max_client_ops",
-    "max_in_flight",
-    "max_term",
-    "max_log",
-    "sometimes",
-];
 
 /// At most this many `always` and `sometimes` properties (one stateright condition
 /// function is instantiated per slot, see `always_conditions`).
@@ -81,14 +69,17 @@ const FAULT_FIRED: &str = "fault_fired";
 pub const NO_PANIC: &str = "no_panic";
 
 impl CheckBounds {
-    /// Parse the scenario's `[check]` table. Errors name `check.<field>`.
+    /// Parse the scenario's `[check]` table. Errors name `check.<field>`. The protocol's
+    /// own fields are kept as written (`protocol`) for its registration to check, and the
+    /// `sometimes` conditions are checked by `check_sometimes`.
     pub fn from_scenario(scenario: &Scenario) -> Result<CheckBounds, ScenarioError> {
         let Some(table) = &scenario.file.check else {
             return Err(scenario.error(
                 "check",
                 "the scenario has no [check] table, so the model checker has no bounds",
-                "add e.g. `[check]` with `max_crashes = 1`, `max_in_flight = 4`, `max_term = 2`, \
-                 `max_log = 1`, `sometimes = [\"became_leader\"]`",
+                "add e.g. `[check]` with `max_crashes = 1`, `max_in_flight = 4`, \
+                 `sometimes = [\"became_leader\"]` and the protocol's own bounds \
+                 (`quorumlab schema --protocol NAME` lists them)",
             ));
         };
         let mut bounds = CheckBounds {
@@ -98,8 +89,7 @@ impl CheckBounds {
             max_duplicates: 0,
             max_client_ops: 0,
             max_in_flight: 4,
-            max_term: None,
-            max_log: None,
+            protocol: toml::Table::new(),
             sometimes: Vec::new(),
         };
         for (field, value) in table {
@@ -124,8 +114,6 @@ impl CheckBounds {
                 "max_duplicates" => bounds.max_duplicates = small(1000)?,
                 "max_client_ops" => bounds.max_client_ops = small(1000)?,
                 "max_in_flight" => bounds.max_in_flight = small(1000)?,
-                "max_term" => bounds.max_term = Some(integer(1_000_000)?),
-                "max_log" => bounds.max_log = Some(integer(1_000_000)?),
                 "sometimes" => {
                     let kinds = value.as_array().and_then(|items| {
                         items
@@ -142,32 +130,36 @@ impl CheckBounds {
                     })?;
                 }
                 _ => {
-                    return Err(scenario.error(
-                        &name,
-                        format!("unknown model checker bound `{field}`"),
-                        format!("remove it, or use one of: {}", CHECK_FIELDS.join(", ")),
-                    ));
+                    // The protocol's own: checked by its registration (`check_filter`).
+                    assert!(!GENERIC_CHECK_FIELDS.contains(&field.as_str()));
+                    bounds.protocol.insert(field.clone(), value.clone());
                 }
             }
         }
         if !table.contains_key("sometimes") {
             bounds.sometimes = scenario.file.sometimes.clone();
         }
-        if bounds.sometimes.is_empty() {
+        Ok(bounds)
+    }
+
+    /// The `sometimes` conditions: at least one (so a check that explores nothing fails),
+    /// at most `SOMETIMES_MAX`.
+    pub fn check_sometimes(&self, scenario: &Scenario) -> Result<(), ScenarioError> {
+        if self.sometimes.is_empty() {
             return Err(scenario.error(
                 "check.sometimes",
                 "no `sometimes` condition: a check that explores nothing would pass",
                 "write e.g. `sometimes = [\"became_leader\"]` under [check] (or at the top level)",
             ));
         }
-        if bounds.sometimes.len() > SOMETIMES_MAX {
+        if self.sometimes.len() > SOMETIMES_MAX {
             return Err(scenario.error(
                 "check.sometimes",
                 format!("at most {SOMETIMES_MAX} conditions are supported"),
                 "keep the most telling ones",
             ));
         }
-        Ok(bounds)
+        Ok(())
     }
 }
 
@@ -330,6 +322,10 @@ pub struct ProtocolModel<P: Protocol> {
     pub config: P::Config,
     pub cluster_size: u32,
     pub bounds: CheckBounds,
+    /// The protocol's own bounds, from its typed `[check]` fields.
+    within: CheckFilter<P>,
+    /// How clients draw operations (`Registration::workload`); `None`: no clients.
+    workload: Option<crate::registration::WorkloadFn<P>>,
     /// `always` property names: the checker's properties, then `no_panic`.
     always: Vec<&'static str>,
     /// `sometimes` property names, `sometimes.<kind>`, in the order of `bounds.sometimes`.
@@ -337,8 +333,24 @@ pub struct ProtocolModel<P: Protocol> {
 }
 
 impl<P: Protocol> ProtocolModel<P> {
-    pub fn new(config: P::Config, cluster_size: u32, bounds: CheckBounds) -> ProtocolModel<P> {
+    /// A model of `cluster_size` nodes of the registered protocol. The protocol's own
+    /// `[check]` fields (`bounds.protocol`) must already be valid: `check_filter` refuses
+    /// them otherwise, with the field named.
+    pub fn new(
+        registration: &Registration<P>,
+        config: P::Config,
+        cluster_size: u32,
+        bounds: CheckBounds,
+    ) -> Result<ProtocolModel<P>, crate::protocol::ConfigError> {
         assert!(cluster_size >= 1);
+        let within = registration.check_filter(bounds.protocol.clone())?;
+        if bounds.max_client_ops > 0 && registration.workload.is_none() {
+            return Err(crate::protocol::ConfigError {
+                field: "max_client_ops".to_string(),
+                message: format!("{} takes no client operations", registration.name),
+                fix: "set `max_client_ops = 0` or remove it".to_string(),
+            });
+        }
         let mut always: Vec<&'static str> = P::Checker::properties()
             .iter()
             .map(|property| property.name)
@@ -347,7 +359,7 @@ impl<P: Protocol> ProtocolModel<P> {
         assert!(
             always.len() <= ALWAYS_MAX,
             "{} has more than {ALWAYS_MAX} properties",
-            P::NAME
+            registration.name
         );
         assert!(bounds.sometimes.len() <= SOMETIMES_MAX);
         // Property names are `&'static str` in stateright; a model is built once per check.
@@ -356,13 +368,15 @@ impl<P: Protocol> ProtocolModel<P> {
             .iter()
             .map(|kind| &*Box::leak(format!("sometimes.{kind}").into_boxed_str()))
             .collect();
-        ProtocolModel {
+        Ok(ProtocolModel {
             config,
             cluster_size,
             bounds,
+            within,
+            workload: registration.workload,
             always,
             sometimes,
-        }
+        })
     }
 
     pub fn always_names(&self) -> &[&'static str] {
@@ -373,10 +387,11 @@ impl<P: Protocol> ProtocolModel<P> {
         &self.sometimes
     }
 
-    fn ctx(&self, node: NodeId) -> Ctx {
+    fn ctx(&self, node: NodeId) -> Ctx<'_, P::Config> {
         Ctx {
             id: node,
             cluster_size: self.cluster_size,
+            config: &self.config,
         }
     }
 
@@ -496,7 +511,8 @@ impl<P: Protocol> ProtocolModel<P> {
                 assert!(state.budget.client_ops > 0);
                 let request = u64::from(self.bounds.max_client_ops - state.budget.client_ops);
                 state.budget.client_ops -= 1;
-                let op = P::client_op(&self.config, 0, request, 0);
+                let workload = self.workload.expect("client actions only with a workload");
+                let op = workload(&self.config, 0, request, 0);
                 let input = Input::Client {
                     client: 0,
                     request,
@@ -528,7 +544,7 @@ impl<P: Protocol> Model for ProtocolModel<P> {
         let n = self.cluster_size as usize;
         let mut state = CheckState {
             nodes: (0..self.cluster_size)
-                .map(|id| Some(P::new(&self.ctx(NodeId(id)), &self.config)))
+                .map(|id| Some(P::new(&self.ctx(NodeId(id)))))
                 .collect(),
             durable: vec![None; n],
             network: BTreeMap::new(),
@@ -651,7 +667,7 @@ impl<P: Protocol> Model for ProtocolModel<P> {
                 );
                 let ctx = self.ctx(node);
                 let durable = state.durable[node.index()].as_ref();
-                state.nodes[node.index()] = Some(P::recover(&ctx, &self.config, durable));
+                state.nodes[node.index()] = Some(P::recover(&ctx, durable));
                 self.step(&mut state, node, Input::Restart, false);
             }
         }
@@ -673,11 +689,7 @@ impl<P: Protocol> Model for ProtocolModel<P> {
 
     fn within_boundary(&self, state: &CheckState<P>) -> bool {
         state.in_flight() <= u64::from(self.bounds.max_in_flight)
-            && state
-                .nodes
-                .iter()
-                .flatten()
-                .all(|node| node.within_check_bounds(&self.bounds))
+            && state.nodes.iter().flatten().all(|node| (self.within)(node))
     }
 
     fn format_action(&self, action: &CheckAction<P>) -> String {
@@ -822,22 +834,34 @@ impl CheckReport {
 
 /// Build the model of `scenario` (with `mutant` overriding the scenario's own).
 pub fn model<P: Protocol>(
+    registration: Arc<Registration<P>>,
     scenario: &Scenario,
     mutant: Option<&str>,
 ) -> Result<(ProtocolModel<P>, Option<String>), ScenarioError> {
-    let prepared = Prepared::<P>::new(scenario, mutant, false)?;
+    let prepared = Prepared::<P>::new(Arc::clone(&registration), scenario, mutant, false)?;
     let bounds = CheckBounds::from_scenario(scenario)?;
-    let model = ProtocolModel::new(prepared.config, scenario.file.nodes, bounds);
+    let check_error = |error: crate::protocol::ConfigError| {
+        scenario.error(&format!("check.{}", error.field), error.message, error.fix)
+    };
+    // The protocol's own fields first: a misspelt bound is the problem to report.
+    registration
+        .check_filter(bounds.protocol.clone())
+        .map_err(check_error)?;
+    bounds.check_sometimes(scenario)?;
+    let model = ProtocolModel::new(&registration, prepared.config, scenario.file.nodes, bounds)
+        .map_err(check_error)?;
     Ok((model, prepared.mutant))
 }
 
 /// Check `scenario` exhaustively within its `[check]` bounds.
 pub fn check<P: Protocol>(
+    registration: Arc<Registration<P>>,
     scenario: &Scenario,
     mutant: Option<&str>,
     options: &CheckOptions,
 ) -> Result<CheckReport, ScenarioError> {
-    let (model, mutant) = model::<P>(scenario, mutant)?;
+    let protocol = registration.name;
+    let (model, mutant) = model::<P>(registration, scenario, mutant)?;
     let bounds = model.bounds.clone();
     let always = model.always.clone();
     let sometimes = model.sometimes.clone();
@@ -868,7 +892,7 @@ pub fn check<P: Protocol>(
     } = found;
     Ok(CheckReport {
         scenario: scenario.name(),
-        protocol: P::NAME,
+        protocol,
         mutant,
         nodes: scenario.file.nodes,
         strategy: options.strategy,

@@ -5,14 +5,15 @@
 //! Architecture invariant: nothing in this crate reads the wall clock, an OS-seeded RNG,
 //! or iterates a hash-ordered collection. Every run is a function of (scenario, seed).
 
+#[cfg(feature = "check")]
 pub mod check;
 pub mod faults;
 pub mod hash;
 pub mod lincheck;
 pub mod network;
 pub mod panics;
-pub mod params;
 pub mod protocol;
+pub mod registration;
 pub mod result;
 pub mod rng;
 pub mod runner;
@@ -22,5 +23,5 @@ pub mod stats;
 pub mod sweep;
 pub mod tape;
 
-pub use params::Params;
 pub use protocol::*;
+pub use registration::{MutantSet, Registration, RoleInfo, Setup};

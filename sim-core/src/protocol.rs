@@ -40,15 +40,26 @@ impl fmt::Display for NodeId {
 /// A simulated client, numbered from 0.
 pub type ClientId = u32;
 
-/// What a node knows of its surroundings: its own id and the cluster size. Nothing else
-/// (no clock, no randomness) reaches a protocol.
-#[derive(Clone, Copy, Debug)]
-pub struct Ctx {
+/// What a node knows of its surroundings: its own id, the cluster size and the cluster's
+/// configuration (shared by reference: no node keeps a copy, so a configuration is never
+/// part of a node's state or of a model checker's state). Nothing else (no clock, no
+/// randomness) reaches a protocol.
+#[derive(Debug)]
+pub struct Ctx<'a, C> {
     pub id: NodeId,
     pub cluster_size: u32,
+    pub config: &'a C,
 }
 
-impl Ctx {
+impl<C> Clone for Ctx<'_, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C> Copy for Ctx<'_, C> {}
+
+impl<C> Ctx<'_, C> {
     /// Every node but this one, in id order.
     pub fn peers(&self) -> impl Iterator<Item = NodeId> + '_ {
         (0..self.cluster_size)
@@ -140,7 +151,7 @@ impl<P: Protocol> Effects<P> {
     }
 
     /// Send `msg` to every peer of `ctx.id`, in id order.
-    pub fn broadcast(&mut self, ctx: &Ctx, msg: P::Msg) {
+    pub fn broadcast(&mut self, ctx: &Ctx<'_, P::Config>, msg: P::Msg) {
         for peer in ctx.peers() {
             self.send(peer, msg.clone());
         }
@@ -318,12 +329,14 @@ pub trait Checker<P: Protocol>: Clone + Debug + Default + Hash + Eq + Send + Syn
     }
 }
 
-/// A protocol: one node's state plus its pure step function. Its types are `Sync`
-/// because the model checker (`crate::check`) shares states between threads.
+/// A protocol: one node's state plus its pure step function, and nothing else. What the
+/// harness needs to know about it (its `[params]` and `[check]` tables, mutants, fault
+/// bound, roles, workload, history model) sits beside it in a
+/// [`Registration`](crate::registration::Registration). Its types are `Sync` because the
+/// model checker (`crate::check`) shares states between threads.
 pub trait Protocol: Clone + Debug + Hash + Eq + Send + Sync + 'static {
-    /// The name used in scenario files (`protocol = "raft"`).
-    const NAME: &'static str;
-
+    /// The cluster's configuration, built from the scenario's `[params]` by the
+    /// registration and passed to every step by reference (`Ctx::config`).
     type Config: Clone + Debug + Send + Sync + 'static;
     type Msg: Message;
     type Timer: TimerName;
@@ -334,72 +347,19 @@ pub trait Protocol: Clone + Debug + Hash + Eq + Send + Sync + 'static {
     type Obs: Observation;
     type Checker: Checker<Self>;
 
-    /// Build the configuration from the scenario's `[protocol]` table and the mutant name.
-    fn configure(
-        cluster_size: u32,
-        params: &mut crate::params::Params,
-        mutant: Option<&str>,
-    ) -> Result<Self::Config, ConfigError>;
-
-    fn mutants() -> &'static [MutantInfo] {
-        &[]
-    }
-
-    fn fault_bound(cluster_size: u32) -> FaultBound;
-
     /// A fresh node; `step(Init)` follows.
-    fn new(ctx: &Ctx, config: &Self::Config) -> Self;
+    fn new(ctx: &Ctx<'_, Self::Config>) -> Self;
 
     /// A node rebuilt after a crash from what it last persisted (`None` if it never
     /// persisted anything); `step(Restart)` follows.
-    fn recover(ctx: &Ctx, config: &Self::Config, durable: Option<&Self::Durable>) -> Self;
+    fn recover(ctx: &Ctx<'_, Self::Config>, durable: Option<&Self::Durable>) -> Self;
 
-    fn step(&mut self, ctx: &Ctx, input: Input<Self>, fx: &mut Effects<Self>);
+    fn step(&mut self, ctx: &Ctx<'_, Self::Config>, input: Input<Self>, fx: &mut Effects<Self>);
 
-    /// The node's role for timelines and fault targets (`"leader"`, `"follower"`, ...).
+    /// The node's current role, one of the names its registration declares
+    /// (`Registration::roles`): timelines colour it, and role selectors
+    /// (`node = "leader"`, `crash_leader`) target it.
     fn role(&self) -> &'static str;
-
-    /// The node's protocol state as trace validation needs it, written into every traced
-    /// step's `state` field (after the step): for Raft the variables `tla/Raft.tla` names
-    /// (term, vote, log, commit index, role). `None`, the default, leaves the field null.
-    /// Only traced runs call it, so it may allocate; it never feeds the trace hash.
-    fn trace_state(&self) -> Option<serde_json::Value> {
-        None
-    }
-
-    /// The operation a simulated client issues as its `seq`-th request; `draw` is a
-    /// random number from the workload stream (randomness enters as input), and the
-    /// configuration carries the workload's shape (key space, op mix) where the protocol
-    /// has one.
-    fn client_op(config: &Self::Config, client: ClientId, seq: u64, draw: u64) -> Self::Op;
-
-    /// The sequential model every run's client history must linearize against, if the
-    /// protocol is a linearizable service. Then the simulator records each operation in
-    /// the checker's vocabulary (`history_input`, `history_output`) and checks the
-    /// history at the end of every run (`crate::lincheck`).
-    fn history_model() -> Option<crate::lincheck::ModelKind> {
-        None
-    }
-
-    /// An operation's key and input in the history checker's vocabulary.
-    fn history_input(_op: &Self::Op) -> Option<(Option<String>, crate::lincheck::OperationInput)> {
-        None
-    }
-
-    /// The output of an `Ok` reply in the history checker's vocabulary.
-    fn history_output(
-        _op: &Self::Op,
-        _reply: &Self::Reply,
-    ) -> Option<crate::lincheck::OperationOutput> {
-        None
-    }
-
-    /// Is this node inside the model checker's protocol bounds (`[check]` `max_term`,
-    /// `max_log`)? States with a node outside them are not explored further, which is
-    /// what keeps an exhaustive check finite. The default bounds nothing.
-    fn within_check_bounds(&self, _bounds: &crate::check::CheckBounds) -> bool {
-        true
-    }
 }
 
 /// A Byzantine node's behaviour: it replaces the protocol's step function for that node.
@@ -412,5 +372,5 @@ pub trait Protocol: Clone + Debug + Hash + Eq + Send + Sync + 'static {
 /// strategies arrive with PBFT, whose `fault_bound` declares how many it tolerates.
 pub trait ByzantineStrategy<P: Protocol>: Debug + Send {
     fn name(&self) -> &'static str;
-    fn step(&mut self, ctx: &Ctx, input: Input<P>, draw: u64, fx: &mut Effects<P>);
+    fn step(&mut self, ctx: &Ctx<'_, P::Config>, input: Input<P>, draw: u64, fx: &mut Effects<P>);
 }

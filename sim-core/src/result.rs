@@ -60,7 +60,7 @@ pub struct Metrics {
     pub throughput_ops_per_sec: f64,
     /// Messages sent (all kinds) per ok operation: the protocol's cost per committed op.
     pub messages_per_committed_op: f64,
-    /// Times some node became leader (a role named `leader`).
+    /// Times some node entered the role its protocol marks as the leader (`RoleInfo::leader`).
     pub leader_changes: u64,
     /// Waits without progress, longer than the client timeout.
     pub unavailability: crate::stats::Unavailability,
@@ -87,6 +87,20 @@ pub struct RunResult {
     pub faults_fired: BTreeMap<String, u64>,
     /// The one-line command that reproduces this run.
     pub repro: String,
+    /// The roles the protocol declares (`Registration::roles`), for reports' colours and
+    /// legends. Absent in result files written before roles were data.
+    #[serde(default)]
+    pub roles: Vec<DeclaredRole>,
+}
+
+/// A role as `result.json` records it: what reports need, and nothing protocol-specific.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredRole {
+    pub name: String,
+    /// A CSS colour.
+    pub colour: String,
+    /// The role leader-targeted faults and the leader-change metric aim at.
+    pub leader: bool,
 }
 
 /// One client operation, invoke to completion, for `history.json`.

@@ -1,8 +1,14 @@
 //! Protocol-erased access to prepared scenarios, so the CLI and sweeps can work with
 //! any protocol through one object-safe interface.
 
+use std::sync::Arc;
+
+use schemars::Schema;
+
+#[cfg(feature = "check")]
 use crate::check::{CheckOptions, CheckReport};
-use crate::protocol::{MutantInfo, PropertyInfo, Protocol};
+use crate::protocol::{Checker, MutantInfo, PropertyInfo, Protocol};
+use crate::registration::{Registration, RoleInfo};
 use crate::result::RunOutput;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::Prepared;
@@ -35,47 +41,128 @@ impl<P: Protocol> Runner for Prepared<P> {
     }
 }
 
-/// One protocol as the CLI sees it.
-#[derive(Clone, Copy)]
+/// One protocol as the CLI sees it: a [`Registration`] with its protocol type erased.
+/// Cheap to clone (shared).
+#[derive(Clone)]
 pub struct ProtocolEntry {
-    pub name: &'static str,
-    pub description: &'static str,
-    pub mutants: fn() -> &'static [MutantInfo],
-    pub properties: fn() -> &'static [PropertyInfo],
-    pub liveness_conditions: fn() -> &'static [PropertyInfo],
-    pub prepare: PrepareFn,
-    pub check: CheckFn,
+    inner: Arc<dyn Registered>,
 }
 
-/// Model-check a scenario within its `[check]` bounds: `(scenario, mutant override, options)`.
-pub type CheckFn = fn(&Scenario, Option<&str>, &CheckOptions) -> Result<CheckReport, ScenarioError>;
+/// The protocol-erased face of a `Registration<P>`.
+trait Registered: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn description(&self) -> &'static str;
+    fn mutants(&self) -> &[MutantInfo];
+    fn roles(&self) -> &'static [RoleInfo];
+    fn properties(&self) -> &'static [PropertyInfo];
+    fn liveness_conditions(&self) -> &'static [PropertyInfo];
+    fn params_schema(&self) -> Schema;
+    fn check_schema(&self) -> Schema;
+    fn prepare(
+        &self,
+        scenario: &Scenario,
+        mutant: Option<&str>,
+        swarm: bool,
+    ) -> Result<Box<dyn Runner>, ScenarioError>;
+    #[cfg(feature = "check")]
+    fn check(
+        &self,
+        scenario: &Scenario,
+        mutant: Option<&str>,
+        options: &CheckOptions,
+    ) -> Result<CheckReport, ScenarioError>;
+}
 
-/// Bind a scenario to one protocol: `(scenario, mutant override, swarm)`.
-pub type PrepareFn = fn(&Scenario, Option<&str>, bool) -> Result<Box<dyn Runner>, ScenarioError>;
-
-impl ProtocolEntry {
-    pub fn of<P: Protocol>(description: &'static str) -> ProtocolEntry {
-        ProtocolEntry {
-            name: P::NAME,
-            description,
-            mutants: P::mutants,
-            properties: <P::Checker as crate::protocol::Checker<P>>::properties,
-            liveness_conditions: <P::Checker as crate::protocol::Checker<P>>::liveness_conditions,
-            prepare: prepare_boxed::<P>,
-            check: crate::check::check::<P>,
-        }
+impl<P: Protocol> Registered for Arc<Registration<P>> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn description(&self) -> &'static str {
+        self.description
+    }
+    fn mutants(&self) -> &[MutantInfo] {
+        Registration::mutants(self)
+    }
+    fn roles(&self) -> &'static [RoleInfo] {
+        self.roles
+    }
+    fn properties(&self) -> &'static [PropertyInfo] {
+        <P::Checker as Checker<P>>::properties()
+    }
+    fn liveness_conditions(&self) -> &'static [PropertyInfo] {
+        <P::Checker as Checker<P>>::liveness_conditions()
+    }
+    fn params_schema(&self) -> Schema {
+        Registration::params_schema(self)
+    }
+    fn check_schema(&self) -> Schema {
+        Registration::check_schema(self)
+    }
+    fn prepare(
+        &self,
+        scenario: &Scenario,
+        mutant: Option<&str>,
+        swarm: bool,
+    ) -> Result<Box<dyn Runner>, ScenarioError> {
+        Ok(Box::new(Prepared::<P>::new(
+            Arc::clone(self),
+            scenario,
+            mutant,
+            swarm,
+        )?))
+    }
+    #[cfg(feature = "check")]
+    fn check(
+        &self,
+        scenario: &Scenario,
+        mutant: Option<&str>,
+        options: &CheckOptions,
+    ) -> Result<CheckReport, ScenarioError> {
+        crate::check::check::<P>(Arc::clone(self), scenario, mutant, options)
     }
 }
 
-fn prepare_boxed<P: Protocol>(
-    scenario: &Scenario,
-    mutant: Option<&str>,
-    swarm: bool,
-) -> Result<Box<dyn Runner>, ScenarioError>
-where
-    P::Config: Sync,
-{
-    Ok(Box::new(Prepared::<P>::new(scenario, mutant, swarm)?))
+impl ProtocolEntry {
+    pub fn new<P: Protocol>(registration: Registration<P>) -> ProtocolEntry {
+        ProtocolEntry {
+            inner: Arc::new(Arc::new(registration)),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    pub fn description(&self) -> &'static str {
+        self.inner.description()
+    }
+
+    pub fn mutants(&self) -> &[MutantInfo] {
+        self.inner.mutants()
+    }
+
+    pub fn roles(&self) -> &'static [RoleInfo] {
+        self.inner.roles()
+    }
+
+    /// The safety properties its checker reports.
+    pub fn properties(&self) -> &'static [PropertyInfo] {
+        self.inner.properties()
+    }
+
+    pub fn liveness_conditions(&self) -> &'static [PropertyInfo] {
+        self.inner.liveness_conditions()
+    }
+
+    /// The JSON Schema of its `[params]` table.
+    pub fn params_schema(&self) -> Schema {
+        self.inner.params_schema()
+    }
+
+    /// The JSON Schema of its own `[check]` fields (the generic ones are not included).
+    pub fn check_schema(&self) -> Schema {
+        self.inner.check_schema()
+    }
 }
 
 /// The registry entry of the scenario's protocol.
@@ -86,7 +173,7 @@ pub fn entry_for<'a>(
     let name = scenario.file.protocol.as_str();
     registry
         .iter()
-        .find(|entry| entry.name == name)
+        .find(|entry| entry.name() == name)
         .ok_or_else(|| {
             scenario.error(
                 "protocol",
@@ -95,7 +182,7 @@ pub fn entry_for<'a>(
                     "use one of: {}",
                     registry
                         .iter()
-                        .map(|e| e.name)
+                        .map(ProtocolEntry::name)
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
@@ -104,13 +191,16 @@ pub fn entry_for<'a>(
 }
 
 /// Model-check `scenario` with its protocol from `registry`.
+#[cfg(feature = "check")]
 pub fn check(
     registry: &[ProtocolEntry],
     scenario: &Scenario,
     mutant: Option<&str>,
     options: &CheckOptions,
 ) -> Result<CheckReport, ScenarioError> {
-    (entry_for(registry, scenario)?.check)(scenario, mutant, options)
+    entry_for(registry, scenario)?
+        .inner
+        .check(scenario, mutant, options)
 }
 
 /// Bind a scenario to its protocol from `registry`.
@@ -120,20 +210,7 @@ pub fn prepare(
     mutant: Option<&str>,
     swarm: bool,
 ) -> Result<Box<dyn Runner>, ScenarioError> {
-    let name = scenario.file.protocol.as_str();
-    match registry.iter().find(|entry| entry.name == name) {
-        Some(entry) => (entry.prepare)(scenario, mutant, swarm),
-        None => Err(scenario.error(
-            "protocol",
-            format!("unknown protocol `{name}`"),
-            format!(
-                "use one of: {}",
-                registry
-                    .iter()
-                    .map(|e| e.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )),
-    }
+    entry_for(registry, scenario)?
+        .inner
+        .prepare(scenario, mutant, swarm)
 }

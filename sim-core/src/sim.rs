@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BinaryHeap};
 use std::hash::{Hash, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
@@ -18,6 +19,7 @@ use crate::faults::{FaultAction, NemesisPlan, Target};
 use crate::hash::{hex, TraceHasher};
 use crate::network::{DropCause, Fate, Network};
 use crate::protocol::*;
+use crate::registration::Registration;
 use crate::result::{percentile, AppliedFault, HistoryOp, Metrics, RunOutput, RunResult, Verdict};
 use crate::rng::{Purpose, Rng};
 use crate::scenario::{Scenario, ScenarioError, Synchrony, WorkloadSpec};
@@ -26,8 +28,9 @@ use crate::tape::{ClientDraw, MessageEntry, Tape, TapeDrop};
 
 /// A scenario bound to a protocol and validated against it; shared by every seed of a
 /// sweep (it is `Sync`).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Prepared<P: Protocol> {
+    pub registration: Arc<Registration<P>>,
     pub scenario: Scenario,
     pub config: P::Config,
     pub mutant: Option<String>,
@@ -51,28 +54,59 @@ pub const LINEARIZABLE: &str = "linearizable";
 /// budget the verdict is `budget`, never a pass.
 pub const LINCHECK_MAX_STEPS: u64 = 10_000_000;
 
+/// A role selector every protocol with a leader role understands (`node = "leader"`):
+/// the role its registration marks as the leader, whatever its name.
+pub const LEADER_ALIAS: &str = "leader";
+
 /// Names a scenario's `expect` may use besides property names.
 pub const VERDICT_EXPECTATIONS: &[&str] = &["pass", "violation", "liveness", "panic", "budget"];
 
 impl<P: Protocol> Prepared<P> {
     /// Bind `scenario` to `P`. `mutant` and `swarm` override the scenario's own.
     pub fn new(
+        registration: Arc<Registration<P>>,
         scenario: &Scenario,
         mutant: Option<&str>,
         swarm: bool,
     ) -> Result<Prepared<P>, ScenarioError> {
         let file = &scenario.file;
-        assert_eq!(file.protocol, P::NAME);
+        assert_eq!(file.protocol, registration.name);
+        let name = registration.name;
         let mutant = mutant.map(str::to_string).or_else(|| file.mutant.clone());
-        let mut params = crate::params::Params::new(file.params.clone());
-        let config = P::configure(file.nodes, &mut params, mutant.as_deref()).map_err(|error| {
-            let field = if error.field == "mutant" {
-                "mutant".to_string()
-            } else {
-                format!("params.{}", error.field)
-            };
-            scenario.error(&field, error.message, error.fix)
-        })?;
+        let config = registration
+            .configure(file.params.clone(), file.nodes, mutant.as_deref())
+            .map_err(|error| {
+                let field = if error.field == "mutant" {
+                    "mutant".to_string()
+                } else {
+                    format!("params.{}", error.field)
+                };
+                scenario.error(&field, error.message, error.fix)
+            })?;
+        if file.workload.is_some() && registration.workload.is_none() {
+            return Err(scenario.error(
+                "workload",
+                format!("{name} takes no client operations"),
+                "remove the [workload] table",
+            ));
+        }
+        for (index, fault) in file.faults.iter().enumerate() {
+            if let Some(crate::scenario::NodeSelector::Role(role)) = &fault.node {
+                let declared = registration.roles.iter().any(|r| r.name == role.as_str())
+                    || (role == LEADER_ALIAS && registration.leader_role().is_some());
+                if !declared {
+                    let mut known: Vec<&str> = registration.roles.iter().map(|r| r.name).collect();
+                    if registration.leader_role().is_some() {
+                        known.push(LEADER_ALIAS);
+                    }
+                    return Err(scenario.error(
+                        &format!("faults[{index}].node"),
+                        format!("{name} has no role `{role}`"),
+                        format!("use a node id or one of the roles: {}", known.join(", ")),
+                    ));
+                }
+            }
+        }
         let schedule = file
             .faults
             .iter()
@@ -82,7 +116,7 @@ impl<P: Protocol> Prepared<P> {
                 (spec.at(), action, spec.duration())
             })
             .collect();
-        let names = property_names::<P>();
+        let names = property_names(&registration);
         let expect = file.expect.as_str();
         let expect_known = names.iter().any(|name| name == expect)
             || VERDICT_EXPECTATIONS.contains(&expect)
@@ -92,10 +126,7 @@ impl<P: Protocol> Prepared<P> {
         if !expect_known {
             return Err(scenario.error(
                 "expect",
-                format!(
-                    "`{expect}` is neither \"pass\", a verdict, nor a property of {}",
-                    P::NAME
-                ),
+                format!("`{expect}` is neither \"pass\", a verdict, nor a property of {name}"),
                 format!(
                     "use one of: {}, {}",
                     VERDICT_EXPECTATIONS.join(", "),
@@ -112,7 +143,7 @@ impl<P: Protocol> Prepared<P> {
                 {
                     return Err(scenario.error(
                         "liveness.require",
-                        format!("unknown liveness condition `{condition}` for {}", P::NAME),
+                        format!("unknown liveness condition `{condition}` for {name}"),
                         format!(
                             "use some of: client_progress{}",
                             P::Checker::liveness_conditions()
@@ -125,13 +156,14 @@ impl<P: Protocol> Prepared<P> {
             }
         }
         Ok(Prepared {
+            bound: (registration.fault_bound)(file.nodes),
+            registration,
             scenario: scenario.clone(),
             config,
             mutant,
             swarm: swarm || file.swarm,
             schedule,
             nemesis: file.nemesis.as_ref().map(NemesisPlan::from_spec),
-            bound: P::fault_bound(file.nodes),
             tape: file.tape.as_ref().map(Tape::from_spec),
         })
     }
@@ -174,7 +206,7 @@ impl<P: Protocol> Prepared<P> {
 }
 
 /// Every property name a scenario of `P` may expect: invariants, liveness conditions.
-pub fn property_names<P: Protocol>() -> Vec<String> {
+pub fn property_names<P: Protocol>(registration: &Registration<P>) -> Vec<String> {
     let mut names: Vec<String> = P::Checker::properties()
         .iter()
         .map(|p| p.name.to_string())
@@ -185,7 +217,7 @@ pub fn property_names<P: Protocol>() -> Vec<String> {
             .map(|c| c.name.to_string()),
     );
     names.push("client_progress".to_string());
-    if P::history_model().is_some() {
+    if registration.history.is_some() {
         names.push(LINEARIZABLE.to_string());
     }
     names
@@ -549,7 +581,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         match event {
             Event::Start { node } => {
                 let ctx = self.ctx(node);
-                self.nodes[node.index()] = Some(P::new(&ctx, &self.prepared.config));
+                self.nodes[node.index()] = Some(P::new(&ctx));
                 self.step(node, Input::Init);
             }
             Event::Deliver {
@@ -651,10 +683,11 @@ impl<'a, P: Protocol> Sim<'a, P> {
         }
     }
 
-    fn ctx(&self, node: NodeId) -> Ctx {
+    fn ctx(&self, node: NodeId) -> Ctx<'a, P::Config> {
         Ctx {
             id: node,
             cluster_size: self.cluster_size,
+            config: &self.prepared.config,
         }
     }
 
@@ -772,12 +805,25 @@ impl<'a, P: Protocol> Sim<'a, P> {
         let verdict = self.checker.on_step(&self.nodes, node, &self.observations);
         let role_after = self.nodes[index].as_ref().map(P::role);
         let state_after = match (&self.trace, &self.nodes[index]) {
-            (Some(_), Some(node)) => node.trace_state(),
+            (Some(_), Some(node)) => self
+                .prepared
+                .registration
+                .trace_state
+                .map(|state| state(node)),
             _ => None,
         };
         let role_changed = role_after.filter(|role| Some(*role) != role_before);
         if let Some(role) = role_changed {
-            if role == "leader" {
+            let registration = &self.prepared.registration;
+            assert!(
+                registration
+                    .roles
+                    .iter()
+                    .any(|declared| declared.name == role),
+                "{node} is in role `{role}`, which the registration of {} does not declare",
+                registration.name
+            );
+            if Some(role) == registration.leader_role() {
                 self.metrics.leader_changes += 1;
             }
             self.roles.push((self.now, node.0, role));
@@ -911,11 +957,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             return;
         }
         let ctx = self.ctx(node);
-        self.nodes[node.index()] = Some(P::recover(
-            &ctx,
-            &self.prepared.config,
-            self.durable[node.index()].as_ref(),
-        ));
+        self.nodes[node.index()] = Some(P::recover(&ctx, self.durable[node.index()].as_ref()));
         self.step(node, Input::Restart);
     }
 
@@ -1028,11 +1070,18 @@ impl<'a, P: Protocol> Sim<'a, P> {
         );
         state.next_seq += 1;
         let request = state.next_seq;
-        let op = P::client_op(&self.prepared.config, client, request, draw);
+        let workload = self.prepared.registration.workload;
+        let op = workload.expect("checked by Prepared::new")(
+            &self.prepared.config,
+            client,
+            request,
+            draw,
+        );
         self.metrics.client_ops_invoked += 1;
         // A protocol with a history model records its operations in the linearizability
         // checker's vocabulary, so that `history.json` is what `quorumlab lincheck` reads.
-        let (key, op_json) = match P::history_model().and(P::history_input(&op)) {
+        let history = self.prepared.registration.history.as_ref();
+        let (key, op_json) = match history.and_then(|hooks| (hooks.input)(&op)) {
             Some((key, input)) => (key, serde_json::to_value(&input).unwrap_or(Value::Null)),
             None => (None, serde_json::to_value(&op).unwrap_or(Value::Null)),
         };
@@ -1141,8 +1190,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
         op.complete_us = Some(self.now);
         op.status = status.to_string();
         op.reply = Some(serde_json::to_value(&reply).unwrap_or(Value::Null));
-        if P::history_model().is_some() {
-            op.output = P::history_output(&completed.op, &reply)
+        if let Some(hooks) = &self.prepared.registration.history {
+            op.output = (hooks.output)(&completed.op, &reply)
                 .map(|output| serde_json::to_value(&output).unwrap_or(Value::Null));
         }
         self.latencies_us.push(self.now - op.invoke_us);
@@ -1169,6 +1218,13 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.schedule(self.now + think, Event::ClientNext { client });
     }
 
+    /// Does a node in `role` match the selector `selector` (a role name, or `leader` for
+    /// the role the registration marks as the leader)?
+    fn role_matches(&self, role: &str, selector: &str) -> bool {
+        role == selector
+            || (selector == LEADER_ALIAS && self.prepared.registration.leader_role() == Some(role))
+    }
+
     /// Resolve a fault's target to a node id, if any node matches now.
     fn resolve(&self, target: &Target) -> Option<NodeId> {
         match target {
@@ -1176,7 +1232,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             Target::Role(role) => (0..self.cluster_size).map(NodeId).find(|node| {
                 self.nodes[node.index()]
                     .as_ref()
-                    .is_some_and(|state| state.role() == role)
+                    .is_some_and(|state| self.role_matches(state.role(), role))
             }),
         }
     }
@@ -1404,7 +1460,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 let leader = up.iter().copied().find(|&i| {
                     self.nodes[i as usize]
                         .as_ref()
-                        .is_some_and(|s| s.role() == "leader")
+                        .is_some_and(|s| Some(s.role()) == self.prepared.registration.leader_role())
                 });
                 leader.map(|node| FaultAction::Crash {
                     node: Target::Node(node),
@@ -1560,7 +1616,13 @@ impl<'a, P: Protocol> Sim<'a, P> {
             );
             return;
         }
-        if let Some(model) = P::history_model() {
+        if let Some(model) = self
+            .prepared
+            .registration
+            .history
+            .as_ref()
+            .map(|hooks| hooks.model.clone())
+        {
             if let Err((verdict, detail)) =
                 check_linearizable(&self.history, model, LINCHECK_MAX_STEPS)
             {
@@ -1645,10 +1707,24 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 metrics: self.metrics,
                 faults_fired: to_strings(&self.faults_fired),
                 repro: prepared.repro(self.seed),
+                roles: prepared
+                    .registration
+                    .roles
+                    .iter()
+                    .map(|role| crate::result::DeclaredRole {
+                        name: role.name.to_string(),
+                        colour: role.colour.to_string(),
+                        leader: role.leader,
+                    })
+                    .collect(),
             },
             trace: self.trace,
             history: self.history,
-            history_model: P::history_model(),
+            history_model: prepared
+                .registration
+                .history
+                .as_ref()
+                .map(|hooks| hooks.model.clone()),
             roles: self.roles,
             faults: self.applied_faults,
             tape: self.tape_out.map(|tape| tape.to_spec()),

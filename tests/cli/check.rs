@@ -152,7 +152,7 @@ fn mutants_out_of_reach_pass_the_bounded_check() {
     let scenario = Scenario::load(&scenario_path("scenarios/raft/check3.toml")).unwrap();
     let caught: Vec<&str> = CAUGHT.iter().map(|(name, ..)| *name).collect();
     let out_of_reach: Vec<&str> = OUT_OF_REACH.iter().map(|(name, _)| *name).collect();
-    for info in protocols::raft::MUTANTS {
+    for (_, info) in <protocols::raft::Mutant as sim_core::MutantSet>::ALL {
         assert!(
             caught.contains(&info.name) != out_of_reach.contains(&info.name),
             "{} must be listed exactly once, as caught or out of reach",

@@ -74,13 +74,13 @@ fn every_mutant_has_a_scenario_that_catches_it() {
     let scenarios = bundled();
     let registry = protocols::registry();
     for protocol in &registry {
-        for mutant in (protocol.mutants)() {
+        for mutant in protocol.mutants() {
             assert!(
-                scenarios.iter().any(|s| s.file.protocol == protocol.name
+                scenarios.iter().any(|s| s.file.protocol == protocol.name()
                     && s.file.mutant.as_deref() == Some(mutant.name)
                     && s.file.expect != "pass"),
                 "no bundled {} scenario expects mutant `{}` to be caught",
-                protocol.name,
+                protocol.name(),
                 mutant.name
             );
         }
@@ -88,7 +88,7 @@ fn every_mutant_has_a_scenario_that_catches_it() {
     assert!(
         registry
             .iter()
-            .any(|p| p.name == "kv" && (p.mutants)().len() == 3),
+            .any(|p| p.name() == "kv" && p.mutants().len() == 3),
         "kv has its three mutants"
     );
 }

@@ -25,14 +25,18 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use sim_core::lincheck::{ModelKind, OperationInput, OperationOutput, Value};
-use sim_core::{ClientId, ConfigError, MutantInfo, Params};
+use sim_core::{ClientId, ConfigError, Registration, Setup};
 
-use crate::raft::{MachineCommand, Mutant, RaftNode, StateMachine, KV_MUTANTS};
+use crate::raft::{MachineCommand, RaftNode, RaftParams, StateMachine};
 
+mod mutants;
 #[cfg(test)]
 mod tests;
+
+pub use mutants::KvMutant;
 
 /// The `kv` protocol: Raft over the key-value machine.
 pub type Kv = RaftNode<KvMachine>;
@@ -143,8 +147,14 @@ pub struct KvConfig {
     pub key_cumulative_weights: Vec<u64>,
     /// Relative weights of get, put, append and cas.
     pub op_weights: [u64; 4],
-    /// The no-dedupe mutant: no client session table.
-    pub no_dedupe: bool,
+    /// `None` is the correct service.
+    pub mutant: Option<KvMutant>,
+}
+
+impl KvConfig {
+    fn mutant(&self, mutant: KvMutant) -> bool {
+        self.mutant == Some(mutant)
+    }
 }
 
 impl Default for KvConfig {
@@ -155,20 +165,140 @@ impl Default for KvConfig {
             key_distribution: KeyDistribution::Uniform,
             key_cumulative_weights: (1..=5).collect(),
             op_weights: [40, 25, 25, 10],
-            no_dedupe: false,
+            mutant: None,
         }
     }
 }
 
-const KNOWN_PARAMS: &[&str] = &[
-    "keys",
-    "key_distribution",
-    "zipf_exponent",
-    "get_weight",
-    "put_weight",
-    "append_weight",
-    "cas_weight",
-];
+/// kv's `[params]`: Raft's, and the workload's shape.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+pub struct KvParams {
+    #[serde(flatten)]
+    pub raft: RaftParams,
+    /// The key space: keys `k0`..`k{keys-1}` (1 to 1000).
+    #[serde(default = "KvParams::default_keys")]
+    pub keys: u64,
+    /// How clients pick keys.
+    #[serde(default)]
+    pub key_distribution: KeyDistributionName,
+    /// The zipf distribution's exponent (with `key_distribution = "zipf"`).
+    #[serde(default = "KvParams::default_zipf_exponent")]
+    pub zipf_exponent: f64,
+    /// Relative weight of gets in the op mix (the four weights add up to 1..=65535).
+    #[serde(default = "KvParams::default_get_weight")]
+    pub get_weight: u64,
+    /// Relative weight of puts.
+    #[serde(default = "KvParams::default_put_weight")]
+    pub put_weight: u64,
+    /// Relative weight of appends.
+    #[serde(default = "KvParams::default_append_weight")]
+    pub append_weight: u64,
+    /// Relative weight of compare-and-sets.
+    #[serde(default = "KvParams::default_cas_weight")]
+    pub cas_weight: u64,
+}
+
+/// A key distribution's name in `[params]`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyDistributionName {
+    #[default]
+    Uniform,
+    Zipf,
+}
+
+impl KvParams {
+    fn default_keys() -> u64 {
+        KvConfig::default().keys
+    }
+    fn default_zipf_exponent() -> f64 {
+        1.0
+    }
+    fn default_get_weight() -> u64 {
+        KvConfig::default().op_weights[0]
+    }
+    fn default_put_weight() -> u64 {
+        KvConfig::default().op_weights[1]
+    }
+    fn default_append_weight() -> u64 {
+        KvConfig::default().op_weights[2]
+    }
+    fn default_cas_weight() -> u64 {
+        KvConfig::default().op_weights[3]
+    }
+
+    /// Validate and build the whole configuration: Raft's around the machine's.
+    pub fn config(
+        self,
+        setup: Setup<KvMutant>,
+    ) -> Result<crate::raft::RaftConfig<KvConfig>, ConfigError> {
+        let machine = self.machine_config(setup.mutant)?;
+        self.raft.config(None, machine)
+    }
+
+    fn machine_config(&self, mutant: Option<KvMutant>) -> Result<KvConfig, ConfigError> {
+        let keys = self.keys;
+        if keys == 0 || keys > KEYS_MAX {
+            return Err(ConfigError {
+                field: "keys".to_string(),
+                message: format!("{keys} keys: the key space must have 1 to {KEYS_MAX} keys"),
+                fix: "write e.g. `keys = 5`".to_string(),
+            });
+        }
+        let exponent = self.zipf_exponent;
+        if !(exponent.is_finite() && exponent >= 0.0) {
+            return Err(ConfigError {
+                field: "zipf_exponent".to_string(),
+                message: format!("expected a finite non-negative number, found {exponent}"),
+                fix: "write e.g. `zipf_exponent = 1.0`".to_string(),
+            });
+        }
+        let (key_distribution, key_cumulative_weights) = match self.key_distribution {
+            KeyDistributionName::Uniform => (KeyDistribution::Uniform, (1..=keys).collect()),
+            KeyDistributionName::Zipf => (
+                KeyDistribution::Zipf,
+                zipf_cumulative_weights(keys, exponent),
+            ),
+        };
+        let op_weights = [
+            self.get_weight,
+            self.put_weight,
+            self.append_weight,
+            self.cas_weight,
+        ];
+        let weights_total = op_weights
+            .iter()
+            .try_fold(0u64, |sum, &w| sum.checked_add(w));
+        if !weights_total.is_some_and(|total| total > 0 && total <= u64::from(u16::MAX)) {
+            return Err(ConfigError {
+                field: "get_weight".to_string(),
+                message: "the op weights (get_weight, put_weight, append_weight, cas_weight) \
+                          must add up to between 1 and 65535 (the op kind is drawn from 16 bits)"
+                    .to_string(),
+                fix: "write e.g. `get_weight = 40`, `put_weight = 25`, `append_weight = 25`, \
+                      `cas_weight = 10`"
+                    .to_string(),
+            });
+        }
+        Ok(KvConfig {
+            keys,
+            key_distribution,
+            key_cumulative_weights,
+            op_weights,
+            mutant,
+        })
+    }
+}
+
+/// The `kv` protocol's registration.
+pub fn registration() -> Registration<Kv> {
+    crate::raft::registration_of::<KvMachine>(
+        "kv",
+        "a linearizable key-value store (get, put, append, cas) on Raft, with client \
+         sessions; every run's history is checked for linearizability",
+    )
+    .params::<KvParams, KvMutant>(KvParams::config)
+}
 
 /// Integer zipf weights `round(1e6 / (k + 1)^exponent)`, at least 1, cumulated. `powf` may
 /// differ in the last bit between platforms' libms; rounding to integers makes a
@@ -242,75 +372,10 @@ impl KvMachine {
 }
 
 impl StateMachine for KvMachine {
-    const NAME: &'static str = "kv";
-    const KNOWN_PARAMS: &'static [&'static str] = KNOWN_PARAMS;
-
     type Config = KvConfig;
     type Op = KvOp;
     type Command = KvOp;
     type Output = KvOutput;
-
-    fn configure(params: &mut Params, mutant: Option<Mutant>) -> Result<KvConfig, ConfigError> {
-        let defaults = KvConfig::default();
-        let keys = params.take_u64("keys", defaults.keys)?;
-        if keys == 0 || keys > KEYS_MAX {
-            return Err(ConfigError {
-                field: "keys".to_string(),
-                message: format!("{keys} keys: the key space must have 1 to {KEYS_MAX} keys"),
-                fix: "write e.g. `keys = 5`".to_string(),
-            });
-        }
-        let distribution = params.take_string("key_distribution", "uniform")?;
-        let exponent = params.take_f64("zipf_exponent", 1.0)?;
-        let (key_distribution, key_cumulative_weights) = match distribution.as_str() {
-            "uniform" => (KeyDistribution::Uniform, (1..=keys).collect()),
-            "zipf" => (
-                KeyDistribution::Zipf,
-                zipf_cumulative_weights(keys, exponent),
-            ),
-            other => {
-                return Err(ConfigError {
-                    field: "key_distribution".to_string(),
-                    message: format!("unknown key distribution {other:?}"),
-                    fix: "write `key_distribution = \"uniform\"` or `\"zipf\"` (with \
-                          `zipf_exponent = 1.0`)"
-                        .to_string(),
-                })
-            }
-        };
-        let [get, put, append, cas] = defaults.op_weights;
-        let op_weights = [
-            params.take_u64("get_weight", get)?,
-            params.take_u64("put_weight", put)?,
-            params.take_u64("append_weight", append)?,
-            params.take_u64("cas_weight", cas)?,
-        ];
-        let weights_total = op_weights
-            .iter()
-            .try_fold(0u64, |sum, &w| sum.checked_add(w));
-        if !weights_total.is_some_and(|total| total > 0 && total <= u64::from(u16::MAX)) {
-            return Err(ConfigError {
-                field: "get_weight".to_string(),
-                message: "the op weights (get_weight, put_weight, append_weight, cas_weight) \
-                          must add up to between 1 and 65535 (the op kind is drawn from 16 bits)"
-                    .to_string(),
-                fix: "write e.g. `get_weight = 40`, `put_weight = 25`, `append_weight = 25`, \
-                      `cas_weight = 10`"
-                    .to_string(),
-            });
-        }
-        Ok(KvConfig {
-            keys,
-            key_distribution,
-            key_cumulative_weights,
-            op_weights,
-            no_dedupe: mutant == Some(Mutant::NoDedupe),
-        })
-    }
-
-    fn mutants() -> &'static [MutantInfo] {
-        KV_MUTANTS
-    }
 
     /// The low 32 bits of `draw` pick the key, the next 16 the operation, the top 16 the
     /// put and cas values. Append values are unique per (client, seq).
@@ -352,7 +417,7 @@ impl StateMachine for KvMachine {
         request: u64,
         command: &KvOp,
     ) -> KvOutput {
-        if !config.no_dedupe {
+        if !config.mutant(KvMutant::NoDedupe) {
             if let Some((last_request, last_output)) = self.sessions.get(&client) {
                 if request <= *last_request {
                     // A retry of the last request answers what it answered; an older one
@@ -364,6 +429,14 @@ impl StateMachine for KvMachine {
         let output = self.execute(command);
         self.sessions.insert(client, (request, output.clone()));
         output
+    }
+
+    fn reads_locally_without_quorum(config: &KvConfig) -> bool {
+        config.mutant(KvMutant::StaleRead)
+    }
+
+    fn replies_before_commit(config: &KvConfig) -> bool {
+        config.mutant(KvMutant::ReplyBeforeCommit)
     }
 
     fn read_locally(&self, op: &KvOp) -> Option<KvOutput> {

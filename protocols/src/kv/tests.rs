@@ -1,12 +1,12 @@
 //! Unit tests of the kv machine: sessions, the workload's op choice, configuration errors.
 
-use sim_core::{Params, Protocol};
-
 use super::*;
 
 fn configure(text: &str, mutant: Option<&str>) -> Result<KvConfig, ConfigError> {
     let table: toml::Table = toml::from_str(text).expect("toml");
-    Kv::configure(3, &mut Params::new(table), mutant).map(|config| config.machine)
+    registration()
+        .configure(table, 3, mutant)
+        .map(|config| config.machine)
 }
 
 fn append(key: u32, client: ClientId, seq: u64) -> KvOp {
@@ -39,7 +39,7 @@ fn a_retried_append_applies_once_and_answers_again() {
 #[test]
 fn without_the_session_table_a_retried_append_applies_twice() {
     let config = configure("", Some("no-dedupe")).expect("valid");
-    assert!(config.no_dedupe);
+    assert_eq!(config.mutant, Some(KvMutant::NoDedupe));
     let mut machine = KvMachine::default();
     machine.apply(&config, 1, 1, &append(0, 1, 1));
     machine.apply(&config, 1, 1, &append(0, 1, 1));

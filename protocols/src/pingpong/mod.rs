@@ -6,13 +6,13 @@
 //! Each node starts one token and forwards every token it receives to the next node.
 //! A `Tick` timer fires every `tick_ms` and counts; clients get their op echoed back.
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sim_core::registration::NoMutants;
 use sim_core::*;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct PingPong {
-    /// Protocols keep their configuration in their state: `step` sees only the state.
-    pub panic_after: Option<u64>,
     pub forwarded: u64,
     pub ticks: u64,
     pub restarts: u64,
@@ -108,7 +108,6 @@ impl Checker<PingPong> for PingPongChecker {
 }
 
 impl Protocol for PingPong {
-    const NAME: &'static str = "pingpong";
     type Config = PingPongConfig;
     type Msg = Token;
     type Timer = PingTimer;
@@ -118,53 +117,28 @@ impl Protocol for PingPong {
     type Obs = PingObs;
     type Checker = PingPongChecker;
 
-    fn configure(
-        _cluster_size: u32,
-        params: &mut Params,
-        mutant: Option<&str>,
-    ) -> Result<PingPongConfig, ConfigError> {
-        if let Some(mutant) = mutant {
-            return Err(ConfigError {
-                field: "mutant".into(),
-                message: format!("pingpong has no mutant `{mutant}`"),
-                fix: "remove the mutant".into(),
-            });
-        }
-        let tick_us = params.take_u64("tick_ms", 100)? * 1000;
-        let panic_after = params.take_u64("panic_after", 0)?;
-        params.clone().finish(&["tick_ms", "panic_after"])?;
-        Ok(PingPongConfig {
-            tick_us: tick_us.max(1),
-            panic_after: (panic_after > 0).then_some(panic_after),
-        })
-    }
-
-    fn fault_bound(cluster_size: u32) -> FaultBound {
-        FaultBound {
-            crashed: cluster_size.saturating_sub(1),
-            byzantine: 0,
-        }
-    }
-
-    fn new(_ctx: &Ctx, config: &PingPongConfig) -> PingPong {
+    fn new(_ctx: &Ctx<'_, PingPongConfig>) -> PingPong {
         PingPong {
-            panic_after: config.panic_after,
             forwarded: 0,
             ticks: 0,
             restarts: 0,
         }
     }
 
-    fn recover(_ctx: &Ctx, config: &PingPongConfig, durable: Option<&u64>) -> PingPong {
+    fn recover(_ctx: &Ctx<'_, PingPongConfig>, durable: Option<&u64>) -> PingPong {
         PingPong {
-            panic_after: config.panic_after,
             forwarded: 0,
             ticks: 0,
             restarts: durable.copied().unwrap_or(0) + 1,
         }
     }
 
-    fn step(&mut self, ctx: &Ctx, input: Input<PingPong>, fx: &mut Effects<PingPong>) {
+    fn step(
+        &mut self,
+        ctx: &Ctx<'_, PingPongConfig>,
+        input: Input<PingPong>,
+        fx: &mut Effects<PingPong>,
+    ) {
         let next = NodeId((ctx.id.0 + 1) % ctx.cluster_size);
         match input {
             Input::Init | Input::Restart => {
@@ -182,7 +156,7 @@ impl Protocol for PingPong {
             }
             Input::Message { msg, .. } => {
                 self.forwarded += 1;
-                if let Some(limit) = self.panic_after {
+                if let Some(limit) = ctx.config.panic_after {
                     assert!(
                         self.forwarded < limit,
                         "{} forwarded {limit} tokens",
@@ -215,8 +189,42 @@ impl Protocol for PingPong {
     fn role(&self) -> &'static str {
         "node"
     }
+}
 
-    fn client_op(_config: &Self::Config, _client: ClientId, seq: u64, _draw: u64) -> u64 {
-        seq
+/// pingpong's `[params]`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PingPongParams {
+    /// Unused by the ring itself; kept for scenarios that set it.
+    #[serde(default = "PingPongParams::default_tick_ms")]
+    pub tick_ms: u64,
+    /// Panic when a node has forwarded this many tokens (0: never): the harness's own
+    /// test of how a protocol panic is reported.
+    #[serde(default)]
+    pub panic_after: u64,
+}
+
+impl PingPongParams {
+    fn default_tick_ms() -> u64 {
+        100
     }
+}
+
+/// The `pingpong` protocol's registration.
+pub fn registration() -> Registration<PingPong> {
+    Registration::new(
+        "pingpong",
+        "tokens passed around a ring: the simulator's own benchmark and test protocol",
+    )
+    .params::<PingPongParams, NoMutants>(|params, _setup| {
+        Ok(PingPongConfig {
+            tick_us: params.tick_ms.saturating_mul(1000).max(1),
+            panic_after: (params.panic_after > 0).then_some(params.panic_after),
+        })
+    })
+    .fault_bound(|cluster_size| FaultBound {
+        crashed: cluster_size.saturating_sub(1),
+        byzantine: 0,
+    })
+    .workload(|_config, _client, seq, _draw| seq)
 }

@@ -31,8 +31,9 @@ fn node(
     let ctx = Ctx {
         id: n(id),
         cluster_size: size,
+        config: &RaftConfig::default(),
     };
-    let mut node = Raft::new(&ctx, &RaftConfig::default());
+    let mut node = Raft::new(&ctx);
     node.current_term = term;
     node.log = log;
     node.commit_index = commit_index;
@@ -381,5 +382,5 @@ fn liveness_leader_needs_a_majority_in_the_leaders_term() {
             "state_machine_safety"
         ]
     );
-    assert_eq!(Raft::NAME, "raft");
+    assert_eq!(registration().name, "raft");
 }

@@ -17,9 +17,7 @@ use std::hash::Hash;
 
 use serde::Serialize;
 use sim_core::lincheck::{ModelKind, OperationInput, OperationOutput};
-use sim_core::{ClientId, ConfigError, MutantInfo, Params};
-
-use super::mutants::{Mutant, MUTANTS};
+use sim_core::ClientId;
 
 /// A log entry's command: it goes on the wire, so it has a size.
 pub trait MachineCommand:
@@ -44,11 +42,6 @@ impl<T: Clone + Debug + Hash + Eq + Serialize + Send + Sync + 'static> MachineOu
 /// machine's state and the command; every node applies the same commands in the same
 /// order, so every node's machine passes through the same states (State Machine Safety).
 pub trait StateMachine: Clone + Debug + Default + Hash + Eq + Send + Sync + 'static {
-    /// The protocol's name in scenario files.
-    const NAME: &'static str;
-    /// The scenario `[params]` fields the machine reads, besides Raft's own.
-    const KNOWN_PARAMS: &'static [&'static str];
-
     /// The machine's validated parameters (workload shape, mutant switches).
     type Config: Clone + Debug + Default + Hash + Eq + Send + Sync + 'static;
     /// What a client sends.
@@ -57,13 +50,6 @@ pub trait StateMachine: Clone + Debug + Default + Hash + Eq + Send + Sync + 'sta
     type Command: MachineCommand;
     /// What applying a command returns to the client that sent it.
     type Output: MachineOutput;
-
-    /// Read the machine's fields from `params` (Raft's own are taken already; the
-    /// leftovers are reported as unknown by the caller).
-    fn configure(params: &mut Params, mutant: Option<Mutant>) -> Result<Self::Config, ConfigError>;
-
-    /// The mutants this protocol accepts.
-    fn mutants() -> &'static [MutantInfo];
 
     /// The `seq`-th operation of `client`, decided by `draw` (from the workload stream).
     fn client_op(config: &Self::Config, client: ClientId, seq: u64, draw: u64) -> Self::Op;
@@ -84,6 +70,18 @@ pub trait StateMachine: Clone + Debug + Default + Hash + Eq + Send + Sync + 'sta
     /// For the stale-read mutant only: a read-only operation answered from this node's
     /// current state, without going through the log. `None` if `op` is not a read.
     fn read_locally(&self, op: &Self::Op) -> Option<Self::Output>;
+
+    /// A service bug on Raft's request path (kv's `stale-read`): every node answers reads
+    /// with `read_locally`, without a log round or a quorum check.
+    fn reads_locally_without_quorum(_config: &Self::Config) -> bool {
+        false
+    }
+
+    /// A service bug on Raft's request path (kv's `reply-before-commit`): the leader
+    /// answers once the entry is in its own log, before it commits.
+    fn replies_before_commit(_config: &Self::Config) -> bool {
+        false
+    }
 
     /// The sequential model client histories must linearize against, if the machine
     /// defines one; then the simulator checks every run's history against it.
@@ -114,21 +112,10 @@ pub struct RaftOp {
 pub struct ValueLog;
 
 impl StateMachine for ValueLog {
-    const NAME: &'static str = "raft";
-    const KNOWN_PARAMS: &'static [&'static str] = &[];
-
     type Config = ();
     type Op = RaftOp;
     type Command = u64;
     type Output = ();
-
-    fn configure(_params: &mut Params, _mutant: Option<Mutant>) -> Result<(), ConfigError> {
-        Ok(())
-    }
-
-    fn mutants() -> &'static [MutantInfo] {
-        MUTANTS
-    }
 
     fn client_op(_config: &(), client: ClientId, seq: u64, draw: u64) -> RaftOp {
         // Any value will do; mixing in client and seq keeps values distinct in traces.

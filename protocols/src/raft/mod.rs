@@ -33,12 +33,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-use sim_core::check::CheckBounds;
-use sim_core::lincheck::{ModelKind, OperationInput, OperationOutput};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sim_core::lincheck::OperationOutput;
+use sim_core::registration::HistoryHooks;
 use sim_core::{
-    ClientId, ClientReply, ConfigError, Ctx, Effects, FaultBound, Input, Message, MutantInfo,
-    NodeId, Observation, Params, Protocol, ReplyOutcome, TimeUs, TimerName,
+    ClientId, ClientReply, ConfigError, Ctx, Effects, FaultBound, Input, Message, NodeId,
+    Observation, Protocol, Registration, ReplyOutcome, RoleInfo, TimeUs, TimerName,
 };
 
 pub mod invariants;
@@ -52,7 +53,7 @@ mod tests;
 
 pub use invariants::RaftChecker;
 pub use machine::{MachineCommand, MachineOutput, RaftOp, StateMachine, ValueLog};
-pub use mutants::{Mutant, KV_MUTANTS, MUTANTS};
+pub use mutants::Mutant;
 
 /// The `raft` protocol: Raft over a log of opaque values.
 pub type Raft = RaftNode<ValueLog>;
@@ -67,14 +68,6 @@ fn is_zero_sized<T>(_value: &T) -> bool {
 pub type Term = u64;
 /// A 1-based position in the log; 0 is the empty prefix.
 pub type LogIndex = u64;
-
-/// The scenario fields `configure` reads.
-const KNOWN_PARAMS: &[&str] = &[
-    "election_timeout_ms",
-    "heartbeat_ms",
-    "max_entries_per_append",
-    "empty_heartbeats",
-];
 
 /// Raft's configuration, shared by every node of a cluster.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
@@ -117,11 +110,11 @@ impl<MachineConfig: Default> RaftConfig<MachineConfig> {
         (election_ms_min, election_ms_max): (u64, u64),
         heartbeat_ms: u64,
         max_entries_per_append: u64,
-        mutant: Option<&str>,
+        mutant: Option<Mutant>,
     ) -> Result<Self, ConfigError> {
         assert!(
             election_ms_min <= election_ms_max,
-            "Params::take_range orders the pair"
+            "RaftParams::config orders the pair"
         );
         if heartbeat_ms == 0 {
             return Err(ConfigError {
@@ -160,14 +153,6 @@ impl<MachineConfig: Default> RaftConfig<MachineConfig> {
                 fix: "write e.g. `max_entries_per_append = 64`".to_string(),
             });
         }
-        let mutant = match mutant {
-            None => None,
-            Some(name) => Some(Mutant::from_name(name).ok_or_else(|| ConfigError {
-                field: "mutant".to_string(),
-                message: format!("raft has no mutant called {name:?}"),
-                fix: format!("use one of: {}", Mutant::known_names()),
-            })?),
-        };
         // heartbeat_ms < election_ms_min <= election_ms_max <= an hour: no overflow.
         Ok(RaftConfig {
             election_timeout_us_min: election_ms_min * 1000,
@@ -386,11 +371,10 @@ impl Role {
     }
 }
 
-/// One Raft node.
+/// One Raft node. The cluster's `RaftConfig` is not part of it: every step gets it by
+/// reference (`Ctx::config`, kept in `Output` for the step's helpers).
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct RaftNode<M: StateMachine> {
-    // The step function gets no config, so every node keeps a copy.
-    config: RaftConfig<M::Config>,
     id: NodeId,
     cluster_size: u32,
 
@@ -427,15 +411,18 @@ pub struct RaftNode<M: StateMachine> {
 struct Output<'a, M: StateMachine> {
     fx: &'a mut Effects<RaftNode<M>>,
     durable_changed: bool,
+    config: &'a RaftConfig<M::Config>,
+}
+
+impl<M: StateMachine> Output<'_, M> {
+    fn mutant(&self, mutant: Mutant) -> bool {
+        self.config.mutant == Some(mutant)
+    }
 }
 
 impl<M: StateMachine> RaftNode<M> {
     pub fn id(&self) -> NodeId {
         self.id
-    }
-
-    pub fn config(&self) -> &RaftConfig<M::Config> {
-        &self.config
     }
 
     pub fn current_term(&self) -> Term {
@@ -497,10 +484,6 @@ impl<M: StateMachine> RaftNode<M> {
         }
     }
 
-    fn mutant(&self, mutant: Mutant) -> bool {
-        self.config.mutant == Some(mutant)
-    }
-
     fn majority(&self) -> usize {
         self.cluster_size as usize / 2 + 1
     }
@@ -512,8 +495,8 @@ impl<M: StateMachine> RaftNode<M> {
             .filter(move |&node| node != id)
     }
 
-    fn durable(&self) -> RaftDurable<M::Command> {
-        if self.mutant(Mutant::VolatileVotedFor) {
+    fn durable(&self, config: &RaftConfig<M::Config>) -> RaftDurable<M::Command> {
+        if config.mutant == Some(Mutant::VolatileVotedFor) {
             // The bug: only the log reaches stable storage.
             return RaftDurable {
                 current_term: 0,
@@ -531,7 +514,7 @@ impl<M: StateMachine> RaftNode<M> {
     /// Emit `Persist` if the durable state changed since it was last persisted this step.
     fn persist_if_changed(&self, out: &mut Output<'_, M>) {
         if out.durable_changed {
-            out.fx.persist(self.durable());
+            out.fx.persist(self.durable(out.config));
             out.durable_changed = false;
         }
     }
@@ -562,12 +545,12 @@ impl<M: StateMachine> RaftNode<M> {
     }
 
     fn arm_election_timer(&self, out: &mut Output<'_, M>) {
-        let min_us = self.config.election_timeout_us_min;
-        let max_us = if self.mutant(Mutant::FixedElectionTimeout) {
+        let min_us = out.config.election_timeout_us_min;
+        let max_us = if out.mutant(Mutant::FixedElectionTimeout) {
             // The bug: every node waits exactly as long, so split votes repeat.
             min_us
         } else {
-            self.config.election_timeout_us_max
+            out.config.election_timeout_us_max
         };
         out.fx.set_timer(RaftTimer::Election, min_us, max_us);
     }
@@ -576,8 +559,8 @@ impl<M: StateMachine> RaftNode<M> {
         assert!(self.role == Role::Leader);
         out.fx.set_timer(
             RaftTimer::Heartbeat,
-            self.config.heartbeat_us,
-            self.config.heartbeat_us,
+            out.config.heartbeat_us,
+            out.config.heartbeat_us,
         );
     }
 
@@ -605,7 +588,7 @@ impl<M: StateMachine> RaftNode<M> {
                 "{}: a leader never truncates its log (§5.3)",
                 self.id
             );
-            if self.config.mutant.is_none() {
+            if out.config.mutant.is_none() {
                 // Committed entries are never deleted (Leader Completeness, §5.4).
                 assert!(
                     truncate_from > self.commit_index,
@@ -618,7 +601,7 @@ impl<M: StateMachine> RaftNode<M> {
         }
         let from_index = self.last_log_index() + 1;
         for entry in entries {
-            if self.config.mutant.is_none() {
+            if out.config.mutant.is_none() {
                 // Mutants may break these (e.g. a term forgotten across a restart); the
                 // checker, not a panic, is what should report it.
                 assert!(entry.term <= self.current_term, "entry from a future term");
@@ -660,7 +643,7 @@ impl<M: StateMachine> RaftNode<M> {
             let applied_index = self.last_applied;
             let entry = &self.log[applied_index as usize - 1];
             let output = self.machine.apply(
-                &self.config.machine,
+                &out.config.machine,
                 entry.client,
                 entry.request,
                 &entry.value,
@@ -787,7 +770,7 @@ impl<M: StateMachine> RaftNode<M> {
         let prev_log_index = next - 1;
         let end = self
             .last_log_index()
-            .min(prev_log_index + self.config.max_entries_per_append);
+            .min(prev_log_index + out.config.max_entries_per_append);
         let entries = self.log[prev_log_index as usize..end as usize].to_vec();
         self.next_index[peer.index()] = end + 1;
         let msg = RaftMsg::AppendEntries {
@@ -821,7 +804,7 @@ impl<M: StateMachine> RaftNode<M> {
         }
         let current_term_entry = self.term_at(majority_index) == self.current_term;
         // The bug of commit-prior-term: counting replicas is enough (the Figure 8 scenario).
-        if current_term_entry || self.mutant(Mutant::CommitPriorTerm) {
+        if current_term_entry || out.mutant(Mutant::CommitPriorTerm) {
             self.commit_to(out, majority_index);
         }
     }
@@ -839,7 +822,7 @@ impl<M: StateMachine> RaftNode<M> {
             // Stepping down cancels the heartbeat timer; a timer that fired regardless is stale.
             return;
         }
-        if self.config.empty_heartbeats {
+        if out.config.empty_heartbeats {
             self.broadcast_empty_heartbeats(out);
         } else {
             self.broadcast_append_entries(out);
@@ -883,7 +866,7 @@ impl<M: StateMachine> RaftNode<M> {
         // §5.4.1: the candidate's log is at least as up to date as ours.
         let log_ok = last_log_term > self.last_log_term()
             || (last_log_term == self.last_log_term() && last_log_index >= self.last_log_index());
-        let log_ok = log_ok || self.mutant(Mutant::VoteIgnoresLog);
+        let log_ok = log_ok || out.mutant(Mutant::VoteIgnoresLog);
         let vote_free = self.voted_for.is_none() || self.voted_for == Some(from);
         let vote_granted = term == self.current_term && vote_free && log_ok;
         if vote_granted {
@@ -916,14 +899,14 @@ impl<M: StateMachine> RaftNode<M> {
             term <= self.current_term,
             "newer terms are adopted before dispatch"
         );
-        if term < self.current_term && !self.mutant(Mutant::AcceptStaleReplies) {
+        if term < self.current_term && !out.mutant(Mutant::AcceptStaleReplies) {
             return; // A vote from an earlier election (§5.1).
         }
         if self.role != Role::Candidate || !vote_granted {
             return;
         }
         // The bug of count-duplicate-votes: every granted message counts.
-        if !self.votes_granted.contains(&from) || self.mutant(Mutant::CountDuplicateVotes) {
+        if !self.votes_granted.contains(&from) || out.mutant(Mutant::CountDuplicateVotes) {
             self.votes_granted.push(from);
         }
         if self.votes_granted.len() >= self.majority() {
@@ -956,7 +939,7 @@ impl<M: StateMachine> RaftNode<M> {
             // Two leaders in one term: impossible in Raft (Election Safety, §5.2); only a
             // mutant gets here, and the checker reports it.
             assert!(
-                self.config.mutant.is_some(),
+                out.config.mutant.is_some(),
                 "{}: two leaders in term {term}",
                 self.id
             );
@@ -1011,7 +994,7 @@ impl<M: StateMachine> RaftNode<M> {
         // §5.3 rule 3 and 4: delete only from the first conflicting entry, then append what
         // is new. An entry that already matches stays: this request may be stale.
         let last_new_index = prev_log_index + entries.len() as LogIndex;
-        if self.mutant(Mutant::TruncateOnAnyAppend) {
+        if out.mutant(Mutant::TruncateOnAnyAppend) {
             // The bug: delete everything after prevLogIndex whatever the entries say.
             let truncate_from =
                 (prev_log_index < self.last_log_index()).then_some(prev_log_index + 1);
@@ -1039,7 +1022,7 @@ impl<M: StateMachine> RaftNode<M> {
         }
 
         // Figure 2 rule 5: commitIndex = min(leaderCommit, index of last new entry).
-        let new_commit = if self.mutant(Mutant::UnboundedLeaderCommit) {
+        let new_commit = if out.mutant(Mutant::UnboundedLeaderCommit) {
             // The bug: trust leaderCommit beyond what this request verified. (Capped at
             // our log's end, since a node cannot apply entries it does not have.)
             leader_commit.min(self.last_log_index())
@@ -1073,7 +1056,7 @@ impl<M: StateMachine> RaftNode<M> {
             term <= self.current_term,
             "newer terms are adopted before dispatch"
         );
-        if term < self.current_term && !self.mutant(Mutant::AcceptStaleReplies) {
+        if term < self.current_term && !out.mutant(Mutant::AcceptStaleReplies) {
             return; // An answer to an earlier leader's request (§5.1).
         }
         if self.role != Role::Leader {
@@ -1082,7 +1065,7 @@ impl<M: StateMachine> RaftNode<M> {
         let peer = from.index();
         match result {
             AppendResult::Success { match_index } => {
-                let match_index = if self.mutant(Mutant::MatchIndexFromLogLen) {
+                let match_index = if out.mutant(Mutant::MatchIndexFromLogLen) {
                     // The bug: assume the follower now holds our whole log.
                     self.last_log_index()
                 } else {
@@ -1092,7 +1075,7 @@ impl<M: StateMachine> RaftNode<M> {
                     // Only an answer from another leader's log can claim more than we have
                     // (accept-stale-replies); it cannot be matched against our log.
                     assert!(
-                        self.config.mutant.is_some(),
+                        out.config.mutant.is_some(),
                         "{}: match_index past the log end",
                         self.id
                     );
@@ -1130,18 +1113,14 @@ impl<M: StateMachine> RaftNode<M> {
     /// The output the entry at `index` would have if every entry up to it committed: a
     /// copy of the machine applies the uncommitted entries. Only the reply-before-commit
     /// mutant asks.
-    fn speculative_output(&self, index: LogIndex) -> M::Output {
+    fn speculative_output(&self, config: &RaftConfig<M::Config>, index: LogIndex) -> M::Output {
         assert!(index > self.last_applied && index <= self.last_log_index());
         let mut machine = self.machine.clone();
         let mut output = None;
         for applied_index in self.last_applied + 1..=index {
             let entry = &self.log[applied_index as usize - 1];
-            output = Some(machine.apply(
-                &self.config.machine,
-                entry.client,
-                entry.request,
-                &entry.value,
-            ));
+            output =
+                Some(machine.apply(&config.machine, entry.client, entry.request, &entry.value));
         }
         output.expect("at least the entry at index is applied")
     }
@@ -1159,7 +1138,7 @@ impl<M: StateMachine> RaftNode<M> {
         request: u64,
         op: M::Op,
     ) {
-        if self.mutant(Mutant::StaleRead) {
+        if M::reads_locally_without_quorum(&out.config.machine) {
             // The bug: any node, leader or not, answers a read from the state it has
             // applied, without a log round or a quorum check that it is still current.
             if let Some(output) = self.machine.read_locally(&op) {
@@ -1184,12 +1163,12 @@ impl<M: StateMachine> RaftNode<M> {
         self.write_log(out, None, &[entry]);
         let index = self.last_log_index();
         self.match_index[self.id.index()] = index;
-        if self.mutant(Mutant::ReplyBeforeCommit) {
+        if M::replies_before_commit(&out.config.machine) {
             // The bug: answer as soon as the entry is in the leader's log, with the output
             // of applying it (after the uncommitted entries before it) to a copy of the
             // machine. A leader that loses its uncommitted tail has acknowledged writes
             // that never happen.
-            let output = self.speculative_output(index);
+            let output = self.speculative_output(out.config, index);
             self.reply(out, client, request, RaftReply::Committed { index, output });
         } else {
             let previous = self.pending.insert(index, (client, request));
@@ -1244,9 +1223,9 @@ impl<M: StateMachine> RaftNode<M> {
     }
 
     /// Invariants of one node's state, true between any two steps.
-    fn assert_invariants(&self) {
-        assert!(self.commit_index <= self.last_log_index() || self.config.mutant.is_some());
-        if self.config.mutant.is_none() {
+    fn assert_invariants(&self, config: &RaftConfig<M::Config>) {
+        assert!(self.commit_index <= self.last_log_index() || config.mutant.is_some());
+        if config.mutant.is_none() {
             // Terms never decrease along the log (asserted at every write, in
             // `write_log`), so the last entry's term bounds them all: O(1) per step.
             assert!(
@@ -1261,7 +1240,7 @@ impl<M: StateMachine> RaftNode<M> {
                 assert!(self.votes_granted.len() < self.majority());
             }
             Role::Leader => {
-                assert!(self.voted_for == Some(self.id) || self.config.mutant.is_some());
+                assert!(self.voted_for == Some(self.id) || config.mutant.is_some());
                 assert!(self.leader_hint == Some(self.id));
                 assert!(self.match_index[self.id.index()] == self.last_log_index());
                 assert!(self.next_index.len() == self.cluster_size as usize);
@@ -1271,8 +1250,6 @@ impl<M: StateMachine> RaftNode<M> {
 }
 
 impl<M: StateMachine> Protocol for RaftNode<M> {
-    const NAME: &'static str = M::NAME;
-
     type Config = RaftConfig<M::Config>;
     type Msg = RaftMsg<M::Command>;
     type Timer = RaftTimer;
@@ -1282,69 +1259,9 @@ impl<M: StateMachine> Protocol for RaftNode<M> {
     type Obs = RaftObs;
     type Checker = RaftChecker<M::Command>;
 
-    fn configure(
-        _cluster_size: u32,
-        params: &mut Params,
-        mutant: Option<&str>,
-    ) -> Result<RaftConfig<M::Config>, ConfigError> {
-        if let Some(name) = mutant {
-            if !M::mutants().iter().any(|info| info.name == name) {
-                let names: Vec<&str> = M::mutants().iter().map(|info| info.name).collect();
-                return Err(ConfigError {
-                    field: "mutant".to_string(),
-                    message: format!("{} has no mutant called {name:?}", M::NAME),
-                    fix: format!("use one of: {}", names.join(", ")),
-                });
-            }
-        }
-        let defaults = RaftConfig::<M::Config>::default();
-        let (election_ms_min, election_ms_max) = params.take_range(
-            "election_timeout_ms",
-            (
-                defaults.election_timeout_us_min / 1000,
-                defaults.election_timeout_us_max / 1000,
-            ),
-        )?;
-        let heartbeat_ms = params.take_u64("heartbeat_ms", defaults.heartbeat_us / 1000)?;
-        let max_entries_per_append =
-            params.take_u64("max_entries_per_append", defaults.max_entries_per_append)?;
-        let empty_heartbeats = params.take_bool("empty_heartbeats", defaults.empty_heartbeats)?;
-        let config = RaftConfig::<M::Config>::from_millis(
-            (election_ms_min, election_ms_max),
-            heartbeat_ms,
-            max_entries_per_append,
-            mutant,
-        )?;
-        let machine = M::configure(params, config.mutant)?;
-        // `finish` consumes the table; what is left of the caller's copy is nothing.
-        let known: Vec<&str> = KNOWN_PARAMS
-            .iter()
-            .chain(M::KNOWN_PARAMS)
-            .copied()
-            .collect();
-        std::mem::take(params).finish(&known)?;
-        Ok(RaftConfig {
-            empty_heartbeats,
-            machine,
-            ..config
-        })
-    }
-
-    fn mutants() -> &'static [MutantInfo] {
-        M::mutants()
-    }
-
-    fn fault_bound(cluster_size: u32) -> FaultBound {
-        FaultBound {
-            crashed: cluster_size.saturating_sub(1) / 2,
-            byzantine: 0,
-        }
-    }
-
-    fn new(ctx: &Ctx, config: &RaftConfig<M::Config>) -> Self {
+    fn new(ctx: &Ctx<'_, RaftConfig<M::Config>>) -> Self {
         assert!(ctx.cluster_size >= 1 && ctx.id.0 < ctx.cluster_size);
         RaftNode {
-            config: config.clone(),
             id: ctx.id,
             cluster_size: ctx.cluster_size,
             current_term: 0,
@@ -1363,31 +1280,36 @@ impl<M: StateMachine> Protocol for RaftNode<M> {
     }
 
     fn recover(
-        ctx: &Ctx,
-        config: &RaftConfig<M::Config>,
+        ctx: &Ctx<'_, RaftConfig<M::Config>>,
         durable: Option<&RaftDurable<M::Command>>,
     ) -> Self {
-        let mut node = Self::new(ctx, config);
+        let mut node = Self::new(ctx);
         if let Some(durable) = durable {
             node.current_term = durable.current_term;
             node.voted_for = durable.voted_for;
             node.log = durable.log.clone();
-            if config.mutant != Some(Mutant::VolatileVotedFor) {
+            if ctx.config.mutant != Some(Mutant::VolatileVotedFor) {
                 assert!(
                     node.last_log_term() <= node.current_term,
                     "log from a future term"
                 );
             }
         }
-        node.assert_invariants();
+        node.assert_invariants(ctx.config);
         node
     }
 
-    fn step(&mut self, ctx: &Ctx, input: Input<Self>, fx: &mut Effects<Self>) {
+    fn step(
+        &mut self,
+        ctx: &Ctx<'_, RaftConfig<M::Config>>,
+        input: Input<Self>,
+        fx: &mut Effects<Self>,
+    ) {
         assert!(ctx.id == self.id && ctx.cluster_size == self.cluster_size);
         let mut out = Output {
             fx,
             durable_changed: false,
+            config: ctx.config,
         };
         match input {
             Input::Init => {
@@ -1413,61 +1335,190 @@ impl<M: StateMachine> Protocol for RaftNode<M> {
             } => self.on_client_request(&mut out, client, request, op),
         }
         self.persist_if_changed(&mut out);
-        self.assert_invariants();
+        self.assert_invariants(ctx.config);
     }
 
     fn role(&self) -> &'static str {
         self.role.name()
     }
+}
 
-    /// The variables of `tla/Raft.tla` that trace validation checks after every step
-    /// (`quorumlab tlc --validate-trace`): currentTerm, votedFor, the role, commitIndex and
-    /// the log as `[term, value]` pairs (the value is the command as JSON: a number for the
-    /// `raft` protocol). Leader bookkeeping (nextIndex, matchIndex, the votes counted) is
-    /// left out: the trace spec leaves it free.
-    fn trace_state(&self) -> Option<serde_json::Value> {
-        let log: Vec<(u64, serde_json::Value)> = self
-            .log
-            .iter()
-            .map(|e| {
-                let value = serde_json::to_value(&e.value).unwrap_or(serde_json::Value::Null);
-                (e.term, value)
-            })
-            .collect();
-        Some(serde_json::json!({
-            "term": self.current_term,
-            "voted_for": self.voted_for.map(|node| node.0),
-            "role": self.role.name(),
-            "commit_index": self.commit_index,
-            "log": log,
-        }))
-    }
+/// Raft's roles (§5.1), as reports colour them; the leader is what `crash_leader` and the
+/// leader-change metric aim at.
+pub const ROLES: &[RoleInfo] = &[
+    RoleInfo {
+        name: "follower",
+        colour: "#9ecae1",
+        leader: false,
+    },
+    RoleInfo {
+        name: "candidate",
+        colour: "#fd8d3c",
+        leader: false,
+    },
+    RoleInfo {
+        name: "leader",
+        colour: "#31a354",
+        leader: true,
+    },
+];
 
-    fn client_op(config: &RaftConfig<M::Config>, client: ClientId, seq: u64, draw: u64) -> M::Op {
-        M::client_op(&config.machine, client, seq, draw)
-    }
+/// Raft's `[params]` (every service on Raft takes them too).
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RaftParams {
+    /// The election timeout's range in ms, `[min, max]`; each timer draws from it (§5.2).
+    #[serde(default = "RaftParams::default_election_timeout_ms")]
+    pub election_timeout_ms: [u64; 2],
+    /// How often a leader sends AppendEntries (possibly empty) to every peer, in ms.
+    #[serde(default = "RaftParams::default_heartbeat_ms")]
+    pub heartbeat_ms: u64,
+    /// The most entries one AppendEntries carries.
+    #[serde(default = "RaftParams::default_max_entries_per_append")]
+    pub max_entries_per_append: u64,
+    /// Heartbeats carry no entries and use prevLogIndex = matchIndex (etcd/raft style).
+    #[serde(default)]
+    pub empty_heartbeats: bool,
+}
 
-    fn history_model() -> Option<ModelKind> {
-        M::history_model()
-    }
-
-    fn history_input(op: &M::Op) -> Option<(Option<String>, OperationInput)> {
-        M::history_input(op)
-    }
-
-    fn history_output(op: &M::Op, reply: &RaftReply<M::Output>) -> Option<OperationOutput> {
-        match reply {
-            RaftReply::Committed { output, .. } => M::history_output(op, output),
-            RaftReply::NotLeader { .. } => None,
+impl Default for RaftParams {
+    fn default() -> Self {
+        RaftParams {
+            election_timeout_ms: Self::default_election_timeout_ms(),
+            heartbeat_ms: Self::default_heartbeat_ms(),
+            max_entries_per_append: Self::default_max_entries_per_append(),
+            empty_heartbeats: false,
         }
     }
+}
 
-    /// The model checker's Raft bounds: `max_term` caps currentTerm (so elections stop),
-    /// `max_log` the log length (so heartbeats with new entries stop).
-    fn within_check_bounds(&self, bounds: &CheckBounds) -> bool {
-        bounds.max_term.is_none_or(|max| self.current_term <= max)
-            && bounds
-                .max_log
-                .is_none_or(|max| self.last_log_index() <= max)
+impl RaftParams {
+    fn default_election_timeout_ms() -> [u64; 2] {
+        [150, 300]
+    }
+    fn default_heartbeat_ms() -> u64 {
+        50
+    }
+    fn default_max_entries_per_append() -> u64 {
+        64
+    }
+
+    /// Validate and build Raft's configuration around the machine's.
+    pub fn config<MachineConfig: Default>(
+        &self,
+        mutant: Option<Mutant>,
+        machine: MachineConfig,
+    ) -> Result<RaftConfig<MachineConfig>, ConfigError> {
+        let [min, max] = self.election_timeout_ms;
+        if min > max {
+            return Err(ConfigError {
+                field: "election_timeout_ms".to_string(),
+                message: format!("[{min}, {max}]: expected [min, max] with min <= max"),
+                fix: "write e.g. `election_timeout_ms = [150, 300]`".to_string(),
+            });
+        }
+        let config = RaftConfig::from_millis(
+            (min, max),
+            self.heartbeat_ms,
+            self.max_entries_per_append,
+            mutant,
+        )?;
+        Ok(RaftConfig {
+            empty_heartbeats: self.empty_heartbeats,
+            machine,
+            ..config
+        })
+    }
+}
+
+/// Raft's own `[check]` fields: the model checker's protocol bounds.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RaftCheckBounds {
+    /// The highest term a node may reach (so elections stop).
+    pub max_term: Option<u64>,
+    /// The longest log a node may hold (so heartbeats with new entries stop).
+    pub max_log: Option<u64>,
+}
+
+impl RaftCheckBounds {
+    pub fn within<M: StateMachine>(&self, node: &RaftNode<M>) -> bool {
+        self.max_term.is_none_or(|max| node.current_term <= max)
+            && self.max_log.is_none_or(|max| node.last_log_index() <= max)
+    }
+}
+
+/// Raft claims to tolerate any minority of crashed nodes, and no Byzantine one.
+pub fn fault_bound(cluster_size: u32) -> FaultBound {
+    FaultBound {
+        crashed: cluster_size.saturating_sub(1) / 2,
+        byzantine: 0,
+    }
+}
+
+/// What every protocol on Raft registers alike: roles, the fault bound, the model
+/// checker's bounds, the workload (the machine's), the history model (if the machine has
+/// one) and the state trace validation reads. The caller adds `params`.
+pub fn registration_of<M: StateMachine>(
+    name: &'static str,
+    description: &'static str,
+) -> Registration<RaftNode<M>> {
+    let registration = Registration::new(name, description)
+        .roles(ROLES)
+        .fault_bound(fault_bound)
+        .check_bounds::<RaftCheckBounds>(RaftCheckBounds::within::<M>)
+        .workload(|config: &RaftConfig<M::Config>, client, seq, draw| {
+            M::client_op(&config.machine, client, seq, draw)
+        })
+        .trace_state(trace_state::<M>);
+    match M::history_model() {
+        Some(model) => registration.history(HistoryHooks {
+            model,
+            input: M::history_input,
+            output: history_output::<M>,
+        }),
+        None => registration,
+    }
+}
+
+/// The `raft` protocol's registration.
+pub fn registration() -> Registration<Raft> {
+    registration_of::<ValueLog>(
+        "raft",
+        "Raft consensus (Ongaro & Ousterhout 2014): elections, log replication, commit",
+    )
+    .params::<RaftParams, Mutant>(|params, setup| params.config(setup.mutant, ()))
+}
+
+/// The variables of `tla/Raft.tla` that trace validation checks after every step
+/// (`quorumlab tlc --validate-trace`): currentTerm, votedFor, the role, commitIndex and
+/// the log as `[term, value]` pairs (the value is the command as JSON: a number for the
+/// `raft` protocol). Leader bookkeeping (nextIndex, matchIndex, the votes counted) is
+/// left out: the trace spec leaves it free.
+fn trace_state<M: StateMachine>(node: &RaftNode<M>) -> serde_json::Value {
+    let log: Vec<(u64, serde_json::Value)> = node
+        .log
+        .iter()
+        .map(|e| {
+            let value = serde_json::to_value(&e.value).unwrap_or(serde_json::Value::Null);
+            (e.term, value)
+        })
+        .collect();
+    serde_json::json!({
+        "term": node.current_term,
+        "voted_for": node.voted_for.map(|node| node.0),
+        "role": node.role.name(),
+        "commit_index": node.commit_index,
+        "log": log,
+    })
+}
+
+fn history_output<M: StateMachine>(
+    op: &M::Op,
+    reply: &RaftReply<M::Output>,
+) -> Option<OperationOutput> {
+    match reply {
+        RaftReply::Committed { output, .. } => M::history_output(op, output),
+        RaftReply::NotLeader { .. } => None,
     }
 }

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use sim_core::{
-    Checker, ClientId, ClientReply, ConfigError, Ctx, Effect, Effects, Input, NodeId, Params,
-    Protocol, ReplyOutcome, TimeUs, Violation,
+    Checker, ClientId, ClientReply, ConfigError, Ctx, Effect, Effects, Input, NodeId, Protocol,
+    ReplyOutcome, TimeUs, Violation,
 };
 
 use super::*;
@@ -59,8 +59,9 @@ impl Cluster {
             let ctx = Ctx {
                 id: n(id),
                 cluster_size: size,
+                config: &config,
             };
-            cluster.nodes.push(Some(Raft::new(&ctx, &config)));
+            cluster.nodes.push(Some(Raft::new(&ctx)));
         }
         for id in 0..size {
             cluster.step(n(id), Input::Init);
@@ -79,7 +80,8 @@ impl Cluster {
     fn step(&mut self, id: NodeId, input: Input<Raft>) {
         let ctx = Ctx {
             id,
-            cluster_size: self.size(),
+            cluster_size: self.nodes.len() as u32,
+            config: &self.config,
         };
         let mut fx = Effects::default();
         self.nodes[id.index()]
@@ -184,17 +186,14 @@ impl Cluster {
         let ctx = Ctx {
             id,
             cluster_size: self.size(),
+            config: &self.config,
         };
-        self.nodes[id.index()] = Some(Raft::recover(
-            &ctx,
-            &self.config,
-            self.durable[id.index()].as_ref(),
-        ));
+        self.nodes[id.index()] = Some(Raft::recover(&ctx, self.durable[id.index()].as_ref()));
         self.step(id, Input::Restart);
     }
 
     fn propose(&mut self, id: NodeId, client: ClientId, request: u64) {
-        let op = Raft::client_op(&self.config, client, request, 7);
+        let op = ValueLog::client_op(&self.config.machine, client, request, 7);
         self.step(
             id,
             Input::Client {
@@ -254,14 +253,34 @@ fn entry(term: Term, request: u64) -> Entry {
     }
 }
 
+/// A node outside any cluster, with the configuration its steps get.
+struct Lone {
+    node: Raft,
+    config: RaftConfig,
+}
+
+impl std::ops::Deref for Lone {
+    type Target = Raft;
+    fn deref(&self) -> &Raft {
+        &self.node
+    }
+}
+
+impl std::ops::DerefMut for Lone {
+    fn deref_mut(&mut self) -> &mut Raft {
+        &mut self.node
+    }
+}
+
 /// Step one node outside any cluster and return its effects.
-fn step_alone(node: &mut Raft, input: Input<Raft>) -> Vec<Effect<Raft>> {
+fn step_alone(lone: &mut Lone, input: Input<Raft>) -> Vec<Effect<Raft>> {
     let ctx = Ctx {
-        id: node.id,
-        cluster_size: node.cluster_size,
+        id: lone.node.id,
+        cluster_size: lone.node.cluster_size,
+        config: &lone.config,
     };
     let mut fx = Effects::default();
-    node.step(&ctx, input, &mut fx);
+    lone.node.step(&ctx, input, &mut fx);
     fx.drain().collect()
 }
 
@@ -270,21 +289,23 @@ fn message(from: u32, msg: RaftMsg) -> Input<Raft> {
 }
 
 /// A follower of `term` with `log`, as if it had voted for no one.
-fn follower(id: u32, size: u32, config: RaftConfig, term: Term, log: Vec<Entry>) -> Raft {
+fn follower(id: u32, size: u32, config: RaftConfig, term: Term, log: Vec<Entry>) -> Lone {
     let ctx = Ctx {
         id: n(id),
         cluster_size: size,
+        config: &config,
     };
     let durable = RaftDurable {
         current_term: term,
         voted_for: None,
         log,
     };
-    Raft::recover(&ctx, &config, Some(&durable))
+    let node = Raft::recover(&ctx, Some(&durable));
+    Lone { node, config }
 }
 
 /// A leader of `term` with `log`, every peer's nextIndex at the log end, nothing matched.
-fn leader(id: u32, size: u32, config: RaftConfig, term: Term, log: Vec<Entry>) -> Raft {
+fn leader(id: u32, size: u32, config: RaftConfig, term: Term, log: Vec<Entry>) -> Lone {
     let mut node = follower(id, size, config, term, log);
     node.voted_for = Some(node.id);
     node.role = Role::Leader;
@@ -292,7 +313,7 @@ fn leader(id: u32, size: u32, config: RaftConfig, term: Term, log: Vec<Entry>) -
     node.next_index = vec![node.last_log_index() + 1; size as usize];
     node.match_index = vec![0; size as usize];
     node.match_index[id as usize] = node.last_log_index();
-    node.assert_invariants();
+    node.node.assert_invariants(&node.config);
     node
 }
 
@@ -659,11 +680,17 @@ fn persist_precedes_the_sends_that_depend_on_it() {
 fn nothing_is_persisted_when_nothing_durable_changed() {
     let mut cluster = Cluster::new(3, RaftConfig::default());
     cluster.elect(n(0));
-    let mut leader_node = cluster.node(n(0)).clone();
+    let mut leader_node = Lone {
+        node: cluster.node(n(0)).clone(),
+        config: cluster.config.clone(),
+    };
     let effects = step_alone(&mut leader_node, Input::Timer(RaftTimer::Heartbeat));
     assert_eq!(persists(&effects), 0);
     assert_eq!(sends(&effects).len(), 2);
-    let mut follower_node = cluster.node(n(1)).clone();
+    let mut follower_node = Lone {
+        node: cluster.node(n(1)).clone(),
+        config: cluster.config.clone(),
+    };
     let heartbeat = RaftMsg::AppendEntries {
         term: 1,
         prev_log_index: 0,
@@ -791,21 +818,39 @@ fn conflict_hints_name_the_term_and_its_first_index() {
 
 #[test]
 fn configure_defaults_and_mutant_names() {
-    let config = Raft::configure(3, &mut Params::default(), None).expect("defaults are valid");
+    let registration = registration();
+    let table = toml::Table::new;
+    let config = registration
+        .configure(table(), 3, None)
+        .expect("defaults are valid");
     assert_eq!(config, RaftConfig::default());
-    let config = Raft::configure(3, &mut Params::default(), Some("commit-prior-term"))
+    let config = registration
+        .configure(table(), 3, Some("commit-prior-term"))
         .expect("known mutant");
     assert_eq!(config.mutant, Some(Mutant::CommitPriorTerm));
-    let error = Raft::configure(3, &mut Params::default(), Some("commit-everything"))
+    let error = registration
+        .configure(table(), 3, Some("commit-everything"))
         .expect_err("unknown mutant");
     assert_eq!(error.field, "mutant");
     assert!(
         error.fix.contains("volatile-voted-for") && error.fix.contains("fixed-election-timeout")
     );
-    assert_eq!(Raft::mutants().len(), 9);
-    assert_eq!(Raft::fault_bound(5).crashed, 2);
-    assert_eq!(Raft::fault_bound(4).crashed, 1);
-    assert_eq!(Raft::fault_bound(1).crashed, 0);
+    let unknown: toml::Table = toml::from_str("heartbeat = 5").expect("toml");
+    let error = registration
+        .configure(unknown, 3, None)
+        .expect_err("unknown field");
+    assert_eq!(error.field, "heartbeat");
+    assert!(error.fix.contains("heartbeat_ms"), "{}", error.fix);
+    let mistyped: toml::Table = toml::from_str("heartbeat_ms = \"fast\"").expect("toml");
+    let error = registration
+        .configure(mistyped, 3, None)
+        .expect_err("a string for a number");
+    assert_eq!(error.field, "heartbeat_ms");
+    assert_eq!(registration.mutants().len(), 9);
+    assert_eq!((registration.fault_bound)(5).crashed, 2);
+    assert_eq!((registration.fault_bound)(4).crashed, 1);
+    assert_eq!((registration.fault_bound)(1).crashed, 0);
+    assert_eq!(registration.leader_role(), Some("leader"));
 }
 
 #[test]
@@ -1420,11 +1465,11 @@ fn random_schedules_never_violate_safety_in_correct_raft() {
 #[test]
 fn random_schedules_catch_the_safety_mutants() {
     let masked = ["unbounded-leader-commit"];
-    for info in MUTANTS
+    for (_, info) in <Mutant as sim_core::MutantSet>::ALL
         .iter()
-        .filter(|info| !info.liveness && !masked.contains(&info.name))
+        .filter(|(_, info)| !info.liveness && !masked.contains(&info.name))
     {
-        let mutant = Mutant::from_name(info.name);
+        let mutant = <Mutant as sim_core::MutantSet>::from_name(info.name);
         let caught = (0..200).find_map(|seed| random_schedule(seed, mutant, 3_000).violation);
         assert!(
             caught.is_some(),
@@ -1471,7 +1516,8 @@ fn a_vote_persisted_but_never_sent_still_binds_after_restart() {
 #[test]
 fn configure_rejects_bad_values_naming_the_field() {
     let config: RaftConfig =
-        RaftConfig::<()>::from_millis((100, 200), 20, 8, Some("vote-ignores-log")).expect("valid");
+        RaftConfig::<()>::from_millis((100, 200), 20, 8, Some(Mutant::VoteIgnoresLog))
+            .expect("valid");
     assert_eq!(
         (
             config.election_timeout_us_min,
@@ -1501,15 +1547,6 @@ fn configure_rejects_bad_values_naming_the_field() {
         field(RaftConfig::<()>::from_millis((150, u64::MAX), 50, 64, None)),
         "election_timeout_ms"
     );
-    assert_eq!(
-        field(RaftConfig::<()>::from_millis(
-            (150, 300),
-            50,
-            64,
-            Some("raft")
-        )),
-        "mutant"
-    );
     let error = RaftConfig::<()>::from_millis((40, 300), 50, 64, None).expect_err("invalid");
     assert!(
         error
@@ -1527,7 +1564,7 @@ fn configure_rejects_bad_values_naming_the_field() {
 #[test]
 fn empty_heartbeats_start_at_match_index_and_then_send_the_rest() {
     let table: toml::Table = toml::from_str("empty_heartbeats = true").expect("toml");
-    let config = Raft::configure(3, &mut Params::new(table), None).expect("valid");
+    let config = registration().configure(table, 3, None).expect("valid");
     assert!(config.empty_heartbeats);
     assert!(!RaftConfig::<()>::default().empty_heartbeats);
 
