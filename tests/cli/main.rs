@@ -5,6 +5,7 @@ mod commands;
 mod determinism;
 mod kv;
 mod report;
+mod require;
 mod scenarios;
 mod shrink;
 mod simulator;
