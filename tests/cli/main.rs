@@ -1,5 +1,6 @@
 //! quorumlab's integration tests: one binary, one module per area.
 
+mod architecture;
 mod check;
 mod commands;
 mod determinism;
