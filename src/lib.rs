@@ -10,6 +10,7 @@ pub mod lincheck;
 pub mod merge;
 pub mod replay;
 pub mod report;
+pub mod require;
 pub mod shrink;
 pub mod testing;
 pub mod tlc;

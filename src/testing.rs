@@ -1,6 +1,6 @@
 //! `quorumlab test`: every scenario file states what it must show (`expect`), and this
 //! checks it over the file's own seeds. `cargo test` runs the bundled scenarios through
-//! this same code (tests/cli/scenarios.rs).
+//! this same code (tests/scenarios/main.rs, one test per file).
 
 use std::path::{Path, PathBuf};
 

@@ -533,10 +533,11 @@ Finished in 03s at (2026-11-23 18:23:13)
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
     }
 
-    /// The jar, installed once per test process; `None` (skip) without java.
-    fn jar_or_skip(test: &str) -> Option<PathBuf> {
+    /// The jar, installed once per test process; `None` (skip, or fail when
+    /// `QUORUMLAB_REQUIRE` requires it) without java.
+    fn jar_or_skip() -> Option<PathBuf> {
         if let Err(e) = check_java() {
-            eprintln!("SKIP {test}: {e}");
+            crate::require::skip_or_fail("java", &e);
             return None;
         }
         static JAR: OnceLock<Mutex<Option<PathBuf>>> = OnceLock::new();
@@ -551,8 +552,8 @@ Finished in 03s at (2026-11-23 18:23:13)
     }
 
     /// Runs a config of tla/MCRaft.tla that must pass.
-    fn check_passes(test: &str, cfg: &str) {
-        let Some(jar) = jar_or_skip(test) else { return };
+    fn check_passes(cfg: &str) {
+        let Some(jar) = jar_or_skip() else { return };
         let tla = repo_root().join("tla");
         let r = run_tlc(&jar, &tla.join("MCRaft.tla"), Some(&tla.join(cfg)), 1).expect("TLC runs");
         eprintln!(
@@ -568,17 +569,17 @@ Finished in 03s at (2026-11-23 18:23:13)
 
     #[test]
     fn tlc_checks_mcraft_ok() {
-        check_passes("tlc_checks_mcraft_ok", "MCRaft.cfg");
+        check_passes("MCRaft.cfg");
     }
 
     #[test]
     fn tlc_checks_mcraft_with_crash_ok() {
-        check_passes("tlc_checks_mcraft_with_crash_ok", "MCRaftCrash.cfg");
+        check_passes("MCRaftCrash.cfg");
     }
 
     #[test]
     fn tlc_finds_volatile_vote_bug() {
-        let Some(jar) = jar_or_skip("tlc_finds_volatile_vote_bug") else {
+        let Some(jar) = jar_or_skip() else {
             return;
         };
         let tla = repo_root().join("tla");
@@ -617,7 +618,7 @@ Finished in 03s at (2026-11-23 18:23:13)
 
     #[test]
     fn tlc_reports_parse_error() {
-        let Some(jar) = jar_or_skip("tlc_reports_parse_error") else {
+        let Some(jar) = jar_or_skip() else {
             return;
         };
         let dir = unique_dir(&std::env::temp_dir(), "quorumlab-tlc-test").unwrap();

@@ -132,13 +132,44 @@ mod tests {
 
     #[test]
     fn draws_are_pinned() {
-        // The same seed gives the same bits on every machine; a change here changes
-        // every trace hash.
-        let mut rng = Rng::new(1, Purpose::Network);
-        let draws: Vec<u64> = (0..3).map(|_| rng.below(1000)).collect();
-        let mut again = Rng::new(1, Purpose::Network);
-        assert_eq!(draws, (0..3).map(|_| again.below(1000)).collect::<Vec<_>>());
-        assert!(draws.iter().all(|&d| d < 1000));
+        // The same seed gives the same bits on every machine, and a change to the
+        // streams (the generator, the seeding, a stream number, Lemire's rejection, the
+        // libm formulas) changes every trace hash: these literals were computed once and
+        // change only together with the pinned trace hashes.
+        let mut network = Rng::new(1, Purpose::Network);
+        let raw: Vec<u64> = (0..3).map(|_| network.next_u64()).collect();
+        assert_eq!(
+            raw,
+            [
+                15_715_005_604_373_573_095,
+                939_185_832_570_518_534,
+                10_307_165_283_572_921_510
+            ]
+        );
+        let mut network = Rng::new(1, Purpose::Network);
+        let below: Vec<u64> = (0..3).map(|_| network.below(1000)).collect();
+        assert_eq!(below, [851, 50, 558]);
+        let mut faults = Rng::new(1, Purpose::Faults);
+        let raw: Vec<u64> = (0..2).map(|_| faults.next_u64()).collect();
+        assert_eq!(
+            raw,
+            [16_166_618_085_559_792_950, 12_594_345_941_331_415_253]
+        );
+        let mut node = Rng::for_node(1, 2);
+        let raw: Vec<u64> = (0..2).map(|_| node.next_u64()).collect();
+        assert_eq!(raw, [12_267_765_709_727_870_040, 207_978_188_261_502_736]);
+        let mut timers = Rng::new(42, Purpose::Timers);
+        let delays: Vec<u64> = (0..3)
+            .map(|_| timers.range_inclusive(150_000, 300_000))
+            .collect();
+        assert_eq!(delays, [286_653, 259_146, 244_529]);
+        let mut workload = Rng::new(42, Purpose::Workload);
+        assert_eq!(workload.standard_normal().to_bits(), 0xbff3_1415_8548_cb7e);
+        assert_eq!(
+            workload.exponential(1000.0).to_bits(),
+            0x4073_a92c_7750_8c0a
+        );
+        assert_eq!(workload.pareto(100.0, 1.5).to_bits(), 0x4063_d894_8682_4409);
     }
 
     #[test]

@@ -2,9 +2,14 @@
 //! `shared/histories/verdicts.tsv` (Porcupine's etcd and kv data, Knossos's EDN data) must
 //! get its known verdict. The data stays outside the repository: the folder is
 //! `$QUORUMLAB_HISTORIES`, else `../shared/histories` beside the clone; without it the
-//! test says so and passes.
+//! test says so and passes, unless `QUORUMLAB_REQUIRE` requires `histories`.
 
 use std::path::{Path, PathBuf};
+
+// The CLI package's helper, included rather than depended on: sim-core must not depend
+// on `quorumlab`, and one file keeps one list of tool names.
+#[path = "../../src/require.rs"]
+mod require;
 
 use sim_core::lincheck::{check_file, Budget, Verdict};
 
@@ -19,7 +24,10 @@ fn histories_folder() -> Option<PathBuf> {
 #[test]
 fn every_public_history_gets_its_known_verdict() {
     let Some(folder) = histories_folder() else {
-        println!("skipping: ../shared/histories not found (set QUORUMLAB_HISTORIES to its path)");
+        require::skip_or_fail(
+            "histories",
+            "../shared/histories not found (set QUORUMLAB_HISTORIES to its path)",
+        );
         return;
     };
     let table =
@@ -78,7 +86,10 @@ fn every_public_history_gets_its_known_verdict() {
 #[test]
 fn a_violation_is_explained_with_the_failing_key_and_unplaced_operations() {
     let Some(folder) = histories_folder() else {
-        println!("skipping: ../shared/histories not found (set QUORUMLAB_HISTORIES to its path)");
+        require::skip_or_fail(
+            "histories",
+            "../shared/histories not found (set QUORUMLAB_HISTORIES to its path)",
+        );
         return;
     };
     let file_verdict = check_file(

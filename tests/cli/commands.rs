@@ -252,7 +252,8 @@ fn test_command_checks_expectations() {
 fn lincheck_reads_public_histories_and_exits_one_on_a_violation() {
     let histories = root().join("../shared/histories/porcupine/jepsen");
     if !histories.is_dir() {
-        eprintln!("skipping: ../shared/histories not found");
+        let reason = format!("{} is not a directory", histories.display());
+        quorumlab::require::skip_or_fail("histories", &reason);
         return;
     }
     let good = histories.join("etcd_002.log");
@@ -277,7 +278,8 @@ fn lincheck_reads_public_histories_and_exits_one_on_a_violation() {
 fn bench_lincheck_times_every_public_set() {
     let histories = root().join("../shared/histories");
     if !histories.is_dir() {
-        eprintln!("skipping: ../shared/histories not found");
+        let reason = format!("{} is not a directory", histories.display());
+        quorumlab::require::skip_or_fail("histories", &reason);
         return;
     }
     let output = quorumlab(&["bench", "lincheck", "--rounds", "1", "--json"]);

@@ -1,10 +1,12 @@
 //! quorumlab's integration tests: one binary, one module per area.
 
+mod architecture;
 mod check;
 mod commands;
 mod determinism;
 mod kv;
 mod report;
+mod require;
 mod scenarios;
 mod shrink;
 mod simulator;

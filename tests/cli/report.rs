@@ -113,7 +113,7 @@ fn neither_a_run_nor_a_sweep_exits_two_naming_the_path() {
 fn screenshot(html: &Path, png: &Path) -> Option<u64> {
     let chromium = Path::new("/usr/bin/chromium");
     if !chromium.exists() {
-        println!("skipping: no chromium");
+        quorumlab::require::skip_or_fail("chromium", "there is no /usr/bin/chromium");
         return None;
     }
     let profile = temp_dir("report-chromium-profile");

@@ -1,7 +1,8 @@
 //! `quorumlab tlc --validate-trace`: simulator traces checked against tla/Raft.tla.
 //!
 //! Each TLC run takes a few seconds (about 100 events of scenarios/raft/trace_validate.toml).
-//! Tests that need TLC skip, saying so, when Java is absent.
+//! Tests that need TLC skip, saying so, when Java is absent (and fail when
+//! `QUORUMLAB_REQUIRE` requires it).
 
 use std::path::{Path, PathBuf};
 
@@ -38,11 +39,13 @@ fn traced_run_of(name: &str, scenario: &str, seed: u64, mutant: Option<&str>) ->
     out
 }
 
-fn java_or_skip(test: &str) -> bool {
+/// Whether Java is there to run TLC; without it the test skips, or fails when
+/// `QUORUMLAB_REQUIRE` requires `java` or `tlc`.
+fn java_or_skip() -> bool {
     match quorumlab::tlc::check_java() {
         Ok(_) => true,
         Err(error) => {
-            eprintln!("SKIP {test}: {error}");
+            quorumlab::require::skip_or_fail("java", &error);
             false
         }
     }
@@ -56,7 +59,7 @@ fn validate(run_dir: &Path) -> (Option<i32>, String) {
 
 #[test]
 fn correct_raft_traces_under_crashes_loss_and_duplication_validate() {
-    if !java_or_skip("correct_raft_traces_under_crashes_loss_and_duplication_validate") {
+    if !java_or_skip() {
         return;
     }
     // Seed 1: a crash between a persist and its sends, 6 duplicated messages, 2 rejected
@@ -81,7 +84,7 @@ fn correct_raft_traces_under_crashes_loss_and_duplication_validate() {
 
 #[test]
 fn mutant_traces_are_rejected_at_the_first_step_the_spec_cannot_take() {
-    if !java_or_skip("mutant_traces_are_rejected_at_the_first_step_the_spec_cannot_take") {
+    if !java_or_skip() {
         return;
     }
     let cases = [
@@ -121,7 +124,7 @@ fn mutant_traces_are_rejected_at_the_first_step_the_spec_cannot_take() {
 
 #[test]
 fn commit_prior_term_is_rejected_at_the_early_commit() {
-    if !java_or_skip("commit_prior_term_is_rejected_at_the_early_commit") {
+    if !java_or_skip() {
         return;
     }
     let run = traced_run("tv-commit-prior-term-json", 1, Some("commit-prior-term"));
