@@ -80,6 +80,7 @@ fn main() {
             budget_steps,
             json,
         } => quorumlab::lincheck::lincheck(&files, model.as_deref(), budget_steps, json),
+        Command::Schema { protocol } => commands::schema(protocol.as_deref()),
         Command::Merge { dirs, out, json } => quorumlab::merge::merge(&dirs, out, json),
         Command::Shrink {
             run_dir,

@@ -77,7 +77,7 @@ impl<P: Protocol> Prepared<P> {
             .faults
             .iter()
             .map(|spec| {
-                let action = FaultAction::from_spec(spec, file.nodes)
+                let action = FaultAction::from_spec(&spec.action, file.nodes)
                     .expect("validated when the scenario loaded");
                 (spec.at(), action, spec.duration())
             })
@@ -1389,7 +1389,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         }
         let plan = self.nemesis.clone().expect("a nemesis is configured");
         let rng = &mut self.rng_faults;
-        let kind = *rng.pick(&plan.kinds);
+        let kind = plan.draw_kind(rng);
         let duration_us = rng.range_inclusive(plan.duration_ms[0], plan.duration_ms[1]) * 1000;
         let n = self.cluster_size;
         let bound_allows = self.prepared.scenario.file.exceed_fault_bound

@@ -6,6 +6,7 @@ mod determinism;
 mod kv;
 mod report;
 mod scenarios;
+mod schema;
 mod shrink;
 mod simulator;
 mod trace_validate;
