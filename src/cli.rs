@@ -208,6 +208,19 @@ linearizable, 2 if a file cannot be read or parsed.")]
         #[arg(long)]
         json: bool,
     },
+    /// Print the JSON Schema of scenario files, for editors and validators.
+    #[command(after_help = "Examples:
+  quorumlab schema > scenario.schema.json
+  quorumlab schema --protocol raft > raft.schema.json
+
+Then put `#:schema ./scenario.schema.json` as the first line of a scenario file: Taplo (and the
+Even Better TOML editor extension) completes and checks the file against it. Without --protocol,
+[params] and [check] are free-form tables; --protocol NAME constrains `protocol` to NAME.")]
+    Schema {
+        /// Restrict the schema to one protocol's files (`quorumlab list protocols`).
+        #[arg(long)]
+        protocol: Option<String>,
+    },
     /// Merge the summary.json of sweep shards into one, checking no seed is missing or doubled.
     #[command(after_help = "Examples:
   quorumlab merge sweep-1 sweep-2 sweep-3 sweep-4 --out sweeps/all/summary.json
@@ -450,6 +463,7 @@ pub fn main(protocols: Vec<ProtocolEntry>) -> ! {
             budget_steps,
             json,
         } => crate::lincheck::lincheck(&files, model.as_deref(), budget_steps, json),
+        Command::Schema { protocol } => crate::commands::schema(protocol.as_deref()),
         Command::Merge { dirs, out, json } => crate::merge::merge(&dirs, out, json),
         Command::Shrink {
             run_dir,

@@ -537,3 +537,27 @@ fn micros(us: u64) -> String {
         _ => format!("{:.2}s", us as f64 / 1e6),
     }
 }
+
+/// `quorumlab schema`: the JSON Schema of scenario files on stdout.
+pub fn schema(protocol: Option<&str>) -> Result<i32, CliError> {
+    let schema = match protocol {
+        None => sim_core::scenario::schema(None, None, None),
+        Some(name) => {
+            let registry = crate::registry();
+            let Some(entry) = registry.iter().find(|known| known.name() == name) else {
+                let names: Vec<&str> = registry.iter().map(|known| known.name()).collect();
+                return Err(CliError::BadInput(format!(
+                    "--protocol: unknown protocol `{name}`\n  fix: use one of: {}",
+                    names.join(", ")
+                )));
+            };
+            sim_core::scenario::schema(
+                Some(name),
+                Some(entry.params_schema()),
+                Some(entry.check_schema()),
+            )
+        }
+    };
+    print!("{}", crate::to_json_pretty(&schema));
+    Ok(0)
+}

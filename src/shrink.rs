@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sim_core::result::{RunOutput, RunResult, Verdict};
-use sim_core::scenario::{ClientOpSpec, NodeSelector, Scenario, ScenarioFile, SeedsSpec};
+use sim_core::scenario::{ClientOpSpec, FaultActionSpec, Scenario, ScenarioFile, SeedsSpec};
 use sim_core::tape::TapeSpec;
 
 use crate::bench::Stopwatch;
@@ -388,21 +388,7 @@ fn shrink_clients(shrinker: &mut Shrinker, best: &mut Best) {
 
 /// Does a fault name only nodes below `nodes`?
 fn fault_within(fault: &sim_core::scenario::FaultSpec, nodes: u32) -> bool {
-    let node_ok = match &fault.node {
-        Some(NodeSelector::Id(id)) => *id < nodes,
-        _ => true,
-    };
-    let lists = [&fault.from, &fault.to];
-    let lists_ok = lists
-        .iter()
-        .all(|list| list.iter().flatten().all(|&id| id < nodes));
-    let groups_ok = fault
-        .groups
-        .iter()
-        .flatten()
-        .flatten()
-        .all(|&id| id < nodes);
-    node_ok && lists_ok && groups_ok
+    fault.action.node_ids().iter().all(|&id| id < nodes)
 }
 
 /// Fewer nodes, smallest first (down to 3): faults and tape entries naming a node
@@ -433,16 +419,14 @@ fn shrink_nodes(shrinker: &mut Shrinker, best: &mut Best) {
 fn shrink_drift(shrinker: &mut Shrinker, best: &mut Best) {
     shrinker.phase("clock drift");
     for index in 0..best.0.faults.len() {
-        while best
-            .0
-            .faults
-            .get(index)
-            .and_then(|f| f.drift_ppm)
-            .is_some_and(|d| d != 0)
-        {
+        while best.0.faults.get(index).is_some_and(
+            |f| matches!(f.action, FaultActionSpec::ClockDrift { drift_ppm, .. } if drift_ppm != 0),
+        ) {
             let kept = shrinker.try_edit(best, |file| {
-                if let Some(drift) = file.faults[index].drift_ppm.as_mut() {
-                    *drift /= 2;
+                if let FaultActionSpec::ClockDrift { drift_ppm, .. } =
+                    &mut file.faults[index].action
+                {
+                    *drift_ppm /= 2;
                 }
             });
             if !kept {

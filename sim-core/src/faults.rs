@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::rng::Rng;
-use crate::scenario::{FaultSpec, NemesisSpec, NodeSelector, NEMESIS_KINDS};
+use crate::scenario::{FaultActionSpec, FaultSpec, NemesisSpec, NodeSelector, NEMESIS_KINDS};
 
 /// Which node a fault hits.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -98,77 +98,82 @@ impl FaultAction {
     /// The `[[faults]]` entry that applies this action at `at_us` for `duration_us`
     /// (targets must be resolved node ids).
     pub fn to_spec(&self, at_us: u64, duration_us: Option<u64>) -> FaultSpec {
-        let mut spec = FaultSpec {
-            at_ms: None,
-            at_us: Some(at_us),
-            action: self.kind().to_string(),
-            node: None,
-            groups: None,
-            from: None,
-            to: None,
-            duration_ms: None,
-            duration_us,
-            per_million: None,
-            extra_latency_us: None,
-            drift_ppm: None,
-        };
         let selector = |target: &Target| match target {
             Target::Node(id) => NodeSelector::Id(*id),
             Target::Role(role) => NodeSelector::Role(role.clone()),
         };
-        match self {
-            FaultAction::Crash { node }
-            | FaultAction::CrashAfterPersist { node }
-            | FaultAction::Restart { node }
-            | FaultAction::Isolate { node }
-            | FaultAction::Bridge { node } => spec.node = Some(selector(node)),
-            FaultAction::Partition { groups } => spec.groups = Some(groups.clone()),
-            FaultAction::OneWay { from, to } => {
-                spec.from = Some(from.clone());
-                spec.to = Some(to.clone());
+        let action = match self {
+            FaultAction::Crash { node } => FaultActionSpec::Crash {
+                node: selector(node),
+            },
+            FaultAction::CrashAfterPersist { node } => FaultActionSpec::CrashAfterPersist {
+                node: selector(node),
+            },
+            FaultAction::Restart { node } => FaultActionSpec::Restart {
+                node: selector(node),
+            },
+            FaultAction::Partition { groups } => FaultActionSpec::Partition {
+                groups: groups.clone(),
+            },
+            FaultAction::Isolate { node } => FaultActionSpec::Isolate {
+                node: selector(node),
+            },
+            FaultAction::Bridge { node } => FaultActionSpec::Bridge {
+                node: selector(node),
+            },
+            FaultAction::OneWay { from, to } => FaultActionSpec::OneWay {
+                from: from.clone(),
+                to: to.clone(),
+            },
+            FaultAction::Heal => FaultActionSpec::Heal {},
+            FaultAction::SendOmission { node, per_million } => FaultActionSpec::SendOmission {
+                node: selector(node),
+                per_million: *per_million,
+            },
+            FaultAction::ReceiveOmission { node, per_million } => {
+                FaultActionSpec::ReceiveOmission {
+                    node: selector(node),
+                    per_million: *per_million,
+                }
             }
-            FaultAction::Heal => {}
-            FaultAction::SendOmission { node, per_million }
-            | FaultAction::ReceiveOmission { node, per_million } => {
-                spec.node = Some(selector(node));
-                spec.per_million = Some(*per_million);
-            }
-            FaultAction::LossBurst { per_million }
-            | FaultAction::DuplicateBurst { per_million } => spec.per_million = Some(*per_million),
-            FaultAction::DelayBurst { extra_latency_us } => {
-                spec.extra_latency_us = Some(*extra_latency_us)
-            }
-            FaultAction::ClockDrift { node, drift_ppm } => {
-                spec.node = Some(selector(node));
-                spec.drift_ppm = Some(*drift_ppm);
-            }
+            FaultAction::LossBurst { per_million } => FaultActionSpec::Loss {
+                per_million: *per_million,
+            },
+            FaultAction::DuplicateBurst { per_million } => FaultActionSpec::Duplicate {
+                per_million: *per_million,
+            },
+            FaultAction::DelayBurst { extra_latency_us } => FaultActionSpec::Delay {
+                extra_latency_us: *extra_latency_us,
+            },
+            FaultAction::ClockDrift { node, drift_ppm } => FaultActionSpec::ClockDrift {
+                node: selector(node),
+                drift_ppm: *drift_ppm,
+            },
+        };
+        FaultSpec {
+            at_ms: None,
+            at_us: Some(at_us),
+            duration_ms: None,
+            duration_us,
+            action,
         }
-        spec
     }
 
-    /// Build an action from a `[[faults]]` entry. Errors are `(field, message, fix)`.
+    /// The action a `[[faults]]` entry names, once its values are checked against the
+    /// cluster (its shape was checked when it was parsed). Errors are
+    /// `(field, message, fix)`.
     pub fn from_spec(
-        spec: &FaultSpec,
+        spec: &FaultActionSpec,
         nodes: u32,
     ) -> Result<FaultAction, (String, String, String)> {
-        let missing = |field: &str, example: &str| {
-            (
-                field.to_string(),
-                format!("action `{}` needs `{field}`", spec.action),
-                format!("add e.g. `{field} = {example}`"),
-            )
-        };
-        let node = || -> Result<Target, (String, String, String)> {
-            match &spec.node {
-                None => Err(missing("node", "0")),
-                Some(NodeSelector::Id(id)) if *id >= nodes => Err((
-                    "node".to_string(),
-                    format!("node {id} does not exist in a cluster of {nodes}"),
-                    format!("use a node id below {nodes}, or \"leader\""),
-                )),
-                Some(NodeSelector::Id(id)) => Ok(Target::Node(*id)),
-                Some(NodeSelector::Role(role)) => Ok(Target::Role(role.clone())),
-            }
+        let node = |selector: &NodeSelector| match selector {
+            NodeSelector::Id(id) if *id >= nodes => Err((
+                "node".to_string(),
+                format!("node {id} does not exist in a cluster of {nodes}"),
+                format!("use a node id below {nodes}, or \"leader\""),
+            )),
+            NodeSelector::Id(id) => Ok(Target::Node(*id)),
+            NodeSelector::Role(role) => Ok(Target::Role(role.clone())),
         };
         let check_ids = |field: &str, ids: &[u32]| match ids.iter().find(|&&id| id >= nodes) {
             Some(id) => Err((
@@ -178,59 +183,77 @@ impl FaultAction {
             )),
             None => Ok(()),
         };
-        let per_million = || match spec.per_million {
-            None => Err(missing("per_million", "1000000")),
-            Some(p) if p > 1_000_000 => Err((
-                "per_million".to_string(),
-                format!("{p} is above 1,000,000"),
-                "use 0..=1000000".to_string(),
-            )),
-            Some(p) => Ok(p),
+        let per_million = |p: u32| {
+            if p > 1_000_000 {
+                Err((
+                    "per_million".to_string(),
+                    format!("{p} is above 1,000,000"),
+                    "use 0..=1000000".to_string(),
+                ))
+            } else {
+                Ok(p)
+            }
         };
-        let action = match spec.action.as_str() {
-            "crash" => FaultAction::Crash { node: node()? },
-            "crash_after_persist" => FaultAction::CrashAfterPersist { node: node()? },
-            "restart" => FaultAction::Restart { node: node()? },
-            "partition" => {
-                let groups = spec.groups.clone().ok_or_else(|| missing("groups", "[[0, 1], [2, 3, 4]]"))?;
-                for group in &groups {
+        let action = match spec {
+            FaultActionSpec::Crash { node: n } => FaultAction::Crash { node: node(n)? },
+            FaultActionSpec::CrashAfterPersist { node: n } => {
+                FaultAction::CrashAfterPersist { node: node(n)? }
+            }
+            FaultActionSpec::Restart { node: n } => FaultAction::Restart { node: node(n)? },
+            FaultActionSpec::Partition { groups } => {
+                for group in groups {
                     check_ids("groups", group)?;
                 }
-                FaultAction::Partition { groups }
+                FaultAction::Partition {
+                    groups: groups.clone(),
+                }
             }
-            "isolate" => FaultAction::Isolate { node: node()? },
-            "bridge" => FaultAction::Bridge { node: node()? },
-            "one_way" => {
-                let from = spec.from.clone().ok_or_else(|| missing("from", "[0]"))?;
-                let to = spec.to.clone().ok_or_else(|| missing("to", "[1, 2]"))?;
-                check_ids("from", &from)?;
-                check_ids("to", &to)?;
-                FaultAction::OneWay { from, to }
+            FaultActionSpec::Isolate { node: n } => FaultAction::Isolate { node: node(n)? },
+            FaultActionSpec::Bridge { node: n } => FaultAction::Bridge { node: node(n)? },
+            FaultActionSpec::OneWay { from, to } => {
+                check_ids("from", from)?;
+                check_ids("to", to)?;
+                FaultAction::OneWay {
+                    from: from.clone(),
+                    to: to.clone(),
+                }
             }
-            "heal" => FaultAction::Heal,
-            "send_omission" => FaultAction::SendOmission { node: node()?, per_million: per_million()? },
-            "receive_omission" => FaultAction::ReceiveOmission { node: node()?, per_million: per_million()? },
-            "loss" => FaultAction::LossBurst { per_million: per_million()? },
-            "duplicate" => FaultAction::DuplicateBurst { per_million: per_million()? },
-            "delay" => FaultAction::DelayBurst {
-                extra_latency_us: spec.extra_latency_us.ok_or_else(|| missing("extra_latency_us", "50000"))?,
+            FaultActionSpec::Heal {} => FaultAction::Heal,
+            FaultActionSpec::SendOmission {
+                node: n,
+                per_million: p,
+            } => FaultAction::SendOmission {
+                node: node(n)?,
+                per_million: per_million(*p)?,
             },
-            "clock_drift" => FaultAction::ClockDrift {
-                node: node()?,
-                drift_ppm: match spec.drift_ppm {
-                    None => return Err(missing("drift_ppm", "100000")),
-                    Some(d) if d <= -1_000_000 => {
-                        return Err(("drift_ppm".into(), format!("{d} would make timers fire at or before they are set"), "use a value above -1000000".into()))
-                    }
-                    Some(d) => d,
-                },
+            FaultActionSpec::ReceiveOmission {
+                node: n,
+                per_million: p,
+            } => FaultAction::ReceiveOmission {
+                node: node(n)?,
+                per_million: per_million(*p)?,
             },
-            other => {
-                return Err((
-                    "action".to_string(),
-                    format!("unknown fault action `{other}`"),
-                    "use one of: crash, crash_after_persist, restart, partition, isolate, bridge, one_way, heal, send_omission, receive_omission, loss, duplicate, delay, clock_drift".to_string(),
-                ))
+            FaultActionSpec::Loss { per_million: p } => FaultAction::LossBurst {
+                per_million: per_million(*p)?,
+            },
+            FaultActionSpec::Duplicate { per_million: p } => FaultAction::DuplicateBurst {
+                per_million: per_million(*p)?,
+            },
+            FaultActionSpec::Delay { extra_latency_us } => FaultAction::DelayBurst {
+                extra_latency_us: *extra_latency_us,
+            },
+            FaultActionSpec::ClockDrift { node: n, drift_ppm } => {
+                if *drift_ppm <= -1_000_000 {
+                    return Err((
+                        "drift_ppm".to_string(),
+                        format!("{drift_ppm} would make timers fire at or before they are set"),
+                        "use a value above -1000000".to_string(),
+                    ));
+                }
+                FaultAction::ClockDrift {
+                    node: node(n)?,
+                    drift_ppm: *drift_ppm,
+                }
             }
         };
         Ok(action)
@@ -241,7 +264,8 @@ impl FaultAction {
 /// mode each seed draws its own from the scenario's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NemesisPlan {
-    pub kinds: Vec<&'static str>,
+    /// (kind, weight) in draw order (see `NemesisKinds::entries`); weights are above 0.
+    pub kinds: Vec<(&'static str, u32)>,
     pub interval_ms: [u64; 2],
     pub duration_ms: [u64; 2],
     pub loss_per_million: u32,
@@ -253,7 +277,10 @@ pub struct NemesisPlan {
 impl NemesisPlan {
     pub fn from_spec(spec: &NemesisSpec) -> NemesisPlan {
         NemesisPlan {
-            kinds: spec.kinds.iter().map(|kind| intern_kind(kind)).collect(),
+            kinds: spec
+                .kinds
+                .entries()
+                .expect("kinds are validated when the scenario loads"),
             interval_ms: spec.interval_ms,
             duration_ms: spec.duration_ms,
             loss_per_million: spec.loss_per_million,
@@ -261,6 +288,28 @@ impl NemesisPlan {
             extra_latency_us: spec.extra_latency_us,
             drift_ppm_max: spec.drift_ppm_max,
         }
+    }
+
+    /// The kind of the next action: a cumulative-weight draw over `kinds`.
+    pub fn draw_kind(&self, rng: &mut Rng) -> &'static str {
+        self.kinds[self.draw_index(rng)].0
+    }
+
+    /// An index into `kinds`, drawn by weight: one `below(total)` draw, so with every
+    /// weight 1 (a list in the file) it is exactly the uniform `Rng::pick` lists always
+    /// used, and their runs (and trace hashes) are unchanged.
+    fn draw_index(&self, rng: &mut Rng) -> usize {
+        assert!(!self.kinds.is_empty(), "a nemesis has at least one kind");
+        let total: u64 = self.kinds.iter().map(|&(_, weight)| weight as u64).sum();
+        assert!(total > 0, "a nemesis has a kind of weight above 0");
+        let mut draw = rng.below(total);
+        for (index, &(_, weight)) in self.kinds.iter().enumerate() {
+            if draw < weight as u64 {
+                return index;
+            }
+            draw -= weight as u64;
+        }
+        unreachable!("a draw below the total weight falls within some kind")
     }
 
     /// Swarm testing (Groce et al. 2012): switch each kind on with probability 1/2 (at
@@ -271,7 +320,7 @@ impl NemesisPlan {
             Some(base) => base,
             None => {
                 default_base = NemesisPlan {
-                    kinds: NEMESIS_KINDS.to_vec(),
+                    kinds: NEMESIS_KINDS.iter().map(|&kind| (kind, 1)).collect(),
                     interval_ms: [200, 1000],
                     duration_ms: [100, 2000],
                     loss_per_million: 300_000,
@@ -282,14 +331,14 @@ impl NemesisPlan {
                 &default_base
             }
         };
-        let mut kinds: Vec<&'static str> = base
+        let mut kinds: Vec<(&'static str, u32)> = base
             .kinds
             .iter()
             .copied()
             .filter(|_| rng.chance(500_000))
             .collect();
         if kinds.is_empty() {
-            kinds.push(*rng.pick(&base.kinds));
+            kinds.push(base.kinds[base.draw_index(rng)]);
         }
         let scale = |value: u64, rng: &mut Rng| {
             rng.range_inclusive(value / 4, value.saturating_mul(2))
@@ -311,12 +360,4 @@ impl NemesisPlan {
             drift_ppm_max: rng.range_inclusive(0, base.drift_ppm_max.max(0) as u64) as i64,
         }
     }
-}
-
-fn intern_kind(kind: &str) -> &'static str {
-    NEMESIS_KINDS
-        .iter()
-        .copied()
-        .find(|&known| known == kind)
-        .expect("kinds are validated when the scenario loads")
 }

@@ -15,7 +15,7 @@ use crate::rng::Rng;
 use crate::tape::{MessageEntry, TapeDrop};
 
 /// A latency distribution. All times in microseconds; `cap_us` clips any draw.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, schemars::JsonSchema, PartialEq)]
 #[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
 pub enum LatencySpec {
     Constant {
@@ -136,7 +136,9 @@ fn clip(value: f64, cap: u64) -> u64 {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(
+    Clone, Copy, Debug, Default, Deserialize, Serialize, schemars::JsonSchema, PartialEq, Eq,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Topology {
     /// Every pair of nodes is linked.
@@ -155,7 +157,7 @@ pub enum Topology {
 
 /// Per-link overrides of the network's defaults, for the physical link between two
 /// nodes (both directions unless `one_way`).
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkSpec {
     pub from: u32,
@@ -167,7 +169,7 @@ pub struct LinkSpec {
     pub bandwidth_bytes_per_sec: Option<u64>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSpec {
     #[serde(default)]

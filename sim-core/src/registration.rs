@@ -193,6 +193,33 @@ pub const GENERIC_CHECK_FIELDS: &[&str] = &[
     "sometimes",
 ];
 
+/// The generic `[check]` fields, for the schema (`GENERIC_CHECK_FIELDS` names the same;
+/// `crate::check::CheckBounds` parses them).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct GenericCheckFields {
+    /// Crashes over a whole behaviour (restarts are free).
+    max_crashes: Option<u32>,
+    /// Crashes right after a step's first `Persist`.
+    max_crashes_after_persist: Option<u32>,
+    /// Messages the network may lose.
+    max_drops: Option<u32>,
+    /// Messages the network may duplicate.
+    max_duplicates: Option<u32>,
+    /// Client requests, issued to any live node.
+    max_client_ops: Option<u32>,
+    /// States with more messages in flight are not explored.
+    max_in_flight: Option<u32>,
+    /// Observation kinds (or `fault_fired`) some explored state must have seen.
+    sometimes: Option<Vec<String>>,
+}
+
+/// A table schema that refuses fields it does not list.
+fn closed(mut schema: Schema) -> Schema {
+    schema.insert("additionalProperties".to_string(), false.into());
+    schema
+}
+
 /// The roles of a protocol that declares none.
 pub const DEFAULT_ROLES: &[RoleInfo] = &[RoleInfo {
     name: "node",
@@ -367,12 +394,29 @@ impl<P: Protocol> Registration<P> {
         (self.check)(protocol_fields)
     }
 
+    /// The JSON Schema of the `[params]` table (unknown fields refused, as `configure`
+    /// refuses them).
     pub fn params_schema(&self) -> Schema {
-        (self.params_schema)()
+        closed((self.params_schema)())
     }
 
+    /// The JSON Schema of the whole `[check]` table: the generic bounds and the
+    /// protocol's own.
     pub fn check_schema(&self) -> Schema {
-        (self.check_schema)()
+        let mut schema = schemars::schema_for!(GenericCheckFields);
+        let own = (self.check_schema)();
+        if let Some(serde_json::Value::Object(own_properties)) = own.get("properties") {
+            if let Some(properties) = schema
+                .get_mut("properties")
+                .and_then(serde_json::Value::as_object_mut)
+            {
+                properties.extend(own_properties.clone());
+            }
+        }
+        if let Some(serde_json::Value::Object(defs)) = own.get("$defs") {
+            schema.insert("$defs".to_string(), serde_json::Value::Object(defs.clone()));
+        }
+        closed(schema)
     }
 }
 
@@ -455,4 +499,16 @@ fn quoted_name(message: &str) -> Option<String> {
     let start = message.find('`')? + 1;
     let end = start + message[start..].find('`')?;
     Some(message[start..end].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generic_check_fields_are_the_schema_fields() {
+        let mut listed: Vec<&str> = GENERIC_CHECK_FIELDS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(schema_fields::<GenericCheckFields>(), listed);
+    }
 }

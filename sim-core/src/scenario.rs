@@ -2,9 +2,11 @@
 //! and what it must show (`expect`). Parsing is strict: an unknown field or a bad value
 //! is a `ScenarioError` naming the file, the line, the field and the fix.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::network::NetworkSpec;
@@ -19,7 +21,7 @@ pub struct Scenario {
 }
 
 /// The TOML layout of a scenario file.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     /// A short name; defaults to the file stem.
@@ -61,8 +63,10 @@ pub struct ScenarioFile {
     pub bounds: Option<BoundsSpec>,
     /// The protocol's own parameters.
     #[serde(default)]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub params: toml::Table,
     /// Bounds for the exhaustive model checker (`quorumlab check`).
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     pub check: Option<toml::Table>,
     /// A decision tape (see `tape.rs`): the run takes its network, timer and workload
     /// decisions from it instead of the seed's streams. `quorumlab shrink` writes one.
@@ -80,7 +84,7 @@ fn default_expect() -> String {
     "pass".to_string()
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum SeedsSpec {
     Count(u64),
@@ -88,7 +92,7 @@ pub enum SeedsSpec {
 }
 
 /// The synchrony model (Dwork–Lynch–Stockmeyer): what the network promises.
-#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Synchrony {
     /// Every delay is within the network's `bound_us`, always; no loss.
@@ -101,23 +105,31 @@ pub enum Synchrony {
     Asynchronous,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+/// One `[[faults]]` entry: when it fires, how long it holds, and what it does.
+// In the schema, `unevaluatedProperties` refuses what neither the timing fields nor the
+// matching action take (the flattened variants' `additionalProperties: false` would
+// refuse the timing fields, so schemars drops it).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[schemars(extend("unevaluatedProperties" = false))]
 pub struct FaultSpec {
     /// When, in ms (or `at_us` in microseconds: exactly one of the two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_ms: Option<u64>,
+    /// When, in microseconds (or `at_ms`: exactly one of the two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_us: Option<u64>,
-    pub action: String,
-    /// A node id, or `"leader"` (a node whose role is leader at that moment).
-    pub node: Option<NodeSelector>,
-    pub groups: Option<Vec<Vec<u32>>>,
-    pub from: Option<Vec<u32>>,
-    pub to: Option<Vec<u32>>,
+    /// How long until the fault is reverted, in ms (or `duration_us`); without either it
+    /// holds until the heal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
+    /// How long until the fault is reverted, in microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_us: Option<u64>,
-    pub per_million: Option<u32>,
-    pub extra_latency_us: Option<u64>,
-    pub drift_ppm: Option<i64>,
+    /// What the fault does: `action`, and exactly the fields that action takes. (No
+    /// `deny_unknown_fields` here: serde cannot combine it with `flatten`, so the
+    /// variants of `FaultActionSpec` refuse unknown fields instead.)
+    #[serde(flatten)]
+    pub action: FaultActionSpec,
 }
 
 impl FaultSpec {
@@ -132,7 +144,114 @@ impl FaultSpec {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+/// A fault's `action` and the fields it takes (the file's syntax of `faults::FaultAction`,
+/// before node ids are checked against the cluster size).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FaultActionSpec {
+    /// Crash a node; with a duration, restart it (from its persisted state) after.
+    Crash { node: NodeSelector },
+    /// Crash a node in the middle of its next step, right after that step's first
+    /// `Persist` effect: the sends that follow the persist are lost.
+    CrashAfterPersist { node: NodeSelector },
+    /// Restart a crashed node from its persisted state.
+    Restart { node: NodeSelector },
+    /// Split the cluster: nodes in different groups cannot talk (nodes in no group are
+    /// cut off from everyone).
+    Partition {
+        /// Node ids, one list per side, e.g. `[[0, 1], [2, 3, 4]]`.
+        groups: Vec<Vec<u32>>,
+    },
+    /// One node cannot talk to anyone.
+    Isolate { node: NodeSelector },
+    /// Two halves that cannot talk to each other, both talking to this bridge node.
+    Bridge { node: NodeSelector },
+    /// Messages from `from` to `to` are dropped; the other direction works.
+    OneWay {
+        /// Senders whose messages are dropped, e.g. `[0]`.
+        from: Vec<u32>,
+        /// Receivers that do not get them, e.g. `[1, 2]`.
+        to: Vec<u32>,
+    },
+    /// Heal every partition.
+    Heal {},
+    /// The node loses each message it sends with this probability.
+    SendOmission {
+        node: NodeSelector,
+        /// Probability per million, 0..=1000000.
+        per_million: u32,
+    },
+    /// The node loses each message sent to it with this probability.
+    ReceiveOmission {
+        node: NodeSelector,
+        /// Probability per million, 0..=1000000.
+        per_million: u32,
+    },
+    /// Every link loses messages with this probability.
+    Loss {
+        /// Probability per million, 0..=1000000.
+        per_million: u32,
+    },
+    /// Every link duplicates messages with this probability.
+    Duplicate {
+        /// Probability per million, 0..=1000000.
+        per_million: u32,
+    },
+    /// Every message takes this much longer.
+    Delay { extra_latency_us: u64 },
+    /// The node's timers run slow (positive) or fast (negative) by this many parts per
+    /// million (above -1000000).
+    ClockDrift { node: NodeSelector, drift_ppm: i64 },
+}
+
+impl FaultActionSpec {
+    /// The node selector of an action aimed at one node (`node = ...`), if it has one.
+    pub fn node_selector(&self) -> Option<&NodeSelector> {
+        match self {
+            FaultActionSpec::Crash { node }
+            | FaultActionSpec::CrashAfterPersist { node }
+            | FaultActionSpec::Restart { node }
+            | FaultActionSpec::Isolate { node }
+            | FaultActionSpec::Bridge { node }
+            | FaultActionSpec::SendOmission { node, .. }
+            | FaultActionSpec::ReceiveOmission { node, .. }
+            | FaultActionSpec::ClockDrift { node, .. } => Some(node),
+            FaultActionSpec::Partition { .. }
+            | FaultActionSpec::OneWay { .. }
+            | FaultActionSpec::Heal {}
+            | FaultActionSpec::Loss { .. }
+            | FaultActionSpec::Duplicate { .. }
+            | FaultActionSpec::Delay { .. } => None,
+        }
+    }
+
+    /// Every node id the action names explicitly (not `"leader"`).
+    pub fn node_ids(&self) -> Vec<u32> {
+        match self {
+            FaultActionSpec::Crash { node }
+            | FaultActionSpec::CrashAfterPersist { node }
+            | FaultActionSpec::Restart { node }
+            | FaultActionSpec::Isolate { node }
+            | FaultActionSpec::Bridge { node }
+            | FaultActionSpec::SendOmission { node, .. }
+            | FaultActionSpec::ReceiveOmission { node, .. }
+            | FaultActionSpec::ClockDrift { node, .. } => match node {
+                NodeSelector::Id(id) => vec![*id],
+                NodeSelector::Role(_) => Vec::new(),
+            },
+            FaultActionSpec::Partition { groups } => groups.iter().flatten().copied().collect(),
+            FaultActionSpec::OneWay { from, to } => from.iter().chain(to).copied().collect(),
+            FaultActionSpec::Heal {}
+            | FaultActionSpec::Loss { .. }
+            | FaultActionSpec::Duplicate { .. }
+            | FaultActionSpec::Delay { .. } => Vec::new(),
+        }
+    }
+}
+
+/// A node id, or a role such as `"leader"` (a node whose role is that at the moment the
+/// fault fires; the lowest id if several).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum NodeSelector {
     Id(u32),
@@ -153,11 +272,100 @@ pub const NEMESIS_KINDS: &[&str] = &[
     "clock_drift",
 ];
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+/// The kinds a nemesis draws from, with their weights.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum NemesisKinds {
+    /// `kinds = ["crash", "crash", "partition"]`: each entry has weight 1.
+    List(Vec<String>),
+    /// `kinds = { crash = 2, partition = 1 }`: drawn by cumulative weight in the order
+    /// of `NEMESIS_KINDS` (not the file's order, so reordering a map changes nothing).
+    Weights(BTreeMap<String, u32>),
+}
+
+impl NemesisKinds {
+    /// The (kind, weight) entries a draw walks, in draw order: a list's entries in its
+    /// order with weight 1 each (so a draw is exactly a uniform pick, as lists always
+    /// drew), a map's in `NEMESIS_KINDS` order, without weights of 0. Errors name the
+    /// problem and its fix.
+    pub fn entries(&self) -> Result<Vec<(&'static str, u32)>, (String, String)> {
+        let known = |kind: &str| {
+            NEMESIS_KINDS
+                .iter()
+                .copied()
+                .find(|&known| known == kind)
+                .ok_or_else(|| {
+                    (
+                        format!("unknown fault kind `{kind}`"),
+                        format!("use some of: {}", NEMESIS_KINDS.join(", ")),
+                    )
+                })
+        };
+        let entries: Vec<(&'static str, u32)> = match self {
+            NemesisKinds::List(kinds) => kinds
+                .iter()
+                .map(|kind| known(kind).map(|kind| (kind, 1)))
+                .collect::<Result<_, _>>()?,
+            NemesisKinds::Weights(weights) => {
+                for kind in weights.keys() {
+                    known(kind)?;
+                }
+                NEMESIS_KINDS
+                    .iter()
+                    .filter_map(|&kind| weights.get(kind).map(|&weight| (kind, weight)))
+                    .filter(|&(_, weight)| weight > 0)
+                    .collect()
+            }
+        };
+        if entries.is_empty() {
+            return Err((
+                "no kind to draw from (an empty list, or every weight 0)".to_string(),
+                "name at least one kind, e.g. `kinds = [\"crash\"]` or `kinds = { crash = 1 }`"
+                    .to_string(),
+            ));
+        }
+        Ok(entries)
+    }
+}
+
+/// The schema of `kinds`: the names are those of `NEMESIS_KINDS` (an untagged enum of
+/// strings would not say so).
+impl JsonSchema for NemesisKinds {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NemesisKinds".into()
+    }
+
+    fn json_schema(_generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = NEMESIS_KINDS.to_vec();
+        let weights: serde_json::Map<String, serde_json::Value> = NEMESIS_KINDS
+            .iter()
+            .map(|&kind| {
+                let weight =
+                    serde_json::json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX });
+                (kind.to_string(), weight)
+            })
+            .collect();
+        schemars::json_schema!({
+            "description": "Fault kinds to draw from: a list, where a kind named twice is drawn twice as often, or a map from kind to integer weight, drawn by cumulative weight in the order of the known kinds.",
+            "anyOf": [
+                { "type": "array", "items": { "enum": names }, "minItems": 1 },
+                {
+                    "type": "object",
+                    "properties": weights,
+                    "additionalProperties": false,
+                    "minProperties": 1
+                }
+            ]
+        })
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NemesisSpec {
-    /// Fault kinds to draw from (see `NEMESIS_KINDS`).
-    pub kinds: Vec<String>,
+    /// Fault kinds to draw from (see `NEMESIS_KINDS`): a list, where a kind named twice is
+    /// drawn twice as often, or a map from kind to integer weight.
+    pub kinds: NemesisKinds,
     /// Time between nemesis actions, drawn uniformly.
     #[serde(default = "default_nemesis_interval")]
     pub interval_ms: [u64; 2],
@@ -193,7 +401,7 @@ fn default_drift() -> i64 {
     200_000
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadSpec {
     pub clients: u32,
@@ -214,7 +422,7 @@ pub struct WorkloadSpec {
 }
 
 /// One scheduled client operation.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ClientOpSpec {
     pub at_us: u64,
@@ -232,7 +440,7 @@ fn default_backoff() -> u64 {
     20
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LivenessSpec {
     /// After the heal at `duration_ms`, every condition must hold within this window.
@@ -248,7 +456,7 @@ pub struct LivenessSpec {
 
 /// Cost bounds (the `[bounds]` table), checked when the run ends, like the classic Raft
 /// labs' RPC-count tests: a run that exceeds one fails with property `bounds.<field>`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BoundsSpec {
     /// Messages sent over the whole run.
@@ -313,7 +521,7 @@ impl BoundsSpec {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetSpec {
     /// Events one run may process; more is a `budget` failure, never a hang.
@@ -331,6 +539,79 @@ impl Default for BudgetSpec {
 
 fn default_max_events() -> u64 {
     1_000_000
+}
+
+/// The JSON Schema of scenario files (draft 2020-12), with the scenario types' doc
+/// comments as descriptions. `[params]` and `[check]` belong to the protocol: give
+/// `protocol` and its sub-schemas to get a schema for that protocol's files (`protocol`
+/// is then constrained to that name); a sub-schema left `None` is a free-form table.
+pub fn schema(
+    protocol: Option<&str>,
+    params: Option<schemars::Schema>,
+    check: Option<schemars::Schema>,
+) -> schemars::Schema {
+    let mut schema = schemars::schema_for!(ScenarioFile);
+    let free_form = || schemars::json_schema!({ "type": "object" });
+    let properties = schema
+        .ensure_object()
+        .entry("properties")
+        .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+    let properties = properties
+        .as_object_mut()
+        .expect("a struct's schema has an object of properties");
+    // A protocol's sub-schema may refer to its own definitions (`#/$defs/...`): they move
+    // to the root, where such references resolve.
+    let mut hoisted = serde_json::Map::new();
+    let mut describe = |mut sub: schemars::Schema, description: &str| {
+        if let Some(serde_json::Value::Object(defs)) = sub.remove("$defs") {
+            hoisted.extend(defs);
+        }
+        sub.remove("$schema");
+        if sub.get("description").is_none() {
+            sub.insert("description".to_string(), description.into());
+        }
+        sub.to_value()
+    };
+    properties.insert(
+        "params".to_string(),
+        describe(
+            params.unwrap_or_else(free_form),
+            "The protocol's own parameters (`quorumlab list params`).",
+        ),
+    );
+    properties.insert(
+        "check".to_string(),
+        describe(
+            check.unwrap_or_else(free_form),
+            "Bounds for the exhaustive model checker (`quorumlab check`).",
+        ),
+    );
+    if !hoisted.is_empty() {
+        let defs = schema
+            .ensure_object()
+            .entry("$defs")
+            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+        if let Some(defs) = defs.as_object_mut() {
+            for (name, definition) in hoisted {
+                defs.entry(name).or_insert(definition);
+            }
+        }
+    }
+    let properties = schema
+        .ensure_object()
+        .get_mut("properties")
+        .and_then(serde_json::Value::as_object_mut)
+        .expect("a struct's schema has an object of properties");
+    if let Some(name) = protocol {
+        properties.insert(
+            "protocol".to_string(),
+            serde_json::json!({
+                "description": "The protocol this schema is for.",
+                "const": name,
+            }),
+        );
+    }
+    schema
 }
 
 /// A bad scenario: where, what, and how to fix it. Maps to exit code 2.
@@ -373,26 +654,29 @@ impl Scenario {
 
     pub fn parse(path: &Path, source: String) -> Result<Scenario, ScenarioError> {
         let file: ScenarioFile = toml::from_str(&source).map_err(|error| {
-            let line = error.span().map(|span| line_of_offset(&source, span.start));
-            let message = error.message().to_string();
-            let names_field =
-                message.starts_with("unknown field") || message.starts_with("missing field");
-            let field = names_field
-                .then(|| field_from_message(&message))
-                .flatten()
-                .or_else(|| error.span().map(|span| dotted_key_at(&source, span.start)))
-                .unwrap_or_else(|| "-".to_string());
+            let mut message = error.message().to_string();
+            if message.contains("untagged enum NemesisKinds") {
+                message = "expected a list of kinds, or a map from kind to a weight (an integer \
+                           from 0 to 4294967295)"
+                    .to_string();
+            }
+            let (field, line) = match error.span() {
+                Some(span) => locate_deserialize_error(&source, span, &message),
+                None => (field_from_message(&message), None),
+            };
             let fix = if message.contains("unknown field") {
                 "remove the field or correct its spelling (the message lists the known ones)"
             } else if message.contains("missing field") {
                 "add the field (see README.md, \"Scenario files\")"
+            } else if message.contains("unknown variant") {
+                "use one of the values the message lists (see README.md, \"Scenario files\")"
             } else {
                 "correct the value's type or range (see README.md, \"Scenario files\")"
             };
             ScenarioError {
                 file: path.display().to_string(),
                 line,
-                field,
+                field: field.unwrap_or_else(|| "-".to_string()),
                 message,
                 fix: fix.to_string(),
             }
@@ -459,17 +743,18 @@ impl Scenario {
         })
     }
 
-    /// An error about `field`, located at the first line that mentions it.
+    /// An error about `field`, a dotted path such as `faults[2].duration_ms`, located at
+    /// the line where the source sets it (by toml's spans; or where the nearest table on
+    /// its path starts, if the field itself is not written).
     pub fn error(
         &self,
         field: &str,
         message: impl Into<String>,
         fix: impl Into<String>,
     ) -> ScenarioError {
-        let key = field.rsplit(['.', ']']).next().unwrap_or(field);
         ScenarioError {
             file: self.path.display().to_string(),
-            line: find_key_line(&self.source, key),
+            line: line_of_field(&self.source, field),
             field: field.to_string(),
             message: message.into(),
             fix: fix.into(),
@@ -517,7 +802,7 @@ impl Scenario {
             .validate(file.nodes)
             .map_err(|(field, message, fix)| self.error(&field, message, fix))?;
         for (index, fault) in file.faults.iter().enumerate() {
-            crate::faults::FaultAction::from_spec(fault, file.nodes).map_err(
+            crate::faults::FaultAction::from_spec(&fault.action, file.nodes).map_err(
                 |(field, message, fix)| {
                     self.error(&format!("faults[{index}].{field}"), message, fix)
                 },
@@ -559,15 +844,10 @@ impl Scenario {
             })?;
         }
         if let Some(nemesis) = &file.nemesis {
-            for kind in &nemesis.kinds {
-                if !NEMESIS_KINDS.contains(&kind.as_str()) {
-                    return Err(self.error(
-                        "nemesis.kinds",
-                        format!("unknown fault kind `{kind}`"),
-                        format!("use some of: {}", NEMESIS_KINDS.join(", ")),
-                    ));
-                }
-            }
+            nemesis
+                .kinds
+                .entries()
+                .map_err(|(message, fix)| self.error("nemesis.kinds", message, fix))?;
             for (field, [min, max]) in [
                 ("interval_ms", nemesis.interval_ms),
                 ("duration_ms", nemesis.duration_ms),
@@ -692,48 +972,344 @@ fn line_of_offset(source: &str, offset: usize) -> usize {
     source[..offset.min(source.len())].matches('\n').count() + 1
 }
 
-/// The key written on the line of `offset`, prefixed by its table (`network.latency`),
-/// for errors toml reports by position.
-fn dotted_key_at(source: &str, offset: usize) -> String {
-    let before = &source[..offset.min(source.len())];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = source[line_start..].lines().next().unwrap_or("");
-    let key = line
-        .split('=')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .trim_matches(['[', ']'])
-        .to_string();
-    let table = before[..line_start]
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('['))
-        .map(|header| header.trim_matches(['[', ']']).trim().to_string());
-    match table {
-        Some(table) if !line.trim_start().starts_with('[') => format!("{table}.{key}"),
-        _ => key,
-    }
-}
-
 fn field_from_message(message: &str) -> Option<String> {
     let start = message.find('`')? + 1;
     let end = start + message[start..].find('`')?;
     Some(message[start..end].to_string())
 }
 
-/// The first line whose key is `key` (`key = ...`), or a table header naming it.
-fn find_key_line(source: &str, key: &str) -> Option<usize> {
-    source
-        .lines()
-        .position(|line| {
-            let line = line.trim_start();
-            if line.starts_with('#') {
-                return false;
-            }
-            let head = line.split('=').next().unwrap_or("").trim();
-            head == key || head.trim_matches(['[', ']']).rsplit('.').next() == Some(key)
+/// One step of a field path: a key, then optionally an index into the array it holds.
+fn path_steps(field: &str) -> Vec<(&str, Option<usize>)> {
+    field
+        .split('.')
+        .map(|step| match step.split_once('[') {
+            Some((key, rest)) => (key, rest.trim_end_matches(']').parse().ok()),
+            None => (step, None),
         })
-        .map(|index| index + 1)
+        .collect()
+}
+
+/// The line of `field` in `source`: the span of its key (or array element) in toml's own
+/// parse, or the deepest table on the path that is written. `None` for a source that is
+/// not TOML (or empty, for scenarios built in memory).
+fn line_of_field(source: &str, field: &str) -> Option<usize> {
+    let root = toml::de::DeTable::parse(source).ok()?;
+    let mut table = root.get_ref();
+    let mut offset = None;
+    for (key, index) in path_steps(field) {
+        let Some((key_spanned, value)) = table.get_key_value(key) else {
+            break;
+        };
+        offset = Some(key_spanned.span().start);
+        let mut value = value;
+        if let Some(index) = index {
+            let Some(item) = value
+                .get_ref()
+                .as_array()
+                .and_then(|items| items.get(index))
+            else {
+                break;
+            };
+            offset = Some(item.span().start);
+            value = item;
+        }
+        match value.get_ref() {
+            toml::de::DeValue::Table(inner) => table = inner,
+            _ => break,
+        }
+    }
+    offset.map(|offset| line_of_offset(source, offset))
+}
+
+/// The dotted path (`faults[1]`, `network.latency`) of the value whose span is `span`,
+/// searched depth-first below `table`; `prefix` is the path of `table`.
+fn path_of_span(
+    table: &toml::de::DeTable<'_>,
+    prefix: &str,
+    span: &std::ops::Range<usize>,
+) -> Option<String> {
+    let join = |key: &str| {
+        if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}.{key}")
+        }
+    };
+    // Children before their parent: an array of one table has the table's span.
+    for (key, value) in table.iter() {
+        let path = join(key.get_ref());
+        match value.get_ref() {
+            toml::de::DeValue::Table(inner) => {
+                if let Some(found) = path_of_span(inner, &path, span) {
+                    return Some(found);
+                }
+            }
+            toml::de::DeValue::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    let path = format!("{path}[{index}]");
+                    if let toml::de::DeValue::Table(inner) = item.get_ref() {
+                        if let Some(found) = path_of_span(inner, &path, span) {
+                            return Some(found);
+                        }
+                    }
+                    if item.span() == *span {
+                        return Some(path);
+                    }
+                }
+            }
+            _ => {}
+        }
+        if value.span() == *span {
+            return Some(path);
+        }
+    }
+    None
+}
+
+/// The field and line of a deserialisation error. toml gives the span of the value that
+/// failed; for a table (a fault refusing a field its action does not take, say) the
+/// message names the key, whose own line is then looked up in the same parse.
+fn locate_deserialize_error(
+    source: &str,
+    span: std::ops::Range<usize>,
+    message: &str,
+) -> (Option<String>, Option<usize>) {
+    let span_line = Some(line_of_offset(source, span.start));
+    let Ok(root) = toml::de::DeTable::parse(source) else {
+        return (field_from_message(message), span_line);
+    };
+    let path = path_of_span(root.get_ref(), "", &span).unwrap_or_default();
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    let named = field_from_message(message);
+    let field = match named {
+        Some(key)
+            if message.starts_with("unknown field") || message.starts_with("missing field") =>
+        {
+            join(&key)
+        }
+        // An unknown `action` (or `dist`): the tag is the key whose value the message
+        // names.
+        Some(value) if message.starts_with("unknown variant") => {
+            let tag = (!path.is_empty())
+                .then(|| tag_key_with_value(source, &path, &value))
+                .flatten();
+            match tag {
+                Some(tag) => join(&tag),
+                None if path.is_empty() => value,
+                None => path.clone(),
+            }
+        }
+        _ if path.is_empty() => return (named, span_line),
+        // A value of the wrong type inside a fault reaches serde buffered, so toml's span
+        // is the fault's table: a string names its key by its value.
+        _ => match message
+            .strip_prefix("invalid type: string \"")
+            .and_then(|rest| rest.split_once("\", expected"))
+            .and_then(|(value, _)| tag_key_with_value(source, &path, value))
+        {
+            Some(key) => join(&key),
+            None => path.clone(),
+        },
+    };
+    let line = line_of_field(source, &field).or(span_line);
+    (Some(field), line)
+}
+
+/// The key of the table at `path` whose value is the string `value`.
+fn tag_key_with_value(source: &str, path: &str, value: &str) -> Option<String> {
+    let root = toml::de::DeTable::parse(source).ok()?;
+    let mut current = root.get_ref();
+    for (key, index) in path_steps(path) {
+        let mut item = current.get(key)?;
+        if let Some(index) = index {
+            item = item.get_ref().as_array()?.get(index)?;
+        }
+        current = item.get_ref().as_table()?;
+    }
+    current
+        .iter()
+        .find(|(_, v)| v.get_ref().as_str() == Some(value))
+        .map(|(k, _)| k.get_ref().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(source: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse(Path::new("t.toml"), source.to_string())
+    }
+
+    const HEAD: &str = "protocol = \"raft\"\nnodes = 3\nduration_ms = 1000\n";
+
+    #[test]
+    fn a_key_in_two_tables_is_located_in_the_right_one() {
+        // `duration_ms` is on line 3 at the top level and on line 8 in the fault: the
+        // error is about the fault's.
+        let source = format!(
+            "{HEAD}[[faults]]\nat_ms = 10\naction = \"crash\"\nnode = 1\nduration_ms = 5\nduration_us = 5000\n"
+        );
+        let error = parse(&source).unwrap_err();
+        assert_eq!(error.field, "faults[0].duration_ms");
+        assert_eq!(error.line, Some(8), "{error}");
+        // And a top-level error is located at the top level, even after a fault names it.
+        let source = "protocol = \"raft\"\nnodes = 3\nduration_ms = 0\n\
+                      [[faults]]\nat_ms = 0\naction = \"heal\"\nduration_ms = 5\n";
+        let error = parse(source).unwrap_err();
+        assert_eq!(
+            (error.field.as_str(), error.line),
+            ("duration_ms", Some(3)),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_second_fault_is_located_not_the_first() {
+        let source = format!(
+            "{HEAD}[[faults]]\nat_ms = 10\naction = \"crash\"\nnode = 1\n\
+             [[faults]]\nat_ms = 20\naction = \"crash\"\nnode = 7\n"
+        );
+        let error = parse(&source).unwrap_err();
+        assert_eq!(error.field, "faults[1].node");
+        assert_eq!(error.line, Some(11), "{error}");
+    }
+
+    #[test]
+    fn a_field_the_action_does_not_take_is_refused_at_its_line() {
+        let source = format!(
+            "{HEAD}[[faults]]\nat_ms = 10\naction = \"isolate\"\nnode = 1\ngroups = [[0], [1, 2]]\n"
+        );
+        let error = parse(&source).unwrap_err();
+        assert!(error.message.contains("unknown field `groups`"), "{error}");
+        assert_eq!(error.field, "faults[0].groups");
+        assert_eq!(error.line, Some(8), "{error}");
+        assert!(error
+            .to_string()
+            .starts_with("t.toml:8: field `faults[0].groups`"));
+    }
+
+    #[test]
+    fn an_unknown_action_and_a_missing_field_are_located() {
+        let unknown = format!("{HEAD}[[faults]]\nat_ms = 10\naction = \"explode\"\nnode = 1\n");
+        let error = parse(&unknown).unwrap_err();
+        assert!(
+            error.message.contains("unknown variant `explode`"),
+            "{error}"
+        );
+        assert!(
+            error.message.contains("clock_drift"),
+            "lists the actions: {error}"
+        );
+        assert_eq!(
+            (error.field.as_str(), error.line),
+            ("faults[0].action", Some(6))
+        );
+        let missing = format!("{HEAD}[[faults]]\nat_ms = 10\naction = \"loss\"\n");
+        let error = parse(&missing).unwrap_err();
+        assert!(
+            error.message.contains("missing field `per_million`"),
+            "{error}"
+        );
+        assert_eq!(error.field, "faults[0].per_million");
+        assert_eq!(error.line, Some(4), "the fault's table: {error}");
+        let wrong_type =
+            format!("{HEAD}[[faults]]\nat_ms = 10\naction = \"loss\"\nper_million = \"lots\"\n");
+        let error = parse(&wrong_type).unwrap_err();
+        assert!(error.message.contains("expected u32"), "{error}");
+        assert_eq!(
+            (error.field.as_str(), error.line),
+            ("faults[0].per_million", Some(7))
+        );
+    }
+
+    #[test]
+    fn nemesis_kinds_accept_a_list_or_a_weighted_map() {
+        let list = parse(&format!(
+            "{HEAD}[nemesis]\nkinds = [\"crash\", \"crash\", \"loss\"]\n"
+        ))
+        .unwrap();
+        let entries = list.file.nemesis.unwrap().kinds.entries().unwrap();
+        assert_eq!(entries, vec![("crash", 1), ("crash", 1), ("loss", 1)]);
+        // A map is walked in NEMESIS_KINDS order whatever the file's order; weight 0 drops.
+        let map = parse(&format!(
+            "{HEAD}[nemesis]\nkinds = {{ loss = 1, partition = 0, crash = 3 }}\n"
+        ))
+        .unwrap();
+        let entries = map.file.nemesis.unwrap().kinds.entries().unwrap();
+        assert_eq!(entries, vec![("crash", 3), ("loss", 1)]);
+    }
+
+    #[test]
+    fn bad_nemesis_kinds_are_errors_at_load() {
+        for (kinds, expected) in [
+            ("[]", "no kind to draw from"),
+            ("{ crash = 0, loss = 0 }", "no kind to draw from"),
+            ("{}", "no kind to draw from"),
+            ("[\"crash\", \"explode\"]", "unknown fault kind `explode`"),
+            ("{ explode = 1 }", "unknown fault kind `explode`"),
+        ] {
+            let source = format!("{HEAD}# kinds below\n[nemesis]\nkinds = {kinds}\n");
+            let error = parse(&source).unwrap_err();
+            assert!(error.message.contains(expected), "{kinds}: {error}");
+            assert_eq!(error.field, "nemesis.kinds", "{kinds}");
+            assert_eq!(error.line, Some(6), "{kinds}: {error}");
+        }
+        let error = parse(&format!("{HEAD}[nemesis]\nkinds = [\"explode\"]\n")).unwrap_err();
+        assert!(error.fix.contains("crash_leader") && error.fix.contains("clock_drift"));
+        let error = parse(&format!("{HEAD}[nemesis]\nkinds = {{ crash = -1 }}\n")).unwrap_err();
+        assert_eq!(error.line, Some(5), "{error}");
+        assert!(
+            error.message.contains("a map from kind to a weight"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn weighted_draws_follow_the_weights_and_lists_draw_as_a_pick() {
+        use crate::faults::NemesisPlan;
+        use crate::rng::{Purpose, Rng};
+        let plan = |kinds: &str| {
+            let scenario = parse(&format!("{HEAD}[nemesis]\nkinds = {kinds}\n")).unwrap();
+            NemesisPlan::from_spec(scenario.file.nemesis.as_ref().unwrap())
+        };
+        // A list draws exactly as `Rng::pick` over its entries.
+        let list = plan("[\"crash\", \"loss\", \"crash\", \"delay\"]");
+        let names = ["crash", "loss", "crash", "delay"];
+        let mut by_plan = Rng::new(9, Purpose::Faults);
+        let mut by_pick = Rng::new(9, Purpose::Faults);
+        for _ in 0..1000 {
+            assert_eq!(list.draw_kind(&mut by_plan), *by_pick.pick(&names));
+        }
+        // A map draws in proportion to its weights.
+        let map = plan("{ crash = 3, loss = 1 }");
+        let mut rng = Rng::new(9, Purpose::Faults);
+        let crashes = (0..40_000)
+            .filter(|_| map.draw_kind(&mut rng) == "crash")
+            .count();
+        assert!((29_000..31_000).contains(&crashes), "{crashes}");
+    }
+
+    #[test]
+    fn the_schema_puts_protocol_sub_schemas_in_place() {
+        let free = schema(None, None, None);
+        let free = free.as_value();
+        assert_eq!(free["properties"]["params"]["type"], "object");
+        assert!(free["properties"]["protocol"].get("const").is_none());
+        let params = schemars::json_schema!({
+            "type": "object",
+            "properties": { "heartbeat_ms": { "type": "integer" } },
+            "additionalProperties": false
+        });
+        let raft = schema(Some("raft"), Some(params), None);
+        let raft = raft.as_value();
+        assert_eq!(raft["properties"]["protocol"]["const"], "raft");
+        assert_eq!(raft["properties"]["params"]["additionalProperties"], false);
+        assert_eq!(raft["properties"]["check"]["type"], "object");
+    }
 }

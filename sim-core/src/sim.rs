@@ -91,7 +91,7 @@ impl<P: Protocol> Prepared<P> {
             ));
         }
         for (index, fault) in file.faults.iter().enumerate() {
-            if let Some(crate::scenario::NodeSelector::Role(role)) = &fault.node {
+            if let Some(crate::scenario::NodeSelector::Role(role)) = fault.action.node_selector() {
                 let declared = registration.roles.iter().any(|r| r.name == role.as_str())
                     || (role == LEADER_ALIAS && registration.leader_role().is_some());
                 if !declared {
@@ -111,7 +111,7 @@ impl<P: Protocol> Prepared<P> {
             .faults
             .iter()
             .map(|spec| {
-                let action = FaultAction::from_spec(spec, file.nodes)
+                let action = FaultAction::from_spec(&spec.action, file.nodes)
                     .expect("validated when the scenario loaded");
                 (spec.at(), action, spec.duration())
             })
@@ -1445,7 +1445,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         }
         let plan = self.nemesis.clone().expect("a nemesis is configured");
         let rng = &mut self.rng_faults;
-        let kind = *rng.pick(&plan.kinds);
+        let kind = plan.draw_kind(rng);
         let duration_us = rng.range_inclusive(plan.duration_ms[0], plan.duration_ms[1]) * 1000;
         let n = self.cluster_size;
         let bound_allows = self.prepared.scenario.file.exceed_fault_bound

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Why the tape drops a message when it is sent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TapeDrop {
     Loss,
@@ -35,7 +35,7 @@ pub enum TapeDrop {
 }
 
 /// The fate of the `n`-th message sent from `from` to `to`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageEntry {
     pub from: u32,
@@ -82,7 +82,7 @@ impl MessageEntry {
 }
 
 /// The delay drawn for the `n`-th timer `node` armed.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimerEntry {
     pub node: u32,
@@ -91,7 +91,7 @@ pub struct TimerEntry {
 }
 
 /// What a client's workload draw decides.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientDraw {
     /// A request's or reply's network latency, in microseconds.
@@ -105,7 +105,7 @@ pub enum ClientDraw {
 }
 
 /// The `n`-th workload draw of `client`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientEntry {
     pub client: u32,
@@ -115,7 +115,7 @@ pub struct ClientEntry {
 }
 
 /// A tape as written to `tape.json` or embedded in a scenario as `[tape]`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TapeSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

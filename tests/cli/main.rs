@@ -8,6 +8,7 @@ mod kv;
 mod report;
 mod require;
 mod scenarios;
+mod schema;
 mod shrink;
 mod simulator;
 mod trace_validate;
