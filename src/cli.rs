@@ -129,8 +129,9 @@ seed (the lowest such seed is reported). Exit 0 iff every expectation holds.")]
     Test {
         /// Scenario files or directories (default: scenarios/).
         paths: Vec<PathBuf>,
-        #[arg(long)]
-        jobs: Option<usize>,
+        /// Worker threads (default: the machine's cores; at least 1).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
+        jobs: Option<u64>,
         #[arg(long)]
         json: bool,
     },
@@ -355,9 +356,9 @@ pub struct SweepArgs {
     /// Seeds to run, both ends included: A..B (or one seed N).
     #[arg(long, default_value = "1..100")]
     pub seeds: String,
-    /// Worker threads (default: the machine's cores).
-    #[arg(long)]
-    pub jobs: Option<usize>,
+    /// Worker threads (default: the machine's cores; at least 1).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub jobs: Option<u64>,
     /// Run only shard K of N (seeds whose position is K-1 mod N).
     #[arg(long, default_value = "1/1")]
     pub shard: String,
@@ -437,7 +438,9 @@ pub fn main(protocols: Vec<ProtocolEntry>) -> ! {
         Command::Sweep(args) => crate::commands::sweep(args),
         Command::Replay { run_dir, from, to } => crate::replay::replay(&run_dir, from, to),
         Command::Report { dir, out, shiviz } => crate::report::report(&dir, out, shiviz),
-        Command::Test { paths, jobs, json } => crate::testing::test(&paths, jobs, json),
+        Command::Test { paths, jobs, json } => {
+            crate::testing::test(&paths, jobs.map(|jobs| jobs as usize), json)
+        }
         Command::List { what, json, dir } => crate::commands::list(what, json, &dir),
         Command::Check {
             scenario,

@@ -199,7 +199,7 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         .unwrap_or_else(|| PathBuf::from("sweeps").join(runners[0].scenario().name()));
     let options = SweepOptions {
         seeds,
-        jobs: args.jobs.unwrap_or_else(default_jobs),
+        jobs: args.jobs.map_or_else(default_jobs, |jobs| jobs as usize),
         shard,
         fail_fast: args.fail_fast,
         recheck_one_in: 100,
@@ -455,7 +455,7 @@ pub fn list(what: crate::cli::ListWhat, json_output: bool, dir: &Path) -> Result
     use crate::cli::ListWhat;
     let registry = crate::registry();
     let rows: Vec<serde_json::Value> = match what {
-        ListWhat::Protocols => registry.iter().map(|p| json!({"name": p.name(), "description": p.description(), "roles": p.roles()})).collect(),
+        ListWhat::Protocols => registry.iter().map(|p| json!({"name": p.name(), "description": p.description(), "roles": p.roles(), "mutants": p.mutants().len()})).collect(),
         ListWhat::Invariants => registry
             .iter()
             .flat_map(|p| {
@@ -514,9 +514,24 @@ pub fn list(what: crate::cli::ListWhat, json_output: bool, dir: &Path) -> Result
                 .or(row.get("name"))
                 .and_then(|n| n.as_str())
                 .unwrap_or("");
-            let extra = match row.get("expect").and_then(|e| e.as_str()) {
-                Some(expect) => format!("expect {expect}  "),
-                None => String::new(),
+            let extra = match (row.get("expect").and_then(|e| e.as_str()), row.get("roles")) {
+                (Some(expect), _) => format!("expect {expect}  "),
+                (None, Some(roles)) => {
+                    // Roles as the protocol declares them; `*` marks the leader role.
+                    let roles: Vec<String> = roles
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|role| {
+                            let name = role["name"].as_str().unwrap_or("?");
+                            let leader = if role["leader"] == true { "*" } else { "" };
+                            format!("{name}{leader}")
+                        })
+                        .collect();
+                    let mutants = row.get("mutants").and_then(|m| m.as_u64()).unwrap_or(0);
+                    format!("roles {}; {mutants} mutants  ", roles.join("/"))
+                }
+                (None, None) => String::new(),
             };
             println!(
                 "{protocol}{name:<36} {extra}{}",

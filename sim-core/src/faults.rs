@@ -204,6 +204,20 @@ impl FaultAction {
                 for group in groups {
                     check_ids("groups", group)?;
                 }
+                disjoint_sets(
+                    "groups",
+                    &groups.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                )?;
+                if groups.len() < 2 {
+                    return Err((
+                        "groups".to_string(),
+                        format!(
+                            "{} group: a partition splits the cluster in two or more",
+                            groups.len()
+                        ),
+                        "write e.g. `groups = [[0, 1], [2, 3, 4]]`".to_string(),
+                    ));
+                }
                 FaultAction::Partition {
                     groups: groups.clone(),
                 }
@@ -213,6 +227,7 @@ impl FaultAction {
             FaultActionSpec::OneWay { from, to } => {
                 check_ids("from", from)?;
                 check_ids("to", to)?;
+                disjoint_sets("from", &[from.as_slice(), to.as_slice()])?;
                 FaultAction::OneWay {
                     from: from.clone(),
                     to: to.clone(),
@@ -360,4 +375,29 @@ impl NemesisPlan {
             drift_ppm_max: rng.range_inclusive(0, base.drift_ppm_max.max(0) as u64) as i64,
         }
     }
+}
+
+/// Node sets that must each be non-empty, without repeats, and pairwise disjoint (a
+/// partition's groups, a one-way cut's sides). Errors name `field`.
+fn disjoint_sets(field: &str, sets: &[&[u32]]) -> Result<(), (String, String, String)> {
+    let mut seen = std::collections::BTreeSet::new();
+    for set in sets {
+        if set.is_empty() {
+            return Err((
+                field.to_string(),
+                "an empty node set".to_string(),
+                "give every set at least one node id, or drop it".to_string(),
+            ));
+        }
+        for &id in *set {
+            if !seen.insert(id) {
+                return Err((
+                    field.to_string(),
+                    format!("node {id} is named twice"),
+                    "name every node at most once across the sets".to_string(),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

@@ -133,16 +133,48 @@ pub struct FaultSpec {
 }
 
 impl FaultSpec {
-    /// When the fault fires, in microseconds.
+    /// When the fault fires, in microseconds (saturating: validation refuses any time
+    /// past `SIMULATED_TIME_MAX_US`).
     pub fn at(&self) -> u64 {
-        self.at_us.unwrap_or(self.at_ms.unwrap_or(0) * 1000)
+        self.at_us
+            .unwrap_or(self.at_ms.unwrap_or(0).saturating_mul(1000))
     }
 
     /// How long until it is reverted, in microseconds, if it is.
     pub fn duration(&self) -> Option<u64> {
-        self.duration_us.or(self.duration_ms.map(|ms| ms * 1000))
+        self.duration_us
+            .or(self.duration_ms.map(|ms| ms.saturating_mul(1000)))
     }
 }
+
+/// A `[min, max]` pair of exactly two integers (serde's fixed-size arrays let a third
+/// element slip by unnoticed). Use with `#[serde(deserialize_with = "...")]`.
+pub fn exactly_two<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<[u64; 2], D::Error> {
+    let items = Vec::<u64>::deserialize(deserializer)?;
+    <[u64; 2]>::try_from(items.as_slice()).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "expected a [min, max] pair, found {} numbers",
+            items.len()
+        ))
+    })
+}
+
+/// The longest a scenario may run, in simulated microseconds: thirty days. Every time a
+/// scenario states (its length, fault times and durations, client timeouts, nemesis
+/// intervals, the liveness window) must fit within it, so sums of them never overflow
+/// the simulator's clock.
+pub const SIMULATED_TIME_MAX_US: u64 = 30 * 24 * 3600 * 1_000_000;
+
+/// The most simulated clients a scenario may have.
+pub const CLIENTS_MAX: u32 = 10_000;
+
+/// The most seeds one range may name (`--seeds`, `seeds`).
+pub const SEED_RANGE_MAX: u64 = 1 << 48;
+
+/// The largest tape file `tape_file` may name.
+const TAPE_FILE_BYTES_MAX: u64 = 256 << 20;
 
 /// A fault's `action` and the fields it takes (the file's syntax of `faults::FaultAction`,
 /// before node ids are checked against the cluster size).
@@ -228,23 +260,12 @@ impl FaultActionSpec {
     /// Every node id the action names explicitly (not `"leader"`).
     pub fn node_ids(&self) -> Vec<u32> {
         match self {
-            FaultActionSpec::Crash { node }
-            | FaultActionSpec::CrashAfterPersist { node }
-            | FaultActionSpec::Restart { node }
-            | FaultActionSpec::Isolate { node }
-            | FaultActionSpec::Bridge { node }
-            | FaultActionSpec::SendOmission { node, .. }
-            | FaultActionSpec::ReceiveOmission { node, .. }
-            | FaultActionSpec::ClockDrift { node, .. } => match node {
-                NodeSelector::Id(id) => vec![*id],
-                NodeSelector::Role(_) => Vec::new(),
-            },
             FaultActionSpec::Partition { groups } => groups.iter().flatten().copied().collect(),
             FaultActionSpec::OneWay { from, to } => from.iter().chain(to).copied().collect(),
-            FaultActionSpec::Heal {}
-            | FaultActionSpec::Loss { .. }
-            | FaultActionSpec::Duplicate { .. }
-            | FaultActionSpec::Delay { .. } => Vec::new(),
+            _ => match self.node_selector() {
+                Some(NodeSelector::Id(id)) => vec![*id],
+                Some(NodeSelector::Role(_)) | None => Vec::new(),
+            },
         }
     }
 }
@@ -368,9 +389,11 @@ pub struct NemesisSpec {
     pub kinds: NemesisKinds,
     /// Time between nemesis actions, drawn uniformly.
     #[serde(default = "default_nemesis_interval")]
+    #[serde(deserialize_with = "exactly_two")]
     pub interval_ms: [u64; 2],
     /// How long each action lasts before it is reverted, drawn uniformly.
     #[serde(default = "default_nemesis_duration")]
+    #[serde(deserialize_with = "exactly_two")]
     pub duration_ms: [u64; 2],
     #[serde(default = "default_loss")]
     pub loss_per_million: u32,
@@ -407,6 +430,7 @@ pub struct WorkloadSpec {
     pub clients: u32,
     /// Think time between a client's operations, drawn uniformly.
     #[serde(default = "default_client_interval")]
+    #[serde(deserialize_with = "exactly_two")]
     pub interval_ms: [u64; 2],
     /// A request not answered within this is retried (same request id) at another node.
     #[serde(default = "default_client_timeout")]
@@ -716,6 +740,24 @@ impl Scenario {
             ));
         }
         let path = self.path.parent().unwrap_or(Path::new(".")).join(relative);
+        // A tape is a file `run --tape` wrote: not a device, a folder or anything huge.
+        let size = std::fs::metadata(&path)
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .map(|metadata| metadata.len());
+        if size.is_some_and(|bytes| bytes > TAPE_FILE_BYTES_MAX)
+            || (size.is_none() && path.exists())
+        {
+            return Err(self.error(
+                "tape_file",
+                format!(
+                    "{} is not a regular file of at most {} MiB",
+                    path.display(),
+                    TAPE_FILE_BYTES_MAX >> 20
+                ),
+                "name the tape.json written by `quorumlab run --tape`",
+            ));
+        }
         let text = std::fs::read_to_string(&path).map_err(|error| {
             self.error(
                 "tape_file",
@@ -779,6 +821,88 @@ impl Scenario {
         }
     }
 
+    /// Every stated time within `SIMULATED_TIME_MAX_US`, so no sum of them overflows.
+    fn check_times(&self) -> Result<(), ScenarioError> {
+        let file = &self.file;
+        let mut times: Vec<(String, u64, u64)> =
+            vec![("duration_ms".into(), file.duration_ms, 1000)];
+        for (index, fault) in file.faults.iter().enumerate() {
+            let field = |name: &str| format!("faults[{index}].{name}");
+            times.extend(fault.at_ms.map(|ms| (field("at_ms"), ms, 1000)));
+            times.extend(fault.at_us.map(|us| (field("at_us"), us, 1)));
+            times.extend(fault.duration_ms.map(|ms| (field("duration_ms"), ms, 1000)));
+            times.extend(fault.duration_us.map(|us| (field("duration_us"), us, 1)));
+        }
+        if let Some(workload) = &file.workload {
+            times.push(("workload.interval_ms".into(), workload.interval_ms[1], 1000));
+            times.push(("workload.timeout_ms".into(), workload.timeout_ms, 1000));
+            times.push(("workload.backoff_ms".into(), workload.backoff_ms, 1000));
+            for (index, op) in workload.ops.iter().flatten().enumerate() {
+                times.push((format!("workload.ops[{index}].at_us"), op.at_us, 1));
+            }
+        }
+        if let Some(nemesis) = &file.nemesis {
+            times.push(("nemesis.interval_ms".into(), nemesis.interval_ms[1], 1000));
+            times.push(("nemesis.duration_ms".into(), nemesis.duration_ms[1], 1000));
+        }
+        if let Some(liveness) = &file.liveness {
+            times.push(("liveness.within_ms".into(), liveness.within_ms, 1000));
+        }
+        for (field, value, unit_us) in times {
+            if value
+                .checked_mul(unit_us)
+                .is_none_or(|us| us > SIMULATED_TIME_MAX_US)
+            {
+                let unit = if unit_us == 1 { "us" } else { "ms" };
+                return Err(self.error(
+                    &field,
+                    format!(
+                        "{value} {unit} is longer than the simulator runs (at most 30 days, \
+                         {} {unit})",
+                        SIMULATED_TIME_MAX_US / unit_us
+                    ),
+                    "use a shorter time",
+                ));
+            }
+        }
+        if let Some(workload) = &file.workload {
+            if workload.clients > CLIENTS_MAX {
+                return Err(self.error(
+                    "workload.clients",
+                    format!(
+                        "{} clients; at most {CLIENTS_MAX} are simulated",
+                        workload.clients
+                    ),
+                    "use fewer clients",
+                ));
+            }
+        }
+        if let Some(nemesis) = &file.nemesis {
+            if !(0..=1_000_000).contains(&nemesis.drift_ppm_max) {
+                return Err(self.error(
+                    "nemesis.drift_ppm_max",
+                    format!(
+                        "{} is outside 0..=1000000 parts per million",
+                        nemesis.drift_ppm_max
+                    ),
+                    "write e.g. `drift_ppm_max = 200000`",
+                ));
+            }
+        }
+        if let Some(bounds) = &file.bounds {
+            if let Some(max) = bounds.max_messages_per_committed_op {
+                if !(max.is_finite() && max >= 0.0) {
+                    return Err(self.error(
+                        "bounds.max_messages_per_committed_op",
+                        format!("{max} is not a finite non-negative number"),
+                        "write e.g. `max_messages_per_committed_op = 20.0`",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks that need no protocol. Protocol-specific checks happen when it is bound.
     fn validate(&self) -> Result<(), ScenarioError> {
         let file = &self.file;
@@ -796,6 +920,23 @@ impl Scenario {
                 "write e.g. `duration_ms = 10000`",
             ));
         }
+        if let Some(name) = &file.name {
+            let plain = !name.is_empty()
+                && name.len() <= 100
+                && name != "."
+                && name != ".."
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !plain {
+                return Err(self.error(
+                    "name",
+                    format!("{name:?} is not a plain name (it names the output folder)"),
+                    "use letters, digits, `-`, `_` and `.` only, e.g. `name = \"nemesis-5\"`",
+                ));
+            }
+        }
+        self.check_times()?;
         self.test_seeds()?;
         self.file
             .network
@@ -955,6 +1096,11 @@ impl SeedRange {
         };
         if first > last {
             return Err(format!("`{text}`: the first seed is after the last"));
+        }
+        if last - first >= SEED_RANGE_MAX {
+            return Err(format!(
+                "`{text}` names more than {SEED_RANGE_MAX} seeds; split it with --shard"
+            ));
         }
         Ok(SeedRange { first, last })
     }

@@ -96,7 +96,7 @@ impl<P: Protocol> Prepared<P> {
                     || (role == LEADER_ALIAS && registration.leader_role().is_some());
                 if !declared {
                     let mut known: Vec<&str> = registration.roles.iter().map(|r| r.name).collect();
-                    if registration.leader_role().is_some() {
+                    if registration.leader_role().is_some() && !known.contains(&LEADER_ALIAS) {
                         known.push(LEADER_ALIAS);
                     }
                     return Err(scenario.error(

@@ -125,6 +125,67 @@ fn bad_scenarios_exit_two_naming_file_line_field_and_fix() {
             "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[[faults]]\nat_ms = 1\naction = \"crash\"\nnode = 5\n",
             "field `faults[0].node`: node 5 does not exist",
         ),
+        // Values that used to be accepted and silently wrong, or that crashed.
+        (
+            "at-overflow.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[[faults]]\nat_ms = 18446744073709552\naction = \"crash\"\nnode = 1\n",
+            "at-overflow.toml:5: field `faults[0].at_ms`: 18446744073709552 ms is longer than",
+        ),
+        (
+            "duration-overflow.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 18446744073709552\n",
+            "duration-overflow.toml:3: field `duration_ms`",
+        ),
+        (
+            "timeout-huge.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[workload]\nclients = 1\ntimeout_ms = 9223372036854775\n",
+            "field `workload.timeout_ms`",
+        ),
+        (
+            "escaping-name.toml",
+            "name = \"../../escaped\"\nprotocol = \"raft\"\nnodes = 3\nduration_ms = 100\n",
+            "escaping-name.toml:1: field `name`",
+        ),
+        (
+            "clients.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[workload]\nclients = 4294967295\n",
+            "field `workload.clients`: 4294967295 clients",
+        ),
+        (
+            "overlapping-groups.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[[faults]]\nat_ms = 1\naction = \"partition\"\ngroups = [[0, 1], [1, 2]]\n",
+            "field `faults[0].groups`: node 1 is named twice",
+        ),
+        (
+            "empty-side.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[[faults]]\nat_ms = 1\naction = \"one_way\"\nfrom = []\nto = [1]\n",
+            "field `faults[0].from`: an empty node set",
+        ),
+        (
+            "three-pair.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[nemesis]\nkinds = [\"crash\"]\ninterval_ms = [1, 2, 3]\n",
+            "field `nemesis.interval_ms`: expected a [min, max] pair, found 3 numbers",
+        ),
+        (
+            "nan-bound.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[bounds]\nmax_messages_per_committed_op = nan\n",
+            "field `bounds.max_messages_per_committed_op`: NaN",
+        ),
+        (
+            "drift.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[nemesis]\nkinds = [\"clock_drift\"]\ndrift_ppm_max = 5000000\n",
+            "field `nemesis.drift_ppm_max`",
+        ),
+        (
+            "tape-device.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\ntape_file = \"/dev/zero\"\n",
+            "field `tape_file`: /dev/zero is not a regular file",
+        ),
+        (
+            "role.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[[faults]]\nat_ms = 1\naction = \"crash\"\nnode = \"Leader\"\n",
+            "field `faults[0].node`: raft has no role `Leader`",
+        ),
     ];
     for (name, source, expected) in cases {
         let path = dir.join(name);
@@ -181,6 +242,21 @@ fn sweep_writes_summary_json_and_exits_one_on_failures() {
         .join(format!("seed-{seed}"))
         .join("trace.ndjson")
         .exists());
+    for bad in [
+        ["--seeds", "9..2"],
+        ["--seeds", "0..18446744073709551615"],
+        ["--jobs", "0"],
+    ] {
+        let mut args = vec!["sweep", "scenarios/raft/nemesis.toml"];
+        args.extend(bad);
+        let output = quorumlab(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{bad:?}: {}",
+            stderr(&output)
+        );
+    }
     assert!(
         quorumlab(&["sweep", "scenarios/raft/nemesis.toml", "--seeds", "9..2"])
             .status

@@ -1368,7 +1368,10 @@ pub const ROLES: &[RoleInfo] = &[
 #[serde(deny_unknown_fields)]
 pub struct RaftParams {
     /// The election timeout's range in ms, `[min, max]`; each timer draws from it (§5.2).
-    #[serde(default = "RaftParams::default_election_timeout_ms")]
+    #[serde(
+        default = "RaftParams::default_election_timeout_ms",
+        deserialize_with = "sim_core::scenario::exactly_two"
+    )]
     pub election_timeout_ms: [u64; 2],
     /// How often a leader sends AppendEntries (possibly empty) to every peer, in ms.
     #[serde(default = "RaftParams::default_heartbeat_ms")]
