@@ -23,7 +23,7 @@ and reproduces any run from (scenario, seed).",
   quorumlab list mutants --json
   quorumlab check scenarios/raft/check3.toml --mutant volatile-voted-for
 
-Exit codes: 0 pass, 1 a property violated, 2 bad input, 3 internal error."
+Exit codes: 0 pass, 1 a property violated, 2 bad input, 3 internal error, 4 I/O error."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -212,6 +212,13 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         let dirs_written = AtomicUsize::new(0);
         let dir_errors = std::sync::Mutex::new(Vec::new());
         let scenario_out = out.join(runner.scenario().name());
+        let cleared = clear_earlier_results(&scenario_out)?;
+        if cleared > 0 && !args.json {
+            eprintln!(
+                "cleared {cleared} failing-seed folders of an earlier sweep in {}",
+                scenario_out.display()
+            );
+        }
         // Failures are appended as they happen, so an interrupted sweep keeps them.
         let failures_log = std::sync::Mutex::new(open_failures_log(&scenario_out)?);
         let summary = sweep::sweep(runner.as_ref(), &options, &|output: &RunOutput| {
@@ -346,10 +353,33 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
 /// soon as the seed fails.
 fn open_failures_log(dir: &Path) -> Result<std::fs::File, CliError> {
     std::fs::create_dir_all(dir)
-        .map_err(|error| CliError::BadInput(format!("cannot create {}: {error}", dir.display())))?;
+        .map_err(|error| CliError::Io(format!("cannot create {}: {error}", dir.display())))?;
     let path = dir.join("failures.ndjson");
     std::fs::File::create(&path)
-        .map_err(|error| CliError::BadInput(format!("cannot write {}: {error}", path.display())))
+        .map_err(|error| CliError::Io(format!("cannot write {}: {error}", path.display())))
+}
+
+/// Clear what an earlier sweep left in `dir` (a scenario's output folder): its failing
+/// seeds' run directories (`seed-N`), so that the folder holds only this sweep's results.
+/// Nothing else is touched. Returns how many were removed.
+fn clear_earlier_results(dir: &Path) -> Result<usize, CliError> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_seed_dir = name
+            .strip_prefix("seed-")
+            .is_some_and(|seed| !seed.is_empty() && seed.bytes().all(|b| b.is_ascii_digit()));
+        if is_seed_dir && entry.path().is_dir() {
+            std::fs::remove_dir_all(entry.path()).map_err(|error| {
+                CliError::Io(format!("cannot clear {}: {error}", entry.path().display()))
+            })?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Shrink the lowest failing seed of each distinct violated property (its run directory

@@ -51,17 +51,21 @@ pub fn install_registry(extra: Vec<ProtocolEntry>) -> Result<(), CliError> {
         .map_err(|_| CliError::Internal("the protocol registry was installed twice".to_string()))
 }
 
-/// Exit codes, everywhere: 0 pass, 1 a property violated, 2 bad input, 3 internal error.
+/// Exit codes, everywhere: 0 pass, 1 a property violated, 2 bad input, 3 internal error,
+/// 4 an I/O error (the disk or the file system, not the input: full, read-only, gone).
 pub const EXIT_PASS: i32 = 0;
 pub const EXIT_VIOLATION: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
 pub const EXIT_INTERNAL: i32 = 3;
+pub const EXIT_IO: i32 = 4;
 
 /// A command's failure that is not a protocol's: bad input or our own bug.
 #[derive(Debug)]
 pub enum CliError {
     BadInput(String),
     Internal(String),
+    /// Writing results failed: the disk, not the input.
+    Io(String),
 }
 
 impl CliError {
@@ -69,6 +73,7 @@ impl CliError {
         match self {
             CliError::BadInput(_) => EXIT_BAD_INPUT,
             CliError::Internal(_) => EXIT_INTERNAL,
+            CliError::Io(_) => EXIT_IO,
         }
     }
 }
@@ -78,6 +83,7 @@ impl fmt::Display for CliError {
         match self {
             CliError::BadInput(message) => write!(f, "error: {message}"),
             CliError::Internal(message) => write!(f, "internal error: {message}"),
+            CliError::Io(message) => write!(f, "I/O error: {message}"),
         }
     }
 }
@@ -88,18 +94,35 @@ impl From<sim_core::scenario::ScenarioError> for CliError {
     }
 }
 
-/// Write a file, creating its directory; failures name the path.
+/// Write a file atomically, creating its directory: the contents go to a temporary file
+/// beside it, reach the disk, and are renamed over `path`, so a reader (or a run that is
+/// killed) sees the old file or the new one, never a torn one. Failures are I/O errors
+/// (exit 4) naming the path.
 pub fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), CliError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|error| {
-            CliError::BadInput(format!(
-                "cannot create directory {}: {error}",
-                parent.display()
-            ))
-        })?;
+    use std::io::Write as _;
+    let io = |what: &str, target: &Path, error: std::io::Error| {
+        CliError::Io(format!("cannot {what} {}: {error}", target.display()))
+    };
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|error| io("create directory", parent, error))?;
     }
-    std::fs::write(path, contents)
-        .map_err(|error| CliError::BadInput(format!("cannot write {}: {error}", path.display())))
+    let file_name = path.file_name().map_or_else(
+        || "output".into(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    let temporary = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+    let written = std::fs::File::create(&temporary).and_then(|mut file| {
+        file.write_all(contents.as_ref())?;
+        file.sync_all()
+    });
+    if let Err(error) = written.and_then(|()| std::fs::rename(&temporary, path)) {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(io("write", path, error));
+    }
+    Ok(())
 }
 
 pub fn to_json_pretty<T: serde::Serialize>(value: &T) -> String {

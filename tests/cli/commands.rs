@@ -573,3 +573,73 @@ fn run_records_a_tape_that_a_scenario_replays_by_reference() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("tape"), "{}", stderr(&output));
 }
+
+#[test]
+fn a_failed_write_is_an_io_error_not_bad_input() {
+    // /proc refuses new directories even to root: the write fails, the input is fine.
+    let output = quorumlab(&[
+        "run",
+        "scenarios/raft/election.toml",
+        "--seed",
+        "1",
+        "--out",
+        "/proc/quorumlab-cannot-write-here",
+    ]);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    assert!(stderr(&output).contains("I/O error"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_sweep_clears_an_earlier_sweeps_failing_seeds_and_says_so() {
+    let out = temp_dir("resweep");
+    let sweep = |mutant: Option<&str>| {
+        let mut args = vec![
+            "sweep",
+            "scenarios/raft/mutants/vote-ignores-log.toml",
+            "--seeds",
+            "1..20",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if let Some(mutant) = mutant {
+            args.extend(["--mutant", mutant]);
+        }
+        quorumlab(&args)
+    };
+    let failing = sweep(None);
+    assert_eq!(failing.status.code(), Some(1), "the mutant file fails");
+    let scenario_out = out.join("vote-ignores-log");
+    let seed_dirs = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|entry| entry.file_name().to_string_lossy().starts_with("seed-"))
+            .count()
+    };
+    let before = seed_dirs(&scenario_out);
+    assert!(before > 0);
+    // The same file without its mutant: every seed passes, nothing of the earlier sweep stays.
+    let scenario = std::fs::read_to_string(crate::scenario_path(
+        "scenarios/raft/mutants/vote-ignores-log.toml",
+    ))
+    .unwrap()
+    .replace("mutant = \"vote-ignores-log\"", "")
+    .replace("expect = \"leader_completeness\"", "");
+    let copy = out.join("vote-ignores-log.toml");
+    std::fs::write(&copy, scenario).unwrap();
+    let passing = quorumlab(&[
+        "sweep",
+        copy.to_str().unwrap(),
+        "--seeds",
+        "1..20",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(passing.status.code(), Some(0), "{}", stdout(&passing));
+    assert_eq!(seed_dirs(&scenario_out), 0);
+    assert!(
+        stderr(&passing).contains(&format!("cleared {before} failing-seed folders")),
+        "{}",
+        stderr(&passing)
+    );
+}
