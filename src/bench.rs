@@ -87,7 +87,7 @@ pub fn bench(json_output: bool, seeds: u64, scenario_path: &Path) -> Result<i32,
             failures_kept_max: 0,
         };
         let clock = Stopwatch::start();
-        let summary = sweep::sweep(raft.as_ref(), &options, &|_| {});
+        let summary = sweep::sweep(raft.as_ref(), &options, &|_, _| {});
         summary.seeds as f64 / clock.seconds()
     };
     let cores = default_jobs();

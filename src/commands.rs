@@ -221,7 +221,7 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         }
         // Failures are appended as they happen, so an interrupted sweep keeps them.
         let failures_log = std::sync::Mutex::new(open_failures_log(&scenario_out)?);
-        let summary = sweep::sweep(runner.as_ref(), &options, &|output: &RunOutput| {
+        let summary = sweep::sweep(runner.as_ref(), &options, &|output: &RunOutput, _| {
             bar.inc(1);
             if !output.result.verdict.is_failure() {
                 return;

@@ -58,7 +58,7 @@ pub fn check_expectation(scenario: &Scenario, jobs: usize) -> Result<Expectation
             recheck_one_in: 50,
             failures_kept_max: 5,
         };
-        let summary = sweep::sweep(runner.as_ref(), &options, &|_| {});
+        let summary = sweep::sweep(runner.as_ref(), &options, &|_, _| {});
         outcome.seeds_run = summary.seeds;
         outcome.sweep_hash = Some(summary.sweep_hash.clone());
         outcome.held = summary.failed == 0 && summary.determinism_mismatches.is_empty();

@@ -111,6 +111,13 @@ pub struct SweepSummary {
     pub determinism_mismatches: Vec<u64>,
     /// True if `--fail-fast` stopped the sweep early.
     pub stopped_early: bool,
+    /// True if the sweep was interrupted (SIGINT) before every seed ran: resume it with
+    /// the same command and `--resume`.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// Seeds counted from the journal of an earlier, interrupted run (`--resume`).
+    #[serde(default)]
+    pub resumed_seeds: u64,
     /// Client latency, throughput, cost and availability over every seed.
     #[serde(default)]
     pub clients: ClientTotals,
@@ -140,17 +147,106 @@ pub fn seed_hash(seed: u64, trace_hash: &str) -> u64 {
     mix64(seed ^ mix64(trace))
 }
 
+/// One seed's contribution to a sweep: everything `summary.json` sums over seeds. A
+/// sweep's journal holds one per finished seed, so a resumed sweep adds the journal's
+/// records instead of re-running those seeds and ends with the same summary.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeedRecord {
+    pub seed: u64,
+    pub verdict: Verdict,
+    pub property: Option<String>,
+    pub detail: Option<String>,
+    pub repro: String,
+    pub trace_hash: String,
+    pub events: u64,
+    pub time_us: u64,
+    pub faults_fired: BTreeMap<String, u64>,
+    /// The seed was re-run to prove determinism, and whether its hash differed.
+    pub rechecked: bool,
+    pub mismatch: bool,
+    pub clients: ClientTotals,
+}
+
+impl Tally {
+    fn add(&mut self, record: &SeedRecord, failures_kept_max: usize) {
+        self.seeds += 1;
+        self.events += record.events;
+        self.sim_time_us += record.time_us;
+        self.clients.merge(&record.clients);
+        self.hash_sum = self
+            .hash_sum
+            .wrapping_add(seed_hash(record.seed, &record.trace_hash));
+        *self.verdicts.entry(record.verdict.name()).or_insert(0) += 1;
+        if record.rechecked {
+            self.rechecked += 1;
+        }
+        if record.mismatch {
+            self.mismatches.push(record.seed);
+        }
+        if !record.faults_fired.is_empty() {
+            self.seeds_with_faults += 1;
+        }
+        for (kind, count) in &record.faults_fired {
+            *self.fault_counts.entry(kind.clone()).or_insert(0) += count;
+        }
+        if record.verdict.is_failure() {
+            self.failed += 1;
+            if let Some(property) = &record.property {
+                *self.properties.entry(property.clone()).or_insert(0) += 1;
+            }
+            if self.failures.len() < failures_kept_max {
+                self.failures.push(FailureEntry {
+                    seed: record.seed,
+                    verdict: record.verdict,
+                    property: record.property.clone(),
+                    detail: record.detail.clone(),
+                    repro: record.repro.clone(),
+                });
+            }
+        } else {
+            self.passed += 1;
+        }
+    }
+}
+
 /// Run the sweep. `on_done` is called (from worker threads) after each seed with its
-/// output; the CLI uses it for progress and to write run directories of failures.
+/// output and record; the CLI uses it for progress, the journal, and to write run
+/// directories of failures.
 pub fn sweep(
     runner: &dyn Runner,
     options: &SweepOptions,
-    on_done: &(dyn Fn(&RunOutput) + Sync),
+    on_done: &(dyn Fn(&RunOutput, &SeedRecord) + Sync),
+) -> SweepSummary {
+    sweep_from(runner, options, &[], &AtomicBool::new(false), on_done)
+}
+
+/// Run the sweep, counting `finished` (records of seeds an earlier, interrupted run of the
+/// same sweep completed: a journal's) without running them again, and stopping early
+/// — seeds in flight finish, no new one starts — once `interrupt` is set. Records of
+/// seeds outside this sweep's range or shard, and repeats, are ignored.
+pub fn sweep_from(
+    runner: &dyn Runner,
+    options: &SweepOptions,
+    finished: &[SeedRecord],
+    interrupt: &AtomicBool,
+    on_done: &(dyn Fn(&RunOutput, &SeedRecord) + Sync),
 ) -> SweepSummary {
     let total = options.shard.seed_count(options.seeds);
     let next = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
-    let tally = Mutex::new(Tally::default());
+    let mut resumed = Tally::default();
+    let mut done = std::collections::BTreeSet::new();
+    let in_sweep = |seed: u64| {
+        seed >= options.seeds.first
+            && seed <= options.seeds.last
+            && (seed - options.seeds.first) % options.shard.count == options.shard.index - 1
+    };
+    for record in finished {
+        if in_sweep(record.seed) && done.insert(record.seed) {
+            resumed.add(record, options.failures_kept_max);
+        }
+    }
+    let tally = Mutex::new(resumed);
     let first = options.seeds.first + options.shard.index - 1;
     let jobs = options.jobs.max(1).min(total.max(1) as usize);
     std::thread::scope(|scope| {
@@ -158,7 +254,7 @@ pub fn sweep(
             scope.spawn(|| {
                 let mut local = Tally::default();
                 loop {
-                    if stop.load(Ordering::Relaxed) {
+                    if stop.load(Ordering::Relaxed) || interrupt.load(Ordering::Relaxed) {
                         break;
                     }
                     let position = next.fetch_add(1, Ordering::Relaxed);
@@ -166,51 +262,36 @@ pub fn sweep(
                         break;
                     }
                     let seed = first + position * options.shard.count;
+                    if done.contains(&seed) {
+                        continue;
+                    }
                     let output = runner.run(seed, false);
                     let result = &output.result;
-                    if options.recheck_one_in > 0
-                        && mix64(seed).is_multiple_of(options.recheck_one_in)
-                    {
-                        local.rechecked += 1;
-                        if runner.run(seed, false).result.trace_hash != result.trace_hash {
-                            local.mismatches.push(seed);
-                        }
+                    let rechecked = options.recheck_one_in > 0
+                        && mix64(seed).is_multiple_of(options.recheck_one_in);
+                    let mismatch =
+                        rechecked && runner.run(seed, false).result.trace_hash != result.trace_hash;
+                    let mut clients = ClientTotals::default();
+                    clients.add_run(&result.metrics, &output.history);
+                    let record = SeedRecord {
+                        seed,
+                        verdict: result.verdict,
+                        property: result.property.clone(),
+                        detail: result.detail.clone(),
+                        repro: result.repro.clone(),
+                        trace_hash: result.trace_hash.clone(),
+                        events: result.metrics.events,
+                        time_us: result.time_us,
+                        faults_fired: result.faults_fired.clone(),
+                        rechecked,
+                        mismatch,
+                        clients,
+                    };
+                    local.add(&record, options.failures_kept_max);
+                    if record.verdict.is_failure() && options.fail_fast {
+                        stop.store(true, Ordering::Relaxed);
                     }
-                    local.seeds += 1;
-                    local.events += result.metrics.events;
-                    local.sim_time_us += result.time_us;
-                    local.clients.add_run(&result.metrics, &output.history);
-                    local.hash_sum = local
-                        .hash_sum
-                        .wrapping_add(seed_hash(seed, &result.trace_hash));
-                    *local.verdicts.entry(result.verdict.name()).or_insert(0) += 1;
-                    if !result.faults_fired.is_empty() {
-                        local.seeds_with_faults += 1;
-                    }
-                    for (kind, count) in &result.faults_fired {
-                        *local.fault_counts.entry(kind.clone()).or_insert(0) += count;
-                    }
-                    if result.verdict.is_failure() {
-                        local.failed += 1;
-                        if let Some(property) = &result.property {
-                            *local.properties.entry(property.clone()).or_insert(0) += 1;
-                        }
-                        if local.failures.len() < options.failures_kept_max {
-                            local.failures.push(FailureEntry {
-                                seed,
-                                verdict: result.verdict,
-                                property: result.property.clone(),
-                                detail: result.detail.clone(),
-                                repro: result.repro.clone(),
-                            });
-                        }
-                        if options.fail_fast {
-                            stop.store(true, Ordering::Relaxed);
-                        }
-                    } else {
-                        local.passed += 1;
-                    }
-                    on_done(&output);
+                    on_done(&output, &record);
                 }
                 merge(
                     &mut tally
@@ -225,6 +306,7 @@ pub fn sweep(
     tally.failures.sort_by_key(|failure| failure.seed);
     tally.failures.truncate(options.failures_kept_max);
     tally.mismatches.sort_unstable();
+    let incomplete = tally.seeds < total;
     SweepSummary {
         scenario: runner.scenario().path.display().to_string(),
         protocol: runner.scenario().file.protocol.clone(),
@@ -250,7 +332,9 @@ pub fn sweep(
         sweep_hash: hex(tally.hash_sum),
         determinism_rechecked: tally.rechecked,
         determinism_mismatches: tally.mismatches,
-        stopped_early: stop.load(Ordering::Relaxed) && tally.seeds < total,
+        stopped_early: stop.load(Ordering::Relaxed) && incomplete,
+        interrupted: interrupt.load(Ordering::Relaxed) && incomplete,
+        resumed_seeds: done.len() as u64,
         clients: {
             let mut clients = tally.clients;
             clients.finish(tally.sim_time_us);

@@ -43,19 +43,19 @@ fn same_seed_same_trace_hash() {
 #[test]
 fn sweep_hash_is_the_same_for_any_jobs_and_shards_add_up() {
     let runner = runner("scenarios/raft/churn.toml", None);
-    let one = sweep(runner.as_ref(), &options(1, Shard::WHOLE), &|_| {});
-    let two = sweep(runner.as_ref(), &options(2, Shard::WHOLE), &|_| {});
+    let one = sweep(runner.as_ref(), &options(1, Shard::WHOLE), &|_, _| {});
+    let two = sweep(runner.as_ref(), &options(2, Shard::WHOLE), &|_, _| {});
     assert_eq!(one.sweep_hash, two.sweep_hash);
     assert_eq!(one.seeds, 24);
     let first = sweep(
         runner.as_ref(),
         &options(2, Shard { index: 1, count: 2 }),
-        &|_| {},
+        &|_, _| {},
     );
     let second = sweep(
         runner.as_ref(),
         &options(2, Shard { index: 2, count: 2 }),
-        &|_| {},
+        &|_, _| {},
     );
     assert_eq!(first.seeds + second.seeds, one.seeds);
     let sum = u64::from_str_radix(&first.sweep_hash, 16)
@@ -71,8 +71,8 @@ fn sweep_hash_is_the_same_for_any_jobs_and_shards_add_up() {
 #[test]
 fn failing_seeds_are_the_same_for_any_jobs() {
     let runner = runner("scenarios/raft/nemesis.toml", Some("vote-ignores-log"));
-    let one = sweep(runner.as_ref(), &options(1, Shard::WHOLE), &|_| {});
-    let two = sweep(runner.as_ref(), &options(2, Shard::WHOLE), &|_| {});
+    let one = sweep(runner.as_ref(), &options(1, Shard::WHOLE), &|_, _| {});
+    let two = sweep(runner.as_ref(), &options(2, Shard::WHOLE), &|_, _| {});
     assert!(one.failed > 0, "the mutant is caught in 24 seeds");
     assert_eq!(one.failures, two.failures);
 }
