@@ -7,7 +7,7 @@
 //! deliver, drop or duplicate a message in flight, fire any armed timer (a timer's delay
 //! range is a nondeterministic choice, so any armed timer may fire first), crash or
 //! restart a node, or hand a node a client request. Effects are applied exactly as the
-//! simulator applies them (`sim.rs`), and the same `Checker::on_step` runs after every
+//! simulator applies them (`sim/`), and the same `Checker::on_step` runs after every
 //! step, so the protocol's invariants become stateright `always` properties unchanged.
 //!
 //! Bounds keep the space finite: fault and client budgets live in the state; messages in
