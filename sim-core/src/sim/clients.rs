@@ -37,9 +37,18 @@ impl<'a, P: Protocol> Sim<'a, P> {
     pub(super) fn client_latency(&mut self, client: ClientId) -> TimeUs {
         let prepared = self.prepared;
         let latency = &prepared.scenario.file.network.latency;
-        self.workload_draw(client, ClientDraw::Latency, latency.min_us(), |rng| {
-            latency.draw(rng)
-        })
+        self.decisions
+            .client_draw(client, ClientDraw::Latency, latency.min_us(), |rng| {
+                latency.draw(rng)
+            })
+    }
+
+    /// An explicit operation: the random draw a random operation would take is taken
+    /// (and unused), for the same reason as the think time above. (A run from a tape
+    /// draws nothing, so it skips this too.)
+    pub(super) fn client_invoke_explicit(&mut self, client: ClientId, draw: u64) {
+        self.decisions.skip_op_draw();
+        self.client_invoke(client, draw);
     }
 
     /// The client invokes its next operation, built from `draw`.
@@ -77,8 +86,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
             None => {
                 let nodes = self.cluster_size as u64;
                 let fallback = client as u64 % nodes;
-                let drawn = self
-                    .workload_draw(client, ClientDraw::Target, fallback, |rng| rng.below(nodes));
+                let drawn =
+                    self.decisions
+                        .client_draw(client, ClientDraw::Target, fallback, |rng| rng.below(nodes));
                 // A tape from a larger cluster may name a node this run lacks.
                 NodeId(if drawn < nodes { drawn } else { fallback } as u32)
             }
@@ -157,9 +167,11 @@ impl<'a, P: Protocol> Sim<'a, P> {
             }
         }
         let [min, max] = self.workload().interval_ms;
-        let think = self.workload_draw(client, ClientDraw::Think, min * 1000, |rng| {
-            rng.range_inclusive(min, max) * 1000
-        });
+        let think = self
+            .decisions
+            .client_draw(client, ClientDraw::Think, min * 1000, |rng| {
+                rng.range_inclusive(min, max) * 1000
+            });
         if self.workload().ops.is_some() {
             // Explicit operations: the next one queued for this client goes now. The
             // think time above is still drawn (and unused) so that the workload stream is

@@ -169,7 +169,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 .map(|hooks| hooks.model.clone()),
             roles: self.roles,
             faults: self.applied_faults,
-            tape: self.tape_out.map(|tape| tape.to_spec()),
+            tape: self.decisions.into_tape(),
         }
     }
 }

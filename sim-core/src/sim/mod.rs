@@ -39,7 +39,7 @@ use crate::scenario::{Scenario, ScenarioError, Synchrony};
 use crate::tape::{ClientDraw, Tape};
 
 use clients::Client;
-use decisions::record_fate;
+use decisions::Decisions;
 pub use history::{lincheck_history, LINCHECK_MAX_STEPS, LINEARIZABLE};
 use queue::{Event, EventQueue};
 
@@ -247,17 +247,10 @@ struct Sim<'a, P: Protocol> {
     drift_ppm: Vec<i64>,
     crash_after_persist: Vec<bool>,
     network: Network,
-    rng_network: Rng,
+    /// Network, timer and workload decisions: from the tape or the streams.
+    decisions: Decisions<'a>,
+    /// The nemesis's stream (faults are not on the tape).
     rng_faults: Rng,
-    rng_workload: Rng,
-    rng_timers: Rng,
-    /// The decisions taken so far, when recording (see `tape.rs`).
-    tape_out: Option<Tape>,
-    /// Tape keys: messages sent per (from, to) pair, timers armed per node, workload
-    /// draws per client. Counted on every run (it is cheap); read only with a tape.
-    link_sends: Vec<u64>,
-    timer_arms: Vec<u64>,
-    client_draws: Vec<u64>,
     checker: P::Checker,
     fx: Effects<P>,
     observations: Vec<P::Obs>,
@@ -324,14 +317,15 @@ impl<'a, P: Protocol> Sim<'a, P> {
             drift_ppm: vec![0; n],
             crash_after_persist: vec![false; n],
             network,
-            rng_network,
+            decisions: Decisions::new(
+                seed,
+                rng_network,
+                prepared.tape.as_ref(),
+                record_tape,
+                file.nodes,
+                clients,
+            ),
             rng_faults: Rng::new(seed, Purpose::Faults),
-            rng_workload: Rng::new(seed, Purpose::Workload),
-            rng_timers: Rng::new(seed, Purpose::Timers),
-            tape_out: record_tape.then(Tape::default),
-            link_sends: vec![0; n * n],
-            timer_arms: vec![0; n],
-            client_draws: vec![0; clients as usize],
             checker: P::Checker::default(),
             fx: Effects::default(),
             observations: Vec::new(),
@@ -397,9 +391,11 @@ impl<'a, P: Protocol> Sim<'a, P> {
         for client in 0..clients {
             let [min, max] = sim.workload().interval_ms;
             // Drawn even for explicit operations, so both consume the workload stream alike.
-            let first = sim.workload_draw(client, ClientDraw::Think, min * 1000, |rng| {
-                rng.range_inclusive(min, max) * 1000
-            });
+            let first = sim
+                .decisions
+                .client_draw(client, ClientDraw::Think, min * 1000, |rng| {
+                    rng.range_inclusive(min, max) * 1000
+                });
             if explicit_ops.is_none() {
                 sim.schedule(first, Event::ClientNext { client });
             }
@@ -469,7 +465,13 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 if self.nodes[to.index()].is_none() {
                     self.drop_on_arrival(from, to, &msg, DropCause::Crashed);
                 } else if self.network.bounded.is_none()
-                    && self.receive_omitted(from, to, ordinal, duplicate)
+                    && self.decisions.receive_omitted(
+                        self.network.receive_omission_per_million[to.index()],
+                        from,
+                        to,
+                        ordinal,
+                        duplicate,
+                    )
                 {
                     self.drop_on_arrival(from, to, &msg, DropCause::ReceiveOmission);
                 } else {
@@ -529,7 +531,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
             }
             Event::ClientNext { client } => {
                 if self.now < self.end_us {
-                    let draw = self.workload_draw(client, ClientDraw::Op, 0, Rng::next_u64);
+                    let draw = self
+                        .decisions
+                        .client_draw(client, ClientDraw::Op, 0, Rng::next_u64);
                     self.client_invoke(client, draw);
                 }
             }
@@ -611,7 +615,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     min_us,
                     max_us,
                 } => {
-                    let drawn = self.timer_draw(node, min_us, max_us);
+                    let drawn = self.decisions.timer_delay(node, min_us, max_us);
                     let delay = drifted(drawn, self.drift_ppm[index]);
                     self.timer_generation += 1;
                     self.timers[index].insert(timer, self.timer_generation);
@@ -734,21 +738,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
     fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         self.metrics.messages_sent += 1;
         *self.messages_by_kind.entry(msg.kind()).or_insert(0) += 1;
-        let link = from.index() * self.cluster_size as usize + to.index();
-        let ordinal = self.link_sends[link];
-        self.link_sends[link] += 1;
-        let fate = match &self.prepared.tape {
-            None => self
-                .network
-                .send(self.now, from, to, msg.size_bytes(), &mut self.rng_network),
-            Some(tape) => {
-                self.network
-                    .send_from_tape(from, to, tape.message(from.0, to.0, ordinal))
-            }
-        };
-        if let Some(tape_out) = &mut self.tape_out {
-            record_fate(tape_out, from, to, ordinal, fate);
-        }
+        let (ordinal, fate) =
+            self.decisions
+                .message_fate(&mut self.network, self.now, from, to, msg.size_bytes());
         fate.hash(&mut self.hasher);
         if self.trace.is_some() {
             let fate_json = match fate {
