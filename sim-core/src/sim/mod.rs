@@ -30,6 +30,7 @@ use serde_json::{json, Value};
 
 use crate::faults::{FaultAction, NemesisPlan};
 use crate::hash::TraceHasher;
+use crate::interpret::{self, EffectSink};
 use crate::network::{DropCause, Fate, Network};
 use crate::protocol::*;
 use crate::registration::Registration;
@@ -585,100 +586,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
             Input::Init | Input::Restart => None,
             _ => self.nodes[index].as_ref().map(P::role),
         };
-        self.nodes[index]
-            .as_mut()
-            .expect("only live nodes step")
-            .step(&ctx, input, &mut self.fx);
-
         let mut fx = std::mem::take(&mut self.fx);
-        let mut crash_now = false;
-        for effect in fx.drain() {
-            if crash_now {
-                // The node crashed right after persisting: the rest of this step's
-                // effects never happened.
-                if self.trace.is_some() {
-                    self.trace_effects
-                        .push(json!({"lost_in_crash": effect_json::<P>(&effect)}));
-                }
-                continue;
-            }
-            // The durable state is a function of the inputs hashed so far, so a marker
-            // stands for it (hashing whole logs on every persist would dominate a run).
-            match &effect {
-                Effect::Persist(_) => "persist".hash(&mut self.hasher),
-                other => other.hash(&mut self.hasher),
-            }
-            match effect {
-                Effect::Send { to, msg } => self.send(node, to, msg),
-                Effect::SetTimer {
-                    timer,
-                    min_us,
-                    max_us,
-                } => {
-                    let drawn = self.decisions.timer_delay(node, min_us, max_us);
-                    let delay = drifted(drawn, self.drift_ppm[index]);
-                    self.timer_generation += 1;
-                    self.timers[index].insert(timer, self.timer_generation);
-                    let generation = self.timer_generation;
-                    self.schedule(
-                        self.now + delay,
-                        Event::Timer {
-                            node,
-                            timer,
-                            generation,
-                        },
-                    );
-                    delay.hash(&mut self.hasher);
-                    if self.trace.is_some() {
-                        self.trace_effects
-                            .push(json!({"set_timer": {"timer": timer.kind(), "delay_us": delay}}));
-                    }
-                }
-                Effect::CancelTimer { timer } => {
-                    self.timers[index].remove(&timer);
-                    if self.trace.is_some() {
-                        self.trace_effects
-                            .push(json!({"cancel_timer": {"timer": timer.kind()}}));
-                    }
-                }
-                Effect::Persist(durable) => {
-                    if self.trace.is_some() {
-                        self.trace_effects.push(json!({"persist": true}));
-                    }
-                    self.durable[index] = Some(durable);
-                    if self.crash_after_persist[index] {
-                        crash_now = true;
-                    }
-                }
-                Effect::Reply {
-                    client,
-                    request,
-                    reply,
-                } => {
-                    if self.trace.is_some() {
-                        self.trace_effects.push(json!({"reply": {"client": client, "request": request, "reply": reply}}));
-                    }
-                    if (client as usize) < self.clients.len() {
-                        let latency = self.client_latency(client);
-                        self.schedule(
-                            self.now + latency,
-                            Event::ClientReply {
-                                client,
-                                request,
-                                reply,
-                            },
-                        );
-                    }
-                }
-                Effect::Observe(observation) => {
-                    *self
-                        .observation_counts
-                        .entry(observation.kind())
-                        .or_insert(0) += 1;
-                    self.observations.push(observation);
-                }
-            }
-        }
+        let stepped = interpret::step(self, &ctx, input, &mut fx);
         self.fx = fx;
 
         let verdict = self.checker.on_step(&self.nodes, node, &self.observations);
@@ -730,12 +639,12 @@ impl<'a, P: Protocol> Sim<'a, P> {
         if let Err(violation) = verdict {
             self.fail(Verdict::Violation, violation.property, violation.detail);
         }
-        if crash_now {
+        if stepped.crashed_after_persist {
             self.crash(node, "crash_after_persist");
         }
     }
 
-    fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+    fn send_message(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         self.metrics.messages_sent += 1;
         *self.messages_by_kind.entry(msg.kind()).or_insert(0) += 1;
         let (ordinal, fate) =
@@ -826,6 +735,106 @@ impl<'a, P: Protocol> Sim<'a, P> {
         let ctx = self.ctx(node);
         self.nodes[node.index()] = Some(P::recover(&ctx, self.durable[node.index()].as_ref()));
         self.step(node, Input::Restart);
+    }
+}
+
+/// The simulator's side of the effect interpreter: sends go through the network model,
+/// timers draw their delay, replies travel back to their client, and everything applied
+/// feeds the trace hash.
+impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
+    fn node_mut(&mut self, node: NodeId) -> &mut P {
+        self.nodes[node.index()]
+            .as_mut()
+            .expect("only live nodes step")
+    }
+
+    fn applying(&mut self, _node: NodeId, effect: &Effect<P>) {
+        // The durable state is a function of the inputs hashed so far, so a marker
+        // stands for it (hashing whole logs on every persist would dominate a run).
+        match effect {
+            Effect::Persist(_) => "persist".hash(&mut self.hasher),
+            other => other.hash(&mut self.hasher),
+        }
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        self.send_message(from, to, msg);
+    }
+
+    fn set_timer(&mut self, node: NodeId, timer: P::Timer, min_us: TimeUs, max_us: TimeUs) {
+        let index = node.index();
+        let drawn = self.decisions.timer_delay(node, min_us, max_us);
+        let delay = drifted(drawn, self.drift_ppm[index]);
+        self.timer_generation += 1;
+        self.timers[index].insert(timer, self.timer_generation);
+        let generation = self.timer_generation;
+        self.schedule(
+            self.now + delay,
+            Event::Timer {
+                node,
+                timer,
+                generation,
+            },
+        );
+        delay.hash(&mut self.hasher);
+        if self.trace.is_some() {
+            self.trace_effects
+                .push(json!({"set_timer": {"timer": timer.kind(), "delay_us": delay}}));
+        }
+    }
+
+    fn cancel_timer(&mut self, node: NodeId, timer: P::Timer) {
+        self.timers[node.index()].remove(&timer);
+        if self.trace.is_some() {
+            self.trace_effects
+                .push(json!({"cancel_timer": {"timer": timer.kind()}}));
+        }
+    }
+
+    fn persist(&mut self, node: NodeId, durable: P::Durable) {
+        if self.trace.is_some() {
+            self.trace_effects.push(json!({"persist": true}));
+        }
+        self.durable[node.index()] = Some(durable);
+    }
+
+    fn crash_after_persist(&mut self, node: NodeId) -> bool {
+        self.crash_after_persist[node.index()]
+    }
+
+    fn reply(&mut self, _node: NodeId, client: ClientId, request: u64, reply: P::Reply) {
+        if self.trace.is_some() {
+            self.trace_effects
+                .push(json!({"reply": {"client": client, "request": request, "reply": reply}}));
+        }
+        if (client as usize) < self.clients.len() {
+            let latency = self.client_latency(client);
+            self.schedule(
+                self.now + latency,
+                Event::ClientReply {
+                    client,
+                    request,
+                    reply,
+                },
+            );
+        }
+    }
+
+    fn observe(&mut self, _node: NodeId, observation: P::Obs) {
+        *self
+            .observation_counts
+            .entry(observation.kind())
+            .or_insert(0) += 1;
+        self.observations.push(observation);
+    }
+
+    fn lost_in_crash(&mut self, _node: NodeId, effect: Effect<P>) {
+        // The node crashed right after persisting: the rest of this step's effects never
+        // happened.
+        if self.trace.is_some() {
+            self.trace_effects
+                .push(json!({"lost_in_crash": effect_json::<P>(&effect)}));
+        }
     }
 }
 
