@@ -7,7 +7,7 @@
 //! deliver, drop or duplicate a message in flight, fire any armed timer (a timer's delay
 //! range is a nondeterministic choice, so any armed timer may fire first), crash or
 //! restart a node, or hand a node a client request. Effects are applied exactly as the
-//! simulator applies them (`sim.rs`), and the same `Checker::on_step` runs after every
+//! simulator applies them (the one interpreter, `interpret.rs`), and the same `Checker::on_step` runs after every
 //! step, so the protocol's invariants become stateright `always` properties unchanged.
 //!
 //! Bounds keep the space finite: fault and client budgets live in the state; messages in
@@ -27,9 +27,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use stateright::{Checker as _, HasDiscoveries, Model, Property};
 
+use crate::interpret::{self, EffectSink};
 use crate::protocol::{
-    Checker, Ctx, Effect, Effects, Input, Message, NodeId, Observation, Protocol, TimerName,
-    Violation,
+    Checker, ClientId, Ctx, Effects, Input, Message, NodeId, Observation, Protocol, TimeUs,
+    TimerName, Violation,
 };
 use crate::registration::{CheckFilter, Registration, GENERIC_CHECK_FIELDS};
 use crate::scenario::{Scenario, ScenarioError};
@@ -422,41 +423,14 @@ impl<P: Protocol> ProtocolModel<P> {
         let ctx = self.ctx(node);
         let outcome = crate::panics::quietly(|| {
             catch_unwind(AssertUnwindSafe(|| {
-                let mut fx = Effects::<P>::default();
-                state.nodes[node.index()]
-                    .as_mut()
-                    .expect("only live nodes step")
-                    .step(&ctx, input, &mut fx);
-                let mut observations = Vec::new();
-                for effect in fx.drain() {
-                    if crashed {
-                        // Lost in the crash, as in the simulator.
-                        continue;
-                    }
-                    match effect {
-                        Effect::Send { to, msg } => {
-                            let envelope = Envelope {
-                                from: node,
-                                to,
-                                msg,
-                            };
-                            *state.network.entry(envelope).or_insert(0) += 1;
-                        }
-                        Effect::SetTimer { timer, .. } => {
-                            state.timers.insert((node, timer));
-                        }
-                        Effect::CancelTimer { timer } => {
-                            state.timers.remove(&(node, timer));
-                        }
-                        Effect::Persist(durable) => {
-                            state.durable[node.index()] = Some(durable);
-                            crashed = crash_after_persist;
-                        }
-                        // No clients to answer: replies are not part of the state.
-                        Effect::Reply { .. } => {}
-                        Effect::Observe(observation) => observations.push(observation),
-                    }
-                }
+                let mut sink = ModelSink {
+                    state: &mut *state,
+                    crash_after_persist,
+                    observations: Vec::new(),
+                };
+                let stepped = interpret::step(&mut sink, &ctx, input, &mut Effects::default());
+                crashed = stepped.crashed_after_persist;
+                let observations = sink.observations;
                 for observation in &observations {
                     self.mark_seen(state, observation.kind());
                 }
@@ -533,6 +507,51 @@ impl<P: Protocol> ProtocolModel<P> {
         if *count == 0 {
             state.network.remove(envelope);
         }
+    }
+}
+
+/// The model checker's side of the effect interpreter: sends join the network multiset,
+/// timers are armed without a delay (any armed timer may fire next), and replies are not
+/// part of the state (no clients to answer).
+struct ModelSink<'s, P: Protocol> {
+    state: &'s mut CheckState<P>,
+    /// The action crashes the node right after the step's first `Persist`.
+    crash_after_persist: bool,
+    observations: Vec<P::Obs>,
+}
+
+impl<P: Protocol> EffectSink<P> for ModelSink<'_, P> {
+    fn node_mut(&mut self, node: NodeId) -> &mut P {
+        self.state.nodes[node.index()]
+            .as_mut()
+            .expect("only live nodes step")
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        let envelope = Envelope { from, to, msg };
+        *self.state.network.entry(envelope).or_insert(0) += 1;
+    }
+
+    fn set_timer(&mut self, node: NodeId, timer: P::Timer, _min_us: TimeUs, _max_us: TimeUs) {
+        self.state.timers.insert((node, timer));
+    }
+
+    fn cancel_timer(&mut self, node: NodeId, timer: P::Timer) {
+        self.state.timers.remove(&(node, timer));
+    }
+
+    fn persist(&mut self, node: NodeId, durable: P::Durable) {
+        self.state.durable[node.index()] = Some(durable);
+    }
+
+    fn crash_after_persist(&mut self, _node: NodeId) -> bool {
+        self.crash_after_persist
+    }
+
+    fn reply(&mut self, _node: NodeId, _client: ClientId, _request: u64, _reply: P::Reply) {}
+
+    fn observe(&mut self, _node: NodeId, observation: P::Obs) {
+        self.observations.push(observation);
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod check;
 pub mod faults;
 pub mod hash;
+pub mod interpret;
 pub mod lincheck;
 pub mod network;
 pub mod panics;
@@ -23,5 +24,6 @@ pub mod stats;
 pub mod sweep;
 pub mod tape;
 
+pub use interpret::{EffectSink, Stepped};
 pub use protocol::*;
 pub use registration::{MutantSet, Registration, RoleInfo, Setup};

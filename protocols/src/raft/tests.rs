@@ -1,12 +1,14 @@
 //! Tests of Raft's step function with a tiny deterministic driver: a FIFO queue of
 //! deliveries, timers fired explicitly, crashes that drop a node and rebuild it from the
-//! last `Persist` it emitted. The checker runs after every step.
+//! last `Persist` it emitted. Effects go through sim-core's one interpreter
+//! (`sim_core::interpret`); the checker runs after every step.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use sim_core::interpret;
 use sim_core::{
-    Checker, ClientId, ClientReply, ConfigError, Ctx, Effect, Effects, Input, NodeId, Protocol,
-    ReplyOutcome, TimeUs, Violation,
+    Checker, ClientId, ClientReply, ConfigError, Ctx, Effect, EffectSink, Effects, Input, NodeId,
+    Protocol, ReplyOutcome, TimeUs, Violation,
 };
 
 use super::*;
@@ -25,6 +27,8 @@ struct Cluster {
     timers: Vec<BTreeMap<RaftTimer, (TimeUs, TimeUs)>>,
     replies: Vec<(NodeId, ClientId, u64, RaftReply)>,
     observations: Vec<(NodeId, RaftObs)>,
+    /// The observations of the step under way, for the checker.
+    step_observations: Vec<RaftObs>,
     /// Nodes cut off from the network: messages to or from them are dropped.
     isolated: BTreeSet<NodeId>,
     /// Delivered messages by (kind, target).
@@ -48,6 +52,7 @@ impl Cluster {
             timers: vec![BTreeMap::new(); size as usize],
             replies: Vec::new(),
             observations: Vec::new(),
+            step_observations: Vec::new(),
             isolated: BTreeSet::new(),
             delivered: BTreeMap::new(),
             checker: RaftChecker::default(),
@@ -77,60 +82,21 @@ impl Cluster {
         self.nodes[id.index()].as_ref().expect("node is up")
     }
 
+    /// One input through sim-core's effect interpreter, then the checker (its
+    /// incremental check and a whole-state check).
     fn step(&mut self, id: NodeId, input: Input<Raft>) {
+        // The configuration is cloned so that the context does not borrow the cluster,
+        // which is the interpreter's sink.
+        let config = self.config.clone();
         let ctx = Ctx {
             id,
             cluster_size: self.nodes.len() as u32,
-            config: &self.config,
+            config: &config,
         };
-        let mut fx = Effects::default();
-        self.nodes[id.index()]
-            .as_mut()
-            .expect("stepping a crashed node")
-            .step(&ctx, input, &mut fx);
-        let mut observations = Vec::new();
-        let mut crashed = false;
-        for effect in fx.drain() {
-            if crashed {
-                continue;
-            }
-            match effect {
-                Effect::Send { to, msg } => {
-                    if !self.isolated.contains(&id) && !self.isolated.contains(&to) {
-                        self.queue.push_back((id, to, msg));
-                    }
-                }
-                Effect::SetTimer {
-                    timer,
-                    min_us,
-                    max_us,
-                } => {
-                    self.timers[id.index()].insert(timer, (min_us, max_us));
-                }
-                Effect::CancelTimer { timer } => {
-                    self.timers[id.index()].remove(&timer);
-                }
-                Effect::Persist(durable) => {
-                    self.durable[id.index()] = Some(durable);
-                    let down = self.nodes.iter().filter(|node| node.is_none()).count();
-                    if down < 2 && std::mem::take(&mut self.crash_after_persist) {
-                        self.crashes_after_persist += 1;
-                        // The checker sees the crash, not the state the step reached.
-                        self.crash(id);
-                        crashed = true;
-                    }
-                }
-                Effect::Reply {
-                    client,
-                    request,
-                    reply,
-                } => self.replies.push((id, client, request, reply)),
-                Effect::Observe(observation) => {
-                    observations.push(observation.clone());
-                    self.observations.push((id, observation));
-                }
-            }
-        }
+        // A crash after persisting happens inside `crash_after_persist` (so the checker
+        // sees the crashed node), not after the checker as in the simulator.
+        let _stepped = interpret::step(self, &ctx, input, &mut Effects::default());
+        let observations = std::mem::take(&mut self.step_observations);
         if self.violation.is_none() {
             let result = self.checker.on_step(&self.nodes, id, &observations);
             let result = result.and_then(|()| self.checker.check_all(&self.nodes));
@@ -234,6 +200,54 @@ impl Cluster {
             .filter(|node| node.is_leader())
             .map(|node| node.id())
             .collect()
+    }
+}
+
+/// The driver's side of sim-core's effect interpreter: sends join the FIFO queue unless
+/// an end is isolated, timers are armed with their range and fired by hand.
+impl EffectSink<Raft> for Cluster {
+    fn node_mut(&mut self, id: NodeId) -> &mut Raft {
+        self.nodes[id.index()]
+            .as_mut()
+            .expect("stepping a crashed node")
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, msg: RaftMsg) {
+        if !self.isolated.contains(&from) && !self.isolated.contains(&to) {
+            self.queue.push_back((from, to, msg));
+        }
+    }
+
+    fn set_timer(&mut self, id: NodeId, timer: RaftTimer, min_us: TimeUs, max_us: TimeUs) {
+        self.timers[id.index()].insert(timer, (min_us, max_us));
+    }
+
+    fn cancel_timer(&mut self, id: NodeId, timer: RaftTimer) {
+        self.timers[id.index()].remove(&timer);
+    }
+
+    fn persist(&mut self, id: NodeId, durable: RaftDurable) {
+        self.durable[id.index()] = Some(durable);
+    }
+
+    fn crash_after_persist(&mut self, id: NodeId) -> bool {
+        let down = self.nodes.iter().filter(|node| node.is_none()).count();
+        if down < 2 && std::mem::take(&mut self.crash_after_persist) {
+            self.crashes_after_persist += 1;
+            // The checker sees the crash, not the state the step reached.
+            self.crash(id);
+            return true;
+        }
+        false
+    }
+
+    fn reply(&mut self, id: NodeId, client: ClientId, request: u64, reply: RaftReply) {
+        self.replies.push((id, client, request, reply));
+    }
+
+    fn observe(&mut self, id: NodeId, observation: RaftObs) {
+        self.step_observations.push(observation.clone());
+        self.observations.push((id, observation));
     }
 }
 
@@ -1618,4 +1632,84 @@ fn empty_heartbeats_retransmit_a_lost_append_and_keep_stale_entries_uncommitted(
     cluster.assert_no_violation();
     assert_eq!(cluster.node(n(2)).log(), cluster.node(n(0)).log());
     assert_eq!(cluster.node(n(2)).commit_index(), 2);
+}
+
+/// A sink that writes down what the interpreter hands it.
+struct Recording {
+    node: Raft,
+    crash: bool,
+    applied: Vec<&'static str>,
+    lost: Vec<&'static str>,
+}
+
+fn effect_name(effect: &Effect<Raft>) -> &'static str {
+    match effect {
+        Effect::Send { .. } => "send",
+        Effect::SetTimer { .. } => "set_timer",
+        Effect::CancelTimer { .. } => "cancel_timer",
+        Effect::Persist(_) => "persist",
+        Effect::Reply { .. } => "reply",
+        Effect::Observe(_) => "observe",
+    }
+}
+
+impl EffectSink<Raft> for Recording {
+    fn node_mut(&mut self, _id: NodeId) -> &mut Raft {
+        &mut self.node
+    }
+    fn applying(&mut self, _id: NodeId, effect: &Effect<Raft>) {
+        self.applied.push(effect_name(effect));
+    }
+    fn send(&mut self, _from: NodeId, _to: NodeId, _msg: RaftMsg) {}
+    fn set_timer(&mut self, _id: NodeId, _timer: RaftTimer, _min_us: TimeUs, _max_us: TimeUs) {}
+    fn cancel_timer(&mut self, _id: NodeId, _timer: RaftTimer) {}
+    fn persist(&mut self, _id: NodeId, _durable: RaftDurable) {}
+    fn crash_after_persist(&mut self, _id: NodeId) -> bool {
+        self.crash
+    }
+    fn reply(&mut self, _id: NodeId, _client: ClientId, _request: u64, _reply: RaftReply) {}
+    fn observe(&mut self, _id: NodeId, _observation: RaftObs) {}
+    fn lost_in_crash(&mut self, _id: NodeId, effect: Effect<Raft>) {
+        self.lost.push(effect_name(&effect));
+    }
+}
+
+#[test]
+fn the_interpreter_applies_effects_in_order_and_loses_those_after_a_crash_at_persist() {
+    let alone = follower(0, 3, RaftConfig::default(), 0, Vec::new());
+    let expected: Vec<&str> = step_alone(
+        &mut follower(0, 3, RaftConfig::default(), 0, Vec::new()),
+        Input::Timer(RaftTimer::Election),
+    )
+    .iter()
+    .map(effect_name)
+    .collect();
+    // An election persists the new term and vote, then asks for votes.
+    let persist = expected.iter().position(|&name| name == "persist");
+    let persist = persist.expect("an election persists");
+    assert!(expected[persist + 1..].contains(&"send"), "{expected:?}");
+    for crash in [false, true] {
+        let mut sink = Recording {
+            node: alone.node.clone(),
+            crash,
+            applied: Vec::new(),
+            lost: Vec::new(),
+        };
+        let ctx = Ctx {
+            id: n(0),
+            cluster_size: 3,
+            config: &alone.config,
+        };
+        let mut fx = Effects::default();
+        let stepped = interpret::step(&mut sink, &ctx, Input::Timer(RaftTimer::Election), &mut fx);
+        assert_eq!(stepped.crashed_after_persist, crash);
+        assert_eq!(fx.len(), 0, "the buffer is drained");
+        if crash {
+            assert_eq!(sink.applied, expected[..=persist]);
+            assert_eq!(sink.lost, expected[persist + 1..]);
+        } else {
+            assert_eq!(sink.applied, expected);
+            assert!(sink.lost.is_empty());
+        }
+    }
 }

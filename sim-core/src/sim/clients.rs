@@ -1,0 +1,187 @@
+//! Simulated clients: the workload's operations, each sent to a leader guess or a
+//! drawn node, retried on timeout, redirected by replies, and recorded in the history.
+
+use crate::protocol::*;
+use crate::scenario::WorkloadSpec;
+use crate::tape::ClientDraw;
+
+use super::queue::Event;
+use super::Sim;
+
+pub(super) struct Client<P: Protocol> {
+    pub(super) next_seq: u64,
+    /// Explicit operations waiting for the outstanding one to complete.
+    pub(super) queued: std::collections::VecDeque<u64>,
+    pub(super) leader_guess: Option<NodeId>,
+    pub(super) outstanding: Option<Outstanding<P>>,
+}
+
+pub(super) struct Outstanding<P: Protocol> {
+    pub(super) request: u64,
+    pub(super) op: P::Op,
+    pub(super) attempt: u32,
+    pub(super) history_index: usize,
+}
+
+impl<'a, P: Protocol> Sim<'a, P> {
+    /// The scenario's workload; only called where clients exist.
+    pub(super) fn workload(&self) -> &'a WorkloadSpec {
+        self.prepared
+            .scenario
+            .file
+            .workload
+            .as_ref()
+            .expect("clients need a workload")
+    }
+
+    pub(super) fn client_latency(&mut self, client: ClientId) -> TimeUs {
+        let prepared = self.prepared;
+        let latency = &prepared.scenario.file.network.latency;
+        self.decisions
+            .client_draw(client, ClientDraw::Latency, latency.min_us(), |rng| {
+                latency.draw(rng)
+            })
+    }
+
+    /// An explicit operation: the random draw a random operation would take is taken
+    /// (and unused), for the same reason as the think time above. (A run from a tape
+    /// draws nothing, so it skips this too.)
+    pub(super) fn client_invoke_explicit(&mut self, client: ClientId, draw: u64) {
+        self.decisions.skip_op_draw();
+        self.client_invoke(client, draw);
+    }
+
+    /// The client invokes its next operation, built from `draw`.
+    pub(super) fn client_invoke(&mut self, client: ClientId, draw: u64) {
+        let state = &mut self.clients[client as usize];
+        assert!(
+            state.outstanding.is_none(),
+            "client {client} has one operation at a time"
+        );
+        state.next_seq += 1;
+        let request = state.next_seq;
+        let workload = self.prepared.registration.workload;
+        let op = workload.expect("checked by Prepared::new")(
+            &self.prepared.config,
+            client,
+            request,
+            draw,
+        );
+        self.metrics.client_ops_invoked += 1;
+        let history_index = self.record_invoke(client, request, &op, draw);
+        self.clients[client as usize].outstanding = Some(Outstanding {
+            request,
+            op,
+            attempt: 0,
+            history_index,
+        });
+        self.client_send(client);
+    }
+
+    /// (Re)send the client's outstanding request to its leader guess, or a random node.
+    pub(super) fn client_send(&mut self, client: ClientId) {
+        let timeout_us = self.workload().timeout_ms * 1000;
+        let target = match self.clients[client as usize].leader_guess {
+            Some(node) => node,
+            None => {
+                let nodes = self.cluster_size as u64;
+                let fallback = client as u64 % nodes;
+                let drawn =
+                    self.decisions
+                        .client_draw(client, ClientDraw::Target, fallback, |rng| rng.below(nodes));
+                // A tape from a larger cluster may name a node this run lacks.
+                NodeId(if drawn < nodes { drawn } else { fallback } as u32)
+            }
+        };
+        let latency = self.client_latency(client);
+        let outstanding = self.clients[client as usize]
+            .outstanding
+            .as_mut()
+            .expect("a request to send");
+        outstanding.attempt += 1;
+        let (request, attempt, op) = (
+            outstanding.request,
+            outstanding.attempt,
+            outstanding.op.clone(),
+        );
+        self.schedule(
+            self.now + latency,
+            Event::ClientArrive {
+                node: target,
+                client,
+                request,
+                op,
+            },
+        );
+        self.schedule(
+            self.now + timeout_us,
+            Event::ClientTimeout {
+                client,
+                request,
+                attempt,
+            },
+        );
+    }
+
+    pub(super) fn on_client_reply(&mut self, client: ClientId, request: u64, reply: P::Reply) {
+        let backoff_us = self
+            .prepared
+            .scenario
+            .file
+            .workload
+            .as_ref()
+            .map_or(0, |w| w.backoff_ms * 1000);
+        let state = &mut self.clients[client as usize];
+        let Some(outstanding) = &state.outstanding else {
+            return;
+        };
+        if outstanding.request != request {
+            return;
+        }
+        let history_index = outstanding.history_index;
+        let status = match reply.outcome() {
+            ReplyOutcome::Redirect(hint) => {
+                state.leader_guess = hint;
+                match hint {
+                    Some(_) => self.client_send(client),
+                    None => self.schedule(self.now + backoff_us, Event::ClientSend { client }),
+                }
+                return;
+            }
+            ReplyOutcome::Ok => {
+                self.metrics.client_ops_ok += 1;
+                "ok"
+            }
+            ReplyOutcome::Failed => {
+                self.metrics.client_ops_failed += 1;
+                "fail"
+            }
+        };
+        let completed = state.outstanding.take().expect("checked above");
+        let invoke_us = self.record_completion(history_index, status, &completed.op, &reply);
+        self.latencies_us.push(self.now - invoke_us);
+        if let Some(healed_at) = self.healed_at {
+            if status == "ok" && invoke_us >= healed_at {
+                self.liveness_pending
+                    .retain(|condition| condition != "client_progress");
+            }
+        }
+        let [min, max] = self.workload().interval_ms;
+        let think = self
+            .decisions
+            .client_draw(client, ClientDraw::Think, min * 1000, |rng| {
+                rng.range_inclusive(min, max) * 1000
+            });
+        if self.workload().ops.is_some() {
+            // Explicit operations: the next one queued for this client goes now. The
+            // think time above is still drawn (and unused) so that the workload stream is
+            // consumed exactly as with random operations: a run whose operations were
+            // made explicit (by `shrink`) is the same run.
+            if let Some(draw) = self.clients[client as usize].queued.pop_front() {
+                self.client_invoke_explicit(client, draw);
+            }
+            return;
+        }
+        self.schedule(self.now + think, Event::ClientNext { client });
+    }
+}

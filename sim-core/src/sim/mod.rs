@@ -1,0 +1,880 @@
+//! The discrete-event simulator: one run of a scenario with one seed.
+//!
+//! Events are ordered by (time, insertion sequence), so ties break deterministically.
+//! Each node input is one *step*: the protocol's step function runs, its effects are
+//! applied in order (sends go through the network model, timers draw their delay from
+//! the timer stream, `Persist` updates the durable copy), and the checker checks what
+//! that step could have changed. Faults come from the scenario's schedule, its nemesis,
+//! or swarm mode; after `duration_ms` a scenario with `[liveness]` heals everything and
+//! its liveness conditions must hold within the window.
+
+//!
+//! The parts: `queue` (events and the event queue), `decisions` (network, timer and
+//! workload decisions from the streams or the tape), `clients` (the workload), `faults`
+//! (fault application, the nemesis, the heal), `end` (end-of-run checks and metrics),
+//! `history` (the linearizability check).
+
+mod clients;
+mod decisions;
+mod end;
+mod faults;
+mod history;
+mod queue;
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use crate::faults::{FaultAction, NemesisPlan};
+use crate::hash::TraceHasher;
+use crate::interpret::{self, EffectSink};
+use crate::network::{DropCause, Fate, Network};
+use crate::protocol::*;
+use crate::registration::Registration;
+use crate::result::{AppliedFault, HistoryOp, Metrics, RunOutput, Verdict};
+use crate::rng::{Purpose, Rng};
+use crate::scenario::{Scenario, ScenarioError, Synchrony};
+use crate::tape::{ClientDraw, Tape};
+
+use clients::Client;
+use decisions::Decisions;
+pub use history::{lincheck_history, LINCHECK_MAX_STEPS, LINEARIZABLE};
+use queue::{Event, EventQueue};
+
+/// A scenario bound to a protocol and validated against it; shared by every seed of a
+/// sweep (it is `Sync`).
+#[derive(Clone)]
+pub struct Prepared<P: Protocol> {
+    pub registration: Arc<Registration<P>>,
+    pub scenario: Scenario,
+    pub config: P::Config,
+    pub mutant: Option<String>,
+    pub swarm: bool,
+    schedule: Vec<(TimeUs, FaultAction, Option<TimeUs>)>,
+    nemesis: Option<NemesisPlan>,
+    bound: FaultBound,
+    /// The scenario's `[tape]`: when present, the run takes its network, timer and
+    /// workload decisions from it instead of the random streams.
+    tape: Option<Tape>,
+}
+/// A role selector every protocol with a leader role understands (`node = "leader"`):
+/// the role its registration marks as the leader, whatever its name.
+pub const LEADER_ALIAS: &str = "leader";
+
+/// Names a scenario's `expect` may use besides property names.
+pub const VERDICT_EXPECTATIONS: &[&str] = &["pass", "violation", "liveness", "panic", "budget"];
+
+impl<P: Protocol> Prepared<P> {
+    /// Bind `scenario` to `P`. `mutant` and `swarm` override the scenario's own.
+    pub fn new(
+        registration: Arc<Registration<P>>,
+        scenario: &Scenario,
+        mutant: Option<&str>,
+        swarm: bool,
+    ) -> Result<Prepared<P>, ScenarioError> {
+        let file = &scenario.file;
+        assert_eq!(file.protocol, registration.name);
+        let name = registration.name;
+        let mutant = mutant.map(str::to_string).or_else(|| file.mutant.clone());
+        let config = registration
+            .configure(file.params.clone(), file.nodes, mutant.as_deref())
+            .map_err(|error| {
+                let field = if error.field == "mutant" {
+                    "mutant".to_string()
+                } else {
+                    format!("params.{}", error.field)
+                };
+                scenario.error(&field, error.message, error.fix)
+            })?;
+        if file.workload.is_some() && registration.workload.is_none() {
+            return Err(scenario.error(
+                "workload",
+                format!("{name} takes no client operations"),
+                "remove the [workload] table",
+            ));
+        }
+        for (index, fault) in file.faults.iter().enumerate() {
+            if let Some(crate::scenario::NodeSelector::Role(role)) = fault.action.node_selector() {
+                let declared = registration.roles.iter().any(|r| r.name == role.as_str())
+                    || (role == LEADER_ALIAS && registration.leader_role().is_some());
+                if !declared {
+                    let mut known: Vec<&str> = registration.roles.iter().map(|r| r.name).collect();
+                    if registration.leader_role().is_some() && !known.contains(&LEADER_ALIAS) {
+                        known.push(LEADER_ALIAS);
+                    }
+                    return Err(scenario.error(
+                        &format!("faults[{index}].node"),
+                        format!("{name} has no role `{role}`"),
+                        format!("use a node id or one of the roles: {}", known.join(", ")),
+                    ));
+                }
+            }
+        }
+        let schedule = file
+            .faults
+            .iter()
+            .map(|spec| {
+                let action = FaultAction::from_spec(&spec.action, file.nodes)
+                    .expect("validated when the scenario loaded");
+                (spec.at(), action, spec.duration())
+            })
+            .collect();
+        let names = property_names(&registration);
+        let expect = file.expect.as_str();
+        let expect_known = names.iter().any(|name| name == expect)
+            || VERDICT_EXPECTATIONS.contains(&expect)
+            || expect
+                .strip_prefix("sometimes.")
+                .is_some_and(|name| file.sometimes.iter().any(|s| s == name));
+        if !expect_known {
+            return Err(scenario.error(
+                "expect",
+                format!("`{expect}` is neither \"pass\", a verdict, nor a property of {name}"),
+                format!(
+                    "use one of: {}, {}",
+                    VERDICT_EXPECTATIONS.join(", "),
+                    names.join(", ")
+                ),
+            ));
+        }
+        if let Some(liveness) = &file.liveness {
+            for condition in &liveness.require {
+                if condition != "client_progress"
+                    && !P::Checker::liveness_conditions()
+                        .iter()
+                        .any(|c| c.name == condition)
+                {
+                    return Err(scenario.error(
+                        "liveness.require",
+                        format!("unknown liveness condition `{condition}` for {name}"),
+                        format!(
+                            "use some of: client_progress{}",
+                            P::Checker::liveness_conditions()
+                                .iter()
+                                .map(|c| format!(", {}", c.name))
+                                .collect::<String>()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(Prepared {
+            bound: (registration.fault_bound)(file.nodes),
+            registration,
+            scenario: scenario.clone(),
+            config,
+            mutant,
+            swarm: swarm || file.swarm,
+            schedule,
+            nemesis: file.nemesis.as_ref().map(NemesisPlan::from_spec),
+            tape: file.tape.as_ref().map(Tape::from_spec),
+        })
+    }
+
+    /// The command that reproduces `seed`.
+    pub fn repro(&self, seed: u64) -> String {
+        let mut command = format!(
+            "quorumlab run {} --seed {seed}",
+            self.scenario.path.display()
+        );
+        if let Some(mutant) = &self.mutant {
+            if self.scenario.file.mutant.as_deref() != Some(mutant) {
+                command.push_str(&format!(" --mutant {mutant}"));
+            }
+        }
+        if self.swarm && !self.scenario.file.swarm {
+            command.push_str(" --swarm");
+        }
+        command
+    }
+
+    /// Run one seed. Never panics: a protocol panic is a `panic` verdict.
+    pub fn run(&self, seed: u64, trace: bool) -> RunOutput {
+        self.run_with(seed, trace, false)
+    }
+
+    /// Run one seed; with `record_tape`, the output carries the run's decision tape
+    /// (`RunOutput::tape`), which replays this run exactly when set as the scenario's
+    /// `[tape]`.
+    pub fn run_with(&self, seed: u64, trace: bool, record_tape: bool) -> RunOutput {
+        let mut sim = Sim::new(self, seed, trace, record_tape);
+        let outcome = crate::panics::quietly(|| catch_unwind(AssertUnwindSafe(|| sim.run_loop())));
+        if let Err(payload) = outcome {
+            let message = crate::panics::take_message()
+                .unwrap_or_else(|| crate::panics::payload_text(payload.as_ref()));
+            sim.failure = Some((Verdict::Panic, "panic".to_string(), message));
+        }
+        sim.finish()
+    }
+}
+
+/// Every property name a scenario of `P` may expect: invariants, liveness conditions.
+pub fn property_names<P: Protocol>(registration: &Registration<P>) -> Vec<String> {
+    let mut names: Vec<String> = P::Checker::properties()
+        .iter()
+        .map(|p| p.name.to_string())
+        .collect();
+    names.extend(
+        P::Checker::liveness_conditions()
+            .iter()
+            .map(|c| c.name.to_string()),
+    );
+    names.push("client_progress".to_string());
+    if registration.history.is_some() {
+        names.push(LINEARIZABLE.to_string());
+    }
+    names
+}
+
+/// Upper bound on queued events; more is a `budget` failure (a protocol flooding the
+/// network), never unbounded memory.
+const QUEUE_EVENTS_MAX: usize = 4_000_000;
+
+struct Sim<'a, P: Protocol> {
+    prepared: &'a Prepared<P>,
+    seed: u64,
+    cluster_size: u32,
+    now: TimeUs,
+    queue: EventQueue<P>,
+    nodes: Vec<Option<P>>,
+    durable: Vec<Option<P::Durable>>,
+    /// Armed timers per node: name -> generation. A firing whose generation is not the
+    /// armed one was cancelled or re-armed, and is ignored.
+    timers: Vec<BTreeMap<P::Timer, u64>>,
+    timer_generation: u64,
+    drift_ppm: Vec<i64>,
+    crash_after_persist: Vec<bool>,
+    network: Network,
+    /// Network, timer and workload decisions: from the tape or the streams.
+    decisions: Decisions<'a>,
+    /// The nemesis's stream (faults are not on the tape).
+    rng_faults: Rng,
+    checker: P::Checker,
+    fx: Effects<P>,
+    observations: Vec<P::Obs>,
+    hasher: TraceHasher,
+    trace: Option<Vec<String>>,
+    trace_effects: Vec<Value>,
+    events: u64,
+    metrics: Metrics,
+    messages_by_kind: BTreeMap<&'static str, u64>,
+    drops_by_cause: BTreeMap<&'static str, u64>,
+    observation_counts: BTreeMap<&'static str, u64>,
+    faults_fired: BTreeMap<&'static str, u64>,
+    clients: Vec<Client<P>>,
+    history: Vec<HistoryOp>,
+    latencies_us: Vec<u64>,
+    roles: Vec<(u64, u32, &'static str)>,
+    applied_faults: Vec<AppliedFault>,
+    nemesis: Option<NemesisPlan>,
+    end_us: TimeUs,
+    healed_at: Option<TimeUs>,
+    liveness_pending: Vec<String>,
+    failure: Option<(Verdict, String, String)>,
+    finished: bool,
+}
+
+impl<'a, P: Protocol> Sim<'a, P> {
+    fn new(prepared: &'a Prepared<P>, seed: u64, trace: bool, record_tape: bool) -> Sim<'a, P> {
+        let file = &prepared.scenario.file;
+        let n = file.nodes as usize;
+        let mut rng_network = Rng::new(seed, Purpose::Network);
+        let mut network = Network::new(&file.network, file.nodes, &mut rng_network);
+        if file.synchrony == Synchrony::Synchronous {
+            network.stabilise();
+        }
+        let mut rng_swarm = Rng::new(seed, Purpose::Swarm);
+        let nemesis = if prepared.swarm {
+            Some(NemesisPlan::swarm(
+                prepared.nemesis.as_ref(),
+                &mut rng_swarm,
+            ))
+        } else {
+            prepared.nemesis.clone()
+        };
+        let duration_us = file.duration_ms * 1000;
+        let end_us = duration_us
+            + file
+                .liveness
+                .as_ref()
+                .map_or(0, |liveness| liveness.within_ms * 1000);
+        let clients = file
+            .workload
+            .as_ref()
+            .map_or(0, |workload| workload.clients);
+        let mut sim = Sim {
+            prepared,
+            seed,
+            cluster_size: file.nodes,
+            now: 0,
+            queue: EventQueue::new(),
+            nodes: vec![None; n],
+            durable: vec![None; n],
+            timers: vec![BTreeMap::new(); n],
+            timer_generation: 0,
+            drift_ppm: vec![0; n],
+            crash_after_persist: vec![false; n],
+            network,
+            decisions: Decisions::new(
+                seed,
+                rng_network,
+                prepared.tape.as_ref(),
+                record_tape,
+                file.nodes,
+                clients,
+            ),
+            rng_faults: Rng::new(seed, Purpose::Faults),
+            checker: P::Checker::default(),
+            fx: Effects::default(),
+            observations: Vec::new(),
+            hasher: TraceHasher::default(),
+            trace: trace.then(Vec::new),
+            trace_effects: Vec::new(),
+            events: 0,
+            metrics: Metrics::default(),
+            messages_by_kind: BTreeMap::new(),
+            drops_by_cause: BTreeMap::new(),
+            observation_counts: BTreeMap::new(),
+            faults_fired: BTreeMap::new(),
+            clients: (0..clients)
+                .map(|_| Client {
+                    next_seq: 0,
+                    queued: std::collections::VecDeque::new(),
+                    leader_guess: None,
+                    outstanding: None,
+                })
+                .collect(),
+            history: Vec::new(),
+            latencies_us: Vec::new(),
+            roles: Vec::new(),
+            applied_faults: Vec::new(),
+            nemesis,
+            end_us,
+            healed_at: None,
+            liveness_pending: file
+                .liveness
+                .as_ref()
+                .map_or_else(Vec::new, |liveness| liveness.require.clone()),
+            failure: None,
+            finished: false,
+        };
+        // Scheduled faults come first, so a fault at 0 ms holds from the start.
+        for (at, action, duration_us) in &prepared.schedule {
+            sim.schedule(
+                *at,
+                Event::Fault {
+                    action: action.clone(),
+                    duration_us: *duration_us,
+                },
+            );
+        }
+        for node in 0..file.nodes {
+            sim.schedule(0, Event::Start { node: NodeId(node) });
+        }
+        if let Some(plan) = &sim.nemesis {
+            let [min, max] = plan.interval_ms;
+            let first = sim.rng_faults.range_inclusive(min, max) * 1000;
+            sim.schedule(first, Event::Nemesis);
+        }
+        let explicit_ops = file.workload.as_ref().and_then(|w| w.ops.as_ref());
+        for op in explicit_ops.into_iter().flatten() {
+            sim.schedule(
+                op.at_us,
+                Event::ClientInvoke {
+                    client: op.client,
+                    draw: op.draw,
+                },
+            );
+        }
+        for client in 0..clients {
+            let [min, max] = sim.workload().interval_ms;
+            // Drawn even for explicit operations, so both consume the workload stream alike.
+            let first = sim
+                .decisions
+                .client_draw(client, ClientDraw::Think, min * 1000, |rng| {
+                    rng.range_inclusive(min, max) * 1000
+                });
+            if explicit_ops.is_none() {
+                sim.schedule(first, Event::ClientNext { client });
+            }
+        }
+        if file.liveness.is_some() {
+            sim.schedule(duration_us, Event::Heal);
+        }
+        sim.schedule(end_us, Event::End);
+        sim
+    }
+
+    fn schedule(&mut self, time: TimeUs, event: Event<P>) {
+        self.queue.push(time, event);
+    }
+
+    fn fail(&mut self, verdict: Verdict, property: impl Into<String>, detail: impl Into<String>) {
+        if self.failure.is_none() {
+            self.failure = Some((verdict, property.into(), detail.into()));
+        }
+    }
+
+    fn run_loop(&mut self) {
+        let max_events = self.prepared.scenario.file.budget.max_events;
+        while let Some((time, event)) = self.queue.pop() {
+            assert!(
+                time >= self.now,
+                "time went backwards: {} -> {time}",
+                self.now
+            );
+            self.now = time;
+            self.events += 1;
+            if self.events > max_events {
+                self.fail(
+                    Verdict::Budget,
+                    "budget",
+                    format!("more than {max_events} events (budget.max_events)"),
+                );
+            } else if self.queue.len() > QUEUE_EVENTS_MAX {
+                self.fail(
+                    Verdict::Budget,
+                    "budget",
+                    format!("more than {QUEUE_EVENTS_MAX} events queued at once"),
+                );
+            } else {
+                self.handle(event);
+            }
+            if self.failure.is_some() || self.finished {
+                break;
+            }
+        }
+    }
+
+    fn handle(&mut self, event: Event<P>) {
+        match event {
+            Event::Start { node } => {
+                let ctx = self.ctx(node);
+                self.nodes[node.index()] = Some(P::new(&ctx));
+                self.step(node, Input::Init);
+            }
+            Event::Deliver {
+                from,
+                to,
+                msg,
+                ordinal,
+                duplicate,
+            } => {
+                if self.nodes[to.index()].is_none() {
+                    self.drop_on_arrival(from, to, &msg, DropCause::Crashed);
+                } else if self.network.bounded.is_none()
+                    && self.decisions.receive_omitted(
+                        self.network.receive_omission_per_million[to.index()],
+                        from,
+                        to,
+                        ordinal,
+                        duplicate,
+                    )
+                {
+                    self.drop_on_arrival(from, to, &msg, DropCause::ReceiveOmission);
+                } else {
+                    self.metrics.messages_delivered += 1;
+                    self.step(to, Input::Message { from, msg });
+                }
+            }
+            Event::Timer {
+                node,
+                timer,
+                generation,
+            } => {
+                if self.timers[node.index()].get(&timer) == Some(&generation) {
+                    self.timers[node.index()].remove(&timer);
+                    self.step(node, Input::Timer(timer));
+                }
+            }
+            Event::ClientArrive {
+                node,
+                client,
+                request,
+                op,
+            } => {
+                if self.nodes[node.index()].is_some() {
+                    self.step(
+                        node,
+                        Input::Client {
+                            client,
+                            request,
+                            op,
+                        },
+                    );
+                }
+            }
+            Event::ClientReply {
+                client,
+                request,
+                reply,
+            } => self.on_client_reply(client, request, reply),
+            Event::ClientTimeout {
+                client,
+                request,
+                attempt,
+            } => {
+                let state = &mut self.clients[client as usize];
+                if let Some(outstanding) = &mut state.outstanding {
+                    if outstanding.request == request && outstanding.attempt == attempt {
+                        state.leader_guess = None;
+                        self.client_send(client);
+                    }
+                }
+            }
+            Event::ClientSend { client } => {
+                if self.clients[client as usize].outstanding.is_some() {
+                    self.client_send(client);
+                }
+            }
+            Event::ClientNext { client } => {
+                if self.now < self.end_us {
+                    let draw = self
+                        .decisions
+                        .client_draw(client, ClientDraw::Op, 0, Rng::next_u64);
+                    self.client_invoke(client, draw);
+                }
+            }
+            Event::ClientInvoke { client, draw } => {
+                if self.clients[client as usize].outstanding.is_some() {
+                    self.clients[client as usize].queued.push_back(draw);
+                } else {
+                    self.client_invoke_explicit(client, draw);
+                }
+            }
+            Event::Fault {
+                action,
+                duration_us,
+            } => self.apply_fault(action, duration_us),
+            Event::Revert { action } => {
+                if self.healed_at.is_none() {
+                    self.revert(action);
+                }
+            }
+            Event::Nemesis => self.nemesis_tick(),
+            Event::Heal => self.heal(),
+            Event::End => self.end(),
+        }
+        if self.healed_at.is_some() && !self.liveness_pending.is_empty() {
+            self.check_liveness();
+        }
+    }
+
+    fn ctx(&self, node: NodeId) -> Ctx<'a, P::Config> {
+        Ctx {
+            id: node,
+            cluster_size: self.cluster_size,
+            config: &self.prepared.config,
+        }
+    }
+
+    /// One input to one node: the protocol's step, its effects, then the checker.
+    fn step(&mut self, node: NodeId, input: Input<P>) {
+        let index = node.index();
+        let ctx = self.ctx(node);
+        self.metrics.steps += 1;
+        self.now.hash(&mut self.hasher);
+        node.hash(&mut self.hasher);
+        input.hash(&mut self.hasher);
+        let trace_input = self.trace.is_some().then(|| input_json::<P>(&input));
+        let kind = input.kind();
+        // A start or restart always reports the role the node starts in.
+        let role_before = match input {
+            Input::Init | Input::Restart => None,
+            _ => self.nodes[index].as_ref().map(P::role),
+        };
+        let mut fx = std::mem::take(&mut self.fx);
+        let stepped = interpret::step(self, &ctx, input, &mut fx);
+        self.fx = fx;
+
+        let verdict = self.checker.on_step(&self.nodes, node, &self.observations);
+        let role_after = self.nodes[index].as_ref().map(P::role);
+        let state_after = match (&self.trace, &self.nodes[index]) {
+            (Some(_), Some(node)) => self
+                .prepared
+                .registration
+                .trace_state
+                .map(|state| state(node)),
+            _ => None,
+        };
+        let role_changed = role_after.filter(|role| Some(*role) != role_before);
+        if let Some(role) = role_changed {
+            let registration = &self.prepared.registration;
+            assert!(
+                registration
+                    .roles
+                    .iter()
+                    .any(|declared| declared.name == role),
+                "{node} is in role `{role}`, which the registration of {} does not declare",
+                registration.name
+            );
+            if Some(role) == registration.leader_role() {
+                self.metrics.leader_changes += 1;
+            }
+            self.roles.push((self.now, node.0, role));
+        }
+        if let Some(trace) = &mut self.trace {
+            let observations: Vec<Value> = self
+                .observations
+                .iter()
+                .map(|o| json!({o.kind(): o}))
+                .collect();
+            let line = json!({
+                "i": self.events,
+                "time_us": self.now,
+                "node": node.0,
+                "event": kind,
+                "input": trace_input,
+                "effects": std::mem::take(&mut self.trace_effects),
+                "observations": observations,
+                "role": role_changed,
+                "state": state_after,
+            });
+            trace.push(line.to_string());
+        }
+        self.observations.clear();
+        if let Err(violation) = verdict {
+            self.fail(Verdict::Violation, violation.property, violation.detail);
+        }
+        if stepped.crashed_after_persist {
+            self.crash(node, "crash_after_persist");
+        }
+    }
+
+    fn send_message(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        self.metrics.messages_sent += 1;
+        *self.messages_by_kind.entry(msg.kind()).or_insert(0) += 1;
+        let (ordinal, fate) =
+            self.decisions
+                .message_fate(&mut self.network, self.now, from, to, msg.size_bytes());
+        fate.hash(&mut self.hasher);
+        if self.trace.is_some() {
+            let fate_json = match fate {
+                Fate::Deliver {
+                    delay_us,
+                    duplicate_delay_us,
+                } => json!({"delay_us": delay_us, "duplicate_delay_us": duplicate_delay_us}),
+                Fate::Drop(cause) => json!({"dropped": cause.name()}),
+            };
+            self.trace_effects
+                .push(json!({"send": {"to": to.0, "msg": {msg.kind(): &msg}, "fate": fate_json}}));
+        }
+        match fate {
+            Fate::Deliver {
+                delay_us,
+                duplicate_delay_us,
+            } => {
+                if let Some(duplicate_delay) = duplicate_delay_us {
+                    self.metrics.messages_duplicated += 1;
+                    self.schedule(
+                        self.now + duplicate_delay,
+                        Event::Deliver {
+                            from,
+                            to,
+                            msg: msg.clone(),
+                            ordinal,
+                            duplicate: true,
+                        },
+                    );
+                }
+                self.schedule(
+                    self.now + delay_us,
+                    Event::Deliver {
+                        from,
+                        to,
+                        msg,
+                        ordinal,
+                        duplicate: false,
+                    },
+                );
+            }
+            Fate::Drop(cause) => {
+                self.metrics.messages_dropped += 1;
+                *self.drops_by_cause.entry(cause.name()).or_insert(0) += 1;
+            }
+        }
+    }
+
+    fn drop_on_arrival(&mut self, from: NodeId, to: NodeId, msg: &P::Msg, cause: DropCause) {
+        self.metrics.messages_dropped += 1;
+        *self.drops_by_cause.entry(cause.name()).or_insert(0) += 1;
+        (self.now, from, to, cause).hash(&mut self.hasher);
+        self.trace_line(|sim| {
+            json!({"i": sim.events, "time_us": sim.now, "node": to.0, "event": "drop",
+                   "from": from.0, "msg": msg.kind(), "cause": cause.name()})
+        });
+    }
+
+    fn trace_line(&mut self, line: impl FnOnce(&Self) -> Value) {
+        if self.trace.is_some() {
+            let value = line(self).to_string();
+            if let Some(trace) = &mut self.trace {
+                trace.push(value);
+            }
+        }
+    }
+
+    fn crash(&mut self, node: NodeId, cause: &'static str) {
+        if self.nodes[node.index()].take().is_none() {
+            return;
+        }
+        self.timers[node.index()].clear();
+        self.crash_after_persist[node.index()] = false;
+        self.roles.push((self.now, node.0, "crashed"));
+        (self.now, node, "crash").hash(&mut self.hasher);
+        self.trace_line(|sim| json!({"i": sim.events, "time_us": sim.now, "node": node.0, "event": "crash", "cause": cause}));
+    }
+
+    fn restart(&mut self, node: NodeId) {
+        if self.nodes[node.index()].is_some() {
+            return;
+        }
+        let ctx = self.ctx(node);
+        self.nodes[node.index()] = Some(P::recover(&ctx, self.durable[node.index()].as_ref()));
+        self.step(node, Input::Restart);
+    }
+}
+
+/// The simulator's side of the effect interpreter: sends go through the network model,
+/// timers draw their delay, replies travel back to their client, and everything applied
+/// feeds the trace hash.
+impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
+    fn node_mut(&mut self, node: NodeId) -> &mut P {
+        self.nodes[node.index()]
+            .as_mut()
+            .expect("only live nodes step")
+    }
+
+    fn applying(&mut self, _node: NodeId, effect: &Effect<P>) {
+        // The durable state is a function of the inputs hashed so far, so a marker
+        // stands for it (hashing whole logs on every persist would dominate a run).
+        match effect {
+            Effect::Persist(_) => "persist".hash(&mut self.hasher),
+            other => other.hash(&mut self.hasher),
+        }
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        self.send_message(from, to, msg);
+    }
+
+    fn set_timer(&mut self, node: NodeId, timer: P::Timer, min_us: TimeUs, max_us: TimeUs) {
+        let index = node.index();
+        let drawn = self.decisions.timer_delay(node, min_us, max_us);
+        let delay = drifted(drawn, self.drift_ppm[index]);
+        self.timer_generation += 1;
+        self.timers[index].insert(timer, self.timer_generation);
+        let generation = self.timer_generation;
+        self.schedule(
+            self.now + delay,
+            Event::Timer {
+                node,
+                timer,
+                generation,
+            },
+        );
+        delay.hash(&mut self.hasher);
+        if self.trace.is_some() {
+            self.trace_effects
+                .push(json!({"set_timer": {"timer": timer.kind(), "delay_us": delay}}));
+        }
+    }
+
+    fn cancel_timer(&mut self, node: NodeId, timer: P::Timer) {
+        self.timers[node.index()].remove(&timer);
+        if self.trace.is_some() {
+            self.trace_effects
+                .push(json!({"cancel_timer": {"timer": timer.kind()}}));
+        }
+    }
+
+    fn persist(&mut self, node: NodeId, durable: P::Durable) {
+        if self.trace.is_some() {
+            self.trace_effects.push(json!({"persist": true}));
+        }
+        self.durable[node.index()] = Some(durable);
+    }
+
+    fn crash_after_persist(&mut self, node: NodeId) -> bool {
+        self.crash_after_persist[node.index()]
+    }
+
+    fn reply(&mut self, _node: NodeId, client: ClientId, request: u64, reply: P::Reply) {
+        if self.trace.is_some() {
+            self.trace_effects
+                .push(json!({"reply": {"client": client, "request": request, "reply": reply}}));
+        }
+        if (client as usize) < self.clients.len() {
+            let latency = self.client_latency(client);
+            self.schedule(
+                self.now + latency,
+                Event::ClientReply {
+                    client,
+                    request,
+                    reply,
+                },
+            );
+        }
+    }
+
+    fn observe(&mut self, _node: NodeId, observation: P::Obs) {
+        *self
+            .observation_counts
+            .entry(observation.kind())
+            .or_insert(0) += 1;
+        self.observations.push(observation);
+    }
+
+    fn lost_in_crash(&mut self, _node: NodeId, effect: Effect<P>) {
+        // The node crashed right after persisting: the rest of this step's effects never
+        // happened.
+        if self.trace.is_some() {
+            self.trace_effects
+                .push(json!({"lost_in_crash": effect_json::<P>(&effect)}));
+        }
+    }
+}
+
+/// A timer delay stretched or shrunk by the node's clock drift.
+fn drifted(delay_us: TimeUs, drift_ppm: i64) -> TimeUs {
+    if drift_ppm == 0 {
+        return delay_us;
+    }
+    let scaled = delay_us as i128 * (1_000_000 + drift_ppm as i128) / 1_000_000;
+    scaled.max(0) as TimeUs
+}
+
+fn input_json<P: Protocol>(input: &Input<P>) -> Value {
+    match input {
+        Input::Init | Input::Restart => Value::Null,
+        Input::Message { from, msg } => json!({"from": from.0, "msg": msg}),
+        Input::Timer(timer) => json!({"timer": timer}),
+        Input::Client {
+            client,
+            request,
+            op,
+        } => json!({"client": client, "request": request, "op": op}),
+    }
+}
+
+fn effect_json<P: Protocol>(effect: &Effect<P>) -> Value {
+    match effect {
+        Effect::Send { to, msg } => json!({"send": {"to": to.0, "msg": {msg.kind(): msg}}}),
+        Effect::SetTimer {
+            timer,
+            min_us,
+            max_us,
+        } => json!({"set_timer": {"timer": timer.kind(), "min_us": min_us, "max_us": max_us}}),
+        Effect::CancelTimer { timer } => json!({"cancel_timer": {"timer": timer.kind()}}),
+        Effect::Persist(_) => json!({"persist": true}),
+        Effect::Reply {
+            client,
+            request,
+            reply,
+        } => json!({"reply": {"client": client, "request": request, "reply": reply}}),
+        Effect::Observe(observation) => json!({"observe": {observation.kind(): observation}}),
+    }
+}
