@@ -75,11 +75,15 @@ has clients, DIR/scenario.toml (what was run), and DIR/trace.ndjson with --trace
   quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..100000 --shard 3/8   # one machine of eight
   quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..500 --swarm --fail-fast
   quorumlab sweep scenarios/raft/*.toml --seeds 1..200 --junit junit.xml --markdown $GITHUB_STEP_SUMMARY
+  quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..200000 --resume   # after Ctrl-C or a kill
 
 Seeds A..B include both ends. Writes DIR/summary.json (seeds, passed, failed, failures with repro commands,
 fault_counts, sweep_hash), DIR/<scenario>/failures.ndjson (one line per failing seed, written as it
-fails, so an interrupted sweep keeps them) and a run directory for each failing seed (at most 20 per scenario).
-The sweep hash is the same for any --jobs, and shard hashes add up to the whole.")]
+fails, so an interrupted sweep keeps them), DIR/<scenario>/journal.ndjson (one line per finished seed,
+flushed as it finishes) and a run directory for each failing seed (at most 20 per scenario).
+The sweep hash is the same for any --jobs, and shard hashes add up to the whole.
+Ctrl-C stops taking seeds, lets the ones in flight finish, writes summary.json marked interrupted
+and exits 130; the same command with --resume continues from the journal (so does it after a kill).")]
     Sweep(SweepArgs),
     /// Re-execute a run directory, prove the trace hash matches, print its events.
     #[command(after_help = "Examples:
@@ -374,6 +378,11 @@ pub struct SweepArgs {
     /// Stop at the first failing seed.
     #[arg(long)]
     pub fail_fast: bool,
+    /// Continue an interrupted sweep (same command, same --out): seeds its journal
+    /// (DIR/<scenario>/journal.ndjson) records as finished are counted, not re-run, and
+    /// the summary is the one an uninterrupted sweep writes.
+    #[arg(long)]
+    pub resume: bool,
     /// Output directory (default: sweeps/<first scenario>).
     #[arg(long)]
     pub out: Option<PathBuf>,

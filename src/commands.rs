@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::Serialize;
 use serde_json::json;
@@ -180,8 +180,134 @@ pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// The exit code of a sweep stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Set by the first SIGINT: the sweep stops taking seeds and writes what it has.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_signal: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    // A second Ctrl-C ends the process at once (the journal already holds every seed
+    // that finished).
+    // SAFETY: signal() is async-signal-safe; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+    }
+}
+
+fn install_interrupt_handler() {
+    let handler: extern "C" fn(libc::c_int) = on_interrupt;
+    // SAFETY: the handler only stores to an atomic and resets the disposition, both
+    // async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+    }
+}
+
+/// A scenario's sweep journal: a header line naming the sweep, then one `SeedRecord`
+/// per finished seed, each flushed as the seed finishes.
+const JOURNAL: &str = "journal.ndjson";
+
+/// What a journal belongs to: `--resume` continues only the same sweep (same scenario
+/// text, mutant, swarm, seed range and shard).
+fn journal_identity(
+    runner: &dyn Runner,
+    args: &SweepArgs,
+    seeds: SeedRange,
+    shard: Shard,
+) -> serde_json::Value {
+    use std::hash::Hasher as _;
+    let mut hasher = sim_core::hash::TraceHasher::default();
+    hasher.write(runner.scenario().source.as_bytes());
+    json!({
+        "journal": 1,
+        "scenario": runner.scenario().path.display().to_string(),
+        "scenario_hash": sim_core::hash::hex(hasher.finish()),
+        "mutant": runner.mutant(),
+        "swarm": args.swarm || runner.scenario().file.swarm,
+        "seeds": [seeds.first, seeds.last],
+        "shard": [shard.index, shard.count],
+    })
+}
+
+/// The records of an earlier run of this sweep (none if it has no journal). A torn last
+/// line (the process died while writing it) is ignored: that seed runs again.
+fn read_journal(
+    dir: &Path,
+    identity: &serde_json::Value,
+) -> Result<Vec<sweep::SeedRecord>, CliError> {
+    let path = dir.join(JOURNAL);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(Vec::new());
+    };
+    let mut lines = text.split_inclusive('\n');
+    let header: Option<serde_json::Value> = lines
+        .next()
+        .and_then(|line| serde_json::from_str(line.trim_end()).ok());
+    if header.as_ref() != Some(identity) {
+        return Err(CliError::BadInput(format!(
+            "{}: the journal belongs to another sweep (scenario text, mutant, swarm, seeds or \
+             shard differ)\n  fix: run the same command as the interrupted sweep, or drop \
+             --resume to start over",
+            path.display()
+        )));
+    }
+    let mut records = Vec::new();
+    for (index, line) in lines.enumerate() {
+        let complete = line.ends_with('\n');
+        match serde_json::from_str::<sweep::SeedRecord>(line.trim_end()) {
+            Ok(record) if complete => records.push(record),
+            // A torn last line: the process died while writing it.
+            _ if !complete => break,
+            Ok(_) => unreachable!("complete is checked above"),
+            Err(error) => {
+                return Err(CliError::BadInput(format!(
+                    "{}:{}: not a journal record: {error}\n  fix: drop --resume to start over",
+                    path.display(),
+                    index + 2
+                )))
+            }
+        }
+    }
+    Ok(records)
+}
+
+/// Open the journal: appended to when resuming one, else started anew with its header.
+fn open_journal(
+    dir: &Path,
+    identity: &serde_json::Value,
+    resume: bool,
+) -> Result<std::fs::File, CliError> {
+    let path = dir.join(JOURNAL);
+    let io =
+        |error: std::io::Error| CliError::Io(format!("cannot write {}: {error}", path.display()));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    if resume && path.is_file() {
+        // Cut a torn last line, so the next record starts on a line of its own.
+        let text = std::fs::read_to_string(&path).map_err(io)?;
+        let whole = text.rfind('\n').map_or(0, |end| end + 1);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        file.set_len(whole as u64).map_err(io)?;
+        drop(file);
+        return std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(io);
+    }
+    let mut file = std::fs::File::create(&path).map_err(io)?;
+    writeln!(file, "{identity}")
+        .and_then(|()| file.flush())
+        .map_err(io)?;
+    Ok(file)
+}
+
 pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
     sim_core::panics::install_quiet_hook();
+    install_interrupt_handler();
     let seeds = SeedRange::parse(&args.seeds).map_err(|message| {
         CliError::BadInput(format!("--seeds: {message} (write e.g. --seeds 1..1000)"))
     })?;
@@ -212,7 +338,26 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         let dirs_written = AtomicUsize::new(0);
         let dir_errors = std::sync::Mutex::new(Vec::new());
         let scenario_out = out.join(runner.scenario().name());
-        let cleared = clear_earlier_results(&scenario_out)?;
+        let identity = journal_identity(runner.as_ref(), &args, seeds, shard);
+        let finished = if args.resume {
+            read_journal(&scenario_out, &identity)?
+        } else {
+            Vec::new()
+        };
+        let cleared = if args.resume {
+            0
+        } else {
+            clear_earlier_results(&scenario_out)?
+        };
+        if args.resume && !args.json {
+            eprintln!(
+                "resuming {}: {} seeds already finished (from {})",
+                runner.scenario().name(),
+                finished.len(),
+                scenario_out.join(JOURNAL).display()
+            );
+        }
+        let journal = std::sync::Mutex::new(open_journal(&scenario_out, &identity, args.resume)?);
         if cleared > 0 && !args.json {
             eprintln!(
                 "cleared {cleared} failing-seed folders of an earlier sweep in {}",
@@ -220,9 +365,19 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
             );
         }
         // Failures are appended as they happen, so an interrupted sweep keeps them.
-        let failures_log = std::sync::Mutex::new(open_failures_log(&scenario_out)?);
-        let summary = sweep::sweep(runner.as_ref(), &options, &|output: &RunOutput, _| {
+        let failures_log = std::sync::Mutex::new(open_failures_log(&scenario_out, args.resume)?);
+        bar.inc(finished.len() as u64);
+        let on_done = |output: &RunOutput, record: &sweep::SeedRecord| {
             bar.inc(1);
+            let line = serde_json::to_string(record).expect("records serialise");
+            let mut journal = journal.lock().expect("not poisoned");
+            if let Err(error) = writeln!(journal, "{line}").and_then(|()| journal.flush()) {
+                dir_errors
+                    .lock()
+                    .expect("not poisoned")
+                    .push(format!("cannot append to {JOURNAL}: {error}"));
+            }
+            drop(journal);
             if !output.result.verdict.is_failure() {
                 return;
             }
@@ -256,7 +411,9 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
                         .push(error.to_string());
                 }
             }
-        });
+        };
+        let summary =
+            sweep::sweep_from(runner.as_ref(), &options, &finished, &INTERRUPTED, &on_done);
         bar.finish_and_clear();
         if let Some(error) = dir_errors
             .into_inner()
@@ -264,7 +421,7 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
             .into_iter()
             .next()
         {
-            return Err(CliError::BadInput(error));
+            return Err(CliError::Io(error));
         }
         if !args.json {
             print_sweep_summary(&summary);
@@ -273,6 +430,9 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
             shrink_distinct_failures(&summary, &scenario_out, args.json)?;
         }
         summaries.push(summary);
+        if INTERRUPTED.load(Ordering::Relaxed) {
+            break;
+        }
     }
     let elapsed_seconds = clock.seconds();
     let seeds_run: u64 = summaries.iter().map(|s| s.seeds).sum();
@@ -333,6 +493,18 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
             println!("report {}", out.join("report.html").display());
         }
     }
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        let mut command: Vec<String> = std::env::args().collect();
+        if !command.iter().any(|arg| arg == "--resume") {
+            command.push("--resume".to_string());
+        }
+        eprintln!(
+            "interrupted: {} seeds finished, summary.json marked interrupted; resume with:\n  {}",
+            report.seeds,
+            command.join(" ")
+        );
+        return Ok(EXIT_INTERRUPTED);
+    }
     if report.determinism_mismatches > 0 {
         let seeds: Vec<u64> = report
             .scenarios
@@ -351,11 +523,16 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
 
 /// `DIR/<scenario>/failures.ndjson`, truncated: one line per failing seed, written as
 /// soon as the seed fails.
-fn open_failures_log(dir: &Path) -> Result<std::fs::File, CliError> {
+fn open_failures_log(dir: &Path, append: bool) -> Result<std::fs::File, CliError> {
     std::fs::create_dir_all(dir)
         .map_err(|error| CliError::Io(format!("cannot create {}: {error}", dir.display())))?;
     let path = dir.join("failures.ndjson");
-    std::fs::File::create(&path)
+    std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(&path)
         .map_err(|error| CliError::Io(format!("cannot write {}: {error}", path.display())))
 }
 

@@ -7,6 +7,7 @@ mod determinism;
 mod kv;
 mod report;
 mod require;
+mod resume;
 mod scenarios;
 mod schema;
 mod shrink;
