@@ -155,6 +155,7 @@ fn wrong_way_arrows_and_unplaced_crates_are_reported() {
         ("protocols", &["sim-core"]),
         ("reports", &["sim-core"]),
         ("quorumlab", &["protocols", "reports", "sim-core"]),
+        ("outside-protocol", &["quorumlab", "sim-core"]),
     ]);
     assert_eq!(violations(&good), Vec::<String>::new());
 
