@@ -236,7 +236,11 @@ fn read_histories(path: &Path) -> Result<Vec<(String, String)>, CliError> {
 /// `quorumlab bench shrink --dir DIR`: for every scenario in DIR, shrink its failing seeds
 /// in order until one shrinks to at most 10 faults plus client operations (at most
 /// `SEEDS_MAX` seeds), and print each shrink's sizes before and after and its time.
-pub fn bench_shrink(json_output: bool, dir: &Path, budget_seconds: u64) -> Result<i32, CliError> {
+pub fn bench_shrink(
+    json_output: bool,
+    dir: &Path,
+    limits: crate::shrink::Limits,
+) -> Result<i32, CliError> {
     const SEEDS_MAX: usize = 4;
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .map_err(|error| CliError::BadInput(format!("{}: {error}", dir.display())))?
@@ -248,7 +252,7 @@ pub fn bench_shrink(json_output: bool, dir: &Path, budget_seconds: u64) -> Resul
         std::env::temp_dir().join(format!("quorumlab-bench-shrink-{}", std::process::id()));
     let mut rows = Vec::new();
     for path in &paths {
-        let reports = crate::shrink::shrink_failures(path, budget_seconds, SEEDS_MAX, &out_dir)?;
+        let reports = crate::shrink::shrink_failures(path, limits, SEEDS_MAX, &out_dir)?;
         for report in reports {
             if !json_output {
                 print_shrink_row(path, &report);
@@ -272,7 +276,7 @@ pub fn bench_shrink(json_output: bool, dir: &Path, budget_seconds: u64) -> Resul
 fn print_shrink_row(path: &Path, report: &crate::shrink::ShrinkReport) {
     let (before, after) = (&report.before, &report.after);
     println!(
-        "{:<26} seed {:>3}  faults {:>3} -> {:<3} client ops {:>3} -> {:<3} (total {:>2})  events {:>6} -> {:<6} sim {:>8} -> {:<8} us  tape {:>5}  {:>5.1} s{}",
+        "{:<26} seed {:>3}  faults {:>3} -> {:<3} client ops {:>3} -> {:<3} (total {:>2})  events {:>6} -> {:<6} sim {:>8} -> {:<8} us  tape {:>5}  {:>6} attempts  {:>5.1} s{}",
         path.file_stem().unwrap_or_default().to_string_lossy(),
         report.seed,
         before.faults,
@@ -285,7 +289,12 @@ fn print_shrink_row(path: &Path, report: &crate::shrink::ShrinkReport) {
         before.sim_time_us,
         after.sim_time_us,
         report.tape_entries,
+        report.attempts,
         report.seconds,
-        if report.budget_exhausted { "  (budget reached)" } else { "" }
+        match report.stopped_by {
+            crate::shrink::StoppedBy::Finished => "",
+            crate::shrink::StoppedBy::MaxAttempts => "  (attempt bound reached)",
+            crate::shrink::StoppedBy::WallClockBudget => "  (wall-clock budget reached)",
+        }
     );
 }

@@ -244,17 +244,25 @@ Each DIR holds a summary.json from `quorumlab sweep ... --shard K/N`. Every scen
     /// Shrink a failing run to a minimal scenario file that still violates the property.
     #[command(after_help = "Examples:
   quorumlab shrink runs/nemesis-seed4
-  quorumlab shrink sweeps/nemesis/nemesis/seed-17 --budget-seconds 60 --out /tmp/minimal.toml
-  quorumlab shrink runs/nemesis-seed4 --json
+  quorumlab shrink sweeps/nemesis/nemesis/seed-17 --max-attempts 2000 --out /tmp/minimal.toml
+  quorumlab shrink runs/nemesis-seed4 --budget-seconds 60 --json
 
 Writes the shrunk scenario (default RUN_DIR/shrunk.toml: an explicit fault schedule, `expect` set to the
 violated property, `seeds` set to the failing seed) and its traced run beside it (shrunk.run/), and prints
-the sizes before and after (faults, client ops, events, simulated time).")]
+the sizes before and after (faults, client ops, events, simulated time).
+
+The search stops after --max-attempts candidate runs, so the same run shrinks to the same file on any
+machine. --budget-seconds also stops it on wall time; if that happens first, the output says so (\"stopped
+by the wall-clock budget after N attempts; the result may differ on another machine\").")]
     Shrink {
         /// A failing run directory written by `run` or `sweep`.
         run_dir: PathBuf,
-        #[arg(long, default_value_t = 120)]
-        budget_seconds: u64,
+        /// The most candidate runs to try (the bound that keeps the result machine-independent).
+        #[arg(long, default_value_t = crate::shrink::DEFAULT_MAX_ATTEMPTS, value_parser = clap::value_parser!(u64).range(1..))]
+        max_attempts: u64,
+        /// Also stop after this many seconds of wall time (the result may then differ between machines).
+        #[arg(long)]
+        budget_seconds: Option<u64>,
         #[arg(long)]
         out: Option<PathBuf>,
         /// Print {"before": {...}, "after": {...}} as JSON.
@@ -297,7 +305,7 @@ missing or unusable run directory or a trace longer than 2000 events.")]
   quorumlab bench --json
   quorumlab bench lincheck
   quorumlab bench lincheck --histories ../shared/histories --rounds 10
-  quorumlab bench shrink --budget-seconds 30
+  quorumlab bench shrink --max-attempts 5000
 
 `bench` (= `bench sim`) prints bare_loop_events_per_sec, raft_events_per_sec, their ratio, and
 seeds_per_sec of a sweep of scenarios/raft/nemesis.toml (per core and on all cores).
@@ -327,9 +335,12 @@ shrinks to at most 10 faults plus client ops (at most 4 seeds), and prints sizes
         /// The scenarios whose failures to shrink (`shrink`).
         #[arg(long, default_value = "scenarios/raft/mutants")]
         dir: PathBuf,
-        /// The time budget of each shrink (`shrink`).
-        #[arg(long, default_value_t = 30)]
-        budget_seconds: u64,
+        /// The most candidate runs of each shrink (`shrink`).
+        #[arg(long, default_value_t = crate::shrink::DEFAULT_MAX_ATTEMPTS, value_parser = clap::value_parser!(u64).range(1..))]
+        max_attempts: u64,
+        /// Also stop each shrink after this many seconds of wall time (`shrink`).
+        #[arg(long)]
+        budget_seconds: Option<u64>,
     },
 }
 
@@ -479,10 +490,17 @@ pub fn main(protocols: Vec<ProtocolEntry>) -> ! {
         Command::Merge { dirs, out, json } => crate::merge::merge(&dirs, out, json),
         Command::Shrink {
             run_dir,
+            max_attempts,
             budget_seconds,
             out,
             json,
-        } => crate::shrink::shrink(&run_dir, budget_seconds, out, json),
+        } => {
+            let limits = crate::shrink::Limits {
+                max_attempts,
+                budget_seconds,
+            };
+            crate::shrink::shrink(&run_dir, limits, out, json)
+        }
         Command::Tlc {
             validate_trace: Some(run_dir),
             json,
@@ -513,9 +531,16 @@ pub fn main(protocols: Vec<ProtocolEntry>) -> ! {
             what: BenchWhat::Shrink,
             json,
             dir,
+            max_attempts,
             budget_seconds,
             ..
-        } => crate::bench::bench_shrink(json, &dir, budget_seconds),
+        } => {
+            let limits = crate::shrink::Limits {
+                max_attempts,
+                budget_seconds,
+            };
+            crate::bench::bench_shrink(json, &dir, limits)
+        }
     };
     match outcome {
         Ok(code) => std::process::exit(code),

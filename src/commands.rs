@@ -576,7 +576,7 @@ fn shrink_distinct_failures(
         if !quiet {
             println!("  shrinking `{property}` (seed {}):", failure.seed);
         }
-        let report = crate::shrink::shrink_run(&dir, 60, None)?;
+        let report = crate::shrink::shrink_run(&dir, crate::shrink::Limits::default(), None)?;
         if !quiet {
             crate::shrink::print_report(&report);
         }

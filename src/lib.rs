@@ -13,7 +13,6 @@ pub mod report;
 pub mod require;
 pub mod shrink;
 pub mod testing;
-pub mod tlc;
 pub mod tlc_command;
 pub mod trace_validate;
 

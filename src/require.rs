@@ -7,8 +7,9 @@
 //! missing tool fails the test instead: a check that silently stopped running would
 //! otherwise look exactly like a check that passes.
 //!
-//! This file uses only `std`: `sim-core/tests/histories.rs` includes it with `#[path]`
-//! (sim-core cannot depend on the CLI package), so there is one list of tool names.
+//! This file uses only `std`: `sim-core/tests/histories.rs` and the tests of
+//! `tla/validate` (`quorumlab-tla`) include it with `#[path]` (neither crate may depend on
+//! the CLI package), so there is one list of tool names.
 
 /// The environment variable: a comma-separated list of [`TOOLS`] names, or `all`.
 pub const REQUIRE_ENV: &str = "QUORUMLAB_REQUIRE";

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::tlc::{self, TlcOutcome, TlcReport};
 use crate::{to_json_pretty, CliError, EXIT_BAD_INPUT, EXIT_PASS, EXIT_VIOLATION};
+use quorumlab_tla::tlc::{self, TlcOutcome, TlcReport};
 
 #[derive(Debug, Serialize)]
 struct Checked {

@@ -19,6 +19,7 @@ pub mod result;
 pub mod rng;
 pub mod runner;
 pub mod scenario;
+pub mod shrink;
 pub mod sim;
 pub mod stats;
 pub mod sweep;

@@ -1,10 +1,13 @@
 //! Shrinking the Raft mutants' failures: each shrinks to at most 10 faults plus client
 //! operations, the shrunk scenario fails the same way on replay, and shrinking is
-//! deterministic. All nine mutants' figures: `quorumlab bench shrink` (README).
+//! deterministic. The search is bounded by a count of attempts, which is honoured, and
+//! a wall-clock early stop is reported as such. All nine mutants' figures: `quorumlab
+//! bench shrink` (README).
 
+use quorumlab::shrink::{Limits, StoppedBy};
 use sim_core::scenario::Scenario;
 
-use crate::{scenario_path, temp_dir};
+use crate::{failing_run, quorumlab, scenario_path, stderr, stdout, temp_dir};
 
 /// The mutant scenarios (files in scenarios/raft/mutants/) whose first failing seed
 /// shrinks in a few seconds; the others take longer or need a later seed (see the
@@ -28,16 +31,20 @@ fn raft_mutants_shrink_to_at_most_ten_faults_and_ops_and_replay() {
         let path = scenario_path(&format!("scenarios/raft/mutants/{mutant}.toml"));
         let shrink = |name: &str| {
             let out = temp_dir(&format!("shrink-{mutant}-{name}"));
-            let reports = quorumlab::shrink::shrink_failures(&path, 60, 1, &out).expect("shrinks");
+            let reports = quorumlab::shrink::shrink_failures(&path, Limits::default(), 1, &out)
+                .expect("shrinks");
             let report = reports.into_iter().next().expect("one seed");
             let text = std::fs::read_to_string(&report.scenario).unwrap();
             (report, text)
         };
         let (report, text) = shrink("a");
-        assert!(
-            !report.budget_exhausted,
-            "{mutant}: the budget cut it short"
+        assert_eq!(
+            report.stopped_by,
+            StoppedBy::Finished,
+            "{mutant}: the default attempt bound cut it short ({} attempts)",
+            report.attempts
         );
+        assert!(report.attempts < report.max_attempts && report.note.is_none());
         let after = &report.after;
         assert!(
             after.faults + after.client_ops <= 10,
@@ -75,4 +82,107 @@ fn raft_mutants_shrink_to_at_most_ten_faults_and_ops_and_replay() {
             "{mutant}: shrinking is deterministic"
         );
     }
+}
+
+/// Shrink a mutant's first failing seed into `out`, twice: the same paths each time, so
+/// the two scenario files must be byte-identical, header and all.
+fn shrink_twice(
+    mutant: &str,
+    limits: Limits,
+    name: &str,
+) -> [(quorumlab::shrink::ShrinkReport, String); 2] {
+    let path = scenario_path(&format!("scenarios/raft/mutants/{mutant}.toml"));
+    let out = temp_dir(&format!("shrink-twice-{mutant}-{name}"));
+    [(), ()].map(|()| {
+        let reports = quorumlab::shrink::shrink_failures(&path, limits, 1, &out).expect("shrinks");
+        let report = reports.into_iter().next().expect("one seed");
+        let text = std::fs::read_to_string(&report.scenario).unwrap();
+        (report, text)
+    })
+}
+
+#[test]
+fn two_shrinks_of_one_run_write_identical_files_and_the_attempt_bound_is_honoured() {
+    // vote-ignores-log's first failure takes a few hundred attempts to shrink fully.
+    let [(full, full_text), (full_again, full_again_text)] =
+        shrink_twice("vote-ignores-log", Limits::default(), "full");
+    assert_eq!(full.stopped_by, StoppedBy::Finished);
+    assert_eq!(full.attempts, full_again.attempts);
+    assert_eq!(full_text, full_again_text, "shrinking is deterministic");
+
+    // Cut at 40 attempts: exactly 40 are made, the report says the bound stopped it (and
+    // no wall clock did), and where it stops is the same on every run.
+    let bound = 40;
+    assert!(full.attempts > bound, "{} attempts", full.attempts);
+    let limits = Limits {
+        max_attempts: bound,
+        budget_seconds: None,
+    };
+    let [(cut, cut_text), (cut_again, cut_again_text)] =
+        shrink_twice("vote-ignores-log", limits, "cut");
+    for report in [&cut, &cut_again] {
+        assert_eq!(report.attempts, bound);
+        assert_eq!(report.max_attempts, bound);
+        assert_eq!(report.stopped_by, StoppedBy::MaxAttempts);
+        assert_eq!(report.note, None);
+    }
+    assert_eq!(
+        cut_text, cut_again_text,
+        "a bounded shrink is deterministic too"
+    );
+    assert_ne!(
+        cut_text, full_text,
+        "40 attempts do not reach the full shrink"
+    );
+    assert!(
+        cut.after.faults + cut.after.client_ops >= full.after.faults + full.after.client_ops,
+        "{cut:?} vs {full:?}"
+    );
+    // The bounded file still fails the same way on replay.
+    let shrunk = Scenario::load(std::path::Path::new(&cut.scenario)).unwrap();
+    let runner = quorumlab::commands::prepare_scenario(&shrunk, None, false).unwrap();
+    let replay = runner.run(cut.seed, false);
+    assert_eq!(
+        replay.result.property.as_deref(),
+        Some(cut.property.as_str())
+    );
+}
+
+#[test]
+fn a_wall_clock_stop_is_reported_as_machine_dependent() {
+    let run = failing_run("shrink-wall-clock");
+    let target = run.join("cut.toml");
+    let args = |json: bool| {
+        let mut args = vec![
+            "shrink",
+            run.to_str().unwrap(),
+            "--budget-seconds",
+            "0",
+            "--out",
+            target.to_str().unwrap(),
+        ];
+        if json {
+            args.push("--json");
+        }
+        let output = quorumlab(&args);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        stdout(&output)
+    };
+    let sentence =
+        "stopped by the wall-clock budget after 0 attempts; the result may differ on another machine";
+    let human = args(false);
+    assert!(human.contains(sentence), "{human}");
+    let report: serde_json::Value = serde_json::from_str(&args(true)).unwrap();
+    assert_eq!(report["stopped_by"], "wall_clock_budget", "{report}");
+    assert_eq!(report["note"], sentence, "{report}");
+    assert_eq!(report["attempts"], 0, "{report}");
+    assert_eq!(report["budget_seconds"], 0, "{report}");
+    // A bound of no attempts at all is refused, naming the flag.
+    let refused = quorumlab(&["shrink", run.to_str().unwrap(), "--max-attempts", "0"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("--max-attempts"),
+        "{}",
+        stderr(&refused)
+    );
 }

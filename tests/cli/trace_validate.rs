@@ -42,7 +42,7 @@ fn traced_run_of(name: &str, scenario: &str, seed: u64, mutant: Option<&str>) ->
 /// Whether Java is there to run TLC; without it the test skips, or fails when
 /// `QUORUMLAB_REQUIRE` requires `java` or `tlc`.
 fn java_or_skip() -> bool {
-    match quorumlab::tlc::check_java() {
+    match quorumlab_tla::tlc::check_java() {
         Ok(_) => true,
         Err(error) => {
             quorumlab::require::skip_or_fail("java", &error);
@@ -200,7 +200,7 @@ fn a_trace_too_long_for_validation_is_refused_with_the_limit() {
         text.contains("trace too long for validation (")
             && text.contains(&format!(
                 "events; limit {})",
-                quorumlab::trace_validate::MAX_TRACE_EVENTS
+                quorumlab_tla::trace::MAX_TRACE_EVENTS
             )),
         "{text}"
     );

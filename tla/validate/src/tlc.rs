@@ -6,7 +6,8 @@
 //! [`locate_or_install_jar`]. [`run_tlc`] runs TLC as a child JVM and
 //! [`parse_tlc_output`] turns its standard output into a [`TlcReport`].
 //!
-//! This module does no command-line parsing; the CLI calls it.
+//! This module does no command-line parsing; the CLI (`quorumlab tlc`) and trace
+//! validation ([`crate::trace`]) call it.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -272,7 +273,7 @@ pub fn run_tlc_with_args(
     cmd.args(extra_args);
     cmd.arg(spec_name);
 
-    #[allow(clippy::disallowed_types, clippy::disallowed_methods)] // CLI-side timing only
+    #[allow(clippy::disallowed_types, clippy::disallowed_methods)] // times a child JVM, not a run
     let start = std::time::Instant::now();
     let out = cmd.output();
     #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
@@ -529,8 +530,10 @@ Finished in 03s at (2026-11-23 18:23:13)
 
     // ---- Tests that run the real TLC (need java; install the jar) ----
 
+    /// The repository root (this crate is `tla/validate/`): the specs are in its `tla/`,
+    /// and the jar is cached in its `target/`, as the CLI caches it.
     fn repo_root() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
     }
 
     /// The jar, installed once per test process; `None` (skip, or fail when
