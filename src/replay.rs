@@ -6,6 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 use sim_core::result::RunResult;
 use sim_core::scenario::Scenario;
+use sim_core::trace::{TraceDetail, TraceEffect, TraceEvent, TraceFate};
 
 use crate::commands::prepare_scenario;
 use crate::{CliError, EXIT_INTERNAL, EXIT_PASS};
@@ -44,9 +45,12 @@ pub fn replay(run_dir: &Path, from: Option<u64>, to: Option<u64>) -> Result<i32,
     let from = from.unwrap_or(0);
     let to = to.unwrap_or(u64::MAX);
     for line in trace {
-        let event: Value = serde_json::from_str(line).expect("our trace lines are JSON");
-        let index = event["i"].as_u64().unwrap_or(0);
-        if (from..=to).contains(&index) {
+        let event = TraceEvent::parse(line).map_err(|error| {
+            CliError::Internal(format!(
+                "the simulator wrote a trace line it cannot read: {error}"
+            ))
+        })?;
+        if (from..=to).contains(&event.i) {
             println!("{}", format_event(&event));
         }
     }
@@ -70,75 +74,103 @@ pub fn replay(run_dir: &Path, from: Option<u64>, to: Option<u64>) -> Result<i32,
 }
 
 /// One trace event as a line a person reads: time, index, node, what came in, what went out.
-pub fn format_event(event: &Value) -> String {
-    let time = event["time_us"].as_u64().unwrap_or(0) as f64 / 1e6;
-    let index = event["i"].as_u64().unwrap_or(0);
-    let node = match event["node"].as_u64() {
+pub fn format_event(event: &TraceEvent) -> String {
+    let time = event.time_us as f64 / 1e6;
+    let index = event.i;
+    let node = match event.node {
         Some(node) => format!("n{node}"),
         None => "--".to_string(),
     };
-    let kind = event["event"].as_str().unwrap_or("?");
-    let mut line = format!("[{time:>10.6}s] #{index:<7} {node:<3} {kind}");
-    let input = &event["input"];
-    if let Some(from) = input.get("from") {
-        line.push_str(&format!(" from n{from}"));
-    }
-    if let Some(msg) = input.get("msg") {
-        line.push_str(&format!(" {}", compact(msg)));
-    }
-    if let Some(op) = input.get("op") {
-        line.push_str(&format!(
-            " client {} request {} {}",
-            input["client"],
-            input["request"],
-            compact(op)
-        ));
-    }
-    for key in ["fault", "cause", "verdict", "property"] {
-        if let Some(value) = event.get(key).filter(|v| !v.is_null()) {
-            line.push_str(&format!(" {key}={}", compact(value)));
+    let mut line = format!("[{time:>10.6}s] #{index:<7} {node:<3} {}", event.event);
+    match &event.detail {
+        TraceDetail::Step {
+            input,
+            effects,
+            observations,
+            delivered,
+            ..
+        } => {
+            if let Some(from) = input.get("from") {
+                line.push_str(&format!(" from n{from}"));
+            }
+            if let Some(msg) = input.get("msg") {
+                line.push_str(&format!(" {}", compact(msg)));
+            }
+            if let Some(arrival) = delivered {
+                let duplicate = if arrival.duplicate {
+                    " (duplicate)"
+                } else {
+                    ""
+                };
+                line.push_str(&format!(" [message #{}{duplicate}]", arrival.id));
+            }
+            if let Some(op) = input.get("op") {
+                line.push_str(&format!(
+                    " client {} request {} {}",
+                    input["client"],
+                    input["request"],
+                    compact(op)
+                ));
+            }
+            for effect in effects {
+                line.push_str("\n      -> ");
+                line.push_str(&format_effect(effect));
+            }
+            for observation in observations {
+                line.push_str(&format!("\n      ** {}", compact(observation)));
+            }
         }
-    }
-    if let Some(effects) = event["effects"].as_array() {
-        for effect in effects {
-            line.push_str("\n      -> ");
-            line.push_str(&format_effect(effect));
+        TraceDetail::Drop {
+            from,
+            msg,
+            cause,
+            arrival,
+        } => {
+            line.push_str(&format!(" from n{from} {msg} cause={cause}"));
+            if let Some(arrival) = arrival {
+                line.push_str(&format!(" [message #{}]", arrival.id));
+            }
         }
-    }
-    if let Some(observations) = event["observations"].as_array() {
-        for observation in observations {
-            line.push_str(&format!("\n      ** {}", compact(observation)));
+        TraceDetail::Crash { cause } => line.push_str(&format!(" cause={cause}")),
+        TraceDetail::Fault { fault } => line.push_str(&format!(" fault={}", compact(fault))),
+        TraceDetail::End { verdict, property } => {
+            line.push_str(&format!(" verdict={verdict}"));
+            if let Some(property) = property {
+                line.push_str(&format!(" property={property}"));
+            }
         }
+        TraceDetail::Marker {} => {}
     }
     line
 }
 
-fn format_effect(effect: &Value) -> String {
-    if let Some(send) = effect.get("send") {
-        let fate = &send["fate"];
-        let fate = match fate.get("dropped") {
-            Some(cause) => format!("DROPPED ({})", cause.as_str().unwrap_or("?")),
-            None => {
-                let mut text = format!(
-                    "arrives +{:.3}ms",
-                    fate["delay_us"].as_u64().unwrap_or(0) as f64 / 1e3
-                );
-                if let Some(duplicate) = fate["duplicate_delay_us"].as_u64() {
-                    text.push_str(&format!(", duplicate +{:.3}ms", duplicate as f64 / 1e3));
+fn format_effect(effect: &TraceEffect) -> String {
+    match effect {
+        TraceEffect::Send { to, msg, fate, id } => {
+            let fate = match fate {
+                Some(TraceFate::Dropped { dropped }) => format!("DROPPED ({dropped})"),
+                Some(TraceFate::Delivered {
+                    delay_us,
+                    duplicate_delay_us,
+                }) => {
+                    let mut text = format!("arrives +{:.3}ms", *delay_us as f64 / 1e3);
+                    if let Some(duplicate) = duplicate_delay_us {
+                        text.push_str(&format!(", duplicate +{:.3}ms", *duplicate as f64 / 1e3));
+                    }
+                    text
                 }
-                text
-            }
-        };
-        return format!("send n{} {} [{fate}]", send["to"], compact(&send["msg"]));
+                None => "not sent".to_string(),
+            };
+            let id = id.map_or(String::new(), |id| format!(" #{id}"));
+            format!("send n{to} {}{id} [{fate}]", compact(msg))
+        }
+        TraceEffect::SetTimer {
+            timer,
+            delay_us: Some(delay_us),
+            ..
+        } => format!("set {timer} in {:.3}ms", *delay_us as f64 / 1e3),
+        other => compact(&serde_json::to_value(other).unwrap_or(Value::Null)),
     }
-    if let Some(timer) = effect.get("set_timer") {
-        return format!(
-            "set {} in {:.3}ms",
-            timer["timer"].as_str().unwrap_or("?"),
-            timer["delay_us"].as_u64().unwrap_or(0) as f64 / 1e3
-        );
-    }
-    compact(effect)
 }
 
 fn compact(value: &Value) -> String {

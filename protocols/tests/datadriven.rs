@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use sim_core::check::CheckOptions;
 use sim_core::scenario::Scenario;
+use sim_core::trace::{TraceDetail, TraceEffect, TraceEvent};
 
 /// One command with its input and expected output.
 struct Case {
@@ -115,7 +116,7 @@ fn run_case(path: &Path, case: &Case) -> String {
             let trace = output.trace.expect("a traced run has a trace");
             let mut events = Vec::new();
             for line in &trace {
-                let event: Value = serde_json::from_str(line).expect("trace lines are JSON");
+                let event = TraceEvent::parse(line).expect("the simulator writes trace events");
                 render(&event, &show, &mut events);
             }
             let mut out = String::new();
@@ -159,61 +160,54 @@ fn run_case(path: &Path, case: &Case) -> String {
 }
 
 /// The events of one trace line that `show` asks for, one line each.
-fn render(event: &Value, show: &[&str], out: &mut Vec<String>) {
-    let time_us = event["time_us"].as_u64().unwrap_or(0);
-    let at = format!("{:>6}.{:03}ms", time_us / 1000, time_us % 1000);
-    let node = event["node"]
-        .as_u64()
+fn render(event: &TraceEvent, show: &[&str], out: &mut Vec<String>) {
+    let at = format!("{:>6}.{:03}ms", event.time_us / 1000, event.time_us % 1000);
+    let node = event
+        .node
         .map_or("--".to_string(), |node| format!("n{node}"));
-    let kind = event["event"].as_str().unwrap_or("?");
-    let compact = |value: &Value| value.to_string();
-    match kind {
-        "fault" | "revert" | "fault_skipped" | "heal_all" | "liveness_window" => {
-            if show.contains(&"faults") {
-                let detail = if event["fault"].is_null() {
-                    String::new()
-                } else {
-                    format!(" {}", compact(&event["fault"]))
-                };
-                out.push(format!("{at} {node} {kind}{detail}"));
-            }
+    let kind = event.event.as_str();
+    match &event.detail {
+        TraceDetail::Fault { fault } if show.contains(&"faults") => {
+            out.push(format!("{at} {node} {kind} {fault}"));
         }
-        "crash" => {
-            if show.contains(&"crashes") {
-                out.push(format!(
-                    "{at} {node} crash ({})",
-                    event["cause"].as_str().unwrap_or("")
-                ));
-            }
+        TraceDetail::Marker {} if show.contains(&"faults") => {
+            out.push(format!("{at} {node} {kind}"))
         }
-        "drop" | "end" => {}
-        _ => {
-            if show.contains(&"sends") || show.contains(&"replies") {
-                for effect in event["effects"].as_array().into_iter().flatten() {
-                    if show.contains(&"sends") && effect.get("send").is_some() {
-                        let send = &effect["send"];
-                        out.push(format!(
-                            "{at} {node} send n{} {}",
-                            send["to"],
-                            compact(&send["msg"])
-                        ));
+        TraceDetail::Crash { cause } if show.contains(&"crashes") => {
+            out.push(format!("{at} {node} crash ({cause})"));
+        }
+        TraceDetail::Step {
+            effects,
+            observations,
+            role,
+            ..
+        } => {
+            for effect in effects {
+                match effect {
+                    TraceEffect::Send { to, msg, .. } if show.contains(&"sends") => {
+                        out.push(format!("{at} {node} send n{to} {msg}"));
                     }
-                    if show.contains(&"replies") && effect.get("reply").is_some() {
-                        out.push(format!("{at} {node} reply {}", compact(&effect["reply"])));
-                    }
+                    TraceEffect::Reply {
+                        client,
+                        request,
+                        reply,
+                    } if show.contains(&"replies") => out.push(format!(
+                        "{at} {node} reply {}",
+                        serde_json::json!({"client": client, "request": request, "reply": reply})
+                    )),
+                    _ => {}
                 }
             }
             if show.contains(&"obs") {
-                for observation in event["observations"].as_array().into_iter().flatten() {
+                for observation in observations {
                     out.push(format!("{at} {node} {}", observation_text(observation)));
                 }
             }
-            if show.contains(&"roles") {
-                if let Some(role) = event["role"].as_str() {
-                    out.push(format!("{at} {node} role {role}"));
-                }
+            if let Some(role) = role.as_ref().filter(|_| show.contains(&"roles")) {
+                out.push(format!("{at} {node} role {role}"));
             }
         }
+        _ => {}
     }
 }
 

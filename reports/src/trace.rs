@@ -1,14 +1,16 @@
 //! Reading `trace.ndjson` into what the reports draw: events, messages matched from send
 //! to delivery (or drop), per-node role spans and fault windows.
 //!
-//! A trace line records sends with their fate (a delay, or the cause of a drop) but no
-//! message id, so a delivery is matched to its send by (source, target, arrival time):
-//! the simulator delivers at exactly send time + delay. Sends with the same key are
-//! matched first in, first out.
+//! Lines are `sim_core::trace::TraceEvent`s. Every send carries a message id and every
+//! arrival (a delivery, or a drop on arrival) names it, so a send is matched to its
+//! arrivals exactly. Traces written before ids existed are matched by (source, target,
+//! arrival time) instead: the simulator delivers at exactly send time + delay, and sends
+//! with the same key are matched first in, first out.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::Value;
+use sim_core::trace::{Arrival, TraceDetail, TraceEffect, TraceEvent, TraceFate};
 
 /// One line of the trace.
 #[derive(Clone, Debug)]
@@ -21,6 +23,8 @@ pub struct Event {
     pub name: String,
     /// The sender, for a message delivery or a receiver-side drop.
     pub from: Option<u32>,
+    /// Which message arrived, for a delivery or a receiver-side drop (traces with ids).
+    pub arrival: Option<Arrival>,
     pub sends: Vec<Send>,
     /// The node's role after this event, when it changed.
     pub role: Option<String>,
@@ -41,6 +45,8 @@ pub struct Send {
     pub delay_us: Option<u64>,
     pub duplicate_delay_us: Option<u64>,
     pub dropped: Option<String>,
+    /// The message's id (traces with ids).
+    pub id: Option<u64>,
 }
 
 /// A message from its send to its delivery, its drop, or neither (still in flight at
@@ -106,53 +112,73 @@ fn tag(value: &Value) -> Option<String> {
     }
 }
 
-fn parse_send(send: &Value) -> Option<Send> {
-    let to = u32_field(send, "to")?;
-    let kind = send.get("msg").and_then(tag).unwrap_or_default();
-    let fate = send.get("fate");
-    let delay_us = fate.and_then(|f| f.get("delay_us")).and_then(Value::as_u64);
-    let duplicate_delay_us = fate
-        .and_then(|f| f.get("duplicate_delay_us"))
-        .and_then(Value::as_u64);
-    let dropped = fate.and_then(|f| string_field(f, "dropped"));
+fn parse_send(effect: &TraceEffect) -> Option<Send> {
+    let TraceEffect::Send { to, msg, fate, id } = effect else {
+        return None;
+    };
+    let (delay_us, duplicate_delay_us, dropped) = match fate {
+        Some(TraceFate::Delivered {
+            delay_us,
+            duplicate_delay_us,
+        }) => (Some(*delay_us), *duplicate_delay_us, None),
+        Some(TraceFate::Dropped { dropped }) => (None, None, Some(dropped.clone())),
+        None => (None, None, None),
+    };
     Some(Send {
-        to,
-        kind,
+        to: *to,
+        kind: tag(msg).unwrap_or_default(),
         delay_us,
         duplicate_delay_us,
         dropped,
+        id: *id,
     })
 }
 
 fn parse_line(number: usize, line: &str) -> Result<Event, String> {
-    let value: Value = serde_json::from_str(line)
-        .map_err(|error| format!("trace line {number}: not JSON: {error}"))?;
-    let name = string_field(&value, "event")
-        .ok_or_else(|| format!("trace line {number}: no `event` field"))?;
-    let input = value.get("input").unwrap_or(&Value::Null);
-    let from = u32_field(input, "from").or_else(|| u32_field(&value, "from"));
-    let sends = value
-        .get("effects")
-        .and_then(Value::as_array)
-        .map(|effects| {
-            effects
-                .iter()
-                .filter_map(|effect| effect.get("send").and_then(parse_send))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Event {
-        index: value.get("i").and_then(Value::as_u64).unwrap_or(0),
-        time_us: value.get("time_us").and_then(Value::as_u64).unwrap_or(0),
-        node: u32_field(&value, "node"),
-        from,
-        sends,
-        role: string_field(&value, "role"),
-        fault: value.get("fault").cloned(),
-        cause: string_field(&value, "cause"),
-        property: string_field(&value, "property"),
-        name,
-    })
+    let line = TraceEvent::parse(line)
+        .map_err(|error| format!("trace line {number}: not a trace event: {error}"))?;
+    let mut event = Event {
+        index: line.i,
+        time_us: line.time_us,
+        node: line.node,
+        name: line.event,
+        from: None,
+        arrival: None,
+        sends: Vec::new(),
+        role: None,
+        fault: None,
+        cause: None,
+        property: None,
+    };
+    match line.detail {
+        TraceDetail::Step {
+            input,
+            effects,
+            role,
+            delivered,
+            ..
+        } => {
+            event.from = u32_field(&input, "from");
+            event.arrival = delivered;
+            event.sends = effects.iter().filter_map(parse_send).collect();
+            event.role = role;
+        }
+        TraceDetail::Drop {
+            from,
+            cause,
+            arrival,
+            ..
+        } => {
+            event.from = Some(from);
+            event.cause = Some(cause);
+            event.arrival = arrival;
+        }
+        TraceDetail::Crash { cause } => event.cause = Some(cause),
+        TraceDetail::Fault { fault } => event.fault = Some(fault),
+        TraceDetail::End { property, .. } => event.property = property,
+        TraceDetail::Marker {} => {}
+    }
+    Ok(event)
 }
 
 impl Trace {
@@ -276,13 +302,36 @@ impl Trace {
     }
 }
 
-/// Match each send to its delivery (or receiver-side drop) by (source, target, arrival).
+/// How an arrival names its send: by message id, or (old traces) by (source, target,
+/// arrival time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum ArrivalKey {
+    Id {
+        id: u64,
+        duplicate: bool,
+    },
+    Time {
+        source: u32,
+        target: u32,
+        time_us: u64,
+    },
+}
+
+/// Match each send to its delivery (or receiver-side drop): by message id where the trace
+/// has ids, else by (source, target, arrival time).
 fn match_messages(events: &[Event]) -> Vec<Message> {
     let mut messages: Vec<Message> = Vec::new();
-    let mut in_flight: BTreeMap<(u32, u32, u64), VecDeque<usize>> = BTreeMap::new();
+    let mut in_flight: BTreeMap<ArrivalKey, VecDeque<usize>> = BTreeMap::new();
     for (position, event) in events.iter().enumerate() {
         if let (Some(node), Some(from)) = (event.node, event.from) {
-            let key = (from, node, event.time_us);
+            let key = match event.arrival {
+                Some(Arrival { id, duplicate }) => ArrivalKey::Id { id, duplicate },
+                None => ArrivalKey::Time {
+                    source: from,
+                    target: node,
+                    time_us: event.time_us,
+                },
+            };
             if let Some(id) = in_flight.get_mut(&key).and_then(VecDeque::pop_front) {
                 messages[id].receive_position = Some(position);
                 if event.name == "drop" {
@@ -292,11 +341,15 @@ fn match_messages(events: &[Event]) -> Vec<Message> {
         }
         let Some(source) = event.node else { continue };
         for send in &event.sends {
-            let arrivals = send.delay_us.into_iter().chain(send.duplicate_delay_us);
+            let arrivals = send
+                .delay_us
+                .map(|delay| (delay, false))
+                .into_iter()
+                .chain(send.duplicate_delay_us.map(|delay| (delay, true)));
             let mut any = false;
-            for delay_us in arrivals {
+            for (delay_us, duplicate) in arrivals {
                 any = true;
-                let id = messages.len();
+                let position_in_messages = messages.len();
                 messages.push(Message {
                     kind: send.kind.clone(),
                     source,
@@ -305,10 +358,18 @@ fn match_messages(events: &[Event]) -> Vec<Message> {
                     receive_position: None,
                     dropped: None,
                 });
+                let key = match send.id {
+                    Some(id) => ArrivalKey::Id { id, duplicate },
+                    None => ArrivalKey::Time {
+                        source,
+                        target: send.to,
+                        time_us: event.time_us + delay_us,
+                    },
+                };
                 in_flight
-                    .entry((source, send.to, event.time_us + delay_us))
+                    .entry(key)
                     .or_default()
-                    .push_back(id);
+                    .push_back(position_in_messages);
             }
             if !any {
                 messages.push(Message {
@@ -351,6 +412,47 @@ mod tests {
         assert_eq!(trace.messages[0].receive_position, Some(4));
         assert_eq!(trace.messages[1].dropped.as_deref(), Some("loss"));
         assert_eq!(trace.failing_position(), Some(4));
+    }
+
+    /// Two messages from n0 to n1 that arrive at the same instant, the later-sent first:
+    /// matching by arrival time pairs them crosswise; the ids pair them right.
+    #[test]
+    fn message_ids_pair_sends_with_their_own_arrivals() {
+        let trace_with = |ids: bool| {
+            let id = |n: u64| {
+                if ids {
+                    format!(r#","id":{n}"#)
+                } else {
+                    String::new()
+                }
+            };
+            let delivered = |n: u64| {
+                if ids {
+                    format!(r#","delivered":{{"id":{n}}}"#)
+                } else {
+                    String::new()
+                }
+            };
+            format!(
+                r#"{{"i":1,"time_us":0,"node":0,"event":"init","input":null,"effects":[{{"send":{{"to":1,"msg":{{"a":{{}}}},"fate":{{"delay_us":200,"duplicate_delay_us":null}}{}}}}}],"observations":[],"role":null}}
+{{"i":2,"time_us":100,"node":0,"event":"tick","input":{{"timer":"tick"}},"effects":[{{"send":{{"to":1,"msg":{{"b":{{}}}},"fate":{{"delay_us":100,"duplicate_delay_us":null}}{}}}}}],"observations":[],"role":null}}
+{{"i":3,"time_us":200,"node":1,"event":"b","input":{{"from":0,"msg":{{}}}},"effects":[],"observations":[],"role":null{}}}
+{{"i":4,"time_us":200,"node":1,"event":"a","input":{{"from":0,"msg":{{}}}},"effects":[],"observations":[],"role":null{}}}
+"#,
+                id(0),
+                id(1),
+                delivered(1),
+                delivered(0)
+            )
+        };
+        let exact = Trace::parse(&trace_with(true)).unwrap();
+        let a = exact.messages.iter().find(|m| m.kind == "a").unwrap();
+        let b = exact.messages.iter().find(|m| m.kind == "b").unwrap();
+        assert_eq!((a.receive_position, b.receive_position), (Some(3), Some(2)));
+        // Without ids (an old trace) the same arrivals pair first in, first out.
+        let guessed = Trace::parse(&trace_with(false)).unwrap();
+        let a = guessed.messages.iter().find(|m| m.kind == "a").unwrap();
+        assert_eq!(a.receive_position, Some(2), "the heuristic's known limit");
     }
 
     #[test]

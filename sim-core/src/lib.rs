@@ -24,6 +24,7 @@ pub mod sim;
 pub mod stats;
 pub mod sweep;
 pub mod tape;
+pub mod trace;
 
 pub use interpret::{EffectSink, Stepped};
 pub use protocol::*;

@@ -5,12 +5,11 @@
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 
-use serde_json::json;
-
 use crate::hash::hex;
 use crate::protocol::*;
 use crate::result::{percentile, RunOutput, RunResult, Verdict};
 use crate::stats::{per_second, ratio, Unavailability};
+use crate::trace::TraceDetail;
 
 use super::history::{check_linearizable, LINCHECK_MAX_STEPS, LINEARIZABLE};
 use super::Sim;
@@ -107,8 +106,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
             Some((verdict, property, detail)) => (verdict, Some(property), Some(detail)),
             None => (Verdict::Pass, None, None),
         };
-        self.trace_line(|sim| {
-            json!({"i": sim.events, "time_us": sim.now, "node": null, "event": "end", "verdict": verdict.name(), "property": &property})
+        self.trace_line(None, "end", || TraceDetail::End {
+            verdict: verdict.name().to_string(),
+            property: property.clone(),
         });
         for op in &self.history {
             if op.complete_us.is_none() {

@@ -4,13 +4,14 @@
 
 use std::hash::Hash;
 
-use serde_json::json;
+use serde_json::Value;
 
 use crate::faults::{FaultAction, Target};
 use crate::protocol::*;
 use crate::result::AppliedFault;
 use crate::rng::Rng;
 use crate::scenario::Synchrony;
+use crate::trace::TraceDetail;
 
 use super::queue::Event;
 use super::{Sim, LEADER_ALIAS};
@@ -127,13 +128,17 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 });
                 *self.faults_fired.entry(resolved.kind()).or_insert(0) += 1;
                 (self.now, &resolved).hash(&mut self.hasher);
-                self.trace_line(|sim| json!({"i": sim.events, "time_us": sim.now, "node": null, "event": "fault", "fault": &resolved}));
+                self.trace_line(None, "fault", || TraceDetail::Fault {
+                    fault: serde_json::to_value(&resolved).unwrap_or(Value::Null),
+                });
                 if let Some(duration) = duration_us {
                     self.schedule(self.now + duration, Event::Revert { action: resolved });
                 }
             }
             None => {
-                self.trace_line(|sim| json!({"i": sim.events, "time_us": sim.now, "node": null, "event": "fault_skipped", "fault": &action}));
+                self.trace_line(None, "fault_skipped", || TraceDetail::Fault {
+                    fault: serde_json::to_value(&action).unwrap_or(Value::Null),
+                });
             }
         }
     }
@@ -222,7 +227,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
             FaultAction::ClockDrift { node, .. } => self.drift_ppm[node_of(node).index()] = 0,
         }
         (self.now, "revert", &action).hash(&mut self.hasher);
-        self.trace_line(|sim| json!({"i": sim.events, "time_us": sim.now, "node": null, "event": "revert", "fault": &action}));
+        self.trace_line(None, "revert", || TraceDetail::Fault {
+            fault: serde_json::to_value(&action).unwrap_or(Value::Null),
+        });
     }
 
     /// Nodes currently faulty in a way that counts against the crash bound.
@@ -347,13 +354,11 @@ impl<'a, P: Protocol> Sim<'a, P> {
             .is_some_and(|liveness| !liveness.heal)
         {
             // The liveness window starts with the faults left as they are.
-            self.trace_line(|sim| json!({"i": sim.events, "time_us": sim.now, "node": null, "event": "liveness_window"}));
+            self.trace_line(None, "liveness_window", || TraceDetail::Marker {});
             return;
         }
         (self.now, "heal").hash(&mut self.hasher);
-        self.trace_line(
-            |sim| json!({"i": sim.events, "time_us": sim.now, "node": null, "event": "heal_all"}),
-        );
+        self.trace_line(None, "heal_all", || TraceDetail::Marker {});
         self.network.heal_all();
         self.drift_ppm.iter_mut().for_each(|drift| *drift = 0);
         self.crash_after_persist

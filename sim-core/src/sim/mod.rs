@@ -38,6 +38,7 @@ use crate::result::{AppliedFault, HistoryOp, Metrics, RunOutput, Verdict};
 use crate::rng::{Purpose, Rng};
 use crate::scenario::{Scenario, ScenarioError, Synchrony};
 use crate::tape::{ClientDraw, Tape};
+use crate::trace::{Arrival, TraceDetail, TraceEffect, TraceEvent, TraceFate};
 
 use clients::Client;
 use decisions::Decisions;
@@ -257,7 +258,11 @@ struct Sim<'a, P: Protocol> {
     observations: Vec<P::Obs>,
     hasher: TraceHasher,
     trace: Option<Vec<String>>,
-    trace_effects: Vec<Value>,
+    trace_effects: Vec<TraceEffect>,
+    /// The id the next message sent gets (ids are per run, in send order).
+    next_message_id: u64,
+    /// The message whose delivery is stepping now, for its trace line.
+    delivering: Option<Arrival>,
     events: u64,
     metrics: Metrics,
     messages_by_kind: BTreeMap<&'static str, u64>,
@@ -333,6 +338,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
             hasher: TraceHasher::default(),
             trace: trace.then(Vec::new),
             trace_effects: Vec::new(),
+            next_message_id: 0,
+            delivering: None,
             events: 0,
             metrics: Metrics::default(),
             messages_by_kind: BTreeMap::new(),
@@ -461,10 +468,12 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 to,
                 msg,
                 ordinal,
+                id,
                 duplicate,
             } => {
+                let arrival = Arrival { id, duplicate };
                 if self.nodes[to.index()].is_none() {
-                    self.drop_on_arrival(from, to, &msg, DropCause::Crashed);
+                    self.drop_on_arrival(from, to, &msg, DropCause::Crashed, arrival);
                 } else if self.network.bounded.is_none()
                     && self.decisions.receive_omitted(
                         self.network.receive_omission_per_million[to.index()],
@@ -474,9 +483,10 @@ impl<'a, P: Protocol> Sim<'a, P> {
                         duplicate,
                     )
                 {
-                    self.drop_on_arrival(from, to, &msg, DropCause::ReceiveOmission);
+                    self.drop_on_arrival(from, to, &msg, DropCause::ReceiveOmission, arrival);
                 } else {
                     self.metrics.messages_delivered += 1;
+                    self.delivering = Some(arrival);
                     self.step(to, Input::Message { from, msg });
                 }
             }
@@ -580,6 +590,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         node.hash(&mut self.hasher);
         input.hash(&mut self.hasher);
         let trace_input = self.trace.is_some().then(|| input_json::<P>(&input));
+        let delivered = self.delivering.take();
         let kind = input.kind();
         // A start or restart always reports the role the node starts in.
         let role_before = match input {
@@ -622,18 +633,21 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 .iter()
                 .map(|o| json!({o.kind(): o}))
                 .collect();
-            let line = json!({
-                "i": self.events,
-                "time_us": self.now,
-                "node": node.0,
-                "event": kind,
-                "input": trace_input,
-                "effects": std::mem::take(&mut self.trace_effects),
-                "observations": observations,
-                "role": role_changed,
-                "state": state_after,
-            });
-            trace.push(line.to_string());
+            let line = TraceEvent {
+                i: self.events,
+                time_us: self.now,
+                node: Some(node.0),
+                event: kind.to_string(),
+                detail: TraceDetail::Step {
+                    input: trace_input.unwrap_or(Value::Null),
+                    effects: std::mem::take(&mut self.trace_effects),
+                    observations,
+                    role: role_changed.map(str::to_string),
+                    state: state_after,
+                    delivered,
+                },
+            };
+            trace.push(line.to_line());
         }
         self.observations.clear();
         if let Err(violation) = verdict {
@@ -651,16 +665,27 @@ impl<'a, P: Protocol> Sim<'a, P> {
             self.decisions
                 .message_fate(&mut self.network, self.now, from, to, msg.size_bytes());
         fate.hash(&mut self.hasher);
+        let id = self.next_message_id;
+        self.next_message_id += 1;
         if self.trace.is_some() {
-            let fate_json = match fate {
+            let fate = match fate {
                 Fate::Deliver {
                     delay_us,
                     duplicate_delay_us,
-                } => json!({"delay_us": delay_us, "duplicate_delay_us": duplicate_delay_us}),
-                Fate::Drop(cause) => json!({"dropped": cause.name()}),
+                } => TraceFate::Delivered {
+                    delay_us,
+                    duplicate_delay_us,
+                },
+                Fate::Drop(cause) => TraceFate::Dropped {
+                    dropped: cause.name().to_string(),
+                },
             };
-            self.trace_effects
-                .push(json!({"send": {"to": to.0, "msg": {msg.kind(): &msg}, "fate": fate_json}}));
+            self.trace_effects.push(TraceEffect::Send {
+                to: to.0,
+                msg: json!({msg.kind(): &msg}),
+                fate: Some(fate),
+                id: Some(id),
+            });
         }
         match fate {
             Fate::Deliver {
@@ -676,6 +701,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                             to,
                             msg: msg.clone(),
                             ordinal,
+                            id,
                             duplicate: true,
                         },
                     );
@@ -687,6 +713,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                         to,
                         msg,
                         ordinal,
+                        id,
                         duplicate: false,
                     },
                 );
@@ -698,22 +725,41 @@ impl<'a, P: Protocol> Sim<'a, P> {
         }
     }
 
-    fn drop_on_arrival(&mut self, from: NodeId, to: NodeId, msg: &P::Msg, cause: DropCause) {
+    fn drop_on_arrival(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        msg: &P::Msg,
+        cause: DropCause,
+        arrival: Arrival,
+    ) {
         self.metrics.messages_dropped += 1;
         *self.drops_by_cause.entry(cause.name()).or_insert(0) += 1;
         (self.now, from, to, cause).hash(&mut self.hasher);
-        self.trace_line(|sim| {
-            json!({"i": sim.events, "time_us": sim.now, "node": to.0, "event": "drop",
-                   "from": from.0, "msg": msg.kind(), "cause": cause.name()})
+        self.trace_line(Some(to), "drop", || TraceDetail::Drop {
+            from: from.0,
+            msg: msg.kind().to_string(),
+            cause: cause.name().to_string(),
+            arrival: Some(arrival),
         });
     }
 
-    fn trace_line(&mut self, line: impl FnOnce(&Self) -> Value) {
-        if self.trace.is_some() {
-            let value = line(self).to_string();
-            if let Some(trace) = &mut self.trace {
-                trace.push(value);
-            }
+    /// Append a line to the trace, when tracing: an event at `node` (or cluster-wide).
+    fn trace_line(
+        &mut self,
+        node: Option<NodeId>,
+        event: &str,
+        detail: impl FnOnce() -> TraceDetail,
+    ) {
+        if let Some(trace) = &mut self.trace {
+            let line = TraceEvent {
+                i: self.events,
+                time_us: self.now,
+                node: node.map(|node| node.0),
+                event: event.to_string(),
+                detail: detail(),
+            };
+            trace.push(line.to_line());
         }
     }
 
@@ -725,7 +771,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.crash_after_persist[node.index()] = false;
         self.roles.push((self.now, node.0, "crashed"));
         (self.now, node, "crash").hash(&mut self.hasher);
-        self.trace_line(|sim| json!({"i": sim.events, "time_us": sim.now, "node": node.0, "event": "crash", "cause": cause}));
+        self.trace_line(Some(node), "crash", || TraceDetail::Crash {
+            cause: cause.to_string(),
+        });
     }
 
     fn restart(&mut self, node: NodeId) {
@@ -778,22 +826,27 @@ impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
         );
         delay.hash(&mut self.hasher);
         if self.trace.is_some() {
-            self.trace_effects
-                .push(json!({"set_timer": {"timer": timer.kind(), "delay_us": delay}}));
+            self.trace_effects.push(TraceEffect::SetTimer {
+                timer: timer.kind().to_string(),
+                delay_us: Some(delay),
+                min_us: None,
+                max_us: None,
+            });
         }
     }
 
     fn cancel_timer(&mut self, node: NodeId, timer: P::Timer) {
         self.timers[node.index()].remove(&timer);
         if self.trace.is_some() {
-            self.trace_effects
-                .push(json!({"cancel_timer": {"timer": timer.kind()}}));
+            self.trace_effects.push(TraceEffect::CancelTimer {
+                timer: timer.kind().to_string(),
+            });
         }
     }
 
     fn persist(&mut self, node: NodeId, durable: P::Durable) {
         if self.trace.is_some() {
-            self.trace_effects.push(json!({"persist": true}));
+            self.trace_effects.push(TraceEffect::Persist(true));
         }
         self.durable[node.index()] = Some(durable);
     }
@@ -804,8 +857,11 @@ impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
 
     fn reply(&mut self, _node: NodeId, client: ClientId, request: u64, reply: P::Reply) {
         if self.trace.is_some() {
-            self.trace_effects
-                .push(json!({"reply": {"client": client, "request": request, "reply": reply}}));
+            self.trace_effects.push(TraceEffect::Reply {
+                client,
+                request,
+                reply: serde_json::to_value(&reply).unwrap_or(Value::Null),
+            });
         }
         if (client as usize) < self.clients.len() {
             let latency = self.client_latency(client);
@@ -833,7 +889,9 @@ impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
         // happened.
         if self.trace.is_some() {
             self.trace_effects
-                .push(json!({"lost_in_crash": effect_json::<P>(&effect)}));
+                .push(TraceEffect::LostInCrash(Box::new(effect_trace::<P>(
+                    &effect,
+                ))));
         }
     }
 }
@@ -860,21 +918,40 @@ fn input_json<P: Protocol>(input: &Input<P>) -> Value {
     }
 }
 
-fn effect_json<P: Protocol>(effect: &Effect<P>) -> Value {
+/// An effect lost in a crash, as traced (nothing was drawn or decided for it).
+fn effect_trace<P: Protocol>(effect: &Effect<P>) -> TraceEffect {
     match effect {
-        Effect::Send { to, msg } => json!({"send": {"to": to.0, "msg": {msg.kind(): msg}}}),
+        Effect::Send { to, msg } => TraceEffect::Send {
+            to: to.0,
+            msg: json!({msg.kind(): msg}),
+            fate: None,
+            id: None,
+        },
         Effect::SetTimer {
             timer,
             min_us,
             max_us,
-        } => json!({"set_timer": {"timer": timer.kind(), "min_us": min_us, "max_us": max_us}}),
-        Effect::CancelTimer { timer } => json!({"cancel_timer": {"timer": timer.kind()}}),
-        Effect::Persist(_) => json!({"persist": true}),
+        } => TraceEffect::SetTimer {
+            timer: timer.kind().to_string(),
+            delay_us: None,
+            min_us: Some(*min_us),
+            max_us: Some(*max_us),
+        },
+        Effect::CancelTimer { timer } => TraceEffect::CancelTimer {
+            timer: timer.kind().to_string(),
+        },
+        Effect::Persist(_) => TraceEffect::Persist(true),
         Effect::Reply {
             client,
             request,
             reply,
-        } => json!({"reply": {"client": client, "request": request, "reply": reply}}),
-        Effect::Observe(observation) => json!({"observe": {observation.kind(): observation}}),
+        } => TraceEffect::Reply {
+            client: *client,
+            request: *request,
+            reply: serde_json::to_value(reply).unwrap_or(Value::Null),
+        },
+        Effect::Observe(observation) => {
+            TraceEffect::Observe(json!({observation.kind(): observation}))
+        }
     }
 }

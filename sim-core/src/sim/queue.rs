@@ -16,6 +16,8 @@ pub(super) enum Event<P: Protocol> {
         msg: P::Msg,
         /// The message's ordinal on its (from, to) pair, its key on the tape.
         ordinal: u64,
+        /// The message's id in the run's trace (`trace::Arrival`).
+        id: u64,
         duplicate: bool,
     },
     Timer {

@@ -20,6 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sim_core::result::RunResult;
 use sim_core::scenario::Scenario;
+use sim_core::trace::{TraceDetail, TraceEffect, TraceEvent as Line};
 
 use crate::tlc::{self, TlcOutcome};
 use crate::{write_file, Error};
@@ -234,29 +235,36 @@ struct Sends {
     duplicated: Vec<String>,
 }
 
-fn sends_tla(effects: &Value, from: u64, values: &mut Values) -> Parsed<Sends> {
+fn sends_tla(effects: &[TraceEffect], from: u64, values: &mut Values) -> Parsed<Sends> {
     let mut sends = Sends {
         appends: Vec::new(),
         others: Vec::new(),
         duplicated: Vec::new(),
     };
-    for effect in effects.as_array().ok_or("`effects` is not an array")? {
-        let (send, fate) = match (effect.get("send"), effect.get("lost_in_crash")) {
-            (Some(send), _) => (send, send.get("fate")),
-            (None, Some(lost)) => match lost.get("send") {
-                Some(send) => (send, None),
-                None => continue,
-            },
-            _ => continue,
+    for effect in effects {
+        // A send lost in a crash still counts as sent in the spec's terms; it just never
+        // arrives (no fate).
+        let effect = match effect {
+            TraceEffect::LostInCrash(lost) => lost.as_ref(),
+            other => other,
         };
-        let to = field_u64(send, "to")?;
+        let TraceEffect::Send { to, msg, fate, .. } = effect else {
+            continue;
+        };
+        let to = u64::from(*to);
         // `msg` is `{kind: RaftMsg}`, e.g. {"request_vote": {"RequestVote": {...}}}.
-        let msg = send["msg"]
+        let msg = msg
             .as_object()
             .and_then(|object| object.values().next())
             .ok_or("a send without a message")?;
         let record = message_tla(msg, from, to, values)?;
-        let duplicated = fate.is_some_and(|fate| !fate["duplicate_delay_us"].is_null());
+        let duplicated = matches!(
+            fate,
+            Some(sim_core::trace::TraceFate::Delivered {
+                duplicate_delay_us: Some(_),
+                ..
+            })
+        );
         if duplicated {
             sends.duplicated.push(record.clone());
         }
@@ -295,14 +303,11 @@ pub fn trace_events(text: &str, cluster_size: u32) -> Parsed<(Vec<TraceEvent>, u
         if raw.trim().is_empty() {
             continue;
         }
-        let event: Value =
-            serde_json::from_str(raw).map_err(|error| at(format!("not JSON: {error}")))?;
-        let name = event["event"]
-            .as_str()
-            .ok_or_else(|| at("field `event` is missing".into()))?;
-        if SKIPPED.contains(&name) || event["node"].is_null() {
+        let event = Line::parse(raw).map_err(|error| at(format!("not a trace event: {error}")))?;
+        let name = event.event.as_str();
+        let Some(node) = event.node.filter(|_| !SKIPPED.contains(&name)) else {
             continue;
-        }
+        };
         let action = ACTIONS
             .iter()
             .find(|(event_name, _)| *event_name == name)
@@ -312,7 +317,7 @@ pub fn trace_events(text: &str, cluster_size: u32) -> Parsed<(Vec<TraceEvent>, u
                     "field `event`: `{name}` has no Raft.tla action (is this a Raft trace?)"
                 ))
             })?;
-        let node = field_u64(&event, "node").map_err(&at)?;
+        let node = u64::from(node);
         if node >= u64::from(cluster_size) {
             return Err(at(format!(
                 "field `node`: node {node} is outside the cluster of {cluster_size}"
@@ -334,16 +339,23 @@ pub fn trace_events(text: &str, cluster_size: u32) -> Parsed<(Vec<TraceEvent>, u
             };
             (post, None, 0, none)
         } else {
-            let state = &event["state"];
-            if state.is_null() {
+            let TraceDetail::Step {
+                input,
+                effects,
+                state,
+                ..
+            } = &event.detail
+            else {
+                return Err(at(format!("event `{name}` is not a step")));
+            };
+            let Some(state) = state.as_ref().filter(|state| !state.is_null()) else {
                 return Err(at(format!(
                     "field `state` is missing: this trace was written before trace \
                      validation existed; re-run the run with this quorumlab \
                      (`quorumlab run SCENARIO --seed N --trace --out DIR`) and validate DIR \
                      (event `{name}`)"
                 )));
-            }
-            let input = &event["input"];
+            };
             let message = match input.get("msg") {
                 Some(msg) => {
                     let from = field_u64(input, "from").map_err(&at)?;
@@ -356,7 +368,7 @@ pub fn trace_events(text: &str, cluster_size: u32) -> Parsed<(Vec<TraceEvent>, u
                 None => 0,
             };
             let post = state_tla(state, &mut values).map_err(&at)?;
-            let sends = sends_tla(&event["effects"], node, &mut values).map_err(&at)?;
+            let sends = sends_tla(effects, node, &mut values).map_err(&at)?;
             last_raw[slot] = Some(state.clone());
             (post, message, value, sends)
         };
@@ -372,8 +384,8 @@ pub fn trace_events(text: &str, cluster_size: u32) -> Parsed<(Vec<TraceEvent>, u
         let pre_state = std::mem::replace(&mut last_state[slot], post_state.clone());
         events.push(TraceEvent {
             line,
-            index: event["i"].as_u64().unwrap_or(0),
-            time_us: event["time_us"].as_u64().unwrap_or(0),
+            index: event.i,
+            time_us: event.time_us,
             node: node as u32,
             event: name.to_string(),
             action,
