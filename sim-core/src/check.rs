@@ -423,6 +423,7 @@ impl<P: Protocol> ProtocolModel<P> {
         let ctx = self.ctx(node);
         let outcome = crate::panics::quietly(|| {
             catch_unwind(AssertUnwindSafe(|| {
+                state.checker.before_step(&state.nodes, node, &input);
                 let mut sink = ModelSink {
                     state: &mut *state,
                     crash_after_persist,

@@ -307,6 +307,13 @@ pub trait Checker<P: Protocol>: Clone + Debug + Default + Hash + Eq + Send + Syn
     /// Every safety property this checker can report.
     fn properties() -> &'static [PropertyInfo];
 
+    /// Called just before `stepped` takes `input`: a checker that judges a step by what
+    /// came in (Raft: "a message with a higher term makes its receiver a follower", §5.1)
+    /// notes here what it needs from the input and the state before; `on_step` follows.
+    /// Whatever it notes must be cleared by `on_step`, so that it is never part of the
+    /// state between steps. The default notes nothing.
+    fn before_step(&mut self, _nodes: NodesView<'_, P>, _stepped: NodeId, _input: &Input<P>) {}
+
     /// Update ghost state and check what the step of `stepped` could have broken.
     fn on_step(
         &mut self,

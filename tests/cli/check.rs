@@ -61,6 +61,7 @@ fn raft_three_nodes_every_property_holds_exhaustively() {
             "leader_append_only",
             "leader_completeness",
             "state_machine_safety",
+            "higher_term_steps_down",
             "no_panic"
         ]
     );
@@ -69,6 +70,13 @@ fn raft_three_nodes_every_property_holds_exhaustively() {
 /// The mutants the model checker catches: (mutant, `[check]` bounds, property violated,
 /// length of the shortest counterexample).
 const CAUGHT: &[(&str, &str, &str, usize)] = &[
+    // A leader drops a reply of term 2 and stays leader of term 1 (§5.1).
+    (
+        "ignore-higher-term-replies",
+        CHECK3_BOUNDS,
+        "higher_term_steps_down",
+        10,
+    ),
     // A restarted node forgets its vote and votes again in term 1.
     ("volatile-voted-for", CHECK3_BOUNDS, "election_safety", 14),
     // A candidate missing the committed entry wins anyway.

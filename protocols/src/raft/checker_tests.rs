@@ -379,7 +379,8 @@ fn liveness_leader_needs_a_majority_in_the_leaders_term() {
             "log_matching",
             "leader_append_only",
             "leader_completeness",
-            "state_machine_safety"
+            "state_machine_safety",
+            "higher_term_steps_down"
         ]
     );
     assert_eq!(registration().name, "raft");

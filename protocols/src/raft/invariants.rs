@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use sim_core::{Checker, NodeId, NodesView, PropertyInfo, Violation};
+use sim_core::{Checker, Input, NodeId, NodesView, PropertyInfo, Violation};
 
 use super::{Entry, LogIndex, MachineCommand, RaftNode, RaftObs, StateMachine, Term};
 
@@ -45,7 +45,15 @@ const PROPERTIES: &[PropertyInfo] = &[
         description: "no two nodes commit (and so apply) different entries at the same index \
                       (§5.4.3)",
     },
+    PropertyInfo {
+        name: HIGHER_TERM_STEPS_DOWN,
+        description: "a node that receives any message, request or reply, with a term above \
+                      its own adopts that term and is a follower after the step (§5.1)",
+    },
 ];
+
+/// The step-by-step rule of §5.1, checked on the step that receives the message.
+const HIGHER_TERM_STEPS_DOWN: &str = "higher_term_steps_down";
 
 const LIVENESS_CONDITIONS: &[PropertyInfo] = &[PropertyInfo {
     name: "leader",
@@ -91,6 +99,9 @@ pub struct RaftChecker<C = u64> {
     committed: BTreeMap<LogIndex, CommittedEntry<C>>,
     /// The current leaders' logs after their last step.
     leader_logs: BTreeMap<NodeId, LeaderLog>,
+    /// Between `before_step` and `on_step` only: the stepping node received a message
+    /// whose term (the second) is above its own.
+    higher_term: Option<(NodeId, Term)>,
 }
 
 impl<C> Default for RaftChecker<C> {
@@ -100,6 +111,7 @@ impl<C> Default for RaftChecker<C> {
             registry: BTreeMap::new(),
             committed: BTreeMap::new(),
             leader_logs: BTreeMap::new(),
+            higher_term: None,
         }
     }
 }
@@ -347,12 +359,52 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
         PROPERTIES
     }
 
+    fn before_step(
+        &mut self,
+        nodes: NodesView<'_, RaftNode<M>>,
+        stepped: NodeId,
+        input: &Input<RaftNode<M>>,
+    ) {
+        assert!(
+            self.higher_term.is_none(),
+            "on_step clears what before_step noted"
+        );
+        if let (Input::Message { msg, .. }, Some(node)) =
+            (input, nodes.get(stepped.index()).and_then(Option::as_ref))
+        {
+            if msg.term() > node.current_term() {
+                self.higher_term = Some((stepped, msg.term()));
+            }
+        }
+    }
+
     fn on_step(
         &mut self,
         nodes: NodesView<'_, RaftNode<M>>,
         stepped: NodeId,
         observations: &[RaftObs],
     ) -> Result<(), Violation> {
+        let higher_term = self.higher_term.take();
+        if let (Some((noted, term)), Some(node)) = (
+            higher_term,
+            nodes.get(stepped.index()).and_then(Option::as_ref),
+        ) {
+            assert!(
+                noted == stepped,
+                "before_step and on_step name the same node"
+            );
+            if node.current_term() != term || node.role_kind() != super::Role::Follower {
+                return Err(Violation::new(
+                    HIGHER_TERM_STEPS_DOWN,
+                    format!(
+                        "{stepped} received a message of term {term} and is a {} of term {} \
+                         after the step, not a follower of term {term}",
+                        node.role_kind().name(),
+                        node.current_term()
+                    ),
+                ));
+            }
+        }
         let Some(node) = nodes.get(stepped.index()).and_then(Option::as_ref) else {
             // Crashed within its step: only what needs no state can be checked.
             for observation in observations {

@@ -1191,6 +1191,14 @@ impl<M: StateMachine> RaftNode<M> {
             self.id
         );
         if msg.term() > self.current_term {
+            let reply = matches!(
+                msg,
+                RaftMsg::RequestVoteResponse { .. } | RaftMsg::AppendEntriesResponse { .. }
+            );
+            if reply && out.mutant(Mutant::IgnoreHigherTermReplies) {
+                // The bug: a reply from a newer term is dropped instead of adopted.
+                return;
+            }
             self.become_follower(out, msg.term());
         }
         match msg {

@@ -50,6 +50,12 @@ sim_core::mutants! {
             "a follower sets commitIndex to leaderCommit without taking the min \
                       with the index of the last new entry, so it commits stale entries \
                       the leader never verified (Figure 2, AppendEntries rule 5).",
+        /// A reply with a higher term is dropped, not adopted (§5.1).
+        IgnoreHigherTermReplies => "ignore-higher-term-replies", safety,
+            "a RequestVote or AppendEntries reply that carries a higher term is dropped \
+             instead of adopted, so a deposed leader or a stale candidate goes on in its old \
+             term (§5.1: any RPC, request or response, with a higher term makes the receiver \
+             step down)",
         /// The election timeout is not randomised (§5.2): split votes repeat forever.
         FixedElectionTimeout => "fixed-election-timeout", liveness,
             "the election timeout is a fixed delay rather than a random range, so \
@@ -72,7 +78,7 @@ mod tests {
                 .filter(|(_, other)| other.name == info.name);
             assert_eq!(duplicates.count(), 0, "duplicate mutant name {}", info.name);
         }
-        assert_eq!(Mutant::ALL.len(), 9);
+        assert_eq!(Mutant::ALL.len(), 10);
         assert_eq!(Mutant::from_name("no-such-mutant"), None);
         let liveness: Vec<&str> = Mutant::ALL
             .iter()

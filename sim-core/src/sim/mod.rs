@@ -598,6 +598,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             _ => self.nodes[index].as_ref().map(P::role),
         };
         let mut fx = std::mem::take(&mut self.fx);
+        self.checker.before_step(&self.nodes, node, &input);
         let stepped = interpret::step(self, &ctx, input, &mut fx);
         self.fx = fx;
 
