@@ -61,6 +61,7 @@ fn raft_three_nodes_every_property_holds_exhaustively() {
             "leader_append_only",
             "leader_completeness",
             "state_machine_safety",
+            "commit_index_monotonic",
             "higher_term_steps_down",
             "no_panic"
         ]
@@ -70,6 +71,13 @@ fn raft_three_nodes_every_property_holds_exhaustively() {
 /// The mutants the model checker catches: (mutant, `[check]` bounds, property violated,
 /// length of the shortest counterexample).
 const CAUGHT: &[(&str, &str, &str, usize)] = &[
+    // A stale heartbeat lowers a follower's commitIndex from 1 to 0.
+    (
+        "commit-index-regresses",
+        CHECK3_BOUNDS,
+        "commit_index_monotonic",
+        15,
+    ),
     // A leader drops a reply of term 2 and stays leader of term 1 (§5.1).
     (
         "ignore-higher-term-replies",

@@ -380,6 +380,7 @@ fn liveness_leader_needs_a_majority_in_the_leaders_term() {
             "leader_append_only",
             "leader_completeness",
             "state_machine_safety",
+            "commit_index_monotonic",
             "higher_term_steps_down"
         ]
     );

@@ -46,11 +46,19 @@ const PROPERTIES: &[PropertyInfo] = &[
                       (§5.4.3)",
     },
     PropertyInfo {
+        name: COMMIT_INDEX_MONOTONIC,
+        description: "a node's commitIndex never decreases within its life; only a restart \
+                      resets it (Figure 2: commitIndex increases monotonically)",
+    },
+    PropertyInfo {
         name: HIGHER_TERM_STEPS_DOWN,
         description: "a node that receives any message, request or reply, with a term above \
                       its own adopts that term and is a follower after the step (§5.1)",
     },
 ];
+
+/// Figure 2's "commitIndex increases monotonically", checked on every step.
+const COMMIT_INDEX_MONOTONIC: &str = "commit_index_monotonic";
 
 /// The step-by-step rule of §5.1, checked on the step that receives the message.
 const HIGHER_TERM_STEPS_DOWN: &str = "higher_term_steps_down";
@@ -60,6 +68,14 @@ const LIVENESS_CONDITIONS: &[PropertyInfo] = &[PropertyInfo {
     description: "some up node is leader in term T and a majority of the cluster is up with \
                   currentTerm T",
 }];
+
+/// What `before_step` notes for `on_step`.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+struct Before {
+    node: NodeId,
+    commit_index: LogIndex,
+    higher_term: Option<Term>,
+}
 
 /// An entry as first written at its (index, term), and the term of the entry before it.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
@@ -99,9 +115,10 @@ pub struct RaftChecker<C = u64> {
     committed: BTreeMap<LogIndex, CommittedEntry<C>>,
     /// The current leaders' logs after their last step.
     leader_logs: BTreeMap<NodeId, LeaderLog>,
-    /// Between `before_step` and `on_step` only: the stepping node received a message
-    /// whose term (the second) is above its own.
-    higher_term: Option<(NodeId, Term)>,
+    /// Between `before_step` and `on_step` only: the stepping node, its commit index
+    /// before the step, and the term of the message it received when that term is above
+    /// its own.
+    before: Option<Before>,
 }
 
 impl<C> Default for RaftChecker<C> {
@@ -111,7 +128,7 @@ impl<C> Default for RaftChecker<C> {
             registry: BTreeMap::new(),
             committed: BTreeMap::new(),
             leader_logs: BTreeMap::new(),
-            higher_term: None,
+            before: None,
         }
     }
 }
@@ -366,16 +383,21 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
         input: &Input<RaftNode<M>>,
     ) {
         assert!(
-            self.higher_term.is_none(),
+            self.before.is_none(),
             "on_step clears what before_step noted"
         );
-        if let (Input::Message { msg, .. }, Some(node)) =
-            (input, nodes.get(stepped.index()).and_then(Option::as_ref))
-        {
-            if msg.term() > node.current_term() {
-                self.higher_term = Some((stepped, msg.term()));
-            }
-        }
+        let Some(node) = nodes.get(stepped.index()).and_then(Option::as_ref) else {
+            return;
+        };
+        let higher_term = match input {
+            Input::Message { msg, .. } if msg.term() > node.current_term() => Some(msg.term()),
+            _ => None,
+        };
+        self.before = Some(Before {
+            node: stepped,
+            commit_index: node.commit_index(),
+            higher_term,
+        });
     }
 
     fn on_step(
@@ -384,15 +406,33 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
         stepped: NodeId,
         observations: &[RaftObs],
     ) -> Result<(), Violation> {
-        let higher_term = self.higher_term.take();
-        if let (Some((noted, term)), Some(node)) = (
-            higher_term,
-            nodes.get(stepped.index()).and_then(Option::as_ref),
-        ) {
+        let before = self.before.take();
+        if let (Some(before), Some(node)) =
+            (before, nodes.get(stepped.index()).and_then(Option::as_ref))
+        {
             assert!(
-                noted == stepped,
+                before.node == stepped,
                 "before_step and on_step name the same node"
             );
+            if node.commit_index() < before.commit_index {
+                return Err(Violation::new(
+                    COMMIT_INDEX_MONOTONIC,
+                    format!(
+                        "{stepped}'s commitIndex went from {} down to {} in one step",
+                        before.commit_index,
+                        node.commit_index()
+                    ),
+                ));
+            }
+        }
+        if let (
+            Some(Before {
+                higher_term: Some(term),
+                ..
+            }),
+            Some(node),
+        ) = (before, nodes.get(stepped.index()).and_then(Option::as_ref))
+        {
             if node.current_term() != term || node.role_kind() != super::Role::Follower {
                 return Err(Violation::new(
                     HIGHER_TERM_STEPS_DOWN,

@@ -674,7 +674,7 @@ impl<M: StateMachine> RaftNode<M> {
                 },
             );
         }
-        assert!(self.last_applied == self.commit_index);
+        assert!(self.last_applied == self.commit_index || out.config.mutant.is_some());
     }
 
     /// Adopt `term` (when newer) and become a follower (§5.1: "if RPC request or response
@@ -1031,6 +1031,10 @@ impl<M: StateMachine> RaftNode<M> {
         };
         if new_commit > self.commit_index {
             self.commit_to(out, new_commit);
+        } else if new_commit < self.commit_index && out.mutant(Mutant::CommitIndexRegresses) {
+            // The bug: commitIndex = min(leaderCommit, last new entry) even when that is
+            // lower (a stale or reordered AppendEntries), so a committed index goes back.
+            self.commit_index = new_commit;
         }
         let result = AppendResult::Success {
             match_index: last_new_index,

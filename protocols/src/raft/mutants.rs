@@ -50,6 +50,12 @@ sim_core::mutants! {
             "a follower sets commitIndex to leaderCommit without taking the min \
                       with the index of the last new entry, so it commits stale entries \
                       the leader never verified (Figure 2, AppendEntries rule 5).",
+        /// A follower's commitIndex follows leaderCommit down (Figure 2: it only grows).
+        CommitIndexRegresses => "commit-index-regresses", safety,
+            "a follower sets commitIndex to min(leaderCommit, index of last new entry) even \
+             when that is below its commitIndex, so a stale or reordered AppendEntries \
+             un-commits entries it already applied and reported (Figure 2: commitIndex \
+             increases monotonically)",
         /// A reply with a higher term is dropped, not adopted (§5.1).
         IgnoreHigherTermReplies => "ignore-higher-term-replies", safety,
             "a RequestVote or AppendEntries reply that carries a higher term is dropped \
@@ -78,7 +84,7 @@ mod tests {
                 .filter(|(_, other)| other.name == info.name);
             assert_eq!(duplicates.count(), 0, "duplicate mutant name {}", info.name);
         }
-        assert_eq!(Mutant::ALL.len(), 10);
+        assert_eq!(Mutant::ALL.len(), 11);
         assert_eq!(Mutant::from_name("no-such-mutant"), None);
         let liveness: Vec<&str> = Mutant::ALL
             .iter()

@@ -95,7 +95,10 @@ impl Cluster {
         };
         // A crash after persisting happens inside `crash_after_persist` (so the checker
         // sees the crashed node), not after the checker as in the simulator.
-        self.checker.before_step(&self.nodes, id, &input);
+        // After a violation the checker is no longer run (see below), so it is not primed.
+        if self.violation.is_none() {
+            self.checker.before_step(&self.nodes, id, &input);
+        }
         let _stepped = interpret::step(self, &ctx, input, &mut Effects::default());
         let observations = std::mem::take(&mut self.step_observations);
         if self.violation.is_none() {
@@ -861,7 +864,7 @@ fn configure_defaults_and_mutant_names() {
         .configure(mistyped, 3, None)
         .expect_err("a string for a number");
     assert_eq!(error.field, "heartbeat_ms");
-    assert_eq!(registration.mutants().len(), 10);
+    assert_eq!(registration.mutants().len(), 11);
     assert_eq!((registration.fault_bound)(5).crashed, 2);
     assert_eq!((registration.fault_bound)(4).crashed, 1);
     assert_eq!((registration.fault_bound)(1).crashed, 0);
