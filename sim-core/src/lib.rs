@@ -13,6 +13,7 @@ pub mod interpret;
 pub mod lincheck;
 pub mod network;
 pub mod panics;
+pub mod persistent;
 pub mod protocol;
 pub mod registration;
 pub mod result;
