@@ -176,7 +176,7 @@ fn parse_line(number: usize, line: &str) -> Result<Event, String> {
         TraceDetail::Crash { cause } => event.cause = Some(cause),
         TraceDetail::Fault { fault } => event.fault = Some(fault),
         TraceDetail::End { property, .. } => event.property = property,
-        TraceDetail::Marker {} => {}
+        TraceDetail::Truncated { .. } | TraceDetail::Marker {} => {}
     }
     Ok(event)
 }

@@ -20,6 +20,7 @@ mod end;
 mod faults;
 mod history;
 mod queue;
+mod trace_buffer;
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
@@ -44,6 +45,7 @@ use clients::Client;
 use decisions::Decisions;
 pub use history::{lincheck_history, LINCHECK_MAX_STEPS, LINEARIZABLE};
 use queue::{Event, EventQueue};
+use trace_buffer::TraceBuffer;
 
 /// A scenario bound to a protocol and validated against it; shared by every seed of a
 /// sweep (it is `Sync`).
@@ -257,7 +259,7 @@ struct Sim<'a, P: Protocol> {
     fx: Effects<P>,
     observations: Vec<P::Obs>,
     hasher: TraceHasher,
-    trace: Option<Vec<String>>,
+    trace: Option<TraceBuffer>,
     trace_effects: Vec<TraceEffect>,
     /// The id the next message sent gets (ids are per run, in send order).
     next_message_id: u64,
@@ -336,7 +338,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             fx: Effects::default(),
             observations: Vec::new(),
             hasher: TraceHasher::default(),
-            trace: trace.then(Vec::new),
+            trace: trace.then(|| TraceBuffer::new(prepared.scenario.file.budget.max_trace_mb)),
             trace_effects: Vec::new(),
             next_message_id: 0,
             delivering: None,
@@ -427,6 +429,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
 
     fn run_loop(&mut self) {
         let max_events = self.prepared.scenario.file.budget.max_events;
+        // Validated: max_sim_ms <= u64::MAX / 1000.
+        let max_sim_us = self.prepared.scenario.file.budget.max_sim_ms * 1000;
         while let Some((time, event)) = self.queue.pop() {
             assert!(
                 time >= self.now,
@@ -440,6 +444,15 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     Verdict::Budget,
                     "budget",
                     format!("more than {max_events} events (budget.max_events)"),
+                );
+            } else if time > max_sim_us {
+                self.fail(
+                    Verdict::Budget,
+                    "budget",
+                    format!(
+                        "simulated time passed {} ms (budget.max_sim_ms)",
+                        max_sim_us / 1000
+                    ),
                 );
             } else if self.queue.len() > QUEUE_EVENTS_MAX {
                 self.fail(
@@ -648,7 +661,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     delivered,
                 },
             };
-            trace.push(line.to_line());
+            trace.push(&line);
         }
         self.observations.clear();
         if let Err(violation) = verdict {
@@ -760,7 +773,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 event: event.to_string(),
                 detail: detail(),
             };
-            trace.push(line.to_line());
+            trace.push(&line);
         }
     }
 
