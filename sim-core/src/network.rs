@@ -509,33 +509,31 @@ impl Network {
         }
     }
 
-    /// The latency of the route from `from` to `to` for a client's message (one draw
-    /// per hop). No bandwidth: client traffic does not queue on the nodes' links.
-    pub fn route_latency(&self, from: NodeId, to: NodeId, rng: &mut Rng) -> TimeUs {
+    /// The links of the route from `from` to `to`, hop by hop.
+    fn route_links(&self, from: NodeId, to: NodeId) -> impl Iterator<Item = &Link> {
         let nodes = self.nodes as usize;
         self.routes[self.index(from, to)]
             .iter()
-            .map(|&(a, b)| {
+            .map(move |&(a, b)| {
                 self.links[a as usize * nodes + b as usize]
                     .as_ref()
                     .expect("routes follow links")
-                    .latency
-                    .draw(rng)
             })
+    }
+
+    /// The latency of the route from `from` to `to` for a client's message (one draw
+    /// per hop). No bandwidth: client traffic does not queue on the nodes' links.
+    pub fn route_latency(&self, from: NodeId, to: NodeId, rng: &mut Rng) -> TimeUs {
+        self.route_links(from, to)
+            .map(|link| link.latency.draw(rng))
             .sum()
     }
 
     /// The loss rate of the route from `from` to `to` for a client's message: its hops'
     /// rates summed (an upper bound of the chance that some hop loses it), at most 1.
     pub fn route_loss(&self, from: NodeId, to: NodeId) -> u32 {
-        let nodes = self.nodes as usize;
-        self.routes[self.index(from, to)]
-            .iter()
-            .map(|&(a, b)| {
-                self.links[a as usize * nodes + b as usize]
-                    .as_ref()
-                    .map_or(0, |link| link.drop_per_million)
-            })
+        self.route_links(from, to)
+            .map(|link| link.drop_per_million)
             .fold(0u32, u32::saturating_add)
             .min(1_000_000)
     }

@@ -161,18 +161,7 @@ impl<P: Protocol> Sim<'_, P> {
         (client, node, towards_node, fate).hash(&mut self.hasher);
         let id = self.next_message_id;
         self.next_message_id += 1;
-        let traced = self.trace.is_some().then(|| match fate {
-            Fate::Deliver {
-                delay_us,
-                duplicate_delay_us,
-            } => TraceFate::Delivered {
-                delay_us,
-                duplicate_delay_us,
-            },
-            Fate::Drop(cause) => TraceFate::Dropped {
-                dropped: cause.name().to_string(),
-            },
-        });
+        let traced = self.trace.is_some().then(|| super::trace_fate(fate));
         (id, fate, traced)
     }
 

@@ -682,18 +682,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         let id = self.next_message_id;
         self.next_message_id += 1;
         if self.trace.is_some() {
-            let fate = match fate {
-                Fate::Deliver {
-                    delay_us,
-                    duplicate_delay_us,
-                } => TraceFate::Delivered {
-                    delay_us,
-                    duplicate_delay_us,
-                },
-                Fate::Drop(cause) => TraceFate::Dropped {
-                    dropped: cause.name().to_string(),
-                },
-            };
+            let fate = trace_fate(fate);
             self.trace_effects.push(TraceEffect::Send {
                 to: to.0,
                 msg: json!({msg.kind(): &msg}),
@@ -927,6 +916,22 @@ impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
                     &effect,
                 ))));
         }
+    }
+}
+
+/// A network decision as the trace writes it.
+fn trace_fate(fate: Fate) -> TraceFate {
+    match fate {
+        Fate::Deliver {
+            delay_us,
+            duplicate_delay_us,
+        } => TraceFate::Delivered {
+            delay_us,
+            duplicate_delay_us,
+        },
+        Fate::Drop(cause) => TraceFate::Dropped {
+            dropped: cause.name().to_string(),
+        },
     }
 }
 
