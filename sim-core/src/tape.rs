@@ -102,6 +102,8 @@ pub enum ClientDraw {
     Think,
     /// The draw an operation is built from (`Protocol::client_op`).
     Op,
+    /// Whether a request or reply of a client on the network is lost (1) or not (0).
+    Lost,
 }
 
 /// The `n`-th workload draw of `client`.

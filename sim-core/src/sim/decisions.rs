@@ -52,8 +52,8 @@ impl<'a> Decisions<'a> {
         }
     }
 
-    /// The fate of the next message from `from` to `to`, and its ordinal on that pair
-    /// (its key on the tape).
+    /// The fate of the next message (of `kind`) from `from` to `to`, and its ordinal on
+    /// that pair (its key on the tape).
     pub(super) fn message_fate(
         &mut self,
         network: &mut Network,
@@ -61,12 +61,23 @@ impl<'a> Decisions<'a> {
         from: NodeId,
         to: NodeId,
         size_bytes: u32,
+        kind: &str,
     ) -> (u64, Fate) {
         let link = from.index() * self.cluster_size + to.index();
         let ordinal = self.link_sends[link];
         self.link_sends[link] += 1;
         let fate = match self.tape {
-            None => network.send(now, from, to, size_bytes, &mut self.network),
+            None => match network.send(now, from, to, size_bytes, &mut self.network) {
+                Fate::Deliver {
+                    delay_us,
+                    duplicate_delay_us,
+                } if !network.reorder_rules.is_empty() => Fate::Deliver {
+                    delay_us: delay_us + network.reorder_delay(from, to, kind, &mut self.network),
+                    duplicate_delay_us,
+                },
+                fate => fate,
+            },
+            // The tape's delay already holds any reordering.
             Some(tape) => network.send_from_tape(from, to, tape.message(from.0, to.0, ordinal)),
         };
         if let Some(recording) = &mut self.recording {
