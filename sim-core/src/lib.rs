@@ -25,6 +25,8 @@ pub mod stats;
 pub mod sweep;
 pub mod tape;
 pub mod trace;
+#[cfg(feature = "check")]
+pub mod walks;
 
 pub use interpret::{EffectSink, Stepped};
 pub use protocol::*;
