@@ -27,6 +27,8 @@ pub mod stats;
 pub mod sweep;
 pub mod tape;
 pub mod trace;
+#[cfg(feature = "check")]
+pub mod walks;
 
 pub use interpret::{EffectSink, Stepped};
 pub use protocol::*;

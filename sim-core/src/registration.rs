@@ -199,6 +199,8 @@ pub const GENERIC_CHECK_FIELDS: &[&str] = &[
     "max_client_ops",
     "max_in_flight",
     "sometimes",
+    "walks",
+    "walk_depth",
 ];
 
 /// The generic `[check]` fields, for the schema (`GENERIC_CHECK_FIELDS` names the same;
@@ -220,6 +222,10 @@ struct GenericCheckFields {
     max_in_flight: Option<u32>,
     /// Observation kinds (or `fault_fired`) some explored state must have seen.
     sometimes: Option<Vec<String>>,
+    /// Search by this many seeded random walks instead of exhaustively.
+    walks: Option<u64>,
+    /// Actions per random walk at most (default 200).
+    walk_depth: Option<u32>,
 }
 
 /// A table schema that refuses fields it does not list.
