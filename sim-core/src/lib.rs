@@ -14,6 +14,7 @@ pub mod interpret;
 pub mod lincheck;
 pub mod network;
 pub mod panics;
+pub mod persistent;
 pub mod protocol;
 pub mod registration;
 pub mod result;
