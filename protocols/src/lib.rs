@@ -9,6 +9,7 @@ pub mod kv;
 pub mod paxos;
 pub mod pingpong;
 pub mod raft;
+pub mod twopc;
 
 use sim_core::runner::ProtocolEntry;
 
@@ -20,5 +21,6 @@ pub fn registry() -> Vec<ProtocolEntry> {
         ProtocolEntry::new(kv::registration()),
         ProtocolEntry::new(pingpong::registration()),
         ProtocolEntry::new(paxos::registration()),
+        ProtocolEntry::new(twopc::registration()),
     ]
 }

@@ -101,3 +101,23 @@ fn paxos_three_nodes_hold_agreement_exhaustively() {
         );
     }
 }
+
+const TWOPC: &str = "scenarios/twopc/check3.toml";
+const TWOPC_VOTE_NO: &str = "scenarios/twopc/check4_vote_no.toml";
+
+#[test]
+fn twopc_keeps_atomic_commit_exhaustively_and_catches_every_mutant() {
+    passes_with(TWOPC, 32_084);
+    passes_with(TWOPC_VOTE_NO, 8_588);
+    // The decision sent, the coordinator crashes before the write-behind record lands,
+    // and recovers into presumed abort.
+    caught(TWOPC, "commit-before-persist", "no_reversal", 8);
+    // A participant's query timer fires before the commit arrives.
+    caught(TWOPC, "abort-after-yes-timeout", "atomicity", 6);
+    // Crash and restart after deciding commit: the log is not read.
+    caught(TWOPC, "redecide-on-recovery", "no_reversal", 8);
+    // Two participants: a majority of yes votes is every vote, so only the no voter's
+    // configuration shows it.
+    assert!(check(TWOPC, Some("majority-commit")).passed());
+    caught(TWOPC_VOTE_NO, "majority-commit", "validity", 7);
+}
