@@ -51,7 +51,7 @@ pub struct Ballot {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum PaxosMsg {
     /// Phase 1a.
     Prepare { ballot: Ballot },
@@ -102,7 +102,7 @@ impl TimerName for PaxosTimer {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum PaxosObs {
     /// A proposer starts phase 1 with `ballot`; `value` is its own proposal.
     Prepare { ballot: Ballot, value: Value },
