@@ -3,6 +3,7 @@
 mod architecture;
 mod check;
 mod classics;
+mod clients;
 mod commands;
 mod determinism;
 mod kv;
