@@ -2,6 +2,7 @@
 
 mod architecture;
 mod check;
+mod classics;
 mod clients;
 mod commands;
 mod determinism;
