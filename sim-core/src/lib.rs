@@ -7,6 +7,7 @@
 
 #[cfg(feature = "check")]
 pub mod check;
+pub mod endpoints;
 pub mod faults;
 pub mod hash;
 pub mod interpret;
@@ -20,12 +21,15 @@ pub mod result;
 pub mod rng;
 pub mod runner;
 pub mod scenario;
+pub mod selectors;
 pub mod shrink;
 pub mod sim;
 pub mod stats;
 pub mod sweep;
 pub mod tape;
 pub mod trace;
+#[cfg(feature = "check")]
+pub mod walks;
 
 pub use interpret::{EffectSink, Stepped};
 pub use protocol::*;

@@ -1490,7 +1490,14 @@ pub fn registration_of<M: StateMachine>(
         .workload(|config: &RaftConfig<M::Config>, client, seq, draw| {
             M::client_op(&config.machine, client, seq, draw)
         })
-        .trace_state(trace_state::<M>);
+        .trace_state(trace_state::<M>)
+        .epoch(|node| node.current_term())
+        .message_kinds(&[
+            "request_vote",
+            "request_vote_response",
+            "append_entries",
+            "append_entries_response",
+        ]);
     match M::history_model() {
         Some(model) => registration.history(HistoryHooks {
             model,
