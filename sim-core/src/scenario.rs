@@ -1153,18 +1153,18 @@ impl Scenario {
         if file.budget.max_sim_ms == 0 || file.budget.max_sim_ms > u64::MAX / 1000 {
             return Err(self.error(
                 "budget.max_sim_ms",
-                &format!("{} ms is not a usable time budget", file.budget.max_sim_ms),
+                format!("{} ms is not a usable time budget", file.budget.max_sim_ms),
                 "write e.g. `max_sim_ms = 86400000` (a day)",
             ));
         }
         if file.duration_ms > file.budget.max_sim_ms {
             return Err(self.error(
                 "duration_ms",
-                &format!(
+                format!(
                     "the run lasts {} ms, past budget.max_sim_ms ({} ms)",
                     file.duration_ms, file.budget.max_sim_ms
                 ),
-                &format!(
+                format!(
                     "raise the budget: `[budget] max_sim_ms = {}` (and max_events to match)",
                     file.duration_ms.saturating_mul(2)
                 ),
@@ -1173,7 +1173,7 @@ impl Scenario {
         if file.budget.max_trace_mb == 0 || file.budget.max_trace_mb > 1 << 20 {
             return Err(self.error(
                 "budget.max_trace_mb",
-                &format!(
+                format!(
                     "{} MiB is not a usable trace budget",
                     file.budget.max_trace_mb
                 ),
