@@ -298,3 +298,127 @@ fn print_shrink_row(path: &Path, report: &crate::shrink::ShrinkReport) {
         }
     );
 }
+
+/// One run of `bench long-runs`.
+#[derive(Debug, Serialize)]
+pub struct LongRun {
+    pub scenario: &'static str,
+    pub simulated_s: u64,
+    pub events: u64,
+    pub wall_s: f64,
+    pub events_per_sec: f64,
+    /// This run's time per event over the shortest run's.
+    pub cost_per_event_vs_shortest: f64,
+    /// The process's peak resident memory after this run (runs go shortest first, so it
+    /// is the peak of the longest run so far).
+    pub peak_rss_mb: Option<f64>,
+    /// `history.json`'s size (kv runs).
+    pub history_bytes: usize,
+    pub client_ops: u64,
+}
+
+/// The scenario `path` with `duration_ms` replaced and budgets raised to fit it.
+fn lengthened(source: &str, duration_s: u64) -> Result<Scenario, CliError> {
+    let mut text = String::new();
+    let mut replaced = false;
+    for line in source.lines() {
+        // The top-level `duration_ms` comes before any table (the nemesis has its own).
+        if !replaced && line.starts_with("duration_ms") {
+            replaced = true;
+            text.push_str(&format!("duration_ms = {}\n", duration_s * 1000));
+        } else {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    text.push_str(&format!(
+        "\n[budget]\nmax_events = 100000000\nmax_sim_ms = {}\n",
+        (duration_s + 60) * 1000
+    ));
+    Ok(Scenario::parse(
+        Path::new(&format!("<bench: {duration_s} s>")),
+        text,
+    )?)
+}
+
+/// Peak resident set size of this process (Linux's VmHWM), in MiB.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// A kv cluster whose clients mostly append to one key: every get returns the key's
+/// whole value, which is what made histories grow with the square of their length.
+const KV_APPENDS: &str = "protocol = \"kv\"\nnodes = 3\nduration_ms = 10000\n\
+[params]\nkeys = 1\nget_weight = 1\nput_weight = 0\nappend_weight = 1\ncas_weight = 0\n\
+[network]\nlatency = { dist = \"uniform\", min_us = 1000, max_us = 3000 }\n\
+[workload]\nclients = 4\ninterval_ms = [5, 20]\ntimeout_ms = 400\n";
+
+/// `quorumlab bench long-runs`: Raft under the nemesis scenario for 100 s, 1,000 s and
+/// 3,600 s of simulated time (cost per event should not grow with the run's length), and
+/// a kv run of appends to one key at two lengths (history size linear in operations).
+pub fn bench_long_runs(json_output: bool, scenario_path: &Path) -> Result<i32, CliError> {
+    sim_core::panics::install_quiet_hook();
+    let source = std::fs::read_to_string(scenario_path)
+        .map_err(|error| CliError::BadInput(format!("{}: {error}", scenario_path.display())))?;
+    let plan: [(&'static str, &str, u64); 5] = [
+        ("raft nemesis", &source, 100),
+        ("raft nemesis", &source, 1000),
+        ("raft nemesis", &source, 3600),
+        ("kv appends", KV_APPENDS, 30),
+        ("kv appends", KV_APPENDS, 120),
+    ];
+    let mut runs: Vec<LongRun> = Vec::new();
+    for (label, text, seconds) in plan {
+        let runner = prepare_scenario(&lengthened(text, seconds)?, None, false)?;
+        let clock = Stopwatch::start();
+        let output = runner.run(1, false);
+        let wall_s = clock.seconds();
+        if output.result.verdict.is_failure() {
+            return Err(CliError::Internal(format!(
+                "bench long-runs: {label} {seconds} s failed: {:?} {:?}",
+                output.result.property, output.result.detail
+            )));
+        }
+        let events = output.result.metrics.events;
+        let history_bytes = serde_json::to_vec(&output.history).map_or(0, |bytes| bytes.len());
+        let per_event = wall_s / events.max(1) as f64;
+        let shortest = runs
+            .iter()
+            .find(|run| run.scenario == label)
+            .map_or(per_event, |run| run.wall_s / run.events.max(1) as f64);
+        runs.push(LongRun {
+            scenario: label,
+            simulated_s: seconds,
+            events,
+            wall_s,
+            events_per_sec: events as f64 / wall_s,
+            cost_per_event_vs_shortest: per_event / shortest,
+            peak_rss_mb: peak_rss_mb(),
+            history_bytes,
+            client_ops: output.result.metrics.client_ops_invoked,
+        });
+    }
+    if json_output {
+        print!("{}", to_json_pretty(&runs));
+        return Ok(EXIT_PASS);
+    }
+    for run in &runs {
+        println!(
+            "{:<13} {:>5} s simulated  {:>9} events  {:>7.2} s  {:>9.0} events/s  x{:.2} per event  peak RSS {:>7}  history {:>10} bytes for {} ops",
+            run.scenario,
+            run.simulated_s,
+            run.events,
+            run.wall_s,
+            run.events_per_sec,
+            run.cost_per_event_vs_shortest,
+            run.peak_rss_mb.map_or("?".to_string(), |mb| format!("{mb:.0} MiB")),
+            run.history_bytes,
+            run.client_ops
+        );
+    }
+    println!("goal: cost per event within 1.5x across lengths; history bytes linear in ops");
+    Ok(EXIT_PASS)
+}

@@ -318,6 +318,7 @@ missing or unusable run directory or a trace longer than 2000 events.")]
   quorumlab bench lincheck
   quorumlab bench lincheck --histories ../shared/histories --rounds 10
   quorumlab bench shrink --max-attempts 5000
+  quorumlab bench long-runs
 
 `bench` (= `bench sim`) prints bare_loop_events_per_sec, raft_events_per_sec, their ratio, and
 seeds_per_sec of a sweep of scenarios/raft/nemesis.toml (per core and on all cores).
@@ -325,7 +326,9 @@ seeds_per_sec of a sweep of scenarios/raft/nemesis.toml (per core and on all cor
 public histories: the 102 Porcupine etcd logs, and the c10/c50 KV histories split by key,
 beside Porcupine's own figures for the same sets.
 `bench shrink` shrinks failing seeds of each scenario in --dir (the Raft mutants), in order until one
-shrinks to at most 10 faults plus client ops (at most 4 seeds), and prints sizes before and after.")]
+shrinks to at most 10 faults plus client ops (at most 4 seeds), and prints sizes before and after.
+`bench long-runs` runs --scenario for 100 s, 1,000 s and 3,600 s of simulated time (cost per event,
+peak RSS) and kv appends to one key at two lengths (history.json bytes per operation).")]
     Bench {
         /// What to measure.
         #[arg(value_enum, default_value = "sim")]
@@ -364,6 +367,9 @@ pub enum BenchWhat {
     Lincheck,
     /// The shrinker on the failing seeds of the Raft mutants.
     Shrink,
+    /// Cost per event and peak memory of long runs (100 s, 1,000 s, 3,600 s of the
+    /// scenario), and kv history size at two lengths.
+    LongRuns,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -544,6 +550,12 @@ pub fn main(protocols: Vec<ProtocolEntry>) -> ! {
             rounds,
             ..
         } => crate::bench::bench_lincheck(json, &histories, rounds),
+        Command::Bench {
+            what: BenchWhat::LongRuns,
+            json,
+            scenario,
+            ..
+        } => crate::bench::bench_long_runs(json, &scenario),
         Command::Bench {
             what: BenchWhat::Shrink,
             json,

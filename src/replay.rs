@@ -139,6 +139,12 @@ pub fn format_event(event: &TraceEvent) -> String {
                 line.push_str(&format!(" property={property}"));
             }
         }
+        TraceDetail::Truncated {
+            omitted_lines,
+            max_trace_mb,
+        } => line.push_str(&format!(
+            " {omitted_lines} later lines left out (budget.max_trace_mb = {max_trace_mb})"
+        )),
         TraceDetail::Client {
             client,
             request,

@@ -239,7 +239,7 @@ fn parse_line(number: usize, line: &str) -> Result<Event, String> {
                     .push(send_of(to, "client_request".into(), &fate, id, false));
             }
         }
-        TraceDetail::Marker {} => {}
+        TraceDetail::Truncated { .. } | TraceDetail::Marker {} => {}
     }
     Ok(event)
 }

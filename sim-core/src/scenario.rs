@@ -611,18 +611,37 @@ pub struct BudgetSpec {
     /// Events one run may process; more is a `budget` failure, never a hang.
     #[serde(default = "default_max_events")]
     pub max_events: u64,
+    /// Simulated time one run may reach, in ms (default: a day); an event past it is a
+    /// `budget` failure. Raise it (and `max_events`) for longer runs.
+    #[serde(default = "default_max_sim_ms")]
+    pub max_sim_ms: u64,
+    /// Memory a traced run may spend on its trace, in MiB (default 256). Past it the
+    /// trace is cut, and ends with a `trace_truncated` line saying how many lines were
+    /// left out; the run itself (verdict, trace hash) is unchanged.
+    #[serde(default = "default_max_trace_mb")]
+    pub max_trace_mb: u64,
 }
 
 impl Default for BudgetSpec {
     fn default() -> Self {
         BudgetSpec {
             max_events: default_max_events(),
+            max_sim_ms: default_max_sim_ms(),
+            max_trace_mb: default_max_trace_mb(),
         }
     }
 }
 
 fn default_max_events() -> u64 {
     1_000_000
+}
+
+fn default_max_sim_ms() -> u64 {
+    86_400_000
+}
+
+fn default_max_trace_mb() -> u64 {
+    256
 }
 
 /// The JSON Schema of scenario files (draft 2020-12), with the scenario types' doc
@@ -1128,6 +1147,37 @@ impl Scenario {
                 "budget.max_events",
                 "a budget of 0 events",
                 "write e.g. `max_events = 5000000`",
+            ));
+        }
+        // Simulated time is kept in µs: a budget past u64::MAX µs would wrap.
+        if file.budget.max_sim_ms == 0 || file.budget.max_sim_ms > u64::MAX / 1000 {
+            return Err(self.error(
+                "budget.max_sim_ms",
+                format!("{} ms is not a usable time budget", file.budget.max_sim_ms),
+                "write e.g. `max_sim_ms = 86400000` (a day)",
+            ));
+        }
+        if file.duration_ms > file.budget.max_sim_ms {
+            return Err(self.error(
+                "duration_ms",
+                format!(
+                    "the run lasts {} ms, past budget.max_sim_ms ({} ms)",
+                    file.duration_ms, file.budget.max_sim_ms
+                ),
+                format!(
+                    "raise the budget: `[budget] max_sim_ms = {}` (and max_events to match)",
+                    file.duration_ms.saturating_mul(2)
+                ),
+            ));
+        }
+        if file.budget.max_trace_mb == 0 || file.budget.max_trace_mb > 1 << 20 {
+            return Err(self.error(
+                "budget.max_trace_mb",
+                format!(
+                    "{} MiB is not a usable trace budget",
+                    file.budget.max_trace_mb
+                ),
+                "write e.g. `max_trace_mb = 256` (at most 1048576, a TiB)",
             ));
         }
         Ok(())

@@ -23,7 +23,7 @@ pub struct TraceEvent {
     pub node: Option<u32>,
     /// A step's input kind (`init`, `restart`, a message or timer kind,
     /// `client_request`), or `drop`, `crash`, `fault`, `fault_skipped`, `revert`,
-    /// `liveness_window`, `heal_all`, `end`.
+    /// `liveness_window`, `heal_all`, `end`, `trace_truncated`.
     pub event: String,
     #[serde(flatten)]
     pub detail: TraceDetail,
@@ -68,6 +68,12 @@ pub enum TraceDetail {
     End {
         verdict: String,
         property: Option<String>,
+    },
+    /// `trace_truncated`, the last line of a trace cut at `budget.max_trace_mb`:
+    /// `omitted_lines` lines after the cut were counted, not kept.
+    Truncated {
+        omitted_lines: u64,
+        max_trace_mb: u64,
     },
     /// A message of a client on the network (`[clients]`): its request sent
     /// (`client_send`: `to`, `fate`, `id`), lost on arrival at a crashed node

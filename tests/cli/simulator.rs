@@ -32,6 +32,57 @@ fn running_out_of_events_is_a_budget_failure() {
 }
 
 #[test]
+fn passing_the_simulated_time_budget_is_a_budget_failure() {
+    // The run lasts 100 ms, but its liveness window waits for a leader, which the
+    // election timeout (150-300 ms) cannot produce within the 120 ms budget.
+    let source = "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n\
+                  [liveness]\nwithin_ms = 5000\nrequire = [\"leader\"]\n\
+                  [budget]\nmax_sim_ms = 120\n";
+    let output = run(&inline(source), 1);
+    assert_eq!(output.result.verdict, Verdict::Budget);
+    let detail = output.result.detail.unwrap();
+    assert!(detail.contains("budget.max_sim_ms"), "{detail}");
+    assert!(output.result.time_us > 120_000);
+}
+
+#[test]
+fn a_run_longer_than_its_time_budget_is_refused_before_it_starts() {
+    let source =
+        "protocol = \"pingpong\"\nnodes = 3\nduration_ms = 5000\n[budget]\nmax_sim_ms = 1000\n";
+    let error = Scenario::parse(std::path::Path::new("long.toml"), source.to_string())
+        .expect_err("refused");
+    let message = error.to_string();
+    assert!(
+        message.contains("duration_ms") && message.contains("max_sim_ms"),
+        "{message}"
+    );
+}
+
+/// A traced run's trace stays within `budget.max_trace_mb` and says what it left out;
+/// the run itself is the same run (issue 14: a failing seed's traced re-run must not
+/// exhaust memory).
+#[test]
+fn a_trace_past_its_memory_budget_is_cut_and_says_so() {
+    let source =
+        "protocol = \"pingpong\"\nnodes = 3\nduration_ms = 200000\n[budget]\nmax_trace_mb = 1\n";
+    let scenario = inline(source);
+    let traced = run(&scenario, 1);
+    let untraced = quorumlab::commands::prepare_scenario(&scenario, None, false)
+        .expect("valid")
+        .run(1, false);
+    assert_eq!(traced.result.trace_hash, untraced.result.trace_hash);
+    let lines = traced.trace.expect("traced");
+    let bytes: usize = lines.iter().map(|line| line.len() + 1).sum();
+    assert!(bytes <= (1 << 20) + 200, "{bytes} bytes");
+    let last: sim_core::trace::TraceEvent = serde_json::from_str(lines.last().unwrap()).unwrap();
+    assert_eq!(last.event, "trace_truncated");
+    let sim_core::trace::TraceDetail::Truncated { omitted_lines, .. } = last.detail else {
+        panic!("{last:?}");
+    };
+    assert!(omitted_lines > 1000, "{omitted_lines}");
+}
+
+#[test]
 fn a_vacuous_run_fails_its_sometimes_condition() {
     // No faults are configured, so `fault_fired` never happens.
     let output = run(

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use sim_core::lincheck::{ModelKind, OperationInput, OperationOutput, Value};
+use sim_core::lincheck::{ModelKind, OperationInput, OperationOutput, TextDigest, Value};
 use sim_core::{ClientId, ConfigError, Registration, Setup};
 
 use crate::raft::{MachineCommand, RaftNode, RaftParams, StateMachine};
@@ -117,8 +117,10 @@ impl MachineCommand for KvOp {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum KvOutput {
-    /// A get's value (the empty string for an absent key).
+    /// A get's value (the empty string for an absent key). Written to traces and
+    /// `history.json` whole when short, as its digest when long (`summarise_value`).
     Value {
+        #[serde(serialize_with = "summarise_value")]
         value: String,
     },
     /// A put or append took effect.
@@ -126,6 +128,18 @@ pub enum KvOutput {
     Cas {
         succeeded: bool,
     },
+}
+
+/// The longest get value `history.json` and traces hold whole; a longer one is written
+/// as its `TextDigest` (length, hash, last characters).
+const RECORDED_VALUE_BYTES_MAX: usize = 64;
+
+fn summarise_value<S: serde::Serializer>(value: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    if value.len() > RECORDED_VALUE_BYTES_MAX {
+        format!("{:?}", TextDigest::of(value)).serialize(serializer)
+    } else {
+        value.serialize(serializer)
+    }
 }
 
 /// How clients pick keys.
@@ -471,6 +485,13 @@ impl StateMachine for KvMachine {
 
     fn history_output(_op: &KvOp, output: &KvOutput) -> Option<OperationOutput> {
         Some(match output {
+            // A long value (a key appended to many times) is recorded as its digest, so
+            // the history grows linearly with the operations, not with their square.
+            KvOutput::Value { value } if value.len() > RECORDED_VALUE_BYTES_MAX => {
+                OperationOutput::GetDigest {
+                    digest: TextDigest::of(value),
+                }
+            }
             KvOutput::Value { value } => OperationOutput::GetValue {
                 value: value.clone(),
             },

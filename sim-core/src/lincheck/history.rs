@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::digest::TextDigest;
 use super::model::ModelKind;
 
 /// A register value. `Nil` is "absent" (an etcd key that was never written) or, in a read
@@ -103,6 +104,9 @@ pub enum OperationOutput {
     CasResult { succeeded: bool },
     /// A key-value get returned this string.
     GetValue { value: String },
+    /// A key-value get returned the string with this digest (recorded for long values,
+    /// so that a history stays linear in its operations).
+    GetDigest { digest: TextDigest },
     /// A transaction returned its micro-operations with the values read filled in.
     TransactionResult {
         micro_operations: Vec<MicroOperation>,
@@ -280,6 +284,7 @@ pub fn describe_operation(operation_index: usize, operation: &Operation) -> Stri
             }
         }
         (OperationStatus::Ok, OperationOutput::GetValue { value }) => format!("ok {value:?}"),
+        (OperationStatus::Ok, OperationOutput::GetDigest { digest }) => format!("ok {digest:?}"),
         (OperationStatus::Ok, OperationOutput::TransactionResult { micro_operations }) => {
             format!("ok {}", describe_micro_operations(micro_operations, true))
         }

@@ -57,6 +57,7 @@
 //! `complete_us: null`. An optional `source` string (e.g. `node3.log:17`) is echoed in
 //! explanations.
 
+pub mod digest;
 pub mod edn;
 pub mod history;
 pub mod model;
@@ -67,6 +68,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use digest::TextDigest;
 pub use history::{
     History, MicroOperation, Operation, OperationInput, OperationOutput, OperationStatus, Value,
 };

@@ -15,6 +15,7 @@ use std::hash::Hash;
 
 use serde::{Deserialize, Serialize};
 
+use super::digest::TextDigest;
 use super::history::{
     MicroOperation, Operation, OperationInput, OperationOutput, OperationStatus, Value,
 };
@@ -387,44 +388,49 @@ fn kv_text(value: &Value) -> Option<String> {
     }
 }
 
-/// String key-value store; each key is its own partition, so the state is one string.
-/// Besides get, put and append it has `cas {from, to}` (quorumlab's kv protocol): set
-/// the key to `to` if it holds `from`, with operands as strings (or `nil` for absent).
+/// String key-value store; each key is its own partition, so the state is one string,
+/// held as its digest (`TextDigest`: constant size however long appends make it, so
+/// states are cheap to clone and compare). Besides get, put and append it has
+/// `cas {from, to}` (quorumlab's kv protocol): set the key to `to` if it holds `from`,
+/// with operands as strings (or `nil` for absent). A get's output is its string or, for
+/// long values, the string's digest.
 #[derive(Clone, Debug, Default)]
 pub struct KeyValueModel;
 
+/// Does a get's output match the model's state?
+fn get_matches(state: &TextDigest, output: &OperationOutput) -> bool {
+    match output {
+        OperationOutput::GetValue { value } => TextDigest::of(value) == *state,
+        OperationOutput::GetDigest { digest } => digest == state,
+        _ => true,
+    }
+}
+
 impl Model for KeyValueModel {
-    type State = String;
+    type State = TextDigest;
 
     fn name(&self) -> String {
         ModelKind::KeyValue.name()
     }
 
-    fn init(&self) -> String {
-        String::new()
+    fn init(&self) -> TextDigest {
+        TextDigest::of("")
     }
 
     fn step(
         &self,
-        state: &String,
+        state: &TextDigest,
         input: &OperationInput,
         output: &OperationOutput,
-    ) -> Option<String> {
+    ) -> Option<TextDigest> {
         match (input, output) {
-            (OperationInput::Get, OperationOutput::GetValue { value }) => {
-                (value == state).then(|| state.clone())
-            }
-            (OperationInput::Get, _) => Some(state.clone()),
-            (OperationInput::Put { value }, _) => Some(value.clone()),
-            (OperationInput::Append { value }, _) => {
-                let mut appended = String::with_capacity(state.len() + value.len());
-                appended.push_str(state);
-                appended.push_str(value);
-                Some(appended)
-            }
+            (OperationInput::Get, output) => get_matches(state, output).then(|| state.clone()),
+            (OperationInput::Put { value }, _) => Some(TextDigest::of(value)),
+            (OperationInput::Append { value }, _) => Some(state.concat(&TextDigest::of(value))),
             (OperationInput::Cas { from, to }, output) => {
                 let from = kv_text(from).expect("accepts() admits only text and nil operands");
                 let to = kv_text(to).expect("accepts() admits only text and nil operands");
+                let (from, to) = (TextDigest::of(&from), TextDigest::of(&to));
                 let matches = *state == from;
                 match output {
                     OperationOutput::CasResult { succeeded: true } => matches.then_some(to),
@@ -443,7 +449,12 @@ impl Model for KeyValueModel {
         match &operation.op {
             OperationInput::Get => expect_output(
                 operation,
-                &[|output| matches!(output, OperationOutput::GetValue { .. })],
+                &[|output| {
+                    matches!(
+                        output,
+                        OperationOutput::GetValue { .. } | OperationOutput::GetDigest { .. }
+                    )
+                }],
                 "a get value",
             ),
             OperationInput::Put { .. } | OperationInput::Append { .. } => expect_output(
@@ -472,7 +483,11 @@ impl Model for KeyValueModel {
     }
 
     fn is_inert(&self, input: &OperationInput, output: &OperationOutput) -> bool {
-        matches!(input, OperationInput::Get) && !matches!(output, OperationOutput::GetValue { .. })
+        matches!(input, OperationInput::Get)
+            && !matches!(
+                output,
+                OperationOutput::GetValue { .. } | OperationOutput::GetDigest { .. }
+            )
     }
 
     fn is_read_only(&self, input: &OperationInput, output: &OperationOutput) -> bool {
@@ -488,19 +503,18 @@ impl Model for KeyValueModel {
 
     fn is_legal_read_only(
         &self,
-        state: &String,
+        state: &TextDigest,
         input: &OperationInput,
         output: &OperationOutput,
     ) -> bool {
         match (input, output) {
-            (OperationInput::Get, OperationOutput::GetValue { value }) => value == state,
-            (OperationInput::Get, _) => true,
+            (OperationInput::Get, output) => get_matches(state, output),
             (OperationInput::Cas { .. }, _) => self.step(state, input, output).is_some(),
             _ => unreachable!("only gets and failed cas are read-only"),
         }
     }
 
-    fn describe_state(&self, state: &String) -> String {
+    fn describe_state(&self, state: &TextDigest) -> String {
         format!("{state:?}")
     }
 }

@@ -755,3 +755,44 @@ fn identical_unknown_outcome_operations_are_used_in_invocation_order_only() {
     // But not before the later one is invoked.
     assert_eq!(both_used(10).verdict, Verdict::NotLinearizable);
 }
+
+/// A get recorded as its value's digest (what a long kv value becomes in a history) is
+/// checked as the value itself would be (issue 14: histories linear in operations).
+#[test]
+fn key_value_gets_recorded_as_digests_are_checked_as_their_values() {
+    let long = |count: usize| "c1s1;".repeat(count);
+    let history = |read: OperationOutput| {
+        let mut operations: Vec<Operation> = (0..40)
+            .map(|i| Operation {
+                key: Some("k".to_string()),
+                ..operation(
+                    1,
+                    10 * i,
+                    Some(10 * i + 5),
+                    OperationInput::Append {
+                        value: "c1s1;".to_string(),
+                    },
+                    OperationOutput::Done,
+                )
+            })
+            .collect();
+        operations.push(Operation {
+            key: Some("k".to_string()),
+            ..operation(2, 1000, Some(1001), OperationInput::Get, read)
+        });
+        check(operations, ModelKind::KeyValue).verdict
+    };
+    let digest = |text: &str| OperationOutput::GetDigest {
+        digest: crate::lincheck::TextDigest::of(text),
+    };
+    assert_eq!(history(digest(&long(40))), Verdict::Linearizable);
+    assert_eq!(
+        history(OperationOutput::GetValue { value: long(40) }),
+        Verdict::Linearizable
+    );
+    assert_eq!(history(digest(&long(39))), Verdict::NotLinearizable);
+    assert_eq!(
+        history(digest(&(long(39) + "c1s2;"))),
+        Verdict::NotLinearizable
+    );
+}

@@ -8,6 +8,8 @@ use std::hash::{Hash, Hasher};
 use crate::hash::hex;
 use crate::protocol::*;
 use crate::result::{percentile, RunOutput, RunResult, Verdict};
+
+use super::trace_buffer::TraceBuffer;
 use crate::stats::{per_second, ratio, Unavailability};
 use crate::trace::TraceDetail;
 
@@ -160,7 +162,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     })
                     .collect(),
             },
-            trace: self.trace,
+            trace: self.trace.map(TraceBuffer::finish),
             history: self.history,
             history_model: prepared
                 .registration

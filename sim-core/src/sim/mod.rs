@@ -22,6 +22,7 @@ mod faults;
 mod history;
 mod queue;
 mod selectors;
+mod trace_buffer;
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
@@ -46,6 +47,7 @@ use clients::Client;
 use decisions::Decisions;
 pub use history::{lincheck_history, LINCHECK_MAX_STEPS, LINEARIZABLE};
 use queue::{Event, EventQueue};
+use trace_buffer::TraceBuffer;
 
 /// A scenario bound to a protocol and validated against it; shared by every seed of a
 /// sweep (it is `Sync`).
@@ -243,7 +245,7 @@ struct Sim<'a, P: Protocol> {
     fx: Effects<P>,
     observations: Vec<P::Obs>,
     hasher: TraceHasher,
-    trace: Option<Vec<String>>,
+    trace: Option<TraceBuffer>,
     trace_effects: Vec<TraceEffect>,
     /// The id the next message sent gets (ids are per run, in send order).
     next_message_id: u64,
@@ -328,7 +330,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             fx: Effects::default(),
             observations: Vec::new(),
             hasher: TraceHasher::default(),
-            trace: trace.then(Vec::new),
+            trace: trace.then(|| TraceBuffer::new(prepared.scenario.file.budget.max_trace_mb)),
             trace_effects: Vec::new(),
             next_message_id: 0,
             delivering: None,
@@ -422,6 +424,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
 
     fn run_loop(&mut self) {
         let max_events = self.prepared.scenario.file.budget.max_events;
+        // Validated: max_sim_ms <= u64::MAX / 1000.
+        let max_sim_us = self.prepared.scenario.file.budget.max_sim_ms * 1000;
         while let Some((time, event)) = self.queue.pop() {
             assert!(
                 time >= self.now,
@@ -435,6 +439,15 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     Verdict::Budget,
                     "budget",
                     format!("more than {max_events} events (budget.max_events)"),
+                );
+            } else if time > max_sim_us {
+                self.fail(
+                    Verdict::Budget,
+                    "budget",
+                    format!(
+                        "simulated time passed {} ms (budget.max_sim_ms)",
+                        max_sim_us / 1000
+                    ),
                 );
             } else if self.queue.len() > QUEUE_EVENTS_MAX {
                 self.fail(
@@ -656,7 +669,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     delivered,
                 },
             };
-            trace.push(line.to_line());
+            trace.push(&line);
         }
         self.observations.clear();
         if let Err(violation) = verdict {
@@ -762,7 +775,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 event: event.to_string(),
                 detail: detail(),
             };
-            trace.push(line.to_line());
+            trace.push(&line);
         }
     }
 

@@ -305,6 +305,13 @@ pub fn trace_events(text: &str, cluster_size: u32) -> Parsed<(Vec<TraceEvent>, u
         }
         let event = Line::parse(raw).map_err(|error| at(format!("not a trace event: {error}")))?;
         let name = event.event.as_str();
+        if name == "trace_truncated" {
+            return Err(at(
+                "the trace was cut at its memory budget, so it does not hold the whole run; \
+                 fix: re-run with a larger `[budget] max_trace_mb`, or a shorter run"
+                    .to_string(),
+            ));
+        }
         let Some(node) = event.node.filter(|_| !SKIPPED.contains(&name)) else {
             continue;
         };
@@ -670,6 +677,21 @@ mod tests {
         ];
         assert_eq!(furthest_position(&printed), Some((7, "net".to_string())));
         assert_eq!(furthest_position(&[]), None);
+    }
+
+    #[test]
+    fn a_cut_trace_is_refused_not_validated_as_a_prefix() {
+        let trace = concat!(
+            r#"{"i":9,"time_us":7,"node":0,"event":"crash","cause":"nemesis"}"#,
+            "\n",
+            r#"{"i":9,"time_us":7,"node":null,"event":"trace_truncated","omitted_lines":5,"max_trace_mb":1}"#,
+            "\n"
+        );
+        let error = trace_events(trace, 2).expect_err("refused");
+        assert!(
+            error.contains("trace.ndjson:2") && error.contains("max_trace_mb"),
+            "{error}"
+        );
     }
 
     #[test]
