@@ -186,10 +186,60 @@ fn bad_scenarios_exit_two_naming_file_line_field_and_fix() {
             "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[[faults]]\nat_ms = 1\naction = \"crash\"\nnode = \"Leader\"\n",
             "field `faults[0].node`: raft has no role `Leader`",
         ),
+        (
+            "sometimes-typo.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\nsometimes = [\"commit\", \"became_leaderr\"]\n",
+            "field `sometimes[1]`: `became_leaderr` is not an observation kind of raft",
+        ),
+        (
+            "check-typo.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[check]\nmax_crashs = 1\n",
+            "field `check.max_crashs`: unknown field",
+        ),
+        (
+            "duplicate-probability.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[nemesis]\nkinds = [\"duplicate\"]\nduplicate_per_million = 2000000\n",
+            "field `nemesis.duplicate_per_million`",
+        ),
+        (
+            "huge-mean.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[network]\nlatency = { dist = \"exponential\", mean_us = 9223372036854775807 }\n",
+            "field `network.latency`: 9223372036854775807 us is longer than the simulator runs",
+        ),
+        (
+            "huge-drift.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[[faults]]\nat_ms = 1\naction = \"clock_drift\"\nnode = 0\ndrift_ppm = 9223372036854775807\n",
+            "field `faults[0].drift_ppm`",
+        ),
+        (
+            "nul.toml",
+            "\0\0\0\0",
+            "nul.toml:1: the file holds NUL bytes",
+        ),
+        (
+            "deep.toml",
+            &format!("a = {}{}\n", "[".repeat(5000), "]".repeat(5000)),
+            "deep.toml:1: not valid TOML: cannot recurse further",
+        ),
+        (
+            "non-utf8.toml",
+            "protocol = \"raft\"\nname = \"\u{fffd}\"\n",
+            "non-utf8.toml:2: not UTF-8 text",
+        ),
     ];
     for (name, source, expected) in cases {
         let path = dir.join(name);
-        std::fs::write(&path, source).unwrap();
+        let bytes: Vec<u8> = if name == "non-utf8.toml" {
+            // The byte 0xff (never valid in UTF-8) where the replacement character is.
+            source
+                .replace('\u{fffd}', "\u{7f}")
+                .bytes()
+                .map(|byte| if byte == 0x7f { 0xff } else { byte })
+                .collect()
+        } else {
+            source.as_bytes().to_vec()
+        };
+        std::fs::write(&path, bytes).unwrap();
         let output = quorumlab(&["run", path.to_str().unwrap()]);
         assert_eq!(output.status.code(), Some(2), "{name}: {}", stderr(&output));
         let error = stderr(&output);
@@ -326,9 +376,12 @@ fn test_command_checks_expectations() {
 
 #[test]
 fn lincheck_reads_public_histories_and_exits_one_on_a_violation() {
-    let histories = root().join("../shared/histories/porcupine/jepsen");
+    let histories = quorumlab::require::histories_dir(root()).join("porcupine/jepsen");
     if !histories.is_dir() {
-        let reason = format!("{} is not a directory", histories.display());
+        let reason = format!(
+            "{} is not a directory (set QUORUMLAB_HISTORIES to the histories folder)",
+            histories.display()
+        );
         quorumlab::require::skip_or_fail("histories", &reason);
         return;
     }
@@ -351,14 +404,70 @@ fn lincheck_reads_public_histories_and_exits_one_on_a_violation() {
 }
 
 #[test]
+fn lincheck_checks_every_file_of_a_batch_and_empty_histories_alike() {
+    let dir = temp_dir("lincheck-batch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let (brackets, empty) = (file("brackets.json", "[]"), file("empty.json", ""));
+    let run = quorumlab(&[
+        "run",
+        "scenarios/kv/basic.toml",
+        "--seed",
+        "1",
+        "--out",
+        dir.join("run").to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let good = dir.join("run/history.json");
+    // An unreadable file first: the good history after it is still checked.
+    let batch = quorumlab(&[
+        "lincheck",
+        "no/such/history.json",
+        &brackets,
+        &empty,
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(batch.status.code(), Some(2), "{}", stderr(&batch));
+    let (out, err) = (stdout(&batch), stderr(&batch));
+    assert!(out.contains("history.json: linearizable"), "{out}");
+    assert!(err.contains("no/such/history.json"), "{err}");
+    assert!(err.contains("3 of 4 files could not be checked"), "{err}");
+    // `[]` and an empty file are both empty histories, refused alike.
+    for path in [&brackets, &empty] {
+        let alone = quorumlab(&["lincheck", path]);
+        assert_eq!(alone.status.code(), Some(2), "{path}: {}", stderr(&alone));
+        assert!(
+            stderr(&alone).contains("empty history"),
+            "{}",
+            stderr(&alone)
+        );
+    }
+}
+
+#[test]
 fn bench_lincheck_times_every_public_set() {
-    let histories = root().join("../shared/histories");
+    let histories = quorumlab::require::histories_dir(root());
     if !histories.is_dir() {
-        let reason = format!("{} is not a directory", histories.display());
+        let reason = format!(
+            "{} is not a directory (set QUORUMLAB_HISTORIES to the histories folder)",
+            histories.display()
+        );
         quorumlab::require::skip_or_fail("histories", &reason);
         return;
     }
-    let output = quorumlab(&["bench", "lincheck", "--rounds", "1", "--json"]);
+    let output = quorumlab(&[
+        "bench",
+        "lincheck",
+        "--histories",
+        histories.to_str().unwrap(),
+        "--rounds",
+        "1",
+        "--json",
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let sets: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
     let counts: Vec<(u64, u64, u64)> = sets

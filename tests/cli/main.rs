@@ -4,6 +4,8 @@ mod architecture;
 mod check;
 mod commands;
 mod determinism;
+mod examples;
+mod fuzz;
 mod kv;
 mod report;
 mod require;
