@@ -611,6 +611,86 @@ fn merge_of_all_shards_equals_the_whole_sweep_and_a_missing_shard_is_an_error() 
         "{}",
         stderr(&doubled)
     );
+    // A shard of another sweep (here: --swarm) is named as such, not as a missing shard.
+    let swarm = quorumlab(&[
+        "sweep",
+        "scenarios/raft/churn.toml",
+        "--seeds",
+        "1..18",
+        "--shard",
+        "2/3",
+        "--swarm",
+        "--out",
+        &dir("swarm-2"),
+    ]);
+    assert!(
+        matches!(swarm.status.code(), Some(0 | 1)),
+        "{}",
+        stderr(&swarm)
+    );
+    let mixed = quorumlab(&[
+        "merge",
+        &dir("shard-1"),
+        &dir("swarm-2"),
+        &dir("shard-3"),
+        "--out",
+        &dir("bad.json"),
+    ]);
+    assert_eq!(mixed.status.code(), Some(2));
+    assert!(
+        stderr(&mixed).contains("--swarm")
+            && stderr(&mixed).contains("only shards of one sweep merge"),
+        "{}",
+        stderr(&mixed)
+    );
+    // Counts that do not add up (an edited summary) are refused.
+    let summary = base.join("shard-2/summary.json");
+    let text = std::fs::read_to_string(&summary).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let passed = value["scenarios"][0]["passed"].as_u64().unwrap();
+    value["scenarios"][0]["passed"] = (passed + 1).into();
+    std::fs::write(&summary, value.to_string()).unwrap();
+    let inconsistent = quorumlab(&[
+        "merge",
+        &dir("shard-1"),
+        &dir("shard-2"),
+        &dir("shard-3"),
+        "--out",
+        &dir("bad.json"),
+    ]);
+    assert_eq!(inconsistent.status.code(), Some(2));
+    assert!(
+        stderr(&inconsistent).contains("the summary is inconsistent"),
+        "{}",
+        stderr(&inconsistent)
+    );
+}
+
+#[test]
+fn replay_of_a_run_folder_with_a_corrupt_scenario_blames_that_file() {
+    let out = temp_dir("replay-corrupt");
+    let run = quorumlab(&[
+        "run",
+        "scenarios/raft/election.toml",
+        "--seed",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    std::fs::write(
+        out.join("scenario.toml"),
+        "protocol = \"raft\"\nnodes = 3\nnodez = 3\n",
+    )
+    .unwrap();
+    let replay = quorumlab(&["replay", out.to_str().unwrap()]);
+    assert_eq!(replay.status.code(), Some(2));
+    let error = stderr(&replay);
+    let copy = out.join("scenario.toml");
+    assert!(
+        error.contains(&format!("{}:3: field `nodez`", copy.display())),
+        "{error}"
+    );
 }
 
 #[test]

@@ -59,8 +59,6 @@ const RUN: &[(&str, i32)] = &[
     ),
     ("quorumlab run scenarios/kv/basic.toml --seed 3", 0),
     ("quorumlab lincheck runs/basic-seed3/history.json", 0),
-    ("quorumlab schema", 0),
-    ("quorumlab schema --protocol raft", 0),
 ];
 
 /// Not run here, and why (each is covered elsewhere or needs what a test cannot have).
@@ -68,7 +66,7 @@ const NOT_RUN: &[(&str, &str)] = &[
     ("cargo run --release -- sweep scenarios/raft/nemesis.toml --seeds 1..1000", "the main job: 1,000 seeds take minutes on CI's 2 cores; tests/cli/determinism.rs pins its sweep hash"),
     ("quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..1000", "the main job (above)"),
     ("cargo test --workspace --release", "this is that command"),
-    ("quorumlab sweep scenarios/raft/*.toml --seeds 1..100 --jobs 2 --out sweeps/ci", "2,400 runs; needs `sweep` to honour `expect` (no_majority expects a failure), lab-checks' work"),
+    ("quorumlab sweep scenarios/raft/*.toml --seeds 1..100 --jobs 2 --out sweeps/ci", "2,400 runs, and it fails today: `sweep` ignores `expect` (no_majority expects a failure; lab-checks makes sweep honour it), and trace_validate.toml's 600 ms runs see no commit on seeds 13, 34 and 47 (kept short so TLC validates a trace in seconds)"),
     ("quorumlab sweep scenarios/raft/*.toml --seeds 1..200 --junit junit.xml --markdown $GITHUB_STEP_SUMMARY", "as above; junit/markdown are tested in commands.rs"),
     ("quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..100000 --shard 3/8", "12,500 seeds; shards are tested in commands.rs (merge)"),
     ("quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..500 --swarm --fail-fast", "500 seeds; swarm runs in scenarios and determinism tests"),
