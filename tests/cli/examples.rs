@@ -86,6 +86,8 @@ const NOT_RUN: &[(&str, &str)] = &[
     ("quorumlab check scenarios/raft/check3.toml --dfs --threads 2 --json", "141,118 states; tests/cli/check.rs"),
     ("quorumlab check scenarios/raft/check3.toml --max-states 100000", "100,000 states; tests/cli/check.rs"),
     ("quorumlab check scenarios/raft/check3.toml --serve 127.0.0.1:3000", "a server that runs until stopped"),
+    ("quorumlab check scenarios/raft/check_deep.toml --mutant unbounded-leader-commit", "a deep model check: tests/cli/check.rs"),
+    ("quorumlab check scenarios/raft/check_deep.toml --walks 2000 --seed 7", "a deep model check: tests/cli/check.rs"),
     ("quorumlab lincheck ../shared/histories/porcupine/jepsen/etcd_*.log", "the public histories (QUORUMLAB_REQUIRE=histories): commands.rs"),
     ("quorumlab lincheck history.edn --model cas-register --json", "a placeholder file name"),
     ("quorumlab bench lincheck --histories ../shared/histories --rounds 10", "the public histories: commands.rs"),
