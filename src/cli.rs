@@ -88,7 +88,7 @@ and exits 130; the same command with --resume continues from the journal (so doe
     /// Re-execute a run directory, prove the trace hash matches, print its events.
     #[command(after_help = "Examples:
   quorumlab replay runs/nemesis-seed7
-  quorumlab replay sweeps/nemesis/nemesis/seed-113 --from 2000 --to 2100")]
+  quorumlab replay sweeps/nemesis/nemesis/seed-4 --from 2000 --to 2100   # a failing seed of a --mutant sweep")]
     Replay {
         /// A run directory written by `run` or `sweep`.
         run_dir: PathBuf,
@@ -103,6 +103,7 @@ and exits 130; the same command with --resume continues from the journal (so doe
     #[command(after_help = "Examples:
   quorumlab report runs/nemesis-seed7                      # writes runs/nemesis-seed7/report.html
   quorumlab report sweeps/nemesis --out /tmp/sweep.html
+  quorumlab run scenarios/raft/nemesis.toml --seed 7 --trace   # ShiViz needs the run's trace
   quorumlab report runs/nemesis-seed7 --shiviz /tmp/nemesis-seed7.shiviz.log
 
 A run report shows the verdict, repro command and metrics; client latency (CDF and over time),
@@ -206,7 +207,8 @@ Exit 0 if every property holds, 1 if one fails, 2 on a bad scenario or argument.
     },
     /// Check histories for linearizability (Jepsen logs, Porcupine/Knossos EDN, history.json).
     #[command(after_help = "Examples:
-  quorumlab lincheck runs/kv-seed3/history.json
+  quorumlab run scenarios/kv/basic.toml --seed 3   # writes runs/basic-seed3/history.json
+  quorumlab lincheck runs/basic-seed3/history.json
   quorumlab lincheck ../shared/histories/porcupine/jepsen/etcd_*.log
   quorumlab lincheck history.edn --model cas-register --json
 
@@ -255,8 +257,9 @@ Each DIR holds a summary.json from `quorumlab sweep ... --shard K/N`. Every scen
     },
     /// Shrink a failing run to a minimal scenario file that still violates the property.
     #[command(after_help = "Examples:
+  quorumlab run scenarios/raft/nemesis.toml --seed 4 --mutant vote-ignores-log   # fails: runs/nemesis-seed4
   quorumlab shrink runs/nemesis-seed4
-  quorumlab shrink sweeps/nemesis/nemesis/seed-17 --max-attempts 2000 --out /tmp/minimal.toml
+  quorumlab shrink sweeps/nemesis/nemesis/seed-4 --max-attempts 2000 --out /tmp/minimal.toml
   quorumlab shrink runs/nemesis-seed4 --budget-seconds 60 --json
 
 Writes the shrunk scenario (default RUN_DIR/shrunk.toml: an explicit fault schedule, `expect` set to the

@@ -149,11 +149,17 @@ pub fn run(args: RunArgs) -> Result<i32, CliError> {
             println!("  report {}", dir.join("report.html").display());
         }
     }
-    Ok(if result.verdict.is_failure() {
-        EXIT_VIOLATION
-    } else {
-        EXIT_PASS
-    })
+    Ok(exit_code_of(result.verdict))
+}
+
+/// The exit code of one run's verdict: the simulator's own failure is internal (3), any
+/// other failure the protocol's (1).
+pub fn exit_code_of(verdict: sim_core::result::Verdict) -> i32 {
+    match verdict {
+        sim_core::result::Verdict::Pass => EXIT_PASS,
+        sim_core::result::Verdict::Internal => EXIT_INTERNAL,
+        _ => EXIT_VIOLATION,
+    }
 }
 
 /// A sweep of one or more scenarios: `summary.json`.
@@ -333,6 +339,8 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
     };
     let clock = crate::bench::Stopwatch::start();
     let mut summaries = Vec::new();
+    // A seed on which the simulator itself failed makes the sweep's exit code 3.
+    let internal_errors = AtomicBool::new(false);
     for runner in &runners {
         let bar = progress_bar(shard.seed_count(seeds), &runner.scenario().name());
         let dirs_written = AtomicUsize::new(0);
@@ -369,6 +377,9 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         bar.inc(finished.len() as u64);
         let on_done = |output: &RunOutput, record: &sweep::SeedRecord| {
             bar.inc(1);
+            if output.result.verdict == sim_core::result::Verdict::Internal {
+                internal_errors.store(true, Ordering::Relaxed);
+            }
             let line = serde_json::to_string(record).expect("records serialise");
             let mut journal = journal.lock().expect("not poisoned");
             if let Err(error) = writeln!(journal, "{line}").and_then(|()| journal.flush()) {
@@ -512,6 +523,13 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
             .flat_map(|s| s.determinism_mismatches.iter().copied())
             .collect();
         eprintln!("internal error: re-running seeds {seeds:?} gave different trace hashes: the simulation is not deterministic");
+        return Ok(EXIT_INTERNAL);
+    }
+    if internal_errors.load(Ordering::Relaxed) {
+        eprintln!(
+            "internal error: the simulator failed on some seeds (verdict `internal` in \
+             failures.ndjson): a bug in quorumlab, not in the protocol"
+        );
         return Ok(EXIT_INTERNAL);
     }
     Ok(if report.failed > 0 {

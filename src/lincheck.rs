@@ -6,7 +6,7 @@ use serde::Serialize;
 use sim_core::lincheck::{self, Budget, ModelKind, Verdict};
 
 use crate::bench::Stopwatch;
-use crate::{to_json_pretty, CliError, EXIT_PASS, EXIT_VIOLATION};
+use crate::{to_json_pretty, CliError, EXIT_BAD_INPUT, EXIT_PASS, EXIT_VIOLATION};
 
 #[derive(Debug, Serialize)]
 struct FileOutcome {
@@ -19,6 +19,16 @@ struct FileOutcome {
     explanation: String,
 }
 
+/// A file of the batch that could not be checked, with why.
+#[derive(Debug, Serialize)]
+struct FileError {
+    path: String,
+    error: String,
+}
+
+/// Check every file of the batch, even after one that cannot be read or parsed (each is
+/// reported). Exit 2 if any file could not be checked, else 1 if any history is not
+/// linearizable, else 0.
 pub fn lincheck(
     files: &[PathBuf],
     model: Option<&str>,
@@ -33,10 +43,33 @@ pub fn lincheck(
         .transpose()?;
     let budget = budget_steps.map_or_else(Budget::default, |max_steps| Budget { max_steps });
     let mut outcomes = Vec::new();
+    let mut errors = Vec::new();
     for file in files {
         let clock = Stopwatch::start();
-        let checked =
-            lincheck::check_file(file, model.clone(), budget).map_err(CliError::BadInput)?;
+        let checked = lincheck::check_file(file, model.clone(), budget).and_then(|checked| {
+            // `[]` is as empty as an empty file: neither has anything to check.
+            if checked.report.operation_count == 0 {
+                Err(format!(
+                    "{}: empty history: no operations, so nothing to check",
+                    file.display()
+                ))
+            } else {
+                Ok(checked)
+            }
+        });
+        let checked = match checked {
+            Ok(checked) => checked,
+            Err(error) => {
+                if !json_output {
+                    eprintln!("error: {error}");
+                }
+                errors.push(FileError {
+                    path: file.display().to_string(),
+                    error,
+                });
+                continue;
+            }
+        };
         let outcome = FileOutcome {
             path: file.display().to_string(),
             format: format!("{:?}", checked.format),
@@ -68,10 +101,29 @@ pub fn lincheck(
         outcomes.push(outcome);
     }
     if json_output {
-        print!("{}", to_json_pretty(&outcomes));
+        if errors.is_empty() {
+            print!("{}", to_json_pretty(&outcomes));
+        } else {
+            print!(
+                "{}",
+                to_json_pretty(&serde_json::json!({ "checked": outcomes, "errors": errors }))
+            );
+        }
+    } else if !errors.is_empty() {
+        eprintln!(
+            "{} of {} files could not be checked (see above)",
+            errors.len(),
+            files.len()
+        );
     }
     let bad = outcomes
         .iter()
         .any(|o| o.verdict == Verdict::NotLinearizable);
-    Ok(if bad { EXIT_VIOLATION } else { EXIT_PASS })
+    Ok(if !errors.is_empty() {
+        EXIT_BAD_INPUT
+    } else if bad {
+        EXIT_VIOLATION
+    } else {
+        EXIT_PASS
+    })
 }

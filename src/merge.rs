@@ -47,6 +47,7 @@ pub fn merge_reports(reports: &[(String, Vec<SweepSummary>)]) -> Result<Vec<Swee
                 .push((source.as_str(), summary));
         }
     }
+    refuse_mixed_sweeps(&groups)?;
     let mut merged = Vec::new();
     for ((scenario, ..), shards) in groups {
         let parsed: Vec<(u64, u64, &str)> = shards
@@ -74,6 +75,9 @@ pub fn merge_reports(reports: &[(String, Vec<SweepSummary>)]) -> Result<Vec<Swee
                 1 => {}
                 _ => return Err(format!("{scenario}: shard {index}/{count} appears twice ({}): its seeds would count twice", holders.join(", "))),
             }
+        }
+        for ((index, count, source), (_, shard)) in parsed.iter().zip(&shards) {
+            check_shard_counts(&scenario, source, *index, *count, shard)?;
         }
         let mut total = shards[0].1.clone();
         total.shard = "1/1".to_string();
@@ -118,6 +122,70 @@ pub fn merge_reports(reports: &[(String, Vec<SweepSummary>)]) -> Result<Vec<Swee
         merged.push(total);
     }
     Ok(merged)
+}
+
+/// A scenario's shards that belong to different sweeps (another mutant, swarm or seed
+/// range) cannot merge: say how they differ, rather than that a shard is missing.
+fn refuse_mixed_sweeps(
+    groups: &BTreeMap<SweepKey, Vec<(&str, &SweepSummary)>>,
+) -> Result<(), String> {
+    let describe = |(_, mutant, swarm, first, last): &SweepKey| {
+        format!(
+            "seeds {first}..{last}, {}, {}",
+            mutant
+                .as_deref()
+                .map_or("no mutant".to_string(), |m| format!("mutant {m}")),
+            if *swarm { "--swarm" } else { "no --swarm" }
+        )
+    };
+    let keys: Vec<&SweepKey> = groups.keys().collect();
+    for pair in keys.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if a.0 == b.0 {
+            return Err(format!(
+                "{}: {} is a sweep of {}, but {} of {}: only shards of one sweep merge\n  \
+                 fix: merge the shards of each sweep separately, or re-run the odd shard with \
+                 the same --seeds, --mutant and --swarm",
+                a.0,
+                groups[a][0].0,
+                describe(a),
+                groups[b][0].0,
+                describe(b)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A shard's counts must add up: passed + failed = seeds, and (unless it stopped early)
+/// it ran exactly the seeds its index and count give it.
+fn check_shard_counts(
+    scenario: &str,
+    source: &str,
+    index: u64,
+    count: u64,
+    shard: &SweepSummary,
+) -> Result<(), String> {
+    if shard.passed + shard.failed != shard.seeds {
+        return Err(format!(
+            "{scenario}: {source} counts {} passed + {} failed, but {} seeds: the summary is \
+             inconsistent (edited or torn)\n  fix: re-run that shard",
+            shard.passed, shard.failed, shard.seeds
+        ));
+    }
+    let range = sim_core::scenario::SeedRange {
+        first: shard.seed_first,
+        last: shard.seed_last,
+    };
+    let expected = sim_core::sweep::Shard { index, count }.seed_count(range);
+    if shard.seeds != expected && !shard.stopped_early {
+        return Err(format!(
+            "{scenario}: {source} (shard {index}/{count}) ran {} seeds, but that shard of \
+             {}..{} has {expected}\n  fix: re-run that shard",
+            shard.seeds, shard.seed_first, shard.seed_last
+        ));
+    }
+    Ok(())
 }
 
 fn add_hex(a: &str, b: &str) -> String {

@@ -32,7 +32,10 @@ pub fn load_run_dir(run_dir: &Path) -> Result<(RunResult, Scenario), CliError> {
     let scenario_path = run_dir.join("scenario.toml");
     let source = std::fs::read_to_string(&scenario_path)
         .map_err(|error| CliError::BadInput(format!("{}: {error}", scenario_path.display())))?;
-    let scenario = Scenario::parse(Path::new(&recorded.scenario), source)?;
+    // Errors blame the copy in the run directory (what was read), not the original.
+    let mut scenario = Scenario::parse(&scenario_path, source)?;
+    prepare_scenario(&scenario, recorded.mutant.as_deref(), recorded.swarm)?;
+    scenario.path = recorded.scenario.clone().into();
     Ok((recorded, scenario))
 }
 

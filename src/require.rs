@@ -91,3 +91,14 @@ pub fn skip_or_fail(tool: &str, reason: &str) {
         }
     }
 }
+
+/// The public linearizability histories (Porcupine's etcd and kv logs, Knossos's EDN
+/// files, with `verdicts.tsv`): `$QUORUMLAB_HISTORIES`, else `../shared/histories`
+/// beside the repository. They are not part of the repository; tests that need them
+/// call `skip_or_fail("histories", ..)` when the folder is absent.
+pub fn histories_dir(repo_root: &std::path::Path) -> std::path::PathBuf {
+    std::env::var_os("QUORUMLAB_HISTORIES").map_or_else(
+        || repo_root.join("../shared/histories"),
+        std::path::PathBuf::from,
+    )
+}

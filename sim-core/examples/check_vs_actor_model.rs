@@ -116,6 +116,7 @@ enum Decided {
 }
 
 impl Observation for Decided {
+    const KINDS: &'static [&'static str] = &["decided"];
     fn kind(&self) -> &'static str {
         "decided"
     }

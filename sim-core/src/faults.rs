@@ -346,6 +346,15 @@ impl FaultAction {
                         "use a value above -1000000".to_string(),
                     ));
                 }
+                // As the nemesis's `drift_ppm_max`: at most twice as slow, so a drifted
+                // delay stays within the simulated clock.
+                if *drift_ppm > 1_000_000 {
+                    return Err((
+                        "drift_ppm".to_string(),
+                        format!("{drift_ppm} is above 1000000 parts per million"),
+                        "use a value from -999999 to 1000000".to_string(),
+                    ));
+                }
                 FaultAction::ClockDrift {
                     node: node(n)?,
                     drift_ppm: *drift_ppm,

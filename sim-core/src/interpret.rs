@@ -50,7 +50,8 @@ pub fn step<P: Protocol, S: EffectSink<P>>(
 ) -> Stepped {
     assert_eq!(fx.len(), 0, "the effects buffer starts empty");
     let node = ctx.id;
-    sink.node_mut(node).step(ctx, input, fx);
+    let protocol = sink.node_mut(node);
+    crate::panics::protocol_code(|| protocol.step(ctx, input, fx));
     let mut crashed = false;
     for effect in fx.drain() {
         if crashed {

@@ -54,6 +54,12 @@ impl Default for LatencySpec {
 
 impl LatencySpec {
     pub fn validate(&self) -> Result<(), (String, String)> {
+        if let Some(too_long) = self.times().into_iter().find(|&us| us > TIME_MAX_US) {
+            return Err((
+                format!("{too_long} us is longer than the simulator runs (at most 30 days)"),
+                format!("keep every time of the distribution at most {TIME_MAX_US} us"),
+            ));
+        }
         match *self {
             LatencySpec::Uniform { min_us, max_us } if min_us > max_us => Err((
                 format!("min_us {min_us} > max_us {max_us}"),
@@ -68,6 +74,28 @@ impl LatencySpec {
                 "use e.g. scale_us = 1000".into(),
             )),
             _ => Ok(()),
+        }
+    }
+
+    /// Every time the distribution states, in microseconds.
+    fn times(&self) -> Vec<u64> {
+        match *self {
+            LatencySpec::Constant { us } => vec![us],
+            LatencySpec::Uniform { min_us, max_us } => vec![min_us, max_us],
+            LatencySpec::Normal {
+                mean_us,
+                stddev_us,
+                cap_us,
+            } => [Some(mean_us), Some(stddev_us), cap_us]
+                .into_iter()
+                .flatten()
+                .collect(),
+            LatencySpec::Exponential { mean_us, cap_us } => {
+                [Some(mean_us), cap_us].into_iter().flatten().collect()
+            }
+            LatencySpec::Pareto {
+                scale_us, cap_us, ..
+            } => [Some(scale_us), cap_us].into_iter().flatten().collect(),
         }
     }
 
@@ -125,6 +153,10 @@ impl LatencySpec {
         }
     }
 }
+
+/// The longest time a network setting may state (the scenario's own limit), so a delay
+/// added to the clock never overflows it.
+const TIME_MAX_US: u64 = crate::scenario::SIMULATED_TIME_MAX_US;
 
 fn clip(value: f64, cap: u64) -> u64 {
     if value.is_nan() || value <= 0.0 {
@@ -230,6 +262,21 @@ impl NetworkSpec {
                     format!("network.{field}"),
                     format!("{value} is above 1,000,000 per million"),
                     "use 0..=1000000".into(),
+                ));
+            }
+        }
+        for (field, value) in [
+            ("reorder_delay_us", Some(self.reorder_delay_us)),
+            ("bound_us", self.bound_us),
+        ] {
+            if value.is_some_and(|us| us > TIME_MAX_US) {
+                return Err((
+                    format!("network.{field}"),
+                    format!(
+                        "{} us is longer than the simulator runs (at most 30 days)",
+                        value.unwrap_or(0)
+                    ),
+                    format!("use at most {TIME_MAX_US} us"),
                 ));
             }
         }

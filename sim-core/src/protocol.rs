@@ -224,6 +224,9 @@ pub trait TimerName: Copy + Debug + Hash + Eq + Ord + Serialize + Send + Sync + 
 
 /// Observations are what checkers, metrics and reports consume.
 pub trait Observation: Clone + Debug + Hash + Eq + Serialize + Send + Sync + 'static {
+    /// Every name `kind` can return: a scenario's `sometimes` may name only these (a
+    /// misspelt one is refused when the scenario is bound, not reported at the run's end).
+    const KINDS: &'static [&'static str];
     fn kind(&self) -> &'static str;
 }
 

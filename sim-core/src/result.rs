@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// How a run ended. Each failure class maps to exit code 1 in `run` and `sweep`.
+/// How a run ended. Each failure class maps to exit code 1 in `run` and `sweep`, but
+/// `Internal` (the simulator's own bug) to 3.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
@@ -19,6 +20,9 @@ pub enum Verdict {
     Panic,
     /// The run used up its event budget.
     Budget,
+    /// The simulator itself failed (one of its own assertions): a bug in quorumlab, not
+    /// in the protocol. The CLI exits 3.
+    Internal,
 }
 
 impl Verdict {
@@ -29,6 +33,7 @@ impl Verdict {
             Verdict::Liveness => "liveness",
             Verdict::Panic => "panic",
             Verdict::Budget => "budget",
+            Verdict::Internal => "internal",
         }
     }
 

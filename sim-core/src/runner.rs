@@ -17,6 +17,8 @@ use crate::sim::Prepared;
 pub trait Runner: Send + Sync {
     fn scenario(&self) -> &Scenario;
     fn mutant(&self) -> Option<&str>;
+    /// Whether the run is in swarm mode (the scenario's `swarm` or `--swarm`).
+    fn swarm(&self) -> bool;
     fn run(&self, seed: u64, trace: bool) -> RunOutput;
     /// Run one seed, recording its decision tape when `record_tape` (`RunOutput::tape`).
     fn run_with(&self, seed: u64, trace: bool, record_tape: bool) -> RunOutput;
@@ -29,6 +31,9 @@ impl<P: Protocol> Runner for Prepared<P> {
     }
     fn mutant(&self) -> Option<&str> {
         self.mutant.as_deref()
+    }
+    fn swarm(&self) -> bool {
+        self.swarm
     }
     fn run(&self, seed: u64, trace: bool) -> RunOutput {
         Prepared::run(self, seed, trace)

@@ -177,6 +177,9 @@ pub const CLIENTS_MAX: u32 = 10_000;
 /// The most seeds one range may name (`--seeds`, `seeds`).
 pub const SEED_RANGE_MAX: u64 = 1 << 48;
 
+/// The largest scenario file read.
+const SCENARIO_FILE_BYTES_MAX: u64 = 64 << 20;
+
 /// The largest tape file `tape_file` may name.
 const TAPE_FILE_BYTES_MAX: u64 = 256 << 20;
 
@@ -733,7 +736,12 @@ impl fmt::Display for ScenarioError {
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
         }
-        write!(f, ": field `{}`: {}", self.field, self.message)?;
+        if self.field.is_empty() {
+            // About the file as a whole (unreadable, not UTF-8, not TOML): no field.
+            write!(f, ": {}", self.message)?;
+        } else {
+            write!(f, ": field `{}`: {}", self.field, self.message)?;
+        }
         if !self.fix.is_empty() {
             write!(f, "\n  fix: {}", self.fix)?;
         }
@@ -745,17 +753,52 @@ impl std::error::Error for ScenarioError {}
 
 impl Scenario {
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let source = std::fs::read_to_string(path).map_err(|error| ScenarioError {
+        let refuse = |line: Option<usize>, message: String, fix: &str| ScenarioError {
             file: path.display().to_string(),
-            line: None,
-            field: "-".to_string(),
-            message: format!("cannot read the file: {error}"),
-            fix: "check the path (`quorumlab list scenarios` shows the bundled ones)".to_string(),
+            line,
+            field: String::new(),
+            message,
+            fix: fix.to_string(),
+        };
+        // A scenario is a small text file: not a folder, a device or anything huge.
+        let metadata = std::fs::metadata(path).map_err(|error| {
+            refuse(
+                None,
+                format!("cannot read the file: {error}"),
+                "check the path (`quorumlab list scenarios` shows the bundled ones)",
+            )
+        })?;
+        if !metadata.is_file() || metadata.len() > SCENARIO_FILE_BYTES_MAX {
+            return Err(refuse(
+                None,
+                format!(
+                    "not a regular file of at most {} MiB",
+                    SCENARIO_FILE_BYTES_MAX >> 20
+                ),
+                "name a scenario's .toml file",
+            ));
+        }
+        let bytes = std::fs::read(path).map_err(|error| {
+            refuse(
+                None,
+                format!("cannot read the file: {error}"),
+                "check the path and its permissions",
+            )
+        })?;
+        let source = String::from_utf8(bytes).map_err(|error| {
+            let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|&&byte| byte == b'\n').count() + 1;
+            refuse(
+                Some(line),
+                format!("not UTF-8 text (an invalid byte at offset {})", valid.len()),
+                "save the file as UTF-8 (TOML files are UTF-8)",
+            )
         })?;
         Scenario::parse(path, source)
     }
 
     pub fn parse(path: &Path, source: String) -> Result<Scenario, ScenarioError> {
+        check_toml_syntax(path, &source)?;
         let file: ScenarioFile = toml::from_str(&source).map_err(|error| {
             let mut message = error.message().to_string();
             if message.contains("untagged enum NemesisKinds") {
@@ -779,7 +822,7 @@ impl Scenario {
             ScenarioError {
                 file: path.display().to_string(),
                 line,
-                field: field.unwrap_or_else(|| "-".to_string()),
+                field: field.unwrap_or_default(),
                 message,
                 fix: fix.to_string(),
             }
@@ -911,6 +954,9 @@ impl Scenario {
             times.extend(fault.at_us.map(|us| (field("at_us"), us, 1)));
             times.extend(fault.duration_ms.map(|ms| (field("duration_ms"), ms, 1000)));
             times.extend(fault.duration_us.map(|us| (field("duration_us"), us, 1)));
+            if let FaultActionSpec::Delay { extra_latency_us } = fault.action {
+                times.push((field("extra_latency_us"), extra_latency_us, 1));
+            }
         }
         if let Some(workload) = &file.workload {
             times.push(("workload.interval_ms".into(), workload.interval_ms[1], 1000));
@@ -923,6 +969,11 @@ impl Scenario {
         if let Some(nemesis) = &file.nemesis {
             times.push(("nemesis.interval_ms".into(), nemesis.interval_ms[1], 1000));
             times.push(("nemesis.duration_ms".into(), nemesis.duration_ms[1], 1000));
+            times.push((
+                "nemesis.extra_latency_us".into(),
+                nemesis.extra_latency_us,
+                1,
+            ));
         }
         if let Some(liveness) = &file.liveness {
             times.push(("liveness.within_ms".into(), liveness.within_ms, 1000));
@@ -1028,11 +1079,18 @@ impl Scenario {
                     self.error(&format!("faults[{index}].{field}"), message, fix)
                 },
             )?;
-            if fault.at_ms.is_some() == fault.at_us.is_some() {
+            if fault.at_ms.is_none() && fault.at_us.is_none() {
+                return Err(self.error(
+                    &format!("faults[{index}]"),
+                    "missing field `at_ms`: a fault needs exactly one of `at_ms` and `at_us`",
+                    "write e.g. `at_ms = 1000`",
+                ));
+            }
+            if fault.at_ms.is_some() && fault.at_us.is_some() {
                 return Err(self.error(
                     &format!("faults[{index}].at_ms"),
-                    "a fault needs exactly one of `at_ms` and `at_us`",
-                    "write e.g. `at_ms = 1000`",
+                    "both `at_ms` and `at_us` are set: a fault needs exactly one of them",
+                    "keep one of them",
                 ));
             }
             if fault.duration_ms.is_some() && fault.duration_us.is_some() {
@@ -1084,12 +1142,17 @@ impl Scenario {
             nemesis
                 .check_rounds_and_windows(file)
                 .map_err(|(field, message, fix)| self.error(&field, message, fix))?;
-            if nemesis.loss_per_million > 1_000_000 || nemesis.duplicate_per_million > 1_000_000 {
-                return Err(self.error(
-                    "nemesis.loss_per_million",
-                    "a probability above 1,000,000 per million",
-                    "use 0..=1000000",
-                ));
+            for (field, value) in [
+                ("loss_per_million", nemesis.loss_per_million),
+                ("duplicate_per_million", nemesis.duplicate_per_million),
+            ] {
+                if value > 1_000_000 {
+                    return Err(self.error(
+                        &format!("nemesis.{field}"),
+                        format!("{value} is a probability above 1,000,000 per million"),
+                        "use 0..=1000000",
+                    ));
+                }
             }
         }
         if let Some(workload) = &file.workload {
@@ -1226,6 +1289,46 @@ impl SeedRange {
     pub fn is_empty(&self) -> bool {
         false
     }
+}
+
+/// Refuse what is not TOML before reading it as a scenario: the error is then about the
+/// text (its line, no field), with a fix for the syntax, and never echoes control bytes.
+fn check_toml_syntax(path: &Path, source: &str) -> Result<(), ScenarioError> {
+    let refuse = |line: usize, message: String, fix: &str| ScenarioError {
+        file: path.display().to_string(),
+        line: Some(line),
+        field: String::new(),
+        message,
+        fix: fix.to_string(),
+    };
+    if let Some(offset) = source.find('\0') {
+        return Err(refuse(
+            line_of_offset(source, offset),
+            "the file holds NUL bytes: it is not a text scenario file".to_string(),
+            "write the scenario as TOML text (see README.md, \"Scenario files\")",
+        ));
+    }
+    if let Err(error) = toml::de::DeTable::parse(source) {
+        let line = error
+            .span()
+            .map_or(1, |span| line_of_offset(source, span.start));
+        let message: String = error
+            .message()
+            .chars()
+            .map(|c| if c.is_control() && c != '\n' { '?' } else { c })
+            .collect();
+        let fix = if message.contains("recursion") {
+            "nest fewer arrays and tables (a scenario needs only a few levels)"
+        } else {
+            "correct the TOML syntax on that line (see README.md, \"Scenario files\")"
+        };
+        return Err(refuse(
+            line,
+            format!("not valid TOML: {}", message.trim_end()),
+            fix,
+        ));
+    }
+    Ok(())
 }
 
 fn line_of_offset(source: &str, offset: usize) -> usize {

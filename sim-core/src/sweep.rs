@@ -311,7 +311,7 @@ pub fn sweep_from(
         scenario: runner.scenario().path.display().to_string(),
         protocol: runner.scenario().file.protocol.clone(),
         mutant: runner.mutant().map(str::to_string),
-        swarm: runner.scenario().file.swarm,
+        swarm: runner.swarm(),
         seed_first: options.seeds.first,
         seed_last: options.seeds.last,
         shard: format!("{}/{}", options.shard.index, options.shard.count),

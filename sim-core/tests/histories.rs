@@ -14,10 +14,7 @@ mod require;
 use sim_core::lincheck::{check_file, Budget, Verdict};
 
 fn histories_folder() -> Option<PathBuf> {
-    let folder = match std::env::var_os("QUORUMLAB_HISTORIES") {
-        Some(folder) => PathBuf::from(folder),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/histories"),
-    };
+    let folder = require::histories_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
     folder.join("verdicts.tsv").is_file().then_some(folder)
 }
 

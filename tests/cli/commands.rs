@@ -186,10 +186,60 @@ fn bad_scenarios_exit_two_naming_file_line_field_and_fix() {
             "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[[faults]]\nat_ms = 1\naction = \"crash\"\nnode = \"Leader\"\n",
             "field `faults[0].node`: raft has no role `Leader`",
         ),
+        (
+            "sometimes-typo.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\nsometimes = [\"commit\", \"became_leaderr\"]\n",
+            "field `sometimes[1]`: `became_leaderr` is not an observation kind of raft",
+        ),
+        (
+            "check-typo.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[check]\nmax_crashs = 1\n",
+            "field `check.max_crashs`: unknown field",
+        ),
+        (
+            "duplicate-probability.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[nemesis]\nkinds = [\"duplicate\"]\nduplicate_per_million = 2000000\n",
+            "field `nemesis.duplicate_per_million`",
+        ),
+        (
+            "huge-mean.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[network]\nlatency = { dist = \"exponential\", mean_us = 9223372036854775807 }\n",
+            "field `network.latency`: 9223372036854775807 us is longer than the simulator runs",
+        ),
+        (
+            "huge-drift.toml",
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[[faults]]\nat_ms = 1\naction = \"clock_drift\"\nnode = 0\ndrift_ppm = 9223372036854775807\n",
+            "field `faults[0].drift_ppm`",
+        ),
+        (
+            "nul.toml",
+            "\0\0\0\0",
+            "nul.toml:1: the file holds NUL bytes",
+        ),
+        (
+            "deep.toml",
+            &format!("a = {}{}\n", "[".repeat(5000), "]".repeat(5000)),
+            "deep.toml:1: not valid TOML: cannot recurse further",
+        ),
+        (
+            "non-utf8.toml",
+            "protocol = \"raft\"\nname = \"\u{fffd}\"\n",
+            "non-utf8.toml:2: not UTF-8 text",
+        ),
     ];
     for (name, source, expected) in cases {
         let path = dir.join(name);
-        std::fs::write(&path, source).unwrap();
+        let bytes: Vec<u8> = if name == "non-utf8.toml" {
+            // The byte 0xff (never valid in UTF-8) where the replacement character is.
+            source
+                .replace('\u{fffd}', "\u{7f}")
+                .bytes()
+                .map(|byte| if byte == 0x7f { 0xff } else { byte })
+                .collect()
+        } else {
+            source.as_bytes().to_vec()
+        };
+        std::fs::write(&path, bytes).unwrap();
         let output = quorumlab(&["run", path.to_str().unwrap()]);
         assert_eq!(output.status.code(), Some(2), "{name}: {}", stderr(&output));
         let error = stderr(&output);
@@ -326,9 +376,12 @@ fn test_command_checks_expectations() {
 
 #[test]
 fn lincheck_reads_public_histories_and_exits_one_on_a_violation() {
-    let histories = root().join("../shared/histories/porcupine/jepsen");
+    let histories = quorumlab::require::histories_dir(root()).join("porcupine/jepsen");
     if !histories.is_dir() {
-        let reason = format!("{} is not a directory", histories.display());
+        let reason = format!(
+            "{} is not a directory (set QUORUMLAB_HISTORIES to the histories folder)",
+            histories.display()
+        );
         quorumlab::require::skip_or_fail("histories", &reason);
         return;
     }
@@ -351,14 +404,70 @@ fn lincheck_reads_public_histories_and_exits_one_on_a_violation() {
 }
 
 #[test]
+fn lincheck_checks_every_file_of_a_batch_and_empty_histories_alike() {
+    let dir = temp_dir("lincheck-batch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let (brackets, empty) = (file("brackets.json", "[]"), file("empty.json", ""));
+    let run = quorumlab(&[
+        "run",
+        "scenarios/kv/basic.toml",
+        "--seed",
+        "1",
+        "--out",
+        dir.join("run").to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let good = dir.join("run/history.json");
+    // An unreadable file first: the good history after it is still checked.
+    let batch = quorumlab(&[
+        "lincheck",
+        "no/such/history.json",
+        &brackets,
+        &empty,
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(batch.status.code(), Some(2), "{}", stderr(&batch));
+    let (out, err) = (stdout(&batch), stderr(&batch));
+    assert!(out.contains("history.json: linearizable"), "{out}");
+    assert!(err.contains("no/such/history.json"), "{err}");
+    assert!(err.contains("3 of 4 files could not be checked"), "{err}");
+    // `[]` and an empty file are both empty histories, refused alike.
+    for path in [&brackets, &empty] {
+        let alone = quorumlab(&["lincheck", path]);
+        assert_eq!(alone.status.code(), Some(2), "{path}: {}", stderr(&alone));
+        assert!(
+            stderr(&alone).contains("empty history"),
+            "{}",
+            stderr(&alone)
+        );
+    }
+}
+
+#[test]
 fn bench_lincheck_times_every_public_set() {
-    let histories = root().join("../shared/histories");
+    let histories = quorumlab::require::histories_dir(root());
     if !histories.is_dir() {
-        let reason = format!("{} is not a directory", histories.display());
+        let reason = format!(
+            "{} is not a directory (set QUORUMLAB_HISTORIES to the histories folder)",
+            histories.display()
+        );
         quorumlab::require::skip_or_fail("histories", &reason);
         return;
     }
-    let output = quorumlab(&["bench", "lincheck", "--rounds", "1", "--json"]);
+    let output = quorumlab(&[
+        "bench",
+        "lincheck",
+        "--histories",
+        histories.to_str().unwrap(),
+        "--rounds",
+        "1",
+        "--json",
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let sets: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
     let counts: Vec<(u64, u64, u64)> = sets
@@ -501,6 +610,86 @@ fn merge_of_all_shards_equals_the_whole_sweep_and_a_missing_shard_is_an_error() 
         stderr(&doubled).contains("appears twice"),
         "{}",
         stderr(&doubled)
+    );
+    // A shard of another sweep (here: --swarm) is named as such, not as a missing shard.
+    let swarm = quorumlab(&[
+        "sweep",
+        "scenarios/raft/churn.toml",
+        "--seeds",
+        "1..18",
+        "--shard",
+        "2/3",
+        "--swarm",
+        "--out",
+        &dir("swarm-2"),
+    ]);
+    assert!(
+        matches!(swarm.status.code(), Some(0 | 1)),
+        "{}",
+        stderr(&swarm)
+    );
+    let mixed = quorumlab(&[
+        "merge",
+        &dir("shard-1"),
+        &dir("swarm-2"),
+        &dir("shard-3"),
+        "--out",
+        &dir("bad.json"),
+    ]);
+    assert_eq!(mixed.status.code(), Some(2));
+    assert!(
+        stderr(&mixed).contains("--swarm")
+            && stderr(&mixed).contains("only shards of one sweep merge"),
+        "{}",
+        stderr(&mixed)
+    );
+    // Counts that do not add up (an edited summary) are refused.
+    let summary = base.join("shard-2/summary.json");
+    let text = std::fs::read_to_string(&summary).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let passed = value["scenarios"][0]["passed"].as_u64().unwrap();
+    value["scenarios"][0]["passed"] = (passed + 1).into();
+    std::fs::write(&summary, value.to_string()).unwrap();
+    let inconsistent = quorumlab(&[
+        "merge",
+        &dir("shard-1"),
+        &dir("shard-2"),
+        &dir("shard-3"),
+        "--out",
+        &dir("bad.json"),
+    ]);
+    assert_eq!(inconsistent.status.code(), Some(2));
+    assert!(
+        stderr(&inconsistent).contains("the summary is inconsistent"),
+        "{}",
+        stderr(&inconsistent)
+    );
+}
+
+#[test]
+fn replay_of_a_run_folder_with_a_corrupt_scenario_blames_that_file() {
+    let out = temp_dir("replay-corrupt");
+    let run = quorumlab(&[
+        "run",
+        "scenarios/raft/election.toml",
+        "--seed",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    std::fs::write(
+        out.join("scenario.toml"),
+        "protocol = \"raft\"\nnodes = 3\nnodez = 3\n",
+    )
+    .unwrap();
+    let replay = quorumlab(&["replay", out.to_str().unwrap()]);
+    assert_eq!(replay.status.code(), Some(2));
+    let error = stderr(&replay);
+    let copy = out.join("scenario.toml");
+    assert!(
+        error.contains(&format!("{}:3: field `nodez`", copy.display())),
+        "{error}"
     );
 }
 

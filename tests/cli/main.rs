@@ -6,6 +6,8 @@ mod classics;
 mod clients;
 mod commands;
 mod determinism;
+mod examples;
+mod fuzz;
 mod kv;
 mod report;
 mod require;

@@ -25,6 +25,28 @@ fn a_protocol_panic_fails_the_seed_with_its_message() {
 }
 
 #[test]
+fn a_simulator_assertion_is_an_internal_error_not_the_protocols_panic() {
+    // A latency the loader refuses (past the simulated clock), forced past it: the first
+    // message sent after time 0 wraps the simulator's clock and its own assertion ("time
+    // went backwards") fails. That is quorumlab's bug
+    // to report, not the protocol's.
+    let mut scenario = inline("protocol = \"raft\"\nnodes = 3\nduration_ms = 1000\n");
+    scenario.file.network.latency = sim_core::network::LatencySpec::Constant { us: u64::MAX - 5 };
+    let output = run(&scenario, 1);
+    assert_eq!(output.result.verdict, Verdict::Internal);
+    let detail = output.result.detail.unwrap();
+    assert!(
+        detail.starts_with("internal error in the simulator"),
+        "{detail}"
+    );
+    assert_eq!(quorumlab::commands::exit_code_of(output.result.verdict), 3);
+    // A panic in the protocol's own step stays the protocol's verdict (exit 1).
+    let output = run(&inline(&format!("{BASE}[params]\npanic_after = 5\n")), 1);
+    assert_eq!(output.result.verdict, Verdict::Panic);
+    assert_eq!(quorumlab::commands::exit_code_of(output.result.verdict), 1);
+}
+
+#[test]
 fn running_out_of_events_is_a_budget_failure() {
     let output = run(&inline(&format!("{BASE}[budget]\nmax_events = 50\n")), 1);
     assert_eq!(output.result.verdict, Verdict::Budget);

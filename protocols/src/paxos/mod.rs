@@ -117,6 +117,8 @@ pub enum PaxosObs {
 }
 
 impl Observation for PaxosObs {
+    const KINDS: &'static [&'static str] =
+        &["prepare", "propose", "promised", "accepted", "decided"];
     fn kind(&self) -> &'static str {
         match self {
             PaxosObs::Prepare { .. } => "prepare",

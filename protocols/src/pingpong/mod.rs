@@ -57,6 +57,7 @@ pub enum PingObs {
 }
 
 impl Observation for PingObs {
+    const KINDS: &'static [&'static str] = &["forwarded"];
     fn kind(&self) -> &'static str {
         "forwarded"
     }

@@ -345,6 +345,14 @@ pub enum RaftObs {
 }
 
 impl Observation for RaftObs {
+    const KINDS: &'static [&'static str] = &[
+        "became_candidate",
+        "became_leader",
+        "became_follower",
+        "log_write",
+        "commit",
+        "recovered",
+    ];
     fn kind(&self) -> &'static str {
         match self {
             RaftObs::BecameCandidate { .. } => "became_candidate",

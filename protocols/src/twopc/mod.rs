@@ -101,6 +101,7 @@ pub enum TwoPcObs {
 }
 
 impl Observation for TwoPcObs {
+    const KINDS: &'static [&'static str] = &["voted", "committed", "aborted"];
     fn kind(&self) -> &'static str {
         match self {
             TwoPcObs::Voted { .. } => "voted",

@@ -51,7 +51,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
             self.fail(Verdict::Liveness, condition, detail);
             return;
         }
-        if let Err(violation) = self.checker.check_all(&self.nodes) {
+        if let Err(violation) = crate::panics::protocol_code(|| self.checker.check_all(&self.nodes))
+        {
             self.fail(
                 Verdict::Violation,
                 violation.property,
@@ -87,7 +88,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             }
         }
         for name in &self.prepared.scenario.file.sometimes {
-            let happened = if name == "fault_fired" {
+            let happened = if name == super::FAULT_FIRED {
                 !self.faults_fired.is_empty()
             } else {
                 self.observation_counts

@@ -36,7 +36,7 @@ use crate::hash::TraceHasher;
 use crate::interpret::{self, EffectSink};
 use crate::network::{DropCause, Fate, Network};
 use crate::protocol::*;
-use crate::registration::Registration;
+use crate::registration::{Registration, GENERIC_CHECK_FIELDS};
 use crate::result::{AppliedFault, HistoryOp, Metrics, RunOutput, Verdict};
 use crate::rng::{Purpose, Rng};
 use crate::scenario::{Scenario, ScenarioError, Synchrony};
@@ -129,6 +129,26 @@ impl<P: Protocol> Prepared<P> {
                 ),
             ));
         }
+        check_sometimes_names(scenario, "sometimes", &file.sometimes, P::Obs::KINDS)?;
+        if let Some(table) = &file.check {
+            // `run` ignores `[check]`, but a misspelt bound there is still refused here,
+            // not only when `quorumlab check` reads the table.
+            if let Some(toml::Value::Array(items)) = table.get("sometimes") {
+                let names: Vec<String> = items
+                    .iter()
+                    .filter_map(|item| item.as_str().map(str::to_string))
+                    .collect();
+                check_sometimes_names(scenario, "check.sometimes", &names, P::Obs::KINDS)?;
+            }
+            let own: toml::Table = table
+                .iter()
+                .filter(|(field, _)| !GENERIC_CHECK_FIELDS.contains(&field.as_str()))
+                .map(|(field, value)| (field.clone(), value.clone()))
+                .collect();
+            registration.check_filter(own).map_err(|error| {
+                scenario.error(&format!("check.{}", error.field), error.message, error.fix)
+            })?;
+        }
         if let Some(liveness) = &file.liveness {
             for condition in &liveness.require {
                 if condition != "client_progress"
@@ -194,11 +214,49 @@ impl<P: Protocol> Prepared<P> {
         if let Err(payload) = outcome {
             let message = crate::panics::take_message()
                 .unwrap_or_else(|| crate::panics::payload_text(payload.as_ref()));
-            sim.failure = Some((Verdict::Panic, "panic".to_string(), message));
+            sim.failure = Some(if crate::panics::last_panic_was_protocol() {
+                (Verdict::Panic, "panic".to_string(), message)
+            } else {
+                (
+                    Verdict::Internal,
+                    "internal".to_string(),
+                    format!(
+                        "internal error in the simulator (a bug in quorumlab, not in the \
+                         protocol): {message}"
+                    ),
+                )
+            });
         }
         sim.finish()
     }
 }
+
+/// Refuse a `sometimes` name (at `field`) that is neither `fault_fired` nor one of the
+/// protocol's observation kinds: it could never happen, so every run would fail at its end.
+fn check_sometimes_names(
+    scenario: &Scenario,
+    field: &str,
+    names: &[String],
+    kinds: &[&str],
+) -> Result<(), ScenarioError> {
+    match names
+        .iter()
+        .position(|name| name != FAULT_FIRED && !kinds.contains(&name.as_str()))
+    {
+        None => Ok(()),
+        Some(index) => Err(scenario.error(
+            &format!("{field}[{index}]"),
+            format!(
+                "`{}` is not an observation kind of {}",
+                names[index], scenario.file.protocol
+            ),
+            format!("use some of: {FAULT_FIRED}, {}", kinds.join(", ")),
+        )),
+    }
+}
+
+/// The `sometimes` name met by any fault that fired.
+pub(crate) const FAULT_FIRED: &str = "fault_fired";
 
 /// Every property name a scenario of `P` may expect: invariants, liveness conditions.
 pub fn property_names<P: Protocol>(registration: &Registration<P>) -> Vec<String> {
@@ -468,7 +526,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         match event {
             Event::Start { node } => {
                 let ctx = self.ctx(node);
-                self.nodes[node.index()] = Some(P::new(&ctx));
+                self.nodes[node.index()] = Some(crate::panics::protocol_code(|| P::new(&ctx)));
                 self.step(node, Input::Init);
             }
             Event::Deliver {
@@ -619,11 +677,13 @@ impl<'a, P: Protocol> Sim<'a, P> {
             _ => self.nodes[index].as_ref().map(P::role),
         };
         let mut fx = std::mem::take(&mut self.fx);
-        self.checker.before_step(&self.nodes, node, &input);
+        crate::panics::protocol_code(|| self.checker.before_step(&self.nodes, node, &input));
         let stepped = interpret::step(self, &ctx, input, &mut fx);
         self.fx = fx;
 
-        let verdict = self.checker.on_step(&self.nodes, node, &self.observations);
+        let verdict = crate::panics::protocol_code(|| {
+            self.checker.on_step(&self.nodes, node, &self.observations)
+        });
         let role_after = self.nodes[index].as_ref().map(P::role);
         let state_after = match (&self.trace, &self.nodes[index]) {
             (Some(_), Some(node)) => self
@@ -797,7 +857,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
             return;
         }
         let ctx = self.ctx(node);
-        self.nodes[node.index()] = Some(P::recover(&ctx, self.durable[node.index()].as_ref()));
+        let durable = self.durable[node.index()].as_ref();
+        self.nodes[node.index()] = Some(crate::panics::protocol_code(|| P::recover(&ctx, durable)));
         self.step(node, Input::Restart);
     }
 }

@@ -65,6 +65,7 @@ pub enum GossipObs {
 }
 
 impl Observation for GossipObs {
+    const KINDS: &'static [&'static str] = &["learnt", "settled"];
     fn kind(&self) -> &'static str {
         match self {
             GossipObs::Learnt { .. } => "learnt",

@@ -13,6 +13,7 @@ pub mod trace;
 // on `quorumlab`, and one file keeps one list of tool names.
 #[cfg(test)]
 #[path = "../../../src/require.rs"]
+#[allow(dead_code)] // `histories_dir` is for the CLI's and sim-core's history tests
 mod require;
 
 use std::fmt;
