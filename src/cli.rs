@@ -162,8 +162,8 @@ seed (the lowest such seed is reported). Exit 0 iff every expectation holds.")]
 
 Explores every interleaving of message delivery, drops, duplicates, timer firings, crashes,
 restarts and client requests within the scenario's [check] table (max_crashes,
-max_crashes_after_persist, max_drops, max_duplicates, max_client_ops, max_in_flight, max_term,
-max_log, sometimes). Every invariant of the protocol is an `always` property (plus no_panic);
+max_crashes_after_persist, max_mid_step_crashes, max_drops, max_duplicates, max_client_ops,
+max_in_flight, max_term, max_log, sometimes). Every invariant of the protocol is an `always` property (plus no_panic);
 each `sometimes` observation kind must be reached.
 Prints states generated, unique states, max depth, time and states/s, then \"all properties
 hold\" or the shortest counterexample (with --bfs and one thread) as a list of actions.
