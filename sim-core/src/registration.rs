@@ -174,6 +174,14 @@ pub struct Registration<P: Protocol> {
     /// The node's state as trace validation reads it (written into every traced step's
     /// `state` field). Only traced runs call it; it never feeds the trace hash.
     pub trace_state: Option<fn(&P) -> serde_json::Value>,
+    /// The epoch a node believes in (Raft's currentTerm, a view number): how the
+    /// selector `connected_leader` tells a current leader from a stale one. `None`: the
+    /// protocol has no epochs, and scenarios may not use that selector.
+    pub epoch: Option<fn(&P) -> u64>,
+    /// Every message kind (`Message::kind`) the protocol sends, so that a scenario naming
+    /// a kind (a `reorder` fault's `kinds`) is checked when it loads. Empty: not declared,
+    /// and such scenarios are refused.
+    pub message_kinds: &'static [&'static str],
     mutants: Vec<MutantInfo>,
     configure: Option<ConfigureFn<P>>,
     params_schema: fn() -> Schema,
@@ -192,6 +200,8 @@ pub const GENERIC_CHECK_FIELDS: &[&str] = &[
     "max_client_ops",
     "max_in_flight",
     "sometimes",
+    "walks",
+    "walk_depth",
 ];
 
 /// The generic `[check]` fields, for the schema (`GENERIC_CHECK_FIELDS` names the same;
@@ -215,6 +225,10 @@ struct GenericCheckFields {
     max_in_flight: Option<u32>,
     /// Observation kinds (or `fault_fired`) some explored state must have seen.
     sometimes: Option<Vec<String>>,
+    /// Search by this many seeded random walks instead of exhaustively.
+    walks: Option<u64>,
+    /// Actions per random walk at most (default 200).
+    walk_depth: Option<u32>,
 }
 
 /// A table schema that refuses fields it does not list.
@@ -248,6 +262,8 @@ impl<P: Protocol> Registration<P> {
             workload: None,
             history: None,
             trace_state: None,
+            epoch: None,
+            message_kinds: &[],
             mutants: Vec::new(),
             configure: None,
             params_schema: || schemars::schema_for!(NoFields),
@@ -357,6 +373,16 @@ impl<P: Protocol> Registration<P> {
 
     pub fn trace_state(mut self, state: fn(&P) -> serde_json::Value) -> Registration<P> {
         self.trace_state = Some(state);
+        self
+    }
+
+    pub fn epoch(mut self, epoch: fn(&P) -> u64) -> Registration<P> {
+        self.epoch = Some(epoch);
+        self
+    }
+
+    pub fn message_kinds(mut self, kinds: &'static [&'static str]) -> Registration<P> {
+        self.message_kinds = kinds;
         self
     }
 
