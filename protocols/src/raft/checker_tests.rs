@@ -446,7 +446,7 @@ fn persisted(log: Vec<Entry>) -> Effect<Raft> {
     Effect::Persist(RaftDurable {
         current_term: 1,
         voted_for: None,
-        log,
+        log: log.into(),
     })
 }
 
