@@ -165,8 +165,8 @@ seed (the lowest such seed is reported). Exit 0 iff every expectation holds.")]
 
 Explores every interleaving of message delivery, drops, duplicates, timer firings, crashes,
 restarts and client requests within the scenario's [check] table (max_crashes,
-max_crashes_after_persist, max_drops, max_duplicates, max_client_ops, max_in_flight, max_term,
-max_log, sometimes). With `walks = N` in the table (or --walks N) it samples the same
+max_crashes_after_persist, max_mid_step_crashes, max_drops, max_duplicates, max_client_ops,
+max_in_flight, max_term, max_log, sometimes). With `walks = N` in the table (or --walks N) it samples the same
 behaviours by N seeded random walks of at most `walk_depth` actions instead, for bounds too
 large to explore: a counterexample is real, a pass is incomplete. Every invariant of the protocol is an `always` property (plus no_panic);
 each `sometimes` observation kind must be reached.

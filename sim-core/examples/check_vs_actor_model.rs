@@ -265,6 +265,7 @@ fn main() {
     let bounds = CheckBounds {
         max_crashes: 0,
         max_crashes_after_persist: 0,
+        max_mid_step_crashes: 0,
         max_drops: 0,
         max_duplicates: 0,
         max_client_ops: 0,

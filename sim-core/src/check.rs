@@ -45,6 +45,10 @@ pub struct CheckBounds {
     /// Crashes in the middle of a step, right after its first `Persist`: the effects after
     /// it (sends, replies) are lost, as with the simulator's `crash_after_persist`.
     pub max_crashes_after_persist: u32,
+    /// Crashes at any boundary between two effects of a step (after a send and before a
+    /// `Persist`, between two sends, ...): every boundary of every step is a branch, and
+    /// the effects after it are lost, as with the simulator's `crash_mid_step`.
+    pub max_mid_step_crashes: u32,
     /// Messages the network may lose.
     pub max_drops: u32,
     /// Messages the network may duplicate.
@@ -97,6 +101,7 @@ impl CheckBounds {
         let mut bounds = CheckBounds {
             max_crashes: 0,
             max_crashes_after_persist: 0,
+            max_mid_step_crashes: 0,
             max_drops: 0,
             max_duplicates: 0,
             max_client_ops: 0,
@@ -124,6 +129,7 @@ impl CheckBounds {
             match field.as_str() {
                 "max_crashes" => bounds.max_crashes = small(1000)?,
                 "max_crashes_after_persist" => bounds.max_crashes_after_persist = small(1000)?,
+                "max_mid_step_crashes" => bounds.max_mid_step_crashes = small(1000)?,
                 "max_drops" => bounds.max_drops = small(1000)?,
                 "max_duplicates" => bounds.max_duplicates = small(1000)?,
                 "max_client_ops" => bounds.max_client_ops = small(1000)?,
@@ -207,6 +213,7 @@ pub struct Envelope<M> {
 pub struct Budget {
     pub crashes: u32,
     pub crashes_after_persist: u32,
+    pub mid_step_crashes: u32,
     pub drops: u32,
     pub duplicates: u32,
     pub client_ops: u32,
@@ -262,6 +269,12 @@ pub enum CheckAction<P: Protocol> {
     /// The inner action (a delivery, a timer or a client request), with its node crashing
     /// right after the step's first `Persist`.
     CrashAfterPersist(Box<CheckAction<P>>),
+    /// The inner action, with its node crashing after the first `after_effects` effects
+    /// of its step (one branch per boundary the step has).
+    CrashMidStep {
+        inner: Box<CheckAction<P>>,
+        after_effects: u32,
+    },
 }
 
 impl<P: Protocol> CheckAction<P> {
@@ -271,6 +284,14 @@ impl<P: Protocol> CheckAction<P> {
             CheckAction::CrashAfterPersist(inner) => {
                 let mut record = inner.record();
                 record.crash_after_persist = true;
+                return record;
+            }
+            CheckAction::CrashMidStep {
+                inner,
+                after_effects,
+            } => {
+                let mut record = inner.record();
+                record.crash_mid_step = Some(*after_effects);
                 return record;
             }
             CheckAction::Deliver(envelope) => (
@@ -305,6 +326,7 @@ impl<P: Protocol> CheckAction<P> {
             msg,
             detail,
             crash_after_persist: false,
+            crash_mid_step: None,
         }
     }
 }
@@ -327,6 +349,9 @@ pub struct StepRecord {
     /// The node crashed right after this step's first `Persist`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub crash_after_persist: bool,
+    /// The node crashed after this many effects of this step; the rest were lost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crash_mid_step: Option<u32>,
 }
 
 impl fmt::Display for StepRecord {
@@ -343,6 +368,9 @@ impl fmt::Display for StepRecord {
         }
         if self.crash_after_persist {
             write!(f, " (then crash_after_persist)")?;
+        }
+        if let Some(after_effects) = self.crash_mid_step {
+            write!(f, " (then crash_mid_step after {after_effects} effects)")?;
         }
         Ok(())
     }
@@ -436,15 +464,9 @@ impl<P: Protocol> ProtocolModel<P> {
 
     /// One input to one live node: its step, its effects applied as the simulator applies
     /// them, then the checker. A panic in either is a `no_panic` violation.
-    /// With `crash_after_persist`, the node crashes right after the step's first `Persist`
-    /// and the effects after it are lost; returns whether that happened.
-    fn step(
-        &self,
-        state: &mut CheckState<P>,
-        node: NodeId,
-        input: Input<P>,
-        crash_after_persist: bool,
-    ) -> bool {
+    /// With a `cut`, the node crashes within its step where the cut says and the effects
+    /// after it are lost; returns whether that happened.
+    fn step(&self, state: &mut CheckState<P>, node: NodeId, input: Input<P>, cut: Cut) -> bool {
         assert!(
             state.violation.is_none(),
             "a violating state has no successors"
@@ -456,11 +478,11 @@ impl<P: Protocol> ProtocolModel<P> {
                 state.checker.before_step(&state.nodes, node, &input);
                 let mut sink = ModelSink {
                     state: &mut *state,
-                    crash_after_persist,
+                    cut,
                     observations: Vec::new(),
                 };
                 let stepped = interpret::step(&mut sink, &ctx, input, &mut Effects::default());
-                crashed = stepped.crashed_after_persist;
+                crashed = stepped.crashed_after_persist || stepped.crashed_mid_step;
                 let observations = sink.observations;
                 for observation in &observations {
                     self.mark_seen(state, observation.kind());
@@ -489,33 +511,20 @@ impl<P: Protocol> ProtocolModel<P> {
         state.timers.retain(|&(owner, _)| owner != node);
     }
 
-    /// Apply a delivery, timer or client request; returns whether the node crashed after
-    /// persisting (only with `crash_after_persist`).
-    fn apply_input(
-        &self,
-        state: &mut CheckState<P>,
-        action: CheckAction<P>,
-        crash_after_persist: bool,
-    ) -> bool {
+    /// The node a delivery, timer or client request steps, and its input.
+    fn input_of(&self, state: &CheckState<P>, action: &CheckAction<P>) -> (NodeId, Input<P>) {
         match action {
             CheckAction::Deliver(envelope) => {
-                Self::take_envelope(state, &envelope);
                 let input = Input::Message {
                     from: envelope.from,
-                    msg: envelope.msg,
+                    msg: envelope.msg.clone(),
                 };
-                self.step(state, envelope.to, input, crash_after_persist)
+                (envelope.to, input)
             }
-            CheckAction::Timer { node, timer } => {
-                // Firing disarms, as in the simulator.
-                let armed = state.timers.remove(&(node, timer));
-                assert!(armed, "only armed timers fire");
-                self.step(state, node, Input::Timer(timer), crash_after_persist)
-            }
+            CheckAction::Timer { node, timer } => (*node, Input::Timer(*timer)),
             CheckAction::ClientRequest { node } => {
                 assert!(state.budget.client_ops > 0);
                 let request = u64::from(self.bounds.max_client_ops - state.budget.client_ops);
-                state.budget.client_ops -= 1;
                 let workload = self.workload.expect("client actions only with a workload");
                 let op = workload(&self.config, 0, request, 0);
                 let input = Input::Client {
@@ -523,9 +532,48 @@ impl<P: Protocol> ProtocolModel<P> {
                     request,
                     op,
                 };
-                self.step(state, node, input, crash_after_persist)
+                (*node, input)
             }
             other => unreachable!("not an input to a node: {other:?}"),
+        }
+    }
+
+    /// Apply a delivery, timer or client request; returns whether the node crashed within
+    /// its step (only with a `cut`).
+    fn apply_input(&self, state: &mut CheckState<P>, action: CheckAction<P>, cut: Cut) -> bool {
+        let (node, input) = self.input_of(state, &action);
+        match &action {
+            CheckAction::Deliver(envelope) => Self::take_envelope(state, envelope),
+            CheckAction::Timer { node, timer } => {
+                // Firing disarms, as in the simulator.
+                let armed = state.timers.remove(&(*node, *timer));
+                assert!(armed, "only armed timers fire");
+            }
+            CheckAction::ClientRequest { .. } => state.budget.client_ops -= 1,
+            other => unreachable!("not an input to a node: {other:?}"),
+        }
+        self.step(state, node, input, cut)
+    }
+
+    /// How many effects `action`'s step emits (its boundaries are the cuts a mid-step
+    /// crash may take), from a copy of the node; 0 if the step panics (the plain action
+    /// reports that).
+    fn effect_count(&self, state: &CheckState<P>, action: &CheckAction<P>) -> usize {
+        let (node, input) = self.input_of(state, action);
+        let Some(mut copy) = state.nodes[node.index()].clone() else {
+            return 0;
+        };
+        let ctx = self.ctx(node);
+        let mut fx = Effects::default();
+        let stepped = crate::panics::quietly(|| {
+            catch_unwind(AssertUnwindSafe(|| copy.step(&ctx, input, &mut fx)))
+        });
+        match stepped {
+            Ok(()) => fx.len(),
+            Err(_) => {
+                crate::panics::take_message();
+                0
+            }
         }
     }
 
@@ -546,9 +594,20 @@ impl<P: Protocol> ProtocolModel<P> {
 /// part of the state (no clients to answer).
 struct ModelSink<'s, P: Protocol> {
     state: &'s mut CheckState<P>,
-    /// The action crashes the node right after the step's first `Persist`.
-    crash_after_persist: bool,
+    /// Where the action crashes the node within its step, if it does.
+    cut: Cut,
     observations: Vec<P::Obs>,
+}
+
+/// Where an action crashes its node within the step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cut {
+    /// Nowhere: the step runs whole.
+    None,
+    /// Right after the step's first `Persist`.
+    AfterPersist,
+    /// After the step's first this many effects.
+    MidStep(u32),
 }
 
 impl<P: Protocol> EffectSink<P> for ModelSink<'_, P> {
@@ -576,7 +635,15 @@ impl<P: Protocol> EffectSink<P> for ModelSink<'_, P> {
     }
 
     fn crash_after_persist(&mut self, _node: NodeId) -> bool {
-        self.crash_after_persist
+        self.cut == Cut::AfterPersist
+    }
+
+    fn crash_mid_step(&mut self, _node: NodeId, applied: usize, _total: usize) -> bool {
+        self.cut == Cut::MidStep(applied as u32)
+    }
+
+    fn checker(&mut self) -> Option<&mut P::Checker> {
+        Some(&mut self.state.checker)
     }
 
     fn reply(&mut self, _node: NodeId, _client: ClientId, _request: u64, _reply: P::Reply) {}
@@ -602,6 +669,7 @@ impl<P: Protocol> Model for ProtocolModel<P> {
             budget: Budget {
                 crashes: self.bounds.max_crashes,
                 crashes_after_persist: self.bounds.max_crashes_after_persist,
+                mid_step_crashes: self.bounds.max_mid_step_crashes,
                 drops: self.bounds.max_drops,
                 duplicates: self.bounds.max_duplicates,
                 client_ops: self.bounds.max_client_ops,
@@ -613,7 +681,7 @@ impl<P: Protocol> Model for ProtocolModel<P> {
         // As in the simulator: every node starts at time 0, in id order.
         for id in 0..self.cluster_size {
             if state.violation.is_none() {
-                self.step(&mut state, NodeId(id), Input::Init, false);
+                self.step(&mut state, NodeId(id), Input::Init, Cut::None);
             }
         }
         vec![state]
@@ -653,7 +721,9 @@ impl<P: Protocol> Model for ProtocolModel<P> {
                 }
             }
         }
-        if state.budget.crashes_after_persist > 0 {
+        let crash_within = state.budget.crashes_after_persist > 0;
+        let cut_anywhere = state.budget.mid_step_crashes > 0;
+        if crash_within || cut_anywhere {
             let inputs: Vec<CheckAction<P>> = actions
                 .iter()
                 .filter(|action| {
@@ -667,7 +737,17 @@ impl<P: Protocol> Model for ProtocolModel<P> {
                 .cloned()
                 .collect();
             for input in inputs {
-                actions.push(CheckAction::CrashAfterPersist(Box::new(input)));
+                if cut_anywhere {
+                    for after_effects in 1..self.effect_count(state, &input) {
+                        actions.push(CheckAction::CrashMidStep {
+                            inner: Box::new(input.clone()),
+                            after_effects: after_effects as u32,
+                        });
+                    }
+                }
+                if crash_within {
+                    actions.push(CheckAction::CrashAfterPersist(Box::new(input)));
+                }
             }
         }
     }
@@ -678,15 +758,27 @@ impl<P: Protocol> Model for ProtocolModel<P> {
             CheckAction::Deliver(_)
             | CheckAction::Timer { .. }
             | CheckAction::ClientRequest { .. } => {
-                self.apply_input(&mut state, action, false);
+                self.apply_input(&mut state, action, Cut::None);
             }
             CheckAction::CrashAfterPersist(inner) => {
                 assert!(state.budget.crashes_after_persist > 0);
-                if !self.apply_input(&mut state, *inner, true) {
+                if !self.apply_input(&mut state, *inner, Cut::AfterPersist) {
                     // The step persisted nothing: the same as the plain action.
                     return None;
                 }
                 state.budget.crashes_after_persist -= 1;
+                self.mark_seen(&mut state, FAULT_FIRED);
+            }
+            CheckAction::CrashMidStep {
+                inner,
+                after_effects,
+            } => {
+                assert!(state.budget.mid_step_crashes > 0);
+                if !self.apply_input(&mut state, *inner, Cut::MidStep(after_effects)) {
+                    // The step had no such boundary (it panicked short of it).
+                    return None;
+                }
+                state.budget.mid_step_crashes -= 1;
                 self.mark_seen(&mut state, FAULT_FIRED);
             }
             CheckAction::Drop(envelope) => {
@@ -718,7 +810,7 @@ impl<P: Protocol> Model for ProtocolModel<P> {
                 let ctx = self.ctx(node);
                 let durable = state.durable[node.index()].as_ref();
                 state.nodes[node.index()] = Some(P::recover(&ctx, durable));
-                self.step(&mut state, node, Input::Restart, false);
+                self.step(&mut state, node, Input::Restart, Cut::None);
             }
         }
         Some(state)

@@ -10,6 +10,14 @@ use crate::scenario::{
 };
 use crate::selectors::{Group, GroupSpec, Member, Selector};
 
+/// The most effects a `crash_mid_step` may let through before its cut (`after_effects`).
+pub const MID_STEP_CUT_MAX: u32 = 1000;
+
+/// The cut a nemesis's (or an unstated) `crash_mid_step` draws: after 1..=this many
+/// effects. Small, because most steps have few effects (a Raft follower's reply step has
+/// three to five); a draw beyond a step's effects waits for a longer step.
+pub const MID_STEP_CUT_DRAW_MAX: u64 = 4;
+
 /// Which node a fault hits.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
@@ -114,6 +122,14 @@ pub enum FaultAction {
     },
     /// Reorder matching messages (`network::ReorderRule`).
     Reorder(ReorderRule),
+    /// Crash the node in the middle of its next step that has more than `after_effects`
+    /// effects, right after its first `after_effects` of them (after a send and before a
+    /// `Persist`, between two sends, ...): the rest of the step is lost. `None` until
+    /// applied: the simulator then draws it from the fault stream.
+    CrashMidStep {
+        node: Target,
+        after_effects: Option<u32>,
+    },
 }
 
 impl FaultAction {
@@ -122,6 +138,7 @@ impl FaultAction {
         match self {
             FaultAction::Crash { .. } => "crash",
             FaultAction::CrashAfterPersist { .. } => "crash_after_persist",
+            FaultAction::CrashMidStep { .. } => "crash_mid_step",
             FaultAction::Restart { .. } => "restart",
             FaultAction::Partition { .. } => "partition",
             FaultAction::Isolate { .. } => "isolate",
@@ -164,6 +181,13 @@ impl FaultAction {
             },
             FaultAction::CrashAfterPersist { node } => FaultActionSpec::CrashAfterPersist {
                 node: selector(node),
+            },
+            FaultAction::CrashMidStep {
+                node,
+                after_effects,
+            } => FaultActionSpec::CrashMidStep {
+                node: selector(node),
+                after_effects: *after_effects,
             },
             FaultAction::Restart { node } => FaultActionSpec::Restart {
                 node: selector(node),
@@ -277,6 +301,30 @@ impl FaultAction {
             FaultActionSpec::Crash { node: n } => FaultAction::Crash { node: node(n)? },
             FaultActionSpec::CrashAfterPersist { node: n } => {
                 FaultAction::CrashAfterPersist { node: node(n)? }
+            }
+            FaultActionSpec::CrashMidStep {
+                node: n,
+                after_effects,
+            } => {
+                if let Some(count) = after_effects {
+                    if !(1..=MID_STEP_CUT_MAX).contains(count) {
+                        return Err((
+                            "after_effects".to_string(),
+                            format!(
+                                "{count} is outside 1..={MID_STEP_CUT_MAX}: a step is cut \
+                                 after at least one of its effects"
+                            ),
+                            format!(
+                                "use 1..={MID_STEP_CUT_MAX}, or `action = \"crash\"` for a \
+                                 crash between steps"
+                            ),
+                        ));
+                    }
+                }
+                FaultAction::CrashMidStep {
+                    node: node(n)?,
+                    after_effects: *after_effects,
+                }
             }
             FaultActionSpec::Restart { node: n } => FaultAction::Restart { node: node(n)? },
             FaultActionSpec::Partition { groups } => {

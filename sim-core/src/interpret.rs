@@ -8,6 +8,13 @@
 //!   crashes right after it (`crash_after_persist`); if so, every effect after that
 //!   `Persist` is lost (`lost_in_crash`), as a real node's sends after a write never
 //!   leave it when it dies between the two (etcd's `msgsAfterAppend`);
+//! - at every boundary between two effects (after the first `applied` of `total`,
+//!   `0 < applied < total`) the sink is asked whether the node crashes there
+//!   (`crash_mid_step`): a crash may fall after a send and before a `Persist`, between
+//!   two sends, anywhere; the effects after the boundary are lost in the same way;
+//! - every effect applied (not one lost) is shown to the sink's checker, if it has one
+//!   (`Checker::on_effect`), just before it is applied: rules about what a step does
+//!   (a reply, a re-armed timer) and about what is on stable storage (a `Persist`);
 //! - observations are handed to the sink as they come; the caller gives them to the
 //!   checker after the step, and crashes the node after that when [`Stepped`] says so.
 
@@ -25,9 +32,20 @@ pub trait EffectSink<P: Protocol> {
     fn persist(&mut self, node: NodeId, durable: P::Durable);
     /// Does `node` crash right after the `Persist` just applied?
     fn crash_after_persist(&mut self, node: NodeId) -> bool;
+    /// Does `node` crash at this boundary of its step: after its first `applied` effects
+    /// of `total` (`0 < applied < total`)? Asked after `crash_after_persist` at the same
+    /// point. A sink that never cuts a step elsewhere keeps the default.
+    fn crash_mid_step(&mut self, _node: NodeId, _applied: usize, _total: usize) -> bool {
+        false
+    }
+    /// The checker that judges this sink's steps, shown every applied effect
+    /// (`Checker::on_effect`). A sink that runs no checker keeps the default.
+    fn checker(&mut self) -> Option<&mut P::Checker> {
+        None
+    }
     fn reply(&mut self, node: NodeId, client: ClientId, request: u64, reply: P::Reply);
     fn observe(&mut self, node: NodeId, observation: P::Obs);
-    /// An effect lost because the node crashed after persisting. The simulator traces it.
+    /// An effect lost because the node crashed within its step. The simulator traces it.
     fn lost_in_crash(&mut self, _node: NodeId, _effect: Effect<P>) {}
 }
 
@@ -38,6 +56,9 @@ pub struct Stepped {
     /// The node crashed right after a `Persist`: the caller crashes it once the checker
     /// has seen the step.
     pub crashed_after_persist: bool,
+    /// The node crashed at a boundary of its step that `crash_mid_step` chose: the
+    /// caller crashes it once the checker has seen the step.
+    pub crashed_mid_step: bool,
 }
 
 /// Run `ctx.id`'s step on `input` and apply its effects, in order, to `sink`. `fx` is a
@@ -52,13 +73,18 @@ pub fn step<P: Protocol, S: EffectSink<P>>(
     let node = ctx.id;
     let protocol = sink.node_mut(node);
     crate::panics::protocol_code(|| protocol.step(ctx, input, fx));
+    let total = fx.len();
     let mut crashed = false;
-    for effect in fx.drain() {
-        if crashed {
+    let mut crashed_mid_step = false;
+    for (position, effect) in fx.drain().enumerate() {
+        if crashed || crashed_mid_step {
             sink.lost_in_crash(node, effect);
             continue;
         }
         sink.applying(node, &effect);
+        if let Some(checker) = sink.checker() {
+            checker.on_effect(node, &effect);
+        }
         match effect {
             Effect::Send { to, msg } => sink.send(node, to, msg),
             Effect::SetTimer {
@@ -78,8 +104,13 @@ pub fn step<P: Protocol, S: EffectSink<P>>(
             } => sink.reply(node, client, request, reply),
             Effect::Observe(observation) => sink.observe(node, observation),
         }
+        let applied = position + 1;
+        if !crashed && applied < total {
+            crashed_mid_step = sink.crash_mid_step(node, applied, total);
+        }
     }
     Stepped {
         crashed_after_persist: crashed,
+        crashed_mid_step,
     }
 }

@@ -317,6 +317,16 @@ pub trait Checker<P: Protocol>: Clone + Debug + Default + Hash + Eq + Send + Syn
     /// state between steps. The default notes nothing.
     fn before_step(&mut self, _nodes: NodesView<'_, P>, _stepped: NodeId, _input: &Input<P>) {}
 
+    /// Called for each effect of `stepped`'s step as it is applied, in order, between
+    /// `before_step` and `on_step` (not for effects lost when the node crashes within its
+    /// step). For rules about what a step *does* (Raft: "a client hears only of committed
+    /// entries", "a follower re-arms its election timer only for the current leader or a
+    /// vote it grants"): what it notes for `on_step` must be cleared there, like
+    /// `before_step`'s notes. A `Persist` shows what a restart would recover from, for
+    /// rules about stable storage (Raft: "a committed entry is stored on a majority");
+    /// such ghost state may outlive the step. The default notes nothing.
+    fn on_effect(&mut self, _stepped: NodeId, _effect: &Effect<P>) {}
+
     /// Update ghost state and check what the step of `stepped` could have broken.
     fn on_step(
         &mut self,

@@ -194,6 +194,7 @@ pub struct Registration<P: Protocol> {
 pub const GENERIC_CHECK_FIELDS: &[&str] = &[
     "max_crashes",
     "max_crashes_after_persist",
+    "max_mid_step_crashes",
     "max_drops",
     "max_duplicates",
     "max_client_ops",
@@ -212,6 +213,8 @@ struct GenericCheckFields {
     max_crashes: Option<u32>,
     /// Crashes right after a step's first `Persist`.
     max_crashes_after_persist: Option<u32>,
+    /// Crashes at any boundary between two effects of a step (each boundary a branch).
+    max_mid_step_crashes: Option<u32>,
     /// Messages the network may lose.
     max_drops: Option<u32>,
     /// Messages the network may duplicate.

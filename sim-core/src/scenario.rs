@@ -193,6 +193,17 @@ pub enum FaultActionSpec {
     /// Crash a node in the middle of its next step, right after that step's first
     /// `Persist` effect: the sends that follow the persist are lost.
     CrashAfterPersist { node: NodeSelector },
+    /// Crash a node in the middle of its next step, at a boundary between two of its
+    /// effects (after a send and before a `Persist`, between two sends, ...): the effects
+    /// after the boundary are lost. With `after_effects = K`, the cut falls after the
+    /// first K effects of the node's next step that has more than K; without it, K is
+    /// drawn from the fault stream (1..=4).
+    CrashMidStep {
+        node: NodeSelector,
+        /// Effects of the step applied before the crash, 1..=1000 (default: drawn).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_effects: Option<u32>,
+    },
     /// Restart a crashed node from its persisted state.
     Restart { node: NodeSelector },
     /// Split the cluster: nodes in different groups cannot talk (nodes in no group are
@@ -272,6 +283,7 @@ impl FaultActionSpec {
         match self {
             FaultActionSpec::Crash { node }
             | FaultActionSpec::CrashAfterPersist { node }
+            | FaultActionSpec::CrashMidStep { node, .. }
             | FaultActionSpec::Restart { node }
             | FaultActionSpec::Isolate { node }
             | FaultActionSpec::Bridge { node }
@@ -332,6 +344,7 @@ pub const NEMESIS_KINDS: &[&str] = &[
     "isolate",
     "split",
     "restart",
+    "crash_mid_step",
 ];
 
 /// How many of `NEMESIS_KINDS` (the first ones) swarm mode turns on and off when the

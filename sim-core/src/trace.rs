@@ -60,7 +60,7 @@ pub enum TraceDetail {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         arrival: Option<Arrival>,
     },
-    /// A node crashed (`cause`: `fault` or `crash_after_persist`).
+    /// A node crashed (`cause`: `fault`, `crash_after_persist` or `crash_mid_step`).
     Crash { cause: String },
     /// A fault fired, was skipped (no node matched), or was reverted.
     Fault { fault: Value },

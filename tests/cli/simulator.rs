@@ -159,6 +159,49 @@ fn a_crash_after_persist_loses_the_sends_after_it() {
 }
 
 #[test]
+fn a_crash_mid_step_cuts_the_step_after_the_stated_effects() {
+    // As above, but the restart step (persist, send, set timer) is cut after its second
+    // effect: the send leaves, the timer is lost. A crash after a persist cannot do that.
+    let source = format!(
+        "{BASE}[[faults]]\nat_ms = 1\naction = \"crash\"\nnode = 1\nduration_ms = 10\n[[faults]]\nat_ms = 2\naction = \"crash_mid_step\"\nnode = 1\nafter_effects = 2\n"
+    );
+    let output = run(&inline(&source), 1);
+    let trace = output.trace.unwrap();
+    let restart = trace
+        .iter()
+        .find(|line| line.contains("\"event\":\"restart\"") && line.contains("lost_in_crash"))
+        .expect("the restart step was cut");
+    assert!(restart.contains("\"send\""), "{restart}");
+    assert!(restart.contains("\"fate\""), "the send left: {restart}");
+    assert!(
+        restart.contains("\"lost_in_crash\":{\"set_timer\""),
+        "{restart}"
+    );
+    assert!(trace
+        .iter()
+        .any(|line| line.contains("\"cause\":\"crash_mid_step\"")));
+    assert_eq!(output.result.faults_fired.get("crash_mid_step"), Some(&1));
+    // Unstated, the cut is drawn, and the applied fault says which it was.
+    let drawn = source.replace("after_effects = 2\n", "");
+    let output = run(&inline(&drawn), 1);
+    let fault = output
+        .faults
+        .iter()
+        .find(|fault| fault.action.kind() == "crash_mid_step")
+        .expect("applied");
+    assert!(
+        matches!(
+            fault.action,
+            sim_core::faults::FaultAction::CrashMidStep {
+                after_effects: Some(1..=4),
+                ..
+            }
+        ),
+        "{fault:?}"
+    );
+}
+
+#[test]
 fn clients_are_answered_and_recorded_in_the_history() {
     let output = run(
         &inline(&format!(

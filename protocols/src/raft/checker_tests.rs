@@ -2,7 +2,7 @@
 //! shown to fail on a state that breaks it (a checker that never fails is not a checker)
 //! and to pass on a neighbouring state that does not.
 
-use sim_core::{Checker, Ctx, NodeId, Protocol, Violation};
+use sim_core::{Checker, Ctx, Effect, Input, NodeId, Protocol, Violation};
 
 use super::*;
 
@@ -381,8 +381,209 @@ fn liveness_leader_needs_a_majority_in_the_leaders_term() {
             "leader_completeness",
             "state_machine_safety",
             "commit_index_monotonic",
-            "higher_term_steps_down"
+            "higher_term_steps_down",
+            "acknowledged_committed",
+            "committed_on_majority",
+            "election_timer_reset"
         ]
     );
     assert_eq!(registration().name, "raft");
+}
+
+/// One step of `stepped` as the interpreter shows it to the checker: the input, the
+/// effects applied, then the state reached (`after`).
+fn judge_step(
+    checker: &mut RaftChecker,
+    before: &[Option<Raft>],
+    after: &[Option<Raft>],
+    stepped: u32,
+    input: Input<Raft>,
+    effects: &[Effect<Raft>],
+    observations: &[RaftObs],
+) -> Result<(), Violation> {
+    checker.before_step(before, n(stepped), &input);
+    for effect in effects {
+        checker.on_effect(n(stepped), effect);
+    }
+    checker.on_step(after, n(stepped), observations)
+}
+
+fn committed_reply(index: LogIndex) -> Effect<Raft> {
+    Effect::Reply {
+        client: 1,
+        request: 1,
+        reply: RaftReply::Committed { index, output: () },
+    }
+}
+
+#[test]
+fn acknowledged_committed_catches_a_reply_beyond_commit_index() {
+    let log = vec![entry(1, 1), entry(1, 2)];
+    let nodes = vec![
+        Some(node(0, 3, 1, Role::Leader, log.clone(), 1)),
+        Some(node(1, 3, 1, Role::Follower, Vec::new(), 0)),
+        Some(node(2, 3, 1, Role::Follower, Vec::new(), 0)),
+    ];
+    let tick = Input::Timer(RaftTimer::Heartbeat);
+    let mut checker = RaftChecker::default();
+    let ok = [committed_reply(1)];
+    let step = judge_step(&mut checker, &nodes, &nodes, 0, tick.clone(), &ok, &[]);
+    assert_eq!(step, Ok(()));
+    let beyond = [committed_reply(2)];
+    let violation = judge_step(&mut checker, &nodes, &nodes, 0, tick, &beyond, &[])
+        .expect_err("index 2 is not committed");
+    assert_eq!(
+        violation,
+        Violation::new(
+            "acknowledged_committed",
+            "n0 told a client that index 2 is committed, but its commitIndex is 1 (log of 2 \
+             entries)"
+        )
+    );
+}
+
+fn persisted(log: Vec<Entry>) -> Effect<Raft> {
+    Effect::Persist(RaftDurable {
+        current_term: 1,
+        voted_for: None,
+        log: log.into(),
+    })
+}
+
+#[test]
+fn committed_on_majority_catches_a_commit_on_a_minority_of_disks() {
+    let log = vec![entry(1, 1)];
+    let leader = |commit| node(0, 5, 1, Role::Leader, log.clone(), commit);
+    let before = vec![
+        Some(leader(0)),
+        Some(node(1, 5, 1, Role::Follower, log.clone(), 0)),
+        Some(node(2, 5, 1, Role::Follower, log.clone(), 0)),
+        Some(node(3, 5, 1, Role::Follower, Vec::new(), 0)),
+        Some(node(4, 5, 1, Role::Follower, Vec::new(), 0)),
+    ];
+    let mut after = before.clone();
+    after[0] = Some(leader(1));
+    let tick = Input::Timer(RaftTimer::Heartbeat);
+    let commit = [RaftObs::Commit {
+        index: 1,
+        previous_index: 0,
+    }];
+    let mut checker = RaftChecker::default();
+    // n0 and n1 have index 1 on disk; n2 holds it only in memory (it acknowledged
+    // before persisting): two disks of five.
+    for id in [0, 1] {
+        let write = [persisted(log.clone())];
+        let step = judge_step(
+            &mut checker,
+            &before,
+            &before,
+            id,
+            tick.clone(),
+            &write,
+            &[],
+        );
+        assert_eq!(step, Ok(()));
+    }
+    let violation = judge_step(&mut checker, &before, &after, 0, tick.clone(), &[], &commit)
+        .expect_err("two of five");
+    assert_eq!(violation.property, "committed_on_majority");
+    assert!(
+        violation.detail.contains("[n0, n1]"),
+        "{}",
+        violation.detail
+    );
+    // Once n2's disk has it too, the same commit rests on a majority.
+    let mut checker_ok = checker.clone();
+    let write = [persisted(log.clone())];
+    let step = judge_step(
+        &mut checker_ok,
+        &before,
+        &before,
+        2,
+        tick.clone(),
+        &write,
+        &[],
+    );
+    assert_eq!(step, Ok(()));
+    assert_eq!(
+        judge_step(&mut checker_ok, &before, &after, 0, tick, &[], &commit),
+        Ok(())
+    );
+}
+
+fn append_entries(term: Term) -> Input<Raft> {
+    Input::Message {
+        from: n(0),
+        msg: RaftMsg::AppendEntries {
+            term,
+            prev_log_index: 0,
+            prev_log_term: 0,
+            entries: Vec::new(),
+            leader_commit: 0,
+        },
+    }
+}
+
+#[test]
+fn election_timer_reset_catches_a_reset_on_a_stale_append() {
+    let nodes = vec![
+        Some(node(0, 3, 1, Role::Leader, Vec::new(), 0)),
+        Some(node(1, 3, 2, Role::Follower, Vec::new(), 0)),
+        Some(node(2, 3, 2, Role::Follower, Vec::new(), 0)),
+    ];
+    let arm = [Effect::SetTimer {
+        timer: RaftTimer::Election,
+        min_us: 150_000,
+        max_us: 300_000,
+    }];
+    let mut checker = RaftChecker::default();
+    // The current leader's AppendEntries may re-arm it ...
+    let step = judge_step(
+        &mut checker,
+        &nodes,
+        &nodes,
+        1,
+        append_entries(2),
+        &arm,
+        &[],
+    );
+    assert_eq!(step, Ok(()));
+    // ... a stale one may be answered, but must not re-arm it.
+    assert_eq!(
+        judge_step(&mut checker, &nodes, &nodes, 1, append_entries(1), &[], &[]),
+        Ok(())
+    );
+    let violation = judge_step(
+        &mut checker,
+        &nodes,
+        &nodes,
+        1,
+        append_entries(1),
+        &arm,
+        &[],
+    )
+    .expect_err("a stale append re-armed the timer");
+    assert_eq!(
+        violation,
+        Violation::new(
+            "election_timer_reset",
+            "n1, follower of term 2, re-armed its election timer on append_entries of term 1 \
+             from n0, which is neither its current leader's AppendEntries nor a vote it granted"
+        )
+    );
+    // A RequestVote re-arms it only when the vote is granted.
+    let request = Input::Message {
+        from: n(2),
+        msg: RaftMsg::RequestVote {
+            term: 2,
+            last_log_index: 0,
+            last_log_term: 0,
+        },
+    };
+    let violation = judge_step(&mut checker, &nodes, &nodes, 1, request.clone(), &arm, &[]);
+    assert_eq!(property(violation), "election_timer_reset");
+    let mut granted = nodes.clone();
+    granted[1].as_mut().expect("up").voted_for = Some(n(2));
+    let step = judge_step(&mut checker, &nodes, &granted, 1, request, &arm, &[]);
+    assert_eq!(step, Ok(()));
 }

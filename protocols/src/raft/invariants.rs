@@ -13,12 +13,23 @@
 //! - `leader_completeness`: a leader's log holds every entry committed in an earlier term
 //!   (§5.4).
 //! - `state_machine_safety`: no two nodes commit different entries at one index (§5.4.3).
+//!
+//! Rules about a step, judged from its input (`before_step`), what it did (`on_effect`)
+//! and the state it reached (`on_step`):
+//! - `commit_index_monotonic`, `higher_term_steps_down` (Figure 2, §5.1);
+//! - `acknowledged_committed`: a client is told of an entry only once it is committed;
+//! - `committed_on_majority`: a leader counts an entry as committed only when a majority
+//!   has it on stable storage (the ghost keeps what each node last persisted);
+//! - `election_timer_reset`: a node re-arms its election timer only when it may (§5.2).
 
 use std::collections::BTreeMap;
 
-use sim_core::{Checker, Input, NodeId, NodesView, PropertyInfo, Violation};
+use sim_core::{Checker, Effect, Input, NodeId, NodesView, PropertyInfo, Violation};
 
-use super::{Entry, LogIndex, MachineCommand, RaftNode, RaftObs, StateMachine, Term};
+use super::{
+    Entry, LogIndex, MachineCommand, RaftMsg, RaftNode, RaftObs, RaftReply, RaftTimer,
+    StateMachine, Term,
+};
 
 const PROPERTIES: &[PropertyInfo] = &[
     PropertyInfo {
@@ -55,7 +66,32 @@ const PROPERTIES: &[PropertyInfo] = &[
         description: "a node that receives any message, request or reply, with a term above \
                       its own adopts that term and is a follower after the step (§5.1)",
     },
+    PropertyInfo {
+        name: ACKNOWLEDGED_COMMITTED,
+        description: "an entry acknowledged to a client is committed: when the reply leaves, \
+                      its index is at most the replier's commitIndex and in its log (§5.3)",
+    },
+    PropertyInfo {
+        name: COMMITTED_ON_MAJORITY,
+        description: "an entry a leader counts as committed is on the stable storage (the last \
+                      Persist) of a majority at that moment (§5.3, Figure 2)",
+    },
+    PropertyInfo {
+        name: ELECTION_TIMER_RESET,
+        description: "a node re-arms its election timer only on an AppendEntries of its current \
+                      term or later, a vote it grants, stepping down as leader, its own \
+                      timeout, or a (re)start (§5.2)",
+    },
 ];
+
+/// A client hears only of committed entries, checked on the step that replies.
+const ACKNOWLEDGED_COMMITTED: &str = "acknowledged_committed";
+
+/// A leader's commit rests on a majority's stable storage, checked on the committing step.
+const COMMITTED_ON_MAJORITY: &str = "committed_on_majority";
+
+/// §5.2's timer-reset rule, checked on the step that re-arms the timer.
+const ELECTION_TIMER_RESET: &str = "election_timer_reset";
 
 /// Figure 2's "commitIndex increases monotonically", checked on every step.
 const COMMIT_INDEX_MONOTONIC: &str = "commit_index_monotonic";
@@ -75,6 +111,24 @@ struct Before {
     node: NodeId,
     commit_index: LogIndex,
     higher_term: Option<Term>,
+    /// The input allows re-arming the election timer whatever the step does: a (re)start,
+    /// the election timeout itself, or an AppendEntries of the node's term or later.
+    reset_allowed: bool,
+    /// The node was leader before the step (stepping down re-arms the timer).
+    was_leader: bool,
+    /// A RequestVote's sender and term: granting that vote re-arms the timer.
+    vote_request: Option<(NodeId, Term)>,
+    /// The input, for messages: its kind, sender and term.
+    input: (&'static str, Option<NodeId>, Option<Term>),
+}
+
+/// What `on_effect` notes during a step for `on_step`.
+#[derive(Clone, Copy, Debug, Default, Hash, PartialEq, Eq)]
+struct Did {
+    /// The step re-armed the election timer.
+    armed_election_timer: bool,
+    /// The highest index the step told a client is committed.
+    acknowledged: Option<LogIndex>,
 }
 
 /// An entry as first written at its (index, term), and the term of the entry before it.
@@ -119,6 +173,10 @@ pub struct RaftChecker<C = u64> {
     /// before the step, and the term of the message it received when that term is above
     /// its own.
     before: Option<Before>,
+    /// Between `before_step` and `on_step` only: what the step did.
+    did: Did,
+    /// The terms of each node's log as it last persisted it (what a restart recovers).
+    durable_terms: BTreeMap<NodeId, Vec<Term>>,
 }
 
 impl<C> Default for RaftChecker<C> {
@@ -129,6 +187,8 @@ impl<C> Default for RaftChecker<C> {
             committed: BTreeMap::new(),
             leader_logs: BTreeMap::new(),
             before: None,
+            did: Did::default(),
+            durable_terms: BTreeMap::new(),
         }
     }
 }
@@ -357,6 +417,93 @@ impl<C: MachineCommand> RaftChecker<C> {
         ))
     }
 
+    /// acknowledged_committed: `node` told a client that `index` is committed.
+    fn check_acknowledged<M: StateMachine<Command = C>>(
+        node: &RaftNode<M>,
+        index: LogIndex,
+    ) -> Result<(), Violation> {
+        if index <= node.commit_index() && (index == 0 || node.entry(index).is_some()) {
+            return Ok(());
+        }
+        Err(Violation::new(
+            ACKNOWLEDGED_COMMITTED,
+            format!(
+                "{} told a client that index {index} is committed, but its commitIndex is {} \
+                 (log of {} entries)",
+                node.id(),
+                node.commit_index(),
+                node.last_log_index()
+            ),
+        ))
+    }
+
+    /// committed_on_majority: leader `node` just committed `previous_index + 1..=index`;
+    /// each of those entries must be in the last persisted log of a majority of the
+    /// `cluster_size` nodes.
+    fn check_committed_on_majority<M: StateMachine<Command = C>>(
+        &self,
+        node: &RaftNode<M>,
+        cluster_size: usize,
+        index: LogIndex,
+        previous_index: LogIndex,
+    ) -> Result<(), Violation> {
+        let majority = cluster_size / 2 + 1;
+        for committed in previous_index + 1..=index {
+            let Some(entry) = node.entry(committed) else {
+                continue; // state_machine_safety reports a commit past the log.
+            };
+            let position = committed as usize - 1;
+            let stored: Vec<NodeId> = self
+                .durable_terms
+                .iter()
+                .filter(|(_, terms)| terms.get(position) == Some(&entry.term))
+                .map(|(&id, _)| id)
+                .collect();
+            if stored.len() < majority {
+                return Err(Violation::new(
+                    COMMITTED_ON_MAJORITY,
+                    format!(
+                        "{}, leader of term {}, committed index {committed} (term {}) but only \
+                         {stored:?} have it on stable storage, fewer than a majority of \
+                         {cluster_size}",
+                        node.id(),
+                        node.current_term(),
+                        entry.term
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// election_timer_reset: `node` re-armed its election timer in the step `before`
+    /// describes.
+    fn check_timer_reset<M: StateMachine<Command = C>>(
+        node: &RaftNode<M>,
+        before: &Before,
+    ) -> Result<(), Violation> {
+        let stepped_down = before.was_leader && !node.is_leader();
+        let granted = before.vote_request.is_some_and(|(from, term)| {
+            node.current_term() == term && node.voted_for() == Some(from)
+        });
+        if before.reset_allowed || stepped_down || granted {
+            return Ok(());
+        }
+        let (kind, from, term) = before.input;
+        let from = from.map_or(String::new(), |from| format!(" from {from}"));
+        let term = term.map_or(String::new(), |term| format!(" of term {term}"));
+        Err(Violation::new(
+            ELECTION_TIMER_RESET,
+            format!(
+                "{}, {} of term {}, re-armed its election timer on {kind}{term}{from}, \
+                 which is neither its current leader's AppendEntries nor a vote it granted",
+                node.id(),
+                node.role_kind().name(),
+                node.current_term()
+            ),
+        ))
+    }
+
     fn record_leader_log<M: StateMachine<Command = C>>(&mut self, node: &RaftNode<M>) {
         if node.is_leader() {
             let log = LeaderLog {
@@ -393,11 +540,60 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
             Input::Message { msg, .. } if msg.term() > node.current_term() => Some(msg.term()),
             _ => None,
         };
+        let reset_allowed = match input {
+            Input::Init | Input::Restart | Input::Timer(RaftTimer::Election) => true,
+            Input::Message {
+                msg: RaftMsg::AppendEntries { term, .. },
+                ..
+            } => *term >= node.current_term(),
+            _ => false,
+        };
+        let vote_request = match input {
+            Input::Message {
+                from,
+                msg: RaftMsg::RequestVote { term, .. },
+            } => Some((*from, *term)),
+            _ => None,
+        };
+        let input = match input {
+            Input::Message { from, msg } => {
+                (sim_core::Message::kind(msg), Some(*from), Some(msg.term()))
+            }
+            Input::Timer(timer) => (sim_core::TimerName::kind(timer), None, None),
+            Input::Init => ("init", None, None),
+            Input::Restart => ("restart", None, None),
+            Input::Client { .. } => ("client_request", None, None),
+        };
         self.before = Some(Before {
             node: stepped,
             commit_index: node.commit_index(),
             higher_term,
+            reset_allowed,
+            was_leader: node.is_leader(),
+            vote_request,
+            input,
         });
+    }
+
+    fn on_effect(&mut self, stepped: NodeId, effect: &Effect<RaftNode<M>>) {
+        match effect {
+            Effect::SetTimer {
+                timer: RaftTimer::Election,
+                ..
+            } => self.did.armed_election_timer = true,
+            Effect::Reply {
+                reply: RaftReply::Committed { index, .. },
+                ..
+            } => {
+                self.did.acknowledged = Some(self.did.acknowledged.unwrap_or(0).max(*index));
+            }
+            Effect::Persist(durable) => {
+                let terms = self.durable_terms.entry(stepped).or_default();
+                terms.clear();
+                terms.extend(durable.log.iter().map(|entry| entry.term));
+            }
+            _ => {}
+        }
     }
 
     fn on_step(
@@ -407,6 +603,7 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
         observations: &[RaftObs],
     ) -> Result<(), Violation> {
         let before = self.before.take();
+        let did = std::mem::take(&mut self.did);
         if let (Some(before), Some(node)) =
             (before, nodes.get(stepped.index()).and_then(Option::as_ref))
         {
@@ -488,6 +685,23 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
             self.check_leader_log(node)?;
         }
         self.record_leader_log(node);
+        if let Some(index) = did.acknowledged {
+            Self::check_acknowledged(node, index)?;
+        }
+        if node.is_leader() {
+            for observation in observations {
+                if let RaftObs::Commit {
+                    index,
+                    previous_index,
+                } = *observation
+                {
+                    self.check_committed_on_majority(node, nodes.len(), index, previous_index)?;
+                }
+            }
+        }
+        if let (true, Some(before)) = (did.armed_election_timer, before) {
+            Self::check_timer_reset(node, &before)?;
+        }
         Ok(())
     }
 

@@ -539,6 +539,22 @@ impl<M: StateMachine> RaftNode<M> {
             "{}: send to unknown node {to}",
             self.id
         );
+        let promise = matches!(
+            msg,
+            RaftMsg::RequestVoteResponse {
+                vote_granted: true,
+                ..
+            } | RaftMsg::AppendEntriesResponse {
+                result: AppendResult::Success { .. },
+                ..
+            }
+        );
+        if promise && out.mutant(Mutant::ReplyBeforePersist) {
+            // The bug: the promise leaves before what it promises is on disk (the step's
+            // last `persist_if_changed` writes it, after this send).
+            out.fx.send(to, msg);
+            return;
+        }
         self.persist_if_changed(out);
         out.fx.send(to, msg);
     }
@@ -650,7 +666,13 @@ impl<M: StateMachine> RaftNode<M> {
         // Apply the newly committed entries in log order (§5.3); the leader answers each
         // client whose entry it appended with the output of applying it.
         assert!(self.last_applied <= previous_index.max(self.last_applied));
-        while self.last_applied < index {
+        let apply_to = if out.mutant(Mutant::ApplyBeyondCommit) {
+            // The bug: apply (and acknowledge) the entry after the committed one too.
+            (index + 1).min(self.last_log_index())
+        } else {
+            index
+        };
+        while self.last_applied < apply_to {
             self.last_applied += 1;
             let applied_index = self.last_applied;
             let entry = &self.log[applied_index as usize - 1];
@@ -810,7 +832,13 @@ impl<M: StateMachine> RaftNode<M> {
         let mut matched = self.match_index.clone();
         matched.sort_unstable_by(|a, b| b.cmp(a));
         // matched[majority - 1] is stored by at least a majority (the nodes before it too).
-        let majority_index = matched[self.majority() - 1];
+        let quorum = if out.mutant(Mutant::QuorumOffByOne) {
+            // The bug: `>= n/2` for `> n/2` (at least 1, the leader itself).
+            (self.cluster_size as usize / 2).max(1)
+        } else {
+            self.majority()
+        };
+        let majority_index = matched[quorum - 1];
         if majority_index <= self.commit_index {
             return;
         }
@@ -940,6 +968,10 @@ impl<M: StateMachine> RaftNode<M> {
             "newer terms are adopted before dispatch"
         );
         if term < self.current_term {
+            if out.mutant(Mutant::ResetTimerOnStaleAppend) && self.role != Role::Leader {
+                // The bug: any AppendEntries counts as a sign of life, whatever its term.
+                self.arm_election_timer(out);
+            }
             let response = RaftMsg::AppendEntriesResponse {
                 term: self.current_term,
                 result: AppendResult::StaleTerm,

@@ -62,6 +62,29 @@ sim_core::mutants! {
              instead of adopted, so a deposed leader or a stale candidate goes on in its old \
              term (§5.1: any RPC, request or response, with a higher term makes the receiver \
              step down)",
+        /// A vote or an AppendEntries success is sent before the Persist it depends on.
+        ReplyBeforePersist => "reply-before-persist", safety,
+            "a granted vote or an AppendEntries success is sent before the Persist of the \
+             same step (the vote, the new term, the appended entries), so a crash between \
+             the two leaves a promise nothing on disk remembers: a restarted voter votes \
+             again in the term, a leader counts entries a restarted follower lost \
+             (Figure 2: respond to RPCs only after updating stable storage)",
+        /// A node applies and acknowledges one entry beyond commitIndex (§5.3).
+        ApplyBeyondCommit => "apply-beyond-commit", safety,
+            "on every commit a node applies one entry more than commitIndex allows, and a \
+             leader answers that entry's client, so a client hears of an entry a new leader \
+             may still overwrite (§5.3: apply only committed entries)",
+        /// The leader's commit rule counts one node short of a majority (§5.3).
+        QuorumOffByOne => "quorum-off-by-one", safety,
+            "the leader commits an entry once n/2 nodes (itself included) store it, one \
+             short of a majority (`>= n/2` for `> n/2`), so a committed entry can be \
+             missing from every node of the next leader's quorum (§5.3)",
+        /// A stale leader's AppendEntries resets a follower's election timer (§5.2).
+        ResetTimerOnStaleAppend => "reset-timer-on-stale-append", safety,
+            "a node re-arms its election timer on an AppendEntries of an older term, so a \
+             deposed leader that can still send (a one-way partition) keeps the cluster from \
+             electing anyone (§5.2: only the current leader's AppendEntries, or a vote \
+             granted, resets the timer)",
         /// The election timeout is not randomised (§5.2): split votes repeat forever.
         FixedElectionTimeout => "fixed-election-timeout", liveness,
             "the election timeout is a fixed delay rather than a random range, so \
@@ -84,7 +107,7 @@ mod tests {
                 .filter(|(_, other)| other.name == info.name);
             assert_eq!(duplicates.count(), 0, "duplicate mutant name {}", info.name);
         }
-        assert_eq!(Mutant::ALL.len(), 11);
+        assert_eq!(Mutant::ALL.len(), 15);
         assert_eq!(Mutant::from_name("no-such-mutant"), None);
         let liveness: Vec<&str> = Mutant::ALL
             .iter()

@@ -40,6 +40,10 @@ struct Cluster {
     /// after it (sends, replies), as the simulator may.
     crash_after_persist: bool,
     crashes_after_persist: u64,
+    /// Crash the next node to step that has more effects than this right after this many
+    /// of them (a `crash_mid_step`), dropping the rest.
+    crash_mid_step: Option<usize>,
+    crashes_mid_step: u64,
 }
 
 impl Cluster {
@@ -59,6 +63,8 @@ impl Cluster {
             violation: None,
             crash_after_persist: false,
             crashes_after_persist: 0,
+            crash_mid_step: None,
+            crashes_mid_step: 0,
         };
         for id in 0..size {
             let ctx = Ctx {
@@ -245,6 +251,18 @@ impl EffectSink<Raft> for Cluster {
         false
     }
 
+    fn crash_mid_step(&mut self, id: NodeId, applied: usize, _total: usize) -> bool {
+        let down = self.nodes.iter().filter(|node| node.is_none()).count();
+        if down < 2 && self.crash_mid_step == Some(applied) {
+            self.crash_mid_step = None;
+            self.crashes_mid_step += 1;
+            // As after a persist: the checker sees the crash.
+            self.crash(id);
+            return true;
+        }
+        false
+    }
+
     fn reply(&mut self, id: NodeId, client: ClientId, request: u64, reply: RaftReply) {
         self.replies.push((id, client, request, reply));
     }
@@ -252,6 +270,11 @@ impl EffectSink<Raft> for Cluster {
     fn observe(&mut self, id: NodeId, observation: RaftObs) {
         self.step_observations.push(observation.clone());
         self.observations.push((id, observation));
+    }
+
+    fn checker(&mut self) -> Option<&mut RaftChecker> {
+        // Primed only while it still runs (see `step`).
+        self.violation.is_none().then_some(&mut self.checker)
     }
 }
 
@@ -864,7 +887,7 @@ fn configure_defaults_and_mutant_names() {
         .configure(mistyped, 3, None)
         .expect_err("a string for a number");
     assert_eq!(error.field, "heartbeat_ms");
-    assert_eq!(registration.mutants().len(), 11);
+    assert_eq!(registration.mutants().len(), 15);
     assert_eq!((registration.fault_bound)(5).crashed, 2);
     assert_eq!((registration.fault_bound)(4).crashed, 1);
     assert_eq!((registration.fault_bound)(1).crashed, 0);
@@ -1300,9 +1323,11 @@ fn mutant_match_index_from_log_len_loses_a_committed_entry() {
     assert_eq!(cluster.checker.committed_index(), 1);
     let cluster = lost_second_append(Some(Mutant::MatchIndexFromLogLen));
     assert_eq!(cluster.checker.committed_index(), 2);
+    // Caught when n0 counts index 2 as committed with only its own disk holding it,
+    // before n1 leads without it (which leader_completeness would see).
     assert_eq!(
         cluster.violation.expect("n1 lacks index 2").property,
-        "leader_completeness"
+        "committed_on_majority"
     );
 }
 
@@ -1331,9 +1356,11 @@ fn mutant_truncate_on_any_append_loses_a_committed_entry() {
     assert_eq!(cluster.node(n(1)).last_log_index(), 2);
     let cluster = stale_duplicate_append(Some(Mutant::TruncateOnAnyAppend));
     assert_eq!(cluster.node(n(1)).last_log_index(), 1);
+    // Caught when n0 commits index 2 on n1's acknowledgement although n1's stale
+    // duplicate had already truncated it from n1's disk: one copy, not a majority.
     assert_eq!(
         cluster.violation.expect("n1 lacks index 2").property,
-        "leader_completeness"
+        "committed_on_majority"
     );
 }
 
@@ -1443,7 +1470,8 @@ fn random_schedule(seed: u64, mutant: Option<Mutant>, actions: usize) -> Cluster
                 cluster.propose(id, 9, request);
             }
             92..=93 if down.len() < 2 => cluster.crash(up[schedule.next(up.len())]),
-            94..=95 if down.len() < 2 => cluster.crash_after_persist = true,
+            94 if down.len() < 2 => cluster.crash_after_persist = true,
+            95 if down.len() < 2 => cluster.crash_mid_step = Some(1 + schedule.next(4)),
             96..=99 if !down.is_empty() => cluster.restart(down[schedule.next(down.len())]),
             _ => {}
         }
@@ -1456,6 +1484,7 @@ fn random_schedules_never_violate_safety_in_correct_raft() {
     let mut committed = 0;
     let mut elections = 0;
     let mut crashes_after_persist = 0;
+    let mut crashes_mid_step = 0;
     for seed in 0..40 {
         let cluster = random_schedule(seed, None, 3_000);
         if let Some(violation) = &cluster.violation {
@@ -1463,6 +1492,7 @@ fn random_schedules_never_violate_safety_in_correct_raft() {
         }
         committed += cluster.checker.committed_index();
         crashes_after_persist += cluster.crashes_after_persist;
+        crashes_mid_step += cluster.crashes_mid_step;
         elections += cluster.checker.leaders().len();
     }
     // Not vacuous: leaders were elected and entries committed.
@@ -1470,7 +1500,11 @@ fn random_schedules_never_violate_safety_in_correct_raft() {
     assert!(committed > 100, "only {committed} entries committed");
     assert!(
         crashes_after_persist > 40,
-        "only {crashes_after_persist} crashes within a step"
+        "only {crashes_after_persist} crashes after a persist"
+    );
+    assert!(
+        crashes_mid_step > 20,
+        "only {crashes_mid_step} crashes at other boundaries"
     );
 }
 

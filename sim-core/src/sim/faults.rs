@@ -6,7 +6,7 @@ use std::hash::Hash;
 
 use serde_json::Value;
 
-use crate::faults::{FaultAction, Target};
+use crate::faults::{FaultAction, Target, MID_STEP_CUT_DRAW_MAX};
 use crate::protocol::*;
 use crate::result::AppliedFault;
 use crate::rng::Rng;
@@ -46,6 +46,21 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 self.crash_after_persist[id.index()] = true;
                 FaultAction::CrashAfterPersist {
                     node: Target::Node(id.0),
+                }
+            }),
+            FaultAction::CrashMidStep {
+                node,
+                after_effects,
+            } => self.resolve(node).map(|id| {
+                // An unstated cut is drawn now and written into the applied fault, so a
+                // schedule made from this run (`shrink`) cuts at the same boundary.
+                let after_effects = after_effects.unwrap_or_else(|| {
+                    self.rng_faults.range_inclusive(1, MID_STEP_CUT_DRAW_MAX) as u32
+                });
+                self.crash_mid_step[id.index()] = Some(after_effects);
+                FaultAction::CrashMidStep {
+                    node: Target::Node(id.0),
+                    after_effects: Some(after_effects),
                 }
             }),
             FaultAction::Restart { node } => self
@@ -222,6 +237,11 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 self.crash_after_persist[id.index()] = false;
                 self.restart(id);
             }
+            FaultAction::CrashMidStep { node, .. } => {
+                let id = node_of(node);
+                self.crash_mid_step[id.index()] = None;
+                self.restart(id);
+            }
             FaultAction::Restart { .. } | FaultAction::Heal => {}
             FaultAction::Partition { .. }
             | FaultAction::PartitionClients { .. }
@@ -260,6 +280,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             .filter(|&i| {
                 self.nodes[i].is_none()
                     || self.crash_after_persist[i]
+                    || self.crash_mid_step[i].is_some()
                     || self.network.send_omission_per_million[i] > 0
                     || self.network.receive_omission_per_million[i] > 0
             })
@@ -312,6 +333,14 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     FaultAction::Crash { node }
                 } else {
                     FaultAction::CrashAfterPersist { node }
+                })
+            }
+            "crash_mid_step" if bound_allows && !up.is_empty() => {
+                let node = Target::Node(*rng.pick(&up));
+                let after_effects = Some(rng.range_inclusive(1, MID_STEP_CUT_DRAW_MAX) as u32);
+                Some(FaultAction::CrashMidStep {
+                    node,
+                    after_effects,
                 })
             }
             "send_omission" | "receive_omission" if bound_allows && !up.is_empty() => {
@@ -423,6 +452,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.crash_after_persist
             .iter_mut()
             .for_each(|flag| *flag = false);
+        self.crash_mid_step.iter_mut().for_each(|cut| *cut = None);
         if self.prepared.scenario.file.synchrony == Synchrony::Partial {
             self.network.stabilise();
         }

@@ -294,6 +294,9 @@ struct Sim<'a, P: Protocol> {
     timer_generation: u64,
     drift_ppm: Vec<i64>,
     crash_after_persist: Vec<bool>,
+    /// An armed `crash_mid_step`: the node's next step with more effects than this is
+    /// cut after this many.
+    crash_mid_step: Vec<Option<u32>>,
     network: Network,
     /// Network, timer and workload decisions: from the tape or the streams.
     decisions: Decisions<'a>,
@@ -374,6 +377,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             timer_generation: 0,
             drift_ppm: vec![0; n],
             crash_after_persist: vec![false; n],
+            crash_mid_step: vec![None; n],
             network,
             decisions: Decisions::new(
                 seed,
@@ -738,6 +742,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
         if stepped.crashed_after_persist {
             self.crash(node, "crash_after_persist");
         }
+        if stepped.crashed_mid_step {
+            self.crash(node, "crash_mid_step");
+        }
     }
 
     fn send_message(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
@@ -845,6 +852,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         }
         self.timers[node.index()].clear();
         self.crash_after_persist[node.index()] = false;
+        self.crash_mid_step[node.index()] = None;
         self.roles.push((self.now, node.0, "crashed"));
         (self.now, node, "crash").hash(&mut self.hasher);
         self.trace_line(Some(node), "crash", || TraceDetail::Crash {
@@ -932,6 +940,14 @@ impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
         self.crash_after_persist[node.index()]
     }
 
+    fn crash_mid_step(&mut self, node: NodeId, applied: usize, _total: usize) -> bool {
+        self.crash_mid_step[node.index()] == Some(applied as u32)
+    }
+
+    fn checker(&mut self) -> Option<&mut P::Checker> {
+        Some(&mut self.checker)
+    }
+
     fn reply(&mut self, node: NodeId, client: ClientId, request: u64, reply: P::Reply) {
         if self.endpoints.on_network(client) {
             let traced = self
@@ -982,8 +998,8 @@ impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
     }
 
     fn lost_in_crash(&mut self, _node: NodeId, effect: Effect<P>) {
-        // The node crashed right after persisting: the rest of this step's effects never
-        // happened.
+        // The node crashed within its step (after a persist, or at a boundary a
+        // `crash_mid_step` chose): the rest of this step's effects never happened.
         if self.trace.is_some() {
             self.trace_effects
                 .push(TraceEffect::LostInCrash(Box::new(effect_trace::<P>(
