@@ -174,6 +174,12 @@ pub struct Registration<P: Protocol> {
     /// The node's state as trace validation reads it (written into every traced step's
     /// `state` field). Only traced runs call it; it never feeds the trace hash.
     pub trace_state: Option<fn(&P) -> serde_json::Value>,
+    /// The index an observation says its node committed through, for `[[checks]]` about
+    /// commits (`no_commit_in_minority`). `None`: the protocol observes no commits.
+    pub commits: Option<fn(&P::Obs) -> Option<u64>>,
+    /// Message kinds that answer a request: a `messages` check counting `rpcs` counts a
+    /// request and its reply as one RPC.
+    pub rpc_replies: &'static [&'static str],
     mutants: Vec<MutantInfo>,
     configure: Option<ConfigureFn<P>>,
     params_schema: fn() -> Schema,
@@ -245,6 +251,8 @@ impl<P: Protocol> Registration<P> {
             workload: None,
             history: None,
             trace_state: None,
+            commits: None,
+            rpc_replies: &[],
             mutants: Vec::new(),
             configure: None,
             params_schema: || schemars::schema_for!(NoFields),
@@ -354,6 +362,18 @@ impl<P: Protocol> Registration<P> {
 
     pub fn trace_state(mut self, state: fn(&P) -> serde_json::Value) -> Registration<P> {
         self.trace_state = Some(state);
+        self
+    }
+
+    /// How to read a commit from an observation (the committed-through index).
+    pub fn commits(mut self, index: fn(&P::Obs) -> Option<u64>) -> Registration<P> {
+        self.commits = Some(index);
+        self
+    }
+
+    /// The message kinds that are replies to a request (counted with it as one RPC).
+    pub fn rpc_replies(mut self, kinds: &'static [&'static str]) -> Registration<P> {
+        self.rpc_replies = kinds;
         self
     }
 

@@ -798,7 +798,13 @@ impl<M: StateMachine> RaftNode<M> {
         let mut matched = self.match_index.clone();
         matched.sort_unstable_by(|a, b| b.cmp(a));
         // matched[majority - 1] is stored by at least a majority (the nodes before it too).
-        let majority_index = matched[self.majority() - 1];
+        // The bug of commit-quorum-off-by-one: half the cluster is taken for a majority.
+        let quorum = if out.mutant(Mutant::CommitQuorumOffByOne) {
+            (self.cluster_size as usize / 2).max(1)
+        } else {
+            self.majority()
+        };
+        let majority_index = matched[quorum - 1];
         if majority_index <= self.commit_index {
             return;
         }
@@ -1485,7 +1491,12 @@ pub fn registration_of<M: StateMachine>(
         .workload(|config: &RaftConfig<M::Config>, client, seq, draw| {
             M::client_op(&config.machine, client, seq, draw)
         })
-        .trace_state(trace_state::<M>);
+        .trace_state(trace_state::<M>)
+        .commits(|observation| match observation {
+            RaftObs::Commit { index, .. } => Some(*index),
+            _ => None,
+        })
+        .rpc_replies(&["request_vote_response", "append_entries_response"]);
     match M::history_model() {
         Some(model) => registration.history(HistoryHooks {
             model,

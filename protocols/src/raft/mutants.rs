@@ -62,6 +62,12 @@ sim_core::mutants! {
              instead of adopted, so a deposed leader or a stale candidate goes on in its old \
              term (§5.1: any RPC, request or response, with a higher term makes the receiver \
              step down)",
+        /// The leader's commit quorum is half the cluster, not a majority (§5.3).
+        CommitQuorumOffByOne => "commit-quorum-off-by-one", safety,
+            "the leader commits an entry once half the cluster (n/2, rounded down) stores \
+             it instead of a majority (n/2 + 1): an off-by-one that lets a leader cut off \
+             with a minority commit entries the majority never sees (§5.3: an entry is \
+             committed once replicated on a majority).",
         /// The election timeout is not randomised (§5.2): split votes repeat forever.
         FixedElectionTimeout => "fixed-election-timeout", liveness,
             "the election timeout is a fixed delay rather than a random range, so \
