@@ -5,9 +5,10 @@
 //! property `checks.<name>` (the check's `name`, or its `kind`).
 //!
 //! Connectivity is the simulator's own view: a node is *in the majority* when it is up
-//! and belongs to a set of more than half of the nodes that are up and pairwise
-//! connected both ways (no partition, isolation or one-way cut between them); loss and
-//! omissions do not disconnect. Leaders are nodes in the role the registration marks
+//! and connected (transitively, both ways: no partition, isolation or one-way cut on
+//! the path) to more than half of the cluster; loss and omissions do not disconnect.
+//! The negative assertions count a node as *outside* the majority only when it is cut
+//! off from it in both directions (behind a one-way cut it still hears the leader). Leaders are nodes in the role the registration marks
 //! as the leader; commits are the observations its `commits` hook reads. This module is
 //! the file's syntax; `sim/run_checks.rs` runs them.
 
@@ -53,8 +54,11 @@ pub enum CheckRule {
         /// largest latency).
         grace_ms: u64,
     },
-    /// Nothing is committed by a node while it is outside the majority (the protocol's
-    /// commit observations, `Registration::commits`).
+    /// Nothing new is committed by a node while it is outside the majority (the
+    /// protocol's commit observations, `Registration::commits`): after the grace, it
+    /// commits no index above the highest one committed outside the majority then.
+    /// Meant for clean splits: under overlapping random cuts a leader may legitimately
+    /// commit late an entry a majority stored before the split, which this flags.
     NoCommitInMinority {
         /// As for `no_leader_in_minority`.
         grace_ms: u64,

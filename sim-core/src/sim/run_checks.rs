@@ -18,7 +18,11 @@ pub(super) struct RunChecks {
     majority: u64,
     /// When `majority` last changed.
     majority_since: TimeUs,
-    /// Per node: since when it has been up but outside the majority.
+    /// The nodes connected at least one way to more than half of the cluster.
+    reachable: u64,
+    /// Per node: since when it has been up but outside `reachable`, or since `reachable`
+    /// last changed if that is later (a node that leaves the majority brings what it
+    /// committed there to the others outside: a new grace starts for them).
     outside_since: Vec<Option<TimeUs>>,
     /// Connectivity must be recomputed (a fault, crash or restart happened).
     stale: bool,
@@ -41,6 +45,7 @@ impl RunChecks {
         (!specs.is_empty()).then(|| RunChecks {
             majority: 0,
             majority_since: 0,
+            reachable: 0,
             outside_since: vec![None; nodes as usize],
             stale: true,
             leaderless_since: None,
@@ -69,6 +74,22 @@ fn component(start: u32, up: u64, linked: impl Fn(u32, u32) -> bool) -> u64 {
     members
 }
 
+/// The component of more than half of the `n` nodes among the `up` ones, if there is one.
+fn majority_of(n: u32, up: u64, linked: impl Fn(u32, u32) -> bool + Copy) -> u64 {
+    let mut seen = 0u64;
+    for node in 0..n {
+        if up & !seen & (1 << node) == 0 {
+            continue;
+        }
+        let members = component(node, up, linked);
+        seen |= members;
+        if members.count_ones() > n / 2 {
+            return members;
+        }
+    }
+    0
+}
+
 impl<P: Protocol> Sim<'_, P> {
     fn check_specs(&self) -> &[CheckSpec] {
         &self.prepared.scenario.file.checks
@@ -94,21 +115,11 @@ impl<P: Protocol> Sim<'_, P> {
             .filter(|&i| self.nodes[i as usize].is_some())
             .fold(0, |set, i| set | 1 << i);
         let network = &self.network;
-        let linked = |a: u32, b: u32| {
-            !network.is_blocked(NodeId(a), NodeId(b)) && !network.is_blocked(NodeId(b), NodeId(a))
-        };
-        let mut majority = 0;
-        let mut seen = 0u64;
-        for node in 0..n {
-            if up & !seen & (1 << node) == 0 {
-                continue;
-            }
-            let members = component(node, up, linked);
-            seen |= members;
-            if members.count_ones() > n / 2 {
-                majority = members;
-            }
-        }
+        let open = |a: u32, b: u32| !network.is_blocked(NodeId(a), NodeId(b));
+        let majority = majority_of(n, up, |a, b| open(a, b) && open(b, a));
+        // Outside the majority, for the negative assertions, is cut off both ways: a node
+        // behind a one-way cut still hears the leader, and may learn its commits.
+        let reachable = majority_of(n, up, |a, b| open(a, b) || open(b, a));
         let now = self.now;
         let checks = self.run_checks.as_mut().expect("checked above");
         checks.stale = false;
@@ -117,11 +128,14 @@ impl<P: Protocol> Sim<'_, P> {
             checks.majority_since = now;
             checks.leaderless_since = None;
         }
+        let reachable_changed = reachable != checks.reachable;
+        checks.reachable = reachable;
         for node in 0..n {
-            let outside = up & (1 << node) != 0 && majority & (1 << node) == 0;
+            let outside = up & (1 << node) != 0 && reachable & (1 << node) == 0;
             let since = &mut checks.outside_since[node as usize];
             let changed = match (outside, *since) {
                 (true, None) => Some(Some(now)),
+                (true, Some(_)) if reachable_changed => Some(Some(now)),
                 (false, Some(_)) => Some(None),
                 _ => None,
             };
