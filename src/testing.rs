@@ -111,16 +111,16 @@ pub fn check_expectation(scenario: &Scenario, jobs: usize) -> Result<Expectation
     }
     outcome.problem = Some(match other_failure {
         Some(result) => format!(
-            "`{expect}` was never violated in seeds {}..{}; seed {} failed otherwise ({} {}): {}\n    repro: {}",
+            "`{expect}` was never violated in seeds {}..{}; seed {} failed otherwise ({}",
             seeds.first,
             seeds.last,
             result.seed,
-            result.verdict.name(),
-            result.property.as_deref().unwrap_or("-"),
-            result.detail.as_deref().unwrap_or(""),
-            result.repro
+            how_it_ended(&result)
         ),
-        None => format!("`{expect}` was never violated in seeds {}..{} (every seed passed)", seeds.first, seeds.last),
+        None => format!(
+            "`{expect}` was never violated in seeds {}..{} (every seed passed)",
+            seeds.first, seeds.last
+        ),
     });
     Ok(outcome)
 }
@@ -139,13 +139,10 @@ fn every_seed_shows(
             outcome.seeds_run += 1;
             if !(result.verdict.is_failure() && matches_expectation(&result, &outcome.expect)) {
                 outcome.problem = Some(format!(
-                    "every seed must violate `{}` (expect_seeds = \"all\"), but seed {} ended {} {}: {}\n    repro: {}",
+                    "every seed must violate `{}` (expect_seeds = \"all\"), but seed {} did not ({}",
                     outcome.expect,
                     result.seed,
-                    result.verdict.name(),
-                    result.property.as_deref().unwrap_or("-"),
-                    result.detail.as_deref().unwrap_or(""),
-                    result.repro
+                    how_it_ended(&result)
                 ));
                 return outcome;
             }
@@ -155,6 +152,17 @@ fn every_seed_shows(
     }
     outcome.held = true;
     outcome
+}
+
+/// `verdict property): detail` and the repro command, for a problem's message.
+fn how_it_ended(result: &RunResult) -> String {
+    format!(
+        "{} {}): {}\n    repro: {}",
+        result.verdict.name(),
+        result.property.as_deref().unwrap_or("-"),
+        result.detail.as_deref().unwrap_or(""),
+        result.repro
+    )
 }
 
 /// Run seeds in parallel, results in seed order.

@@ -1237,11 +1237,16 @@ fn hint(field: &str, message: &str) -> Option<(String, String)> {
             "add e.g. `clients = 1` to the [workload] table".to_string(),
         ));
     }
-    let in_groups = field.starts_with("faults[") && field.ends_with(".groups");
-    if in_groups && message.starts_with("invalid type: string") {
+    // A string inside a fault's list of nodes (`groups`, `from`, `to`) is located at the
+    // fault's table only: toml reports no span inside a flattened table's arrays.
+    let in_node_list = field.starts_with("faults[") && field.ends_with(']');
+    if in_node_list
+        && message.starts_with("invalid type: string")
+        && message.ends_with("expected u32")
+    {
         return Some((
             format!(
-                "partition groups hold node ids, not roles ({})",
+                "partition groups (and one-way `from`/`to`) hold node ids, not roles ({})",
                 message.split(',').next().unwrap_or(message)
             ),
             "write node ids, e.g. `groups = [[0, 1], [2, 3, 4]]`; to cut off the leader, \
@@ -1510,6 +1515,97 @@ mod tests {
             (error.field.as_str(), error.line),
             ("faults[0].per_million", Some(7))
         );
+    }
+
+    #[test]
+    fn checks_are_typed_and_located() {
+        let ok = parse(&format!(
+            "{HEAD}[[checks]]\nkind = \"leader\"\nwithin_ms = 500\n\
+             [[checks]]\nname = \"idle\"\nkind = \"messages\"\nfrom_ms = 200\nuntil_ms = 900\nunit = \"rpcs\"\nmax = 9\n"
+        ))
+        .unwrap();
+        assert_eq!(ok.file.checks[0].property(), "checks.leader");
+        assert_eq!(ok.file.checks[1].property(), "checks.idle");
+        for (check, field, line, expected) in [
+            (
+                "kind = \"leader\"\ngrace_ms = 5",
+                "checks[0].grace_ms",
+                6,
+                "unknown field `grace_ms`",
+            ),
+            (
+                "kind = \"lead\"\nwithin_ms = 5",
+                "checks[0].kind",
+                5,
+                "unknown variant `lead`",
+            ),
+            (
+                "kind = \"leader\"\nwithin_ms = 5\nuntil_ms = 2000",
+                "checks[0].until_ms",
+                7,
+                "after the run ends",
+            ),
+            ("kind = \"messages\"", "checks[0].max", 4, "checks nothing"),
+            (
+                "kind = \"messages\"\nmin = 5\nmax = 2",
+                "checks[0].min",
+                6,
+                "above max",
+            ),
+            (
+                "kind = \"leader\"\nwithin_ms = 0",
+                "checks[0].within_ms",
+                6,
+                "cannot be met",
+            ),
+        ] {
+            let error = parse(&format!("{HEAD}[[checks]]\n{check}\n")).unwrap_err();
+            assert!(error.message.contains(expected), "{check}: {error}");
+            assert_eq!(
+                (error.field.as_str(), error.line),
+                (field, Some(line)),
+                "{check}: {error}"
+            );
+        }
+        let twice = format!("{HEAD}[[checks]]\nkind = \"leader\"\nwithin_ms = 5\n[[checks]]\nkind = \"leader\"\nwithin_ms = 9\n");
+        let error = parse(&twice).unwrap_err();
+        assert_eq!(error.field, "checks[1].name", "{error}");
+    }
+
+    #[test]
+    fn workload_ops_take_at_ms_and_must_run_before_the_end() {
+        let ops = |op: &str| {
+            format!("{HEAD}[workload]\nclients = 1\n[[workload.ops]]\n{op}\nclient = 0\ndraw = 1\n")
+        };
+        let ok = parse(&ops("at_ms = 20")).unwrap();
+        assert_eq!(ok.file.workload.unwrap().ops.unwrap()[0].at(), 20_000);
+        let late = parse(&ops("at_ms = 1000")).unwrap_err();
+        assert!(late.message.contains("never invoked"), "{late}");
+        assert_eq!(
+            (late.field.as_str(), late.line),
+            ("workload.ops[0].at_ms", Some(7))
+        );
+        let both = parse(&ops("at_ms = 1\nat_us = 5")).unwrap_err();
+        assert!(both.message.contains("exactly one"), "{both}");
+        let error = parse(&format!(
+            "{HEAD}[workload]\n[[workload.ops]]\nat_ms = 1\nclient = 0\ndraw = 1\n"
+        ))
+        .unwrap_err();
+        assert!(
+            error.message.contains("how many simulated clients"),
+            "{error}"
+        );
+        assert!(error.fix.contains("clients = 1"), "{error}");
+    }
+
+    #[test]
+    fn a_role_in_partition_groups_is_refused_with_a_hint() {
+        let error = parse(&format!(
+            "{HEAD}[[faults]]\nat_ms = 10\naction = \"partition\"\ngroups = [[\"leader\"], [1, 2]]\n"
+        ))
+        .unwrap_err();
+        assert!(error.message.contains("node ids, not roles"), "{error}");
+        assert!(error.fix.contains("isolate"), "{error}");
     }
 
     #[test]
