@@ -142,6 +142,9 @@ pub struct HistoryHooks<P: Protocol> {
 /// How a simulated client draws its `seq`-th operation from a random `draw`.
 pub type WorkloadFn<P> = fn(&<P as Protocol>::Config, ClientId, u64, u64) -> <P as Protocol>::Op;
 
+/// The index an observation says its node committed through, if it reports a commit.
+pub type CommitFn<P> = fn(&<P as Protocol>::Obs) -> Option<u64>;
+
 /// An operation's key and input in the history checker's vocabulary.
 pub type HistoryInputFn<P> = fn(&<P as Protocol>::Op) -> Option<(Option<String>, OperationInput)>;
 
@@ -176,7 +179,7 @@ pub struct Registration<P: Protocol> {
     pub trace_state: Option<fn(&P) -> serde_json::Value>,
     /// The index an observation says its node committed through, for `[[checks]]` about
     /// commits (`no_commit_in_minority`). `None`: the protocol observes no commits.
-    pub commits: Option<fn(&P::Obs) -> Option<u64>>,
+    pub commits: Option<CommitFn<P>>,
     /// Message kinds that answer a request: a `messages` check counting `rpcs` counts a
     /// request and its reply as one RPC.
     pub rpc_replies: &'static [&'static str],
@@ -366,7 +369,7 @@ impl<P: Protocol> Registration<P> {
     }
 
     /// How to read a commit from an observation (the committed-through index).
-    pub fn commits(mut self, index: fn(&P::Obs) -> Option<u64>) -> Registration<P> {
+    pub fn commits(mut self, index: CommitFn<P>) -> Registration<P> {
         self.commits = Some(index);
         self
     }
