@@ -6,8 +6,10 @@
 //! A protocol sees only its inputs and writes only its effects.
 
 pub mod kv;
+pub mod paxos;
 pub mod pingpong;
 pub mod raft;
+pub mod twopc;
 
 use sim_core::runner::ProtocolEntry;
 
@@ -18,5 +20,7 @@ pub fn registry() -> Vec<ProtocolEntry> {
         ProtocolEntry::new(raft::registration()),
         ProtocolEntry::new(kv::registration()),
         ProtocolEntry::new(pingpong::registration()),
+        ProtocolEntry::new(paxos::registration()),
+        ProtocolEntry::new(twopc::registration()),
     ]
 }

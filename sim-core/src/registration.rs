@@ -183,6 +183,14 @@ pub struct Registration<P: Protocol> {
     /// Message kinds that answer a request: a `messages` check counting `rpcs` counts a
     /// request and its reply as one RPC.
     pub rpc_replies: &'static [&'static str],
+    /// The epoch a node believes in (Raft's currentTerm, a view number): how the
+    /// selector `connected_leader` tells a current leader from a stale one. `None`: the
+    /// protocol has no epochs, and scenarios may not use that selector.
+    pub epoch: Option<fn(&P) -> u64>,
+    /// Every message kind (`Message::kind`) the protocol sends, so that a scenario naming
+    /// a kind (a `reorder` fault's `kinds`) is checked when it loads. Empty: not declared,
+    /// and such scenarios are refused.
+    pub message_kinds: &'static [&'static str],
     mutants: Vec<MutantInfo>,
     configure: Option<ConfigureFn<P>>,
     params_schema: fn() -> Schema,
@@ -200,6 +208,8 @@ pub const GENERIC_CHECK_FIELDS: &[&str] = &[
     "max_client_ops",
     "max_in_flight",
     "sometimes",
+    "walks",
+    "walk_depth",
 ];
 
 /// The generic `[check]` fields, for the schema (`GENERIC_CHECK_FIELDS` names the same;
@@ -221,6 +231,10 @@ struct GenericCheckFields {
     max_in_flight: Option<u32>,
     /// Observation kinds (or `fault_fired`) some explored state must have seen.
     sometimes: Option<Vec<String>>,
+    /// Search by this many seeded random walks instead of exhaustively.
+    walks: Option<u64>,
+    /// Actions per random walk at most (default 200).
+    walk_depth: Option<u32>,
 }
 
 /// A table schema that refuses fields it does not list.
@@ -256,6 +270,8 @@ impl<P: Protocol> Registration<P> {
             trace_state: None,
             commits: None,
             rpc_replies: &[],
+            epoch: None,
+            message_kinds: &[],
             mutants: Vec::new(),
             configure: None,
             params_schema: || schemars::schema_for!(NoFields),
@@ -377,6 +393,16 @@ impl<P: Protocol> Registration<P> {
     /// The message kinds that are replies to a request (counted with it as one RPC).
     pub fn rpc_replies(mut self, kinds: &'static [&'static str]) -> Registration<P> {
         self.rpc_replies = kinds;
+        self
+    }
+
+    pub fn epoch(mut self, epoch: fn(&P) -> u64) -> Registration<P> {
+        self.epoch = Some(epoch);
+        self
+    }
+
+    pub fn message_kinds(mut self, kinds: &'static [&'static str]) -> Registration<P> {
+        self.message_kinds = kinds;
         self
     }
 

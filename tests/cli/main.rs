@@ -2,6 +2,8 @@
 
 mod architecture;
 mod check;
+mod classics;
+mod clients;
 mod commands;
 mod determinism;
 mod kv;
