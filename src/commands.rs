@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use serde::Serialize;
 use serde_json::json;
@@ -177,6 +177,23 @@ pub struct SweepReport {
     pub elapsed_seconds: f64,
     pub seeds_per_sec: f64,
     pub scenarios: Vec<SweepSummary>,
+    /// Each scenario whose `expect` is not `"pass"`: whether enough seeds showed it
+    /// (any, or every one with `expect_seeds = "all"`). Their matching failures are what
+    /// they expect, so only an expectation that did not hold fails the sweep.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expectations: Vec<SweepExpectation>,
+}
+
+/// A sweep's verdict on one scenario's `expect`.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct SweepExpectation {
+    pub scenario: String,
+    pub expect: String,
+    pub every_seed: bool,
+    /// Seeds that violated `expect`.
+    pub seeds_showing: u64,
+    pub seeds: u64,
+    pub held: bool,
 }
 
 /// Failing seeds whose run directory a sweep writes, per scenario.
@@ -341,6 +358,7 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
     let mut summaries = Vec::new();
     // A seed on which the simulator itself failed makes the sweep's exit code 3.
     let internal_errors = AtomicBool::new(false);
+    let mut expectations: Vec<SweepExpectation> = Vec::new();
     for runner in &runners {
         let bar = progress_bar(shard.seed_count(seeds), &runner.scenario().name());
         let dirs_written = AtomicUsize::new(0);
@@ -375,10 +393,23 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         // Failures are appended as they happen, so an interrupted sweep keeps them.
         let failures_log = std::sync::Mutex::new(open_failures_log(&scenario_out, args.resume)?);
         bar.inc(finished.len() as u64);
+        let file = &runner.scenario().file;
+        let shows = |verdict: sim_core::result::Verdict, property: Option<&str>| {
+            crate::testing::shows_expectation(verdict, property, &file.expect)
+        };
+        let seeds_showing = AtomicU64::new(
+            finished
+                .iter()
+                .filter(|record| shows(record.verdict, record.property.as_deref()))
+                .count() as u64,
+        );
         let on_done = |output: &RunOutput, record: &sweep::SeedRecord| {
             bar.inc(1);
             if output.result.verdict == sim_core::result::Verdict::Internal {
                 internal_errors.store(true, Ordering::Relaxed);
+            }
+            if shows(record.verdict, record.property.as_deref()) {
+                seeds_showing.fetch_add(1, Ordering::Relaxed);
             }
             let line = serde_json::to_string(record).expect("records serialise");
             let mut journal = journal.lock().expect("not poisoned");
@@ -440,6 +471,33 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         if args.shrink {
             shrink_distinct_failures(&summary, &scenario_out, args.json)?;
         }
+        if file.expect != "pass" {
+            let showing = seeds_showing.load(Ordering::Relaxed);
+            let every_seed = file.expect_seeds == sim_core::scenario::ExpectSeeds::All;
+            let expectation = SweepExpectation {
+                scenario: runner.scenario().path.display().to_string(),
+                expect: file.expect.clone(),
+                every_seed,
+                seeds_showing: showing,
+                seeds: summary.seeds,
+                held: if every_seed {
+                    showing == summary.seeds
+                } else {
+                    showing > 0
+                },
+            };
+            if !args.json {
+                println!(
+                    "expect `{}` ({} seeds): {} of {} seeds show it: {}",
+                    expectation.expect,
+                    if every_seed { "every" } else { "any" },
+                    showing,
+                    summary.seeds,
+                    if expectation.held { "held" } else { "NOT held" }
+                );
+            }
+            expectations.push(expectation);
+        }
         summaries.push(summary);
         if INTERRUPTED.load(Ordering::Relaxed) {
             break;
@@ -473,6 +531,7 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         elapsed_seconds,
         seeds_per_sec: seeds_run as f64 / elapsed_seconds.max(1e-9),
         scenarios: summaries,
+        expectations,
     };
     if let Some(path) = &args.junit {
         write_file(path, reports::ci::junit(&report.scenarios, elapsed_seconds))?;
@@ -532,11 +591,31 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         );
         return Ok(EXIT_INTERNAL);
     }
-    Ok(if report.failed > 0 {
-        EXIT_VIOLATION
-    } else {
-        EXIT_PASS
-    })
+    Ok(report.exit_code())
+}
+
+impl SweepReport {
+    /// A scenario that expects a violation fails the sweep only if its expectation did
+    /// not hold; one that expects "pass" fails it with any failing seed.
+    pub fn exit_code(&self) -> i32 {
+        let expected = |summary: &SweepSummary| {
+            self.expectations
+                .iter()
+                .find(|e| e.scenario == summary.scenario)
+        };
+        let failed = self
+            .scenarios
+            .iter()
+            .any(|summary| match expected(summary) {
+                Some(expectation) => !expectation.held,
+                None => summary.failed > 0,
+            });
+        if failed {
+            EXIT_VIOLATION
+        } else {
+            EXIT_PASS
+        }
+    }
 }
 
 /// `DIR/<scenario>/failures.ndjson`, truncated: one line per failing seed, written as

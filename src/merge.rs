@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use sim_core::sweep::SweepSummary;
 
-use crate::commands::SweepReport;
-use crate::{to_json_pretty, write_file, CliError, EXIT_PASS, EXIT_VIOLATION};
+use crate::commands::{SweepExpectation, SweepReport};
+use crate::{to_json_pretty, write_file, CliError};
 
 fn read_report(dir: &Path) -> Result<serde_json::Value, CliError> {
     let path = if dir.is_dir() {
@@ -188,6 +188,21 @@ fn check_shard_counts(
     Ok(())
 }
 
+/// Add a shard's count of seeds showing a scenario's `expect` to the merged one.
+fn merge_expectation(merged: &mut Vec<SweepExpectation>, shard: SweepExpectation) {
+    let Some(total) = merged.iter_mut().find(|e| e.scenario == shard.scenario) else {
+        merged.push(shard);
+        return;
+    };
+    total.seeds_showing += shard.seeds_showing;
+    total.seeds += shard.seeds;
+    total.held = if total.every_seed {
+        total.seeds_showing == total.seeds
+    } else {
+        total.seeds_showing > 0
+    };
+}
+
 fn add_hex(a: &str, b: &str) -> String {
     let parse = |h: &str| u64::from_str_radix(h, 16).unwrap_or(0);
     sim_core::hash::hex(parse(a).wrapping_add(parse(b)))
@@ -195,8 +210,14 @@ fn add_hex(a: &str, b: &str) -> String {
 
 pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, json_output: bool) -> Result<i32, CliError> {
     let mut reports = Vec::new();
+    let mut expectations: Vec<SweepExpectation> = Vec::new();
     for dir in dirs {
         let value = read_report(dir)?;
+        let shard_expectations: Vec<SweepExpectation> =
+            serde_json::from_value(value["expectations"].clone()).unwrap_or_default();
+        for shard in shard_expectations {
+            merge_expectation(&mut expectations, shard);
+        }
         let summaries: Vec<SweepSummary> = serde_json::from_value(value["scenarios"].clone())
             .map_err(|error| {
                 CliError::BadInput(format!("{}: no `scenarios` list: {error}", dir.display()))
@@ -233,6 +254,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, json_output: bool) -> Resul
         elapsed_seconds: 0.0,
         seeds_per_sec: 0.0,
         scenarios,
+        expectations,
     };
     let out = out.unwrap_or_else(|| PathBuf::from("sweeps/merged/summary.json"));
     write_file(&out, to_json_pretty(&report))?;
@@ -257,9 +279,5 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, json_output: bool) -> Resul
             );
         }
     }
-    Ok(if report.failed > 0 {
-        EXIT_VIOLATION
-    } else {
-        EXIT_PASS
-    })
+    Ok(report.exit_code())
 }

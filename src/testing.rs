@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use sim_core::result::RunResult;
+use sim_core::result::{RunResult, Verdict};
 use sim_core::runner::Runner;
-use sim_core::scenario::Scenario;
+use sim_core::scenario::{ExpectSeeds, Scenario};
 use sim_core::sweep::{self, Shard, SweepOptions};
 
 use crate::commands::{default_jobs, prepare_scenario};
@@ -27,11 +27,18 @@ pub struct Expectation {
     /// Why the expectation failed, with a repro command.
     pub problem: Option<String>,
     pub sweep_hash: Option<String>,
+    /// `expect_seeds = "all"`: every seed had to show it.
+    pub every_seed: bool,
 }
 
 /// Does this failing result show what `expect` names?
 pub fn matches_expectation(result: &RunResult, expect: &str) -> bool {
-    result.verdict.name() == expect || result.property.as_deref() == Some(expect)
+    shows_expectation(result.verdict, result.property.as_deref(), expect)
+}
+
+/// Does a run that ended with `verdict` on `property` show what `expect` names?
+pub fn shows_expectation(verdict: Verdict, property: Option<&str>, expect: &str) -> bool {
+    verdict.is_failure() && (verdict.name() == expect || property == Some(expect))
 }
 
 /// Check one scenario's expectation over its own seeds.
@@ -48,6 +55,7 @@ pub fn check_expectation(scenario: &Scenario, jobs: usize) -> Result<Expectation
         caught_at_seed: None,
         problem: None,
         sweep_hash: None,
+        every_seed: scenario.file.expect_seeds == ExpectSeeds::All,
     };
     if expect == "pass" {
         let options = SweepOptions {
@@ -79,6 +87,9 @@ pub fn check_expectation(scenario: &Scenario, jobs: usize) -> Result<Expectation
         }
         return Ok(outcome);
     }
+    if scenario.file.expect_seeds == ExpectSeeds::All {
+        return Ok(every_seed_shows(runner.as_ref(), seeds, jobs, outcome));
+    }
     // A violation is expected: find the lowest seed showing it, `jobs` seeds at a time.
     let mut other_failure: Option<RunResult> = None;
     let mut seed = seeds.first;
@@ -100,18 +111,58 @@ pub fn check_expectation(scenario: &Scenario, jobs: usize) -> Result<Expectation
     }
     outcome.problem = Some(match other_failure {
         Some(result) => format!(
-            "`{expect}` was never violated in seeds {}..{}; seed {} failed otherwise ({} {}): {}\n    repro: {}",
+            "`{expect}` was never violated in seeds {}..{}; seed {} failed otherwise ({}",
             seeds.first,
             seeds.last,
             result.seed,
-            result.verdict.name(),
-            result.property.as_deref().unwrap_or("-"),
-            result.detail.as_deref().unwrap_or(""),
-            result.repro
+            how_it_ended(&result)
         ),
-        None => format!("`{expect}` was never violated in seeds {}..{} (every seed passed)", seeds.first, seeds.last),
+        None => format!(
+            "`{expect}` was never violated in seeds {}..{} (every seed passed)",
+            seeds.first, seeds.last
+        ),
     });
     Ok(outcome)
+}
+
+/// `expect_seeds = "all"`: every seed must show `expect`; stops at the first that does not.
+fn every_seed_shows(
+    runner: &dyn Runner,
+    seeds: sim_core::scenario::SeedRange,
+    jobs: usize,
+    mut outcome: Expectation,
+) -> Expectation {
+    let mut seed = seeds.first;
+    while seed <= seeds.last {
+        let batch: Vec<u64> = (seed..=seeds.last).take(jobs).collect();
+        for result in run_batch(runner, &batch) {
+            outcome.seeds_run += 1;
+            if !(result.verdict.is_failure() && matches_expectation(&result, &outcome.expect)) {
+                outcome.problem = Some(format!(
+                    "every seed must violate `{}` (expect_seeds = \"all\"), but seed {} did not ({}",
+                    outcome.expect,
+                    result.seed,
+                    how_it_ended(&result)
+                ));
+                return outcome;
+            }
+            outcome.caught_at_seed.get_or_insert(result.seed);
+        }
+        seed += batch.len() as u64;
+    }
+    outcome.held = true;
+    outcome
+}
+
+/// `verdict property): detail` and the repro command, for a problem's message.
+fn how_it_ended(result: &RunResult) -> String {
+    format!(
+        "{} {}): {}\n    repro: {}",
+        result.verdict.name(),
+        result.property.as_deref().unwrap_or("-"),
+        result.detail.as_deref().unwrap_or(""),
+        result.repro
+    )
 }
 
 /// Run seeds in parallel, results in seed order.
@@ -170,6 +221,10 @@ pub fn print_expectation(outcome: &Expectation, seconds: f64) {
     let status = if outcome.held { "ok  " } else { "FAIL" };
     let what = match (&outcome.caught_at_seed, outcome.expect.as_str()) {
         (_, "pass") => format!("pass over {} seeds", outcome.seeds_run),
+        (Some(seed), expect) if outcome.every_seed => format!(
+            "{expect} on every seed from {seed} ({} seeds run)",
+            outcome.seeds_run
+        ),
         (Some(seed), expect) => format!(
             "{expect} caught at seed {seed} ({} seeds run)",
             outcome.seeds_run

@@ -19,6 +19,7 @@ pub mod protocol;
 pub mod registration;
 pub mod result;
 pub mod rng;
+pub mod run_checks;
 pub mod runner;
 pub mod scenario;
 pub mod selectors;

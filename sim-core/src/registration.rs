@@ -142,6 +142,9 @@ pub struct HistoryHooks<P: Protocol> {
 /// How a simulated client draws its `seq`-th operation from a random `draw`.
 pub type WorkloadFn<P> = fn(&<P as Protocol>::Config, ClientId, u64, u64) -> <P as Protocol>::Op;
 
+/// The index an observation says its node committed through, if it reports a commit.
+pub type CommitFn<P> = fn(&<P as Protocol>::Obs) -> Option<u64>;
+
 /// An operation's key and input in the history checker's vocabulary.
 pub type HistoryInputFn<P> = fn(&<P as Protocol>::Op) -> Option<(Option<String>, OperationInput)>;
 
@@ -174,6 +177,12 @@ pub struct Registration<P: Protocol> {
     /// The node's state as trace validation reads it (written into every traced step's
     /// `state` field). Only traced runs call it; it never feeds the trace hash.
     pub trace_state: Option<fn(&P) -> serde_json::Value>,
+    /// The index an observation says its node committed through, for `[[checks]]` about
+    /// commits (`no_commit_in_minority`). `None`: the protocol observes no commits.
+    pub commits: Option<CommitFn<P>>,
+    /// Message kinds that answer a request: a `messages` check counting `rpcs` counts a
+    /// request and its reply as one RPC.
+    pub rpc_replies: &'static [&'static str],
     /// The epoch a node believes in (Raft's currentTerm, a view number): how the
     /// selector `connected_leader` tells a current leader from a stale one. `None`: the
     /// protocol has no epochs, and scenarios may not use that selector.
@@ -262,6 +271,8 @@ impl<P: Protocol> Registration<P> {
             workload: None,
             history: None,
             trace_state: None,
+            commits: None,
+            rpc_replies: &[],
             epoch: None,
             message_kinds: &[],
             mutants: Vec::new(),
@@ -373,6 +384,18 @@ impl<P: Protocol> Registration<P> {
 
     pub fn trace_state(mut self, state: fn(&P) -> serde_json::Value) -> Registration<P> {
         self.trace_state = Some(state);
+        self
+    }
+
+    /// How to read a commit from an observation (the committed-through index).
+    pub fn commits(mut self, index: CommitFn<P>) -> Registration<P> {
+        self.commits = Some(index);
+        self
+    }
+
+    /// The message kinds that are replies to a request (counted with it as one RPC).
+    pub fn rpc_replies(mut self, kinds: &'static [&'static str]) -> Registration<P> {
+        self.rpc_replies = kinds;
         self
     }
 

@@ -48,6 +48,8 @@ pub struct Metrics {
     pub events: u64,
     pub steps: u64,
     pub messages_sent: u64,
+    /// The size on the wire of every message sent (`Message::size_bytes`).
+    pub bytes_sent: u64,
     pub messages_delivered: u64,
     pub messages_dropped: u64,
     pub messages_duplicated: u64,

@@ -38,6 +38,10 @@ pub struct ScenarioFile {
     /// `"pass"`, or the property (or verdict) that must be violated.
     #[serde(default = "default_expect")]
     pub expect: String,
+    /// Which seeds must show `expect` (when it is not `"pass"`): `"any"` (at least one,
+    /// the default) or `"all"` (every seed: a negative demonstration).
+    #[serde(default, skip_serializing_if = "ExpectSeeds::is_any")]
+    pub expect_seeds: ExpectSeeds,
     pub mutant: Option<String>,
     #[serde(default)]
     pub exceed_fault_bound: bool,
@@ -65,6 +69,9 @@ pub struct ScenarioFile {
     pub budget: BudgetSpec,
     /// Upper bounds on what a run may cost, checked at its end.
     pub bounds: Option<BoundsSpec>,
+    /// Conditions checked throughout the run (`run_checks.rs`): `[[checks]]` entries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<crate::run_checks::CheckSpec>,
     /// The protocol's own parameters.
     #[serde(default)]
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
@@ -86,6 +93,23 @@ fn default_true() -> bool {
 
 fn default_expect() -> String {
     "pass".to_string()
+}
+
+/// Which of a scenario's seeds must show its `expect`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectSeeds {
+    /// At least one seed.
+    #[default]
+    Any,
+    /// Every seed.
+    All,
+}
+
+impl ExpectSeeds {
+    pub fn is_any(&self) -> bool {
+        *self == ExpectSeeds::Any
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -170,6 +194,11 @@ pub fn exactly_two<'de, D: serde::Deserializer<'de>>(
 /// intervals, the liveness window) must fit within it, so sums of them never overflow
 /// the simulator's clock.
 pub const SIMULATED_TIME_MAX_US: u64 = 30 * 24 * 3600 * 1_000_000;
+
+/// The generic liveness conditions about clients: `client_progress` (an operation
+/// invoked after the heal completes) and `client_ops_complete` (every operation
+/// outstanding at the heal completes).
+pub const CLIENT_CONDITIONS: &[&str] = &["client_progress", "client_ops_complete"];
 
 /// The most simulated clients a scenario may have.
 pub const CLIENTS_MAX: u32 = 10_000;
@@ -515,8 +544,9 @@ pub struct WorkloadSpec {
     #[serde(default = "default_backoff")]
     pub backoff_ms: u64,
     /// An explicit list of operations instead of random ones (what `shrink` writes): each
-    /// is invoked at `at_us` by `client` (or, if that client is busy, as soon as its
-    /// outstanding operation completes), with `draw` as the operation's random input.
+    /// is invoked at `at_us` (or `at_ms`) by `client` (or, if that client is busy, as soon
+    /// as its outstanding operation completes), with `draw` as the operation's random
+    /// input. Every operation must be invoked before the run ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ops: Option<Vec<ClientOpSpec>>,
 }
@@ -525,9 +555,23 @@ pub struct WorkloadSpec {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ClientOpSpec {
-    pub at_us: u64,
+    /// When, in microseconds (or `at_ms`: exactly one of the two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_us: Option<u64>,
+    /// When, in ms (or `at_us`: exactly one of the two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<u64>,
     pub client: u32,
     pub draw: u64,
+}
+
+impl ClientOpSpec {
+    /// When the operation is invoked, in microseconds (saturating: validation refuses
+    /// any time past `SIMULATED_TIME_MAX_US`).
+    pub fn at(&self) -> u64 {
+        self.at_us
+            .unwrap_or(self.at_ms.unwrap_or(0).saturating_mul(1000))
+    }
 }
 
 fn default_client_interval() -> [u64; 2] {
@@ -550,7 +594,8 @@ pub struct LivenessSpec {
     #[serde(default = "default_true")]
     pub heal: bool,
     /// Conditions: `client_progress` (an operation invoked after the heal completes),
-    /// or one the protocol defines (`quorumlab list invariants`).
+    /// `client_ops_complete` (every operation outstanding at the heal completes), or one
+    /// the protocol defines (`quorumlab list invariants`).
     pub require: Vec<String>,
 }
 
@@ -823,6 +868,15 @@ impl Scenario {
                 Some(span) => locate_deserialize_error(&source, span, &message),
                 None => (field_from_message(&message), None),
             };
+            if let Some((clearer, fix)) = field.as_deref().and_then(|f| hint(f, &message)) {
+                return ScenarioError {
+                    file: path.display().to_string(),
+                    line,
+                    field: field.unwrap_or_default(),
+                    message: clearer,
+                    fix,
+                };
+            }
             let fix = if message.contains("unknown field") {
                 "remove the field or correct its spelling (the message lists the known ones)"
             } else if message.contains("missing field") {
@@ -920,6 +974,12 @@ impl Scenario {
         })
     }
 
+    /// When the run ends at the latest, in ms: the fault phase plus the liveness window.
+    pub fn end_ms(&self) -> u64 {
+        let liveness_ms = self.file.liveness.as_ref().map_or(0, |l| l.within_ms);
+        self.file.duration_ms.saturating_add(liveness_ms)
+    }
+
     /// An error about `field`, a dotted path such as `faults[2].duration_ms`, located at
     /// the line where the source sets it (by toml's spans; or where the nearest table on
     /// its path starts, if the field itself is not written).
@@ -976,7 +1036,9 @@ impl Scenario {
             times.push(("workload.timeout_ms".into(), workload.timeout_ms, 1000));
             times.push(("workload.backoff_ms".into(), workload.backoff_ms, 1000));
             for (index, op) in workload.ops.iter().flatten().enumerate() {
-                times.push((format!("workload.ops[{index}].at_us"), op.at_us, 1));
+                let field = |name: &str| format!("workload.ops[{index}].{name}");
+                times.extend(op.at_us.map(|us| (field("at_us"), us, 1)));
+                times.extend(op.at_ms.map(|ms| (field("at_ms"), ms, 1000)));
             }
         }
         if let Some(nemesis) = &file.nemesis {
@@ -990,6 +1052,14 @@ impl Scenario {
         }
         if let Some(liveness) = &file.liveness {
             times.push(("liveness.within_ms".into(), liveness.within_ms, 1000));
+        }
+        for (index, check) in file.checks.iter().enumerate() {
+            let field = |name: &str| format!("checks[{index}].{name}");
+            times.extend(check.from_ms.map(|ms| (field("from_ms"), ms, 1000)));
+            times.extend(check.until_ms.map(|ms| (field("until_ms"), ms, 1000)));
+            for (name, ms) in check.rule.times_ms() {
+                times.push((field(name), ms, 1000));
+            }
         }
         for (field, value, unit_us) in times {
             if value
@@ -1178,6 +1248,25 @@ impl Scenario {
                 ));
             }
             for (index, op) in workload.ops.iter().flatten().enumerate() {
+                if op.at_ms.is_some() == op.at_us.is_some() {
+                    return Err(self.error(
+                        &format!("workload.ops[{index}].at_ms"),
+                        "an operation needs exactly one of `at_ms` and `at_us`",
+                        "write e.g. `at_ms = 1000`",
+                    ));
+                }
+                if op.at() >= self.end_ms() * 1000 {
+                    return Err(self.error(
+                        &format!("workload.ops[{index}].at_ms"),
+                        format!(
+                            "the operation at {} us is never invoked: the run ends at {} ms \
+                             (duration_ms plus the liveness window)",
+                            op.at(),
+                            self.end_ms()
+                        ),
+                        "schedule it before the run ends, or lengthen the run",
+                    ));
+                }
                 if op.client >= workload.clients {
                     return Err(self.error(
                         &format!("workload.ops[{index}].client"),
@@ -1205,16 +1294,40 @@ impl Scenario {
                     "write e.g. `within_ms = 5000`",
                 ));
             }
-            if liveness
+            if let Some(name) = liveness
                 .require
                 .iter()
-                .any(|name| name == "client_progress")
-                && file.workload.is_none()
+                .find(|name| CLIENT_CONDITIONS.contains(&name.as_str()))
+                .filter(|_| file.workload.is_none())
             {
                 return Err(self.error(
                     "liveness.require",
-                    "`client_progress` needs clients",
-                    "add a [workload] table, or drop `client_progress`",
+                    format!("`{name}` needs clients"),
+                    format!("add a [workload] table, or drop `{name}`"),
+                ));
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (index, check) in file.checks.iter().enumerate() {
+            check
+                .validate(self.end_ms())
+                .map_err(|(field, message, fix)| {
+                    self.error(&format!("checks[{index}].{field}"), message, fix)
+                })?;
+            if !names.insert(check.property()) {
+                return Err(self.error(
+                    &format!("checks[{index}].name"),
+                    format!("a second check named `{}`", check.property()),
+                    "give each check of the same kind its own `name`",
+                ));
+            }
+            if matches!(check.rule, crate::run_checks::CheckRule::OpLatency { .. })
+                && file.workload.is_none()
+            {
+                return Err(self.error(
+                    &format!("checks[{index}].kind"),
+                    "`op_latency` needs clients",
+                    "add a [workload] table, or drop the check",
                 ));
             }
         }
@@ -1342,6 +1455,36 @@ fn check_toml_syntax(path: &Path, source: &str) -> Result<(), ScenarioError> {
         ));
     }
     Ok(())
+}
+
+/// A clearer message and fix than serde's for errors a newcomer meets, by field.
+fn hint(field: &str, message: &str) -> Option<(String, String)> {
+    if field == "workload.clients" && message.starts_with("missing field") {
+        return Some((
+            "missing field `clients`: how many simulated clients there are (each \
+             `[[workload.ops]]` entry names one of them, counting from 0)"
+                .to_string(),
+            "add e.g. `clients = 1` to the [workload] table".to_string(),
+        ));
+    }
+    // A string inside a fault's list of nodes (`groups`, `from`, `to`) is located at the
+    // fault's table only: toml reports no span inside a flattened table's arrays.
+    let in_node_list = field.starts_with("faults[") && field.ends_with(']');
+    if in_node_list
+        && message.starts_with("invalid type: string")
+        && message.ends_with("expected u32")
+    {
+        return Some((
+            format!(
+                "partition groups (and one-way `from`/`to`) hold node ids, not roles ({})",
+                message.split(',').next().unwrap_or(message)
+            ),
+            "write node ids, e.g. `groups = [[0, 1], [2, 3, 4]]`; to cut off the leader, \
+             use `action = \"isolate\"` with `node = \"leader\"`"
+                .to_string(),
+        ));
+    }
+    None
 }
 
 fn line_of_offset(source: &str, offset: usize) -> usize {
@@ -1602,6 +1745,97 @@ mod tests {
             (error.field.as_str(), error.line),
             ("faults[0].per_million", Some(7))
         );
+    }
+
+    #[test]
+    fn checks_are_typed_and_located() {
+        let ok = parse(&format!(
+            "{HEAD}[[checks]]\nkind = \"leader\"\nwithin_ms = 500\n\
+             [[checks]]\nname = \"idle\"\nkind = \"messages\"\nfrom_ms = 200\nuntil_ms = 900\nunit = \"rpcs\"\nmax = 9\n"
+        ))
+        .unwrap();
+        assert_eq!(ok.file.checks[0].property(), "checks.leader");
+        assert_eq!(ok.file.checks[1].property(), "checks.idle");
+        for (check, field, line, expected) in [
+            (
+                "kind = \"leader\"\ngrace_ms = 5",
+                "checks[0].grace_ms",
+                6,
+                "unknown field `grace_ms`",
+            ),
+            (
+                "kind = \"lead\"\nwithin_ms = 5",
+                "checks[0].kind",
+                5,
+                "unknown variant `lead`",
+            ),
+            (
+                "kind = \"leader\"\nwithin_ms = 5\nuntil_ms = 2000",
+                "checks[0].until_ms",
+                7,
+                "after the run ends",
+            ),
+            ("kind = \"messages\"", "checks[0].max", 4, "checks nothing"),
+            (
+                "kind = \"messages\"\nmin = 5\nmax = 2",
+                "checks[0].min",
+                6,
+                "above max",
+            ),
+            (
+                "kind = \"leader\"\nwithin_ms = 0",
+                "checks[0].within_ms",
+                6,
+                "cannot be met",
+            ),
+        ] {
+            let error = parse(&format!("{HEAD}[[checks]]\n{check}\n")).unwrap_err();
+            assert!(error.message.contains(expected), "{check}: {error}");
+            assert_eq!(
+                (error.field.as_str(), error.line),
+                (field, Some(line)),
+                "{check}: {error}"
+            );
+        }
+        let twice = format!("{HEAD}[[checks]]\nkind = \"leader\"\nwithin_ms = 5\n[[checks]]\nkind = \"leader\"\nwithin_ms = 9\n");
+        let error = parse(&twice).unwrap_err();
+        assert_eq!(error.field, "checks[1].name", "{error}");
+    }
+
+    #[test]
+    fn workload_ops_take_at_ms_and_must_run_before_the_end() {
+        let ops = |op: &str| {
+            format!("{HEAD}[workload]\nclients = 1\n[[workload.ops]]\n{op}\nclient = 0\ndraw = 1\n")
+        };
+        let ok = parse(&ops("at_ms = 20")).unwrap();
+        assert_eq!(ok.file.workload.unwrap().ops.unwrap()[0].at(), 20_000);
+        let late = parse(&ops("at_ms = 1000")).unwrap_err();
+        assert!(late.message.contains("never invoked"), "{late}");
+        assert_eq!(
+            (late.field.as_str(), late.line),
+            ("workload.ops[0].at_ms", Some(7))
+        );
+        let both = parse(&ops("at_ms = 1\nat_us = 5")).unwrap_err();
+        assert!(both.message.contains("exactly one"), "{both}");
+        let error = parse(&format!(
+            "{HEAD}[workload]\n[[workload.ops]]\nat_ms = 1\nclient = 0\ndraw = 1\n"
+        ))
+        .unwrap_err();
+        assert!(
+            error.message.contains("how many simulated clients"),
+            "{error}"
+        );
+        assert!(error.fix.contains("clients = 1"), "{error}");
+    }
+
+    #[test]
+    fn a_role_in_partition_groups_is_refused_with_a_hint() {
+        let error = parse(&format!(
+            "{HEAD}[[faults]]\nat_ms = 10\naction = \"partition\"\ngroups = [[\"leader\"], [1, 2]]\n"
+        ))
+        .unwrap_err();
+        assert!(error.message.contains("node ids, not roles"), "{error}");
+        assert!(error.fix.contains("isolate"), "{error}");
     }
 
     #[test]

@@ -505,7 +505,7 @@ fn end_after_failure(shrinker: &mut Shrinker, best: &mut Best) {
             file.duration_ms = end_ms;
             file.faults.retain(|fault| fault.at() <= end_ms * 1000);
             if let Some(ops) = file.workload.as_mut().and_then(|w| w.ops.as_mut()) {
-                ops.retain(|op| op.at_us <= end_ms * 1000);
+                ops.retain(|op| op.at() <= end_ms * 1000);
             }
         });
     }
@@ -669,7 +669,8 @@ fn explicit_run(shrinker: &mut Shrinker, failure: &Failure) -> Best {
             .history
             .iter()
             .map(|op| ClientOpSpec {
-                at_us: op.invoke_us,
+                at_us: Some(op.invoke_us),
+                at_ms: None,
                 client: op.client,
                 draw: op.draw,
             })

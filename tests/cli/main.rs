@@ -12,6 +12,7 @@ mod kv;
 mod report;
 mod require;
 mod resume;
+mod run_checks;
 mod scenarios;
 mod schema;
 mod shrink;

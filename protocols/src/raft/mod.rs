@@ -1531,6 +1531,11 @@ pub fn registration_of<M: StateMachine>(
             M::client_op(&config.machine, client, seq, draw)
         })
         .trace_state(trace_state::<M>)
+        .commits(|observation| match observation {
+            RaftObs::Commit { index, .. } => Some(*index),
+            _ => None,
+        })
+        .rpc_replies(&["request_vote_response", "append_entries_response"])
         .epoch(|node| node.current_term())
         .message_kinds(&[
             "request_vote",

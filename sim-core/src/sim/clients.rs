@@ -173,8 +173,17 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.latencies_us.push(self.now - invoke_us);
         if let Some(healed_at) = self.healed_at {
             if status == "ok" && invoke_us >= healed_at {
+                let pending = self.liveness_pending.len();
                 self.liveness_pending
                     .retain(|condition| condition != "client_progress");
+                // The last condition may have been this one: then the run has shown what
+                // it must (as when a protocol's own condition is the last to hold).
+                if self.liveness_pending.len() < pending {
+                    self.end_if_shown();
+                    if self.finished {
+                        return;
+                    }
+                }
             }
         }
         let [min, max] = self.workload().interval_ms;

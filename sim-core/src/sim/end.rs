@@ -20,13 +20,45 @@ impl<'a, P: Protocol> Sim<'a, P> {
     pub(super) fn check_liveness(&mut self) {
         let checker = &self.checker;
         let nodes = &self.nodes;
-        self.liveness_pending.retain(|condition| {
-            condition == "client_progress" || checker.liveness_holds(condition, nodes) != Some(true)
-        });
-        if self.liveness_pending.is_empty() {
-            // Every condition held within the window: the run has shown what it must.
+        let clients = &self.clients;
+        let at_heal = &self.outstanding_at_heal;
+        self.liveness_pending
+            .retain(|condition| match condition.as_str() {
+                // Held when an operation invoked after the heal completes (`on_client_reply`).
+                "client_progress" => true,
+                "client_ops_complete" => at_heal.iter().any(|&(client, request)| {
+                    clients[client as usize]
+                        .outstanding
+                        .as_ref()
+                        .is_some_and(|outstanding| outstanding.request == request)
+                }),
+                _ => checker.liveness_holds(condition, nodes) != Some(true),
+            });
+        self.end_if_shown();
+    }
+
+    /// Every liveness condition held within the window: the run has shown what it must,
+    /// and ends, unless a `[[checks]]` window is still open.
+    pub(super) fn end_if_shown(&mut self) {
+        if self.healed_at.is_some()
+            && self.liveness_pending.is_empty()
+            && !self.checks_hold_run_open()
+        {
             self.end();
         }
+    }
+
+    /// The heal opens the liveness window: note what is outstanding then.
+    pub(super) fn note_outstanding_at_heal(&mut self) {
+        self.outstanding_at_heal = self
+            .clients
+            .iter()
+            .enumerate()
+            .filter_map(|(client, state)| {
+                let outstanding = state.outstanding.as_ref()?;
+                Some((client as ClientId, outstanding.request))
+            })
+            .collect();
     }
 
     pub(super) fn end(&mut self) {
@@ -34,23 +66,6 @@ impl<'a, P: Protocol> Sim<'a, P> {
             return;
         }
         self.finished = true;
-        if let Some(condition) = self.liveness_pending.first() {
-            let healed_at = self.healed_at.unwrap_or(0);
-            let within_ms = self
-                .prepared
-                .scenario
-                .file
-                .liveness
-                .as_ref()
-                .map_or(0, |l| l.within_ms);
-            let detail = format!(
-                "`{condition}` did not hold within {within_ms} ms of the heal at {} us",
-                healed_at
-            );
-            let condition = condition.clone();
-            self.fail(Verdict::Liveness, condition, detail);
-            return;
-        }
         if let Err(violation) = crate::panics::protocol_code(|| self.checker.check_all(&self.nodes))
         {
             self.fail(
@@ -86,6 +101,29 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 self.fail(Verdict::Violation, property, detail);
                 return;
             }
+        }
+        self.judge_closed_windows(true);
+        if self.failure.is_some() {
+            return;
+        }
+        // Liveness after the safety and cost checks: a run that missed its window has
+        // still had its bounds counted.
+        if let Some(condition) = self.liveness_pending.first() {
+            let healed_at = self.healed_at.unwrap_or(0);
+            let within_ms = self
+                .prepared
+                .scenario
+                .file
+                .liveness
+                .as_ref()
+                .map_or(0, |l| l.within_ms);
+            let detail = format!(
+                "`{condition}` did not hold within {within_ms} ms of the heal at {} us",
+                healed_at
+            );
+            let condition = condition.clone();
+            self.fail(Verdict::Liveness, condition, detail);
+            return;
         }
         for name in &self.prepared.scenario.file.sometimes {
             let happened = if name == super::FAULT_FIRED {

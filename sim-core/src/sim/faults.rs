@@ -432,6 +432,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
     /// partial synchrony) enter the bounded regime.
     pub(super) fn heal(&mut self) {
         self.healed_at = Some(self.now);
+        self.note_outstanding_at_heal();
         if self
             .prepared
             .scenario

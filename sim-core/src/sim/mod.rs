@@ -21,6 +21,7 @@ mod endpoints;
 mod faults;
 mod history;
 mod queue;
+mod run_checks;
 mod selectors;
 mod trace_buffer;
 
@@ -115,6 +116,7 @@ impl<P: Protocol> Prepared<P> {
         let expect = file.expect.as_str();
         let expect_known = names.iter().any(|name| name == expect)
             || VERDICT_EXPECTATIONS.contains(&expect)
+            || file.checks.iter().any(|check| check.property() == expect)
             || expect
                 .strip_prefix("sometimes.")
                 .is_some_and(|name| file.sometimes.iter().any(|s| s == name));
@@ -151,7 +153,7 @@ impl<P: Protocol> Prepared<P> {
         }
         if let Some(liveness) = &file.liveness {
             for condition in &liveness.require {
-                if condition != "client_progress"
+                if !crate::scenario::CLIENT_CONDITIONS.contains(&condition.as_str())
                     && !P::Checker::liveness_conditions()
                         .iter()
                         .any(|c| c.name == condition)
@@ -160,7 +162,8 @@ impl<P: Protocol> Prepared<P> {
                         "liveness.require",
                         format!("unknown liveness condition `{condition}` for {name}"),
                         format!(
-                            "use some of: client_progress{}",
+                            "use some of: {}{}",
+                            crate::scenario::CLIENT_CONDITIONS.join(", "),
                             P::Checker::liveness_conditions()
                                 .iter()
                                 .map(|c| format!(", {}", c.name))
@@ -170,6 +173,7 @@ impl<P: Protocol> Prepared<P> {
                 }
             }
         }
+        check_rules_apply(&registration, scenario)?;
         Ok(Prepared {
             bound: (registration.fault_bound)(file.nodes),
             registration,
@@ -258,6 +262,39 @@ fn check_sometimes_names(
 /// The `sometimes` name met by any fault that fired.
 pub(crate) const FAULT_FIRED: &str = "fault_fired";
 
+/// `[[checks]]` about leaders need a leader role, about commits a commit observation.
+fn check_rules_apply<P: Protocol>(
+    registration: &Registration<P>,
+    scenario: &Scenario,
+) -> Result<(), ScenarioError> {
+    use crate::run_checks::CheckRule;
+    let name = registration.name;
+    for (index, check) in scenario.file.checks.iter().enumerate() {
+        let field = format!("checks[{index}].kind");
+        let kind = check.rule.kind();
+        match check.rule {
+            CheckRule::Leader { .. } | CheckRule::NoLeaderInMinority { .. }
+                if registration.leader_role().is_none() =>
+            {
+                return Err(scenario.error(
+                    &field,
+                    format!("`{kind}` needs a leader role, and {name} declares none"),
+                    "drop the check",
+                ));
+            }
+            CheckRule::NoCommitInMinority { .. } if registration.commits.is_none() => {
+                return Err(scenario.error(
+                    &field,
+                    format!("`{kind}` needs commit observations, and {name} declares none"),
+                    "drop the check (a protocol declares commits with `Registration::commits`)",
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Every property name a scenario of `P` may expect: invariants, liveness conditions.
 pub fn property_names<P: Protocol>(registration: &Registration<P>) -> Vec<String> {
     let mut names: Vec<String> = P::Checker::properties()
@@ -269,7 +306,11 @@ pub fn property_names<P: Protocol>(registration: &Registration<P>) -> Vec<String
             .iter()
             .map(|c| c.name.to_string()),
     );
-    names.push("client_progress".to_string());
+    names.extend(
+        crate::scenario::CLIENT_CONDITIONS
+            .iter()
+            .map(|name| name.to_string()),
+    );
     if registration.history.is_some() {
         names.push(LINEARIZABLE.to_string());
     }
@@ -333,6 +374,10 @@ struct Sim<'a, P: Protocol> {
     end_us: TimeUs,
     healed_at: Option<TimeUs>,
     liveness_pending: Vec<String>,
+    /// The requests outstanding at the heal, for `client_ops_complete`.
+    outstanding_at_heal: Vec<(ClientId, u64)>,
+    /// The scenario's `[[checks]]`, if it has any.
+    run_checks: Option<run_checks::RunChecks>,
     failure: Option<(Verdict, String, String)>,
     finished: bool,
 }
@@ -424,6 +469,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 .liveness
                 .as_ref()
                 .map_or_else(Vec::new, |liveness| liveness.require.clone()),
+            outstanding_at_heal: Vec::new(),
+            run_checks: run_checks::RunChecks::new(&file.checks, file.nodes),
             failure: None,
             finished: false,
         };
@@ -448,7 +495,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         let explicit_ops = file.workload.as_ref().and_then(|w| w.ops.as_ref());
         for op in explicit_ops.into_iter().flatten() {
             sim.schedule(
-                op.at_us,
+                op.at(),
                 Event::ClientInvoke {
                     client: op.client,
                     draw: op.draw,
@@ -531,6 +578,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             Event::Start { node } => {
                 let ctx = self.ctx(node);
                 self.nodes[node.index()] = Some(crate::panics::protocol_code(|| P::new(&ctx)));
+                self.topology_changed();
                 self.step(node, Input::Init);
             }
             Event::Deliver {
@@ -641,18 +689,31 @@ impl<'a, P: Protocol> Sim<'a, P> {
             Event::Fault {
                 action,
                 duration_us,
-            } => self.apply_fault(action, duration_us),
+            } => {
+                self.apply_fault(action, duration_us);
+                self.topology_changed();
+            }
             Event::Revert { action } => {
                 if self.healed_at.is_none() {
                     self.revert(action);
+                    self.topology_changed();
                 }
             }
-            Event::Nemesis => self.nemesis_tick(),
-            Event::Heal => self.heal(),
+            Event::Nemesis => {
+                self.nemesis_tick();
+                self.topology_changed();
+            }
+            Event::Heal => {
+                self.heal();
+                self.topology_changed();
+            }
             Event::End => self.end(),
         }
         if self.healed_at.is_some() && !self.liveness_pending.is_empty() {
             self.check_liveness();
+        }
+        if self.failure.is_none() && !self.finished {
+            self.judge_checks_after_event();
         }
     }
 
@@ -735,10 +796,11 @@ impl<'a, P: Protocol> Sim<'a, P> {
             };
             trace.push(&line);
         }
-        self.observations.clear();
         if let Err(violation) = verdict {
             self.fail(Verdict::Violation, violation.property, violation.detail);
         }
+        self.judge_step(node, role_changed);
+        self.observations.clear();
         if stepped.crashed_after_persist {
             self.crash(node, "crash_after_persist");
         }
@@ -749,6 +811,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
 
     fn send_message(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         self.metrics.messages_sent += 1;
+        self.metrics.bytes_sent += u64::from(msg.size_bytes());
+        self.count_send(msg.kind(), msg.size_bytes());
         *self.messages_by_kind.entry(msg.kind()).or_insert(0) += 1;
         let (ordinal, fate) = self.decisions.message_fate(
             &mut self.network,
@@ -854,6 +918,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.crash_after_persist[node.index()] = false;
         self.crash_mid_step[node.index()] = None;
         self.roles.push((self.now, node.0, "crashed"));
+        self.topology_changed();
         (self.now, node, "crash").hash(&mut self.hasher);
         self.trace_line(Some(node), "crash", || TraceDetail::Crash {
             cause: cause.to_string(),
@@ -867,6 +932,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         let ctx = self.ctx(node);
         let durable = self.durable[node.index()].as_ref();
         self.nodes[node.index()] = Some(crate::panics::protocol_code(|| P::recover(&ctx, durable)));
+        self.topology_changed();
         self.step(node, Input::Restart);
     }
 }
