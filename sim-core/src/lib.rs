@@ -7,6 +7,7 @@
 
 #[cfg(feature = "check")]
 pub mod check;
+pub mod byzantine;
 pub mod faults;
 pub mod hash;
 pub mod interpret;

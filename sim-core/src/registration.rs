@@ -22,6 +22,7 @@ use schemars::{JsonSchema, Schema};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::byzantine::{PerturbHooks, ProtocolStrategy};
 use crate::lincheck::{ModelKind, OperationInput, OperationOutput};
 use crate::protocol::{ClientId, ConfigError, FaultBound, MutantInfo, Protocol};
 
@@ -174,6 +175,13 @@ pub struct Registration<P: Protocol> {
     /// The node's state as trace validation reads it (written into every traced step's
     /// `state` field). Only traced runs call it; it never feeds the trace hash.
     pub trace_state: Option<fn(&P) -> serde_json::Value>,
+    /// The fields a Byzantine node may perturb (`mutate`, `equivocate`).
+    pub perturb: Option<PerturbHooks<P>>,
+    /// The protocol's own Byzantine strategies, beside the generic ones.
+    pub byzantine_strategies: Vec<ProtocolStrategy<P>>,
+    /// How many matching replies from distinct nodes a client waits for before it accepts
+    /// one (PBFT's f + 1); `None` is the first reply (crash-tolerant services).
+    pub client_reply_quorum: Option<fn(&P::Config, u32) -> usize>,
     mutants: Vec<MutantInfo>,
     configure: Option<ConfigureFn<P>>,
     params_schema: fn() -> Schema,
@@ -245,6 +253,9 @@ impl<P: Protocol> Registration<P> {
             workload: None,
             history: None,
             trace_state: None,
+            perturb: None,
+            byzantine_strategies: Vec::new(),
+            client_reply_quorum: None,
             mutants: Vec::new(),
             configure: None,
             params_schema: || schemars::schema_for!(NoFields),
@@ -355,6 +366,39 @@ impl<P: Protocol> Registration<P> {
     pub fn trace_state(mut self, state: fn(&P) -> serde_json::Value) -> Registration<P> {
         self.trace_state = Some(state);
         self
+    }
+
+    pub fn perturb(mut self, hooks: PerturbHooks<P>) -> Registration<P> {
+        self.perturb = Some(hooks);
+        self
+    }
+
+    pub fn byzantine_strategy(mut self, strategy: ProtocolStrategy<P>) -> Registration<P> {
+        assert!(
+            crate::byzantine::Strategy::generic(strategy.name).is_none()
+                && self.byzantine_strategies.iter().all(|s| s.name != strategy.name),
+            "{}: strategy `{}` is declared twice",
+            self.name,
+            strategy.name
+        );
+        self.byzantine_strategies.push(strategy);
+        self
+    }
+
+    pub fn client_reply_quorum(mut self, quorum: fn(&P::Config, u32) -> usize) -> Registration<P> {
+        self.client_reply_quorum = Some(quorum);
+        self
+    }
+
+    /// Every Byzantine strategy a scenario of this protocol may name, with its description.
+    pub fn strategy_names(&self) -> Vec<(&'static str, &'static str)> {
+        let mut names = crate::byzantine::GENERIC_STRATEGIES.to_vec();
+        names.extend(
+            self.byzantine_strategies
+                .iter()
+                .map(|s| (s.name, s.description)),
+        );
+        names
     }
 
     pub fn mutants(&self) -> &[MutantInfo] {

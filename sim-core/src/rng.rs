@@ -16,6 +16,8 @@ pub enum Purpose {
     Workload = 3,
     Timers = 4,
     Swarm = 5,
+    /// Which nodes are Byzantine, when a scenario gives a count (`crate::byzantine`).
+    Byzantine = 6,
     /// Streams from `NODE_BASE + i` are reserved for per-node draws (e.g. Byzantine
     /// strategies, clock drift).
     NodeBase = 1024,

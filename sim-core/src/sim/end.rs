@@ -134,6 +134,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.metrics.drops_by_cause = to_strings(&self.drops_by_cause);
         self.metrics.observations = to_strings(&self.observation_counts);
         self.events.hash(&mut self.hasher);
+        let byzantine = self.byzantine_ids().iter().map(|node| node.0).collect();
         RunOutput {
             result: RunResult {
                 scenario: prepared.scenario.path.display().to_string(),
@@ -159,6 +160,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                         leader: role.leader,
                     })
                     .collect(),
+                byzantine,
             },
             trace: self.trace,
             history: self.history,

@@ -33,6 +33,8 @@ pub(super) enum Event<P: Protocol> {
     },
     ClientReply {
         client: ClientId,
+        /// The node that replied.
+        node: NodeId,
         request: u64,
         reply: P::Reply,
     },
