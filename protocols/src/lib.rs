@@ -6,6 +6,7 @@
 //! A protocol sees only its inputs and writes only its effects.
 
 pub mod kv;
+pub mod pbft;
 pub mod pingpong;
 pub mod raft;
 
@@ -18,5 +19,6 @@ pub fn registry() -> Vec<ProtocolEntry> {
         ProtocolEntry::new(raft::registration()),
         ProtocolEntry::new(kv::registration()),
         ProtocolEntry::new(pingpong::registration()),
+        ProtocolEntry::new(pbft::registration()),
     ]
 }

@@ -105,7 +105,11 @@ impl ByzantineSpec {
             }
             (Some(ByzantineNodes::Ids(ids)), None) => {
                 if ids.is_empty() {
-                    return error("nodes", "an empty list".to_string(), "name at least one node");
+                    return error(
+                        "nodes",
+                        "an empty list".to_string(),
+                        "name at least one node",
+                    );
                 }
                 if let Some(id) = ids.iter().find(|&&id| id >= cluster_size) {
                     return error(
@@ -118,7 +122,11 @@ impl ByzantineSpec {
                 sorted.sort_unstable();
                 sorted.dedup();
                 if sorted.len() != ids.len() {
-                    return error("nodes", "a node is named twice".to_string(), "name each once");
+                    return error(
+                        "nodes",
+                        "a node is named twice".to_string(),
+                        "name each once",
+                    );
                 }
             }
             (Some(ByzantineNodes::Role(_)), None) => {}
@@ -133,7 +141,11 @@ impl ByzantineSpec {
             }
         }
         if self.strategy.names().is_empty() {
-            return error("strategy", "no strategy".to_string(), "write e.g. `strategy = \"silent\"`");
+            return error(
+                "strategy",
+                "no strategy".to_string(),
+                "write e.g. `strategy = \"silent\"`",
+            );
         }
         if self.per_million > 1_000_000 {
             return error(
@@ -172,7 +184,10 @@ pub const GENERIC_STRATEGIES: &[(&str, &str)] = &[
         "besides its own sends, re-sends (per_million of its steps) an old message it sent \
          or received to a random peer",
     ),
-    ("delay", "holds each of its sends for a time drawn from delay_ms"),
+    (
+        "delay",
+        "holds each of its sends for a time drawn from delay_ms",
+    ),
     (
         "mutate",
         "perturbs a field the protocol exposes (view, sequence number, digest, ...) in \
@@ -222,9 +237,12 @@ impl Strategy {
 /// protocol names (e.g. view + 1, another digest), from a random `draw`; `None` when the
 /// message has no perturbable field.
 pub struct PerturbHooks<P: Protocol> {
-    pub message: fn(&P::Config, &P::Msg, u64) -> Option<P::Msg>,
-    pub reply: fn(&P::Config, &P::Reply, u64) -> Option<P::Reply>,
+    pub message: PerturbFn<P, <P as Protocol>::Msg>,
+    pub reply: PerturbFn<P, <P as Protocol>::Reply>,
 }
+
+/// A perturbation of a `T` (a message or a reply) from a random draw.
+pub type PerturbFn<P, T> = fn(&<P as Protocol>::Config, &T, u64) -> Option<T>;
 
 /// A protocol-specific strategy: it sees the node's configuration, its (honest) state
 /// after the step, and the effects the step wrote, and rewrites them; `draw` is random.

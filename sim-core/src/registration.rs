@@ -376,7 +376,10 @@ impl<P: Protocol> Registration<P> {
     pub fn byzantine_strategy(mut self, strategy: ProtocolStrategy<P>) -> Registration<P> {
         assert!(
             crate::byzantine::Strategy::generic(strategy.name).is_none()
-                && self.byzantine_strategies.iter().all(|s| s.name != strategy.name),
+                && self
+                    .byzantine_strategies
+                    .iter()
+                    .all(|s| s.name != strategy.name),
             "{}: strategy `{}` is declared twice",
             self.name,
             strategy.name

@@ -14,7 +14,7 @@
 //!   (§5.4).
 //! - `state_machine_safety`: no two nodes commit different entries at one index (§5.4.3).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sim_core::{Checker, Input, NodeId, NodesView, PropertyInfo, Violation};
 
@@ -119,6 +119,8 @@ pub struct RaftChecker<C = u64> {
     /// before the step, and the term of the message it received when that term is above
     /// its own.
     before: Option<Before>,
+    /// Nodes that are Byzantine in this run: not judged (`Checker::set_byzantine`).
+    byzantine: BTreeSet<NodeId>,
 }
 
 impl<C> Default for RaftChecker<C> {
@@ -129,6 +131,7 @@ impl<C> Default for RaftChecker<C> {
             committed: BTreeMap::new(),
             leader_logs: BTreeMap::new(),
             before: None,
+            byzantine: BTreeSet::new(),
         }
     }
 }
@@ -376,6 +379,10 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
         PROPERTIES
     }
 
+    fn set_byzantine(&mut self, byzantine: &[NodeId]) {
+        self.byzantine = byzantine.iter().copied().collect();
+    }
+
     fn before_step(
         &mut self,
         nodes: NodesView<'_, RaftNode<M>>,
@@ -407,6 +414,9 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
         observations: &[RaftObs],
     ) -> Result<(), Violation> {
         let before = self.before.take();
+        if self.byzantine.contains(&stepped) {
+            return Ok(());
+        }
         if let (Some(before), Some(node)) =
             (before, nodes.get(stepped.index()).and_then(Option::as_ref))
         {
@@ -492,7 +502,11 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
     }
 
     fn check_all(&self, nodes: NodesView<'_, RaftNode<M>>) -> Result<(), Violation> {
-        let up: Vec<&RaftNode<M>> = nodes.iter().flatten().collect();
+        let up: Vec<&RaftNode<M>> = nodes
+            .iter()
+            .flatten()
+            .filter(|node| !self.byzantine.contains(&node.id()))
+            .collect();
 
         // election_safety: one leader per term, now and in the ghost history.
         for (position, node) in up.iter().enumerate() {
@@ -605,7 +619,11 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
             return None;
         }
         let majority = nodes.len() / 2 + 1;
-        let up: Vec<&RaftNode<M>> = nodes.iter().flatten().collect();
+        let up: Vec<&RaftNode<M>> = nodes
+            .iter()
+            .flatten()
+            .filter(|node| !self.byzantine.contains(&node.id()))
+            .collect();
         let holds = up.iter().filter(|node| node.is_leader()).any(|leader| {
             let term = leader.current_term();
             up.iter().filter(|node| node.current_term() == term).count() >= majority

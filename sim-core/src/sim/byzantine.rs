@@ -91,7 +91,10 @@ impl ByzantinePlan {
                     return Err(scenario.error(
                         "byzantine.nodes",
                         format!("no node of {name} starts in role `{role}`"),
-                        format!("use node ids, or a role nodes start in: {}", known.join(", ")),
+                        format!(
+                            "use node ids, or a role nodes start in: {}",
+                            known.join(", ")
+                        ),
                     ));
                 }
                 Some(nodes)
@@ -151,8 +154,7 @@ impl ByzantinePlan {
                 all
             }
         };
-        let mut nodes: Vec<Option<ByzantineNode<P>>> =
-            (0..cluster_size).map(|_| None).collect();
+        let mut nodes: Vec<Option<ByzantineNode<P>>> = (0..cluster_size).map(|_| None).collect();
         for id in chosen {
             let mut rng = Rng::for_node(seed, id.0);
             let strategy = self.strategies[rng.below(self.strategies.len() as u64) as usize];
@@ -225,7 +227,9 @@ impl<P: Protocol> ByzantineNode<P> {
                 for msg in &sent {
                     self.saw(msg);
                 }
-                if !self.seen.is_empty() && ctx.cluster_size > 1 && self.rng.chance(plan.per_million)
+                if !self.seen.is_empty()
+                    && ctx.cluster_size > 1
+                    && self.rng.chance(plan.per_million)
                 {
                     let msg = self.seen[self.rng.below(self.seen.len() as u64) as usize].clone();
                     let peer = self.rng.below(u64::from(ctx.cluster_size) - 1) as u32;

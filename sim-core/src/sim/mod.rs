@@ -880,7 +880,10 @@ impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
             plan,
             self.now,
         );
-        assert!(self.held_us.is_empty(), "held delays are used up by their step");
+        assert!(
+            self.held_us.is_empty(),
+            "held delays are used up by their step"
+        );
         self.held_us.extend(held);
     }
 
