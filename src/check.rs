@@ -16,6 +16,9 @@ use crate::{to_json_pretty, CliError, EXIT_PASS, EXIT_VIOLATION};
 pub struct CheckArgs<'a> {
     pub scenario: &'a Path,
     pub dfs: bool,
+    /// `--walks N`; `Some(0)` for `--bfs` (exhaustive whatever the table says).
+    pub walks: Option<u64>,
+    pub seed: u64,
     pub threads: usize,
     pub max_states: Option<usize>,
     pub mutant: Option<&'a str>,
@@ -73,6 +76,8 @@ pub fn check(args: &CheckArgs<'_>) -> Result<i32, CliError> {
         threads: args.threads,
         max_states: args.max_states,
         serve: None,
+        walks: args.walks,
+        seed: args.seed,
     };
     if let Some(address) = serve {
         // Bind once here so that a busy port is an error, not a panic in the server thread.
@@ -120,8 +125,16 @@ fn print_summary(report: &CheckReport, seconds: f64, states_per_sec: f64) {
         .as_deref()
         .map(|name| format!(" --mutant {name}"))
         .unwrap_or_default();
+    let incomplete = match &report.walks {
+        Some(plan) => format!(
+            " (random walks: {} of at most {} actions, seed {})",
+            plan.walks, plan.depth, plan.seed
+        ),
+        None if report.complete => String::new(),
+        None => " (incomplete: --max-states reached)".to_string(),
+    };
     println!(
-        "{} ({}, {} nodes{mutant}): {} states generated, {} unique, max depth {}, {:.2} s, {:.0} states/s{}",
+        "{} ({}, {} nodes{mutant}): {} states generated, {} unique, max depth {}, {:.2} s, {:.0} states/s{incomplete}",
         report.scenario,
         report.protocol,
         report.nodes,
@@ -130,16 +143,25 @@ fn print_summary(report: &CheckReport, seconds: f64, states_per_sec: f64) {
         report.max_depth,
         seconds,
         states_per_sec,
-        if report.complete {
-            ""
-        } else {
-            " (incomplete: --max-states reached)"
-        }
     );
+    if let Some(hit) = &report.walk_hit {
+        println!(
+            "found by walk {} (reproduce: --walks {} --seed {}), after {} states",
+            hit.index,
+            hit.index + 1,
+            report.walks.map_or(0, |plan| plan.seed),
+            hit.states
+        );
+    }
     if report.passed() {
         let names: Vec<&str> = report.properties.iter().map(|p| p.name).collect();
         if report.complete {
             println!("all properties hold: {}", names.join(", "));
+        } else if report.walks.is_some() {
+            println!(
+                "no counterexample on these walks (a sample, not a proof): {}",
+                names.join(", ")
+            );
         } else {
             println!(
                 "no counterexample in the states explored (not all of them): {}",

@@ -159,23 +159,35 @@ seed (the lowest such seed is reported). Exit 0 iff every expectation holds.")]
   quorumlab check scenarios/raft/check3.toml --dfs --threads 2 --json
   quorumlab check scenarios/raft/check3.toml --max-states 100000
   quorumlab check scenarios/raft/check3.toml --serve 127.0.0.1:3000   # stateright Explorer
+  quorumlab check scenarios/raft/check_deep.toml --mutant unbounded-leader-commit   # random walks
+  quorumlab check scenarios/raft/check_deep.toml --walks 2000 --seed 7
 
 Explores every interleaving of message delivery, drops, duplicates, timer firings, crashes,
 restarts and client requests within the scenario's [check] table (max_crashes,
 max_crashes_after_persist, max_drops, max_duplicates, max_client_ops, max_in_flight, max_term,
-max_log, sometimes). Every invariant of the protocol is an `always` property (plus no_panic);
+max_log, sometimes). With `walks = N` in the table (or --walks N) it samples the same
+behaviours by N seeded random walks of at most `walk_depth` actions instead, for bounds too
+large to explore: a counterexample is real, a pass is incomplete. Every invariant of the protocol is an `always` property (plus no_panic);
 each `sometimes` observation kind must be reached.
 Prints states generated, unique states, max depth, time and states/s, then \"all properties
 hold\" or the shortest counterexample (with --bfs and one thread) as a list of actions.
 Exit 0 if every property holds, 1 if one fails, 2 on a bad scenario or argument.")]
     Check {
         scenario: PathBuf,
-        /// Breadth-first search (the default): shortest counterexamples.
-        #[arg(long, conflicts_with = "dfs")]
+        /// Breadth-first search (the default): shortest counterexamples; exhaustive even
+        /// when the [check] table asks for random walks.
+        #[arg(long, conflicts_with_all = ["dfs", "walks"])]
         bfs: bool,
         /// Depth-first search: less memory.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "walks")]
         dfs: bool,
+        /// Sample by this many seeded random walks instead of exploring exhaustively
+        /// (overrides the [check] table's `walks`).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        walks: Option<u64>,
+        /// The random walks' seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
         /// Checker threads.
         #[arg(long, default_value_t = 1)]
         threads: usize,
@@ -466,8 +478,10 @@ pub fn main(protocols: Vec<ProtocolEntry>) -> ! {
         Command::List { what, json, dir } => crate::commands::list(what, json, &dir),
         Command::Check {
             scenario,
-            bfs: _,
+            bfs,
             dfs,
+            walks,
+            seed,
             threads,
             max_states,
             mutant,
@@ -476,6 +490,9 @@ pub fn main(protocols: Vec<ProtocolEntry>) -> ! {
         } => crate::check::check(&crate::check::CheckArgs {
             scenario: &scenario,
             dfs,
+            // `--bfs` is exhaustive whatever the table says (`Some(0)`: no walks).
+            walks: if bfs { Some(0) } else { walks },
+            seed,
             threads,
             max_states,
             mutant: mutant.as_deref(),

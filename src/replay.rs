@@ -139,31 +139,69 @@ pub fn format_event(event: &TraceEvent) -> String {
                 line.push_str(&format!(" property={property}"));
             }
         }
+        TraceDetail::Client {
+            client,
+            request,
+            to,
+            fate,
+            id,
+            delivered,
+            cause,
+        } => {
+            line.push_str(&format!(" c{client} request {request}"));
+            if let Some(to) = to {
+                line.push_str(&format!(" to n{to}"));
+            }
+            if let Some(id) = id {
+                line.push_str(&format!(" #{id} [{}]", format_fate(fate)));
+            }
+            if let Some(arrival) = delivered {
+                line.push_str(&format!(" [message #{}]", arrival.id));
+            }
+            if let Some(cause) = cause {
+                line.push_str(&format!(" cause={cause}"));
+            }
+        }
         TraceDetail::Marker {} => {}
     }
     line
 }
 
+/// What the network decided about a send, readably.
+fn format_fate(fate: &Option<TraceFate>) -> String {
+    match fate {
+        Some(TraceFate::Dropped { dropped }) => format!("DROPPED ({dropped})"),
+        Some(TraceFate::Delivered {
+            delay_us,
+            duplicate_delay_us,
+        }) => {
+            let mut text = format!("arrives +{:.3}ms", *delay_us as f64 / 1e3);
+            if let Some(duplicate) = duplicate_delay_us {
+                text.push_str(&format!(", duplicate +{:.3}ms", *duplicate as f64 / 1e3));
+            }
+            text
+        }
+        None => "not sent".to_string(),
+    }
+}
+
 fn format_effect(effect: &TraceEffect) -> String {
     match effect {
         TraceEffect::Send { to, msg, fate, id } => {
-            let fate = match fate {
-                Some(TraceFate::Dropped { dropped }) => format!("DROPPED ({dropped})"),
-                Some(TraceFate::Delivered {
-                    delay_us,
-                    duplicate_delay_us,
-                }) => {
-                    let mut text = format!("arrives +{:.3}ms", *delay_us as f64 / 1e3);
-                    if let Some(duplicate) = duplicate_delay_us {
-                        text.push_str(&format!(", duplicate +{:.3}ms", *duplicate as f64 / 1e3));
-                    }
-                    text
-                }
-                None => "not sent".to_string(),
-            };
             let id = id.map_or(String::new(), |id| format!(" #{id}"));
-            format!("send n{to} {}{id} [{fate}]", compact(msg))
+            format!("send n{to} {}{id} [{}]", compact(msg), format_fate(fate))
         }
+        TraceEffect::Reply {
+            client,
+            request,
+            reply,
+            fate,
+            id: Some(id),
+        } => format!(
+            "reply c{client} request {request} {} #{id} [{}]",
+            compact(reply),
+            format_fate(fate)
+        ),
         TraceEffect::SetTimer {
             timer,
             delay_us: Some(delay_us),

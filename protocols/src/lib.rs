@@ -6,9 +6,11 @@
 //! A protocol sees only its inputs and writes only its effects.
 
 pub mod kv;
+pub mod paxos;
 pub mod pbft;
 pub mod pingpong;
 pub mod raft;
+pub mod twopc;
 
 use sim_core::runner::ProtocolEntry;
 
@@ -20,5 +22,7 @@ pub fn registry() -> Vec<ProtocolEntry> {
         ProtocolEntry::new(kv::registration()),
         ProtocolEntry::new(pingpong::registration()),
         ProtocolEntry::new(pbft::registration()),
+        ProtocolEntry::new(paxos::registration()),
+        ProtocolEntry::new(twopc::registration()),
     ]
 }

@@ -191,6 +191,7 @@ fn render(event: &TraceEvent, show: &[&str], out: &mut Vec<String>) {
                         client,
                         request,
                         reply,
+                        ..
                     } if show.contains(&"replies") => out.push(format!(
                         "{at} {node} reply {}",
                         serde_json::json!({"client": client, "request": request, "reply": reply})

@@ -328,7 +328,7 @@ fn describe(trace: &Trace, position: usize) -> String {
     let event = &trace.events[position];
     let mut text = event.name.clone();
     if let Some(from) = event.from {
-        text.push_str(&format!(" ← n{from}"));
+        text.push_str(&format!(" ← {}", trace.lane_label(from)));
     }
     if let Some(fault) = &event.fault {
         let action = fault.get("action").and_then(|a| a.as_str()).unwrap_or("?");
@@ -383,7 +383,7 @@ pub fn space_time(
         .map(|(row, &position)| (position, row))
         .collect();
     let first = positions.first().copied().unwrap_or(0);
-    let lanes = trace.nodes.max(1) as f64;
+    let lanes = trace.lanes().max(1) as f64;
     let lane_left = LOG_WIDTH + 40.0;
     let lane_step = if lanes > 1.0 {
         ((WIDTH - lane_left - 40.0) / (lanes - 1.0)).min(200.0)
@@ -425,11 +425,12 @@ pub fn space_time(
         TOP - 8.0,
         TOP - 8.0
     );
-    for node in 0..trace.nodes {
-        let lx = lane_x(node);
+    for lane in 0..trace.lanes() {
+        let lx = lane_x(lane);
+        let label = trace.lane_label(lane);
         let _ = write!(
             svg,
-            r##"<text x="{lx:.1}" y="{}" text-anchor="middle" font-weight="bold" font-size="13">n{node}</text><line x1="{lx:.1}" y1="{TOP}" x2="{lx:.1}" y2="{bottom}" stroke="#999" stroke-width="1.5"/>"##,
+            r##"<text x="{lx:.1}" y="{}" text-anchor="middle" font-weight="bold" font-size="13">{label}</text><line x1="{lx:.1}" y1="{TOP}" x2="{lx:.1}" y2="{bottom}" stroke="#999" stroke-width="1.5"/>"##,
             TOP - 8.0
         );
     }
@@ -522,7 +523,7 @@ pub fn space_time(
         let fill = if is_failing { "#a50f15" } else { "#222" };
         let node = event
             .node
-            .map(|n| format!("n{n}: "))
+            .map(|n| format!("{}: ", trace.lane_label(n)))
             .unwrap_or_else(|| "· ".into());
         let mut text = format!("{node}{}", describe(trace, position));
         if text.chars().count() > 44 {
@@ -566,8 +567,9 @@ pub fn space_time(
                 let class = if is_failing { "failing-event" } else { "event" };
                 let _ = write!(
                     svg,
-                    r##"<circle class="{class}" cx="{nx:.1}" cy="{y:.1}" r="{radius}" fill="{color}" stroke="#222" stroke-width="0.8"><title>#{} n{node} {}</title></circle>"##,
+                    r##"<circle class="{class}" cx="{nx:.1}" cy="{y:.1}" r="{radius}" fill="{color}" stroke="#222" stroke-width="0.8"><title>#{} {} {}</title></circle>"##,
                     event.index,
+                    trace.lane_label(node),
                     escape(&describe(trace, position))
                 );
             }
@@ -575,7 +577,7 @@ pub fn space_time(
                 let _ = write!(
                     svg,
                     r##"<line x1="{lane_left}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e31a1c" stroke-opacity="0.5" stroke-dasharray="6,4"/>"##,
-                    lane_x(trace.nodes.saturating_sub(1)).max(lane_left + 10.0)
+                    lane_x(trace.lanes().saturating_sub(1)).max(lane_left + 10.0)
                 );
             }
         }

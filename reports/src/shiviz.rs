@@ -41,7 +41,7 @@ pub fn shiviz(trace_text: &str) -> String {
             sender_clock_of_receive.insert(receive, message.send_position);
         }
     }
-    let mut clocks: Vec<Clock> = vec![Clock::new(); trace.nodes as usize];
+    let mut clocks: Vec<Clock> = vec![Clock::new(); trace.lanes() as usize];
     let mut clock_after: Vec<Option<Clock>> = vec![None; trace.events.len()];
     for (position, event) in trace.events.iter().enumerate() {
         let Some(node) = event.node else { continue };

@@ -34,6 +34,12 @@ pub struct Event {
     pub cause: Option<String>,
     /// `end` lines: the property violated, if any.
     pub property: Option<String>,
+    /// A client on the network: the client whose lane this event is on (`client_send`,
+    /// `client_reply`), before lanes are numbered.
+    client_lane: Option<u32>,
+    /// The client a delivered request came from (a `client_request` step or a
+    /// `client_drop`), before lanes are numbered.
+    from_client: Option<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -47,6 +53,8 @@ pub struct Send {
     pub dropped: Option<String>,
     /// The message's id (traces with ids).
     pub id: Option<u64>,
+    /// A reply to a client on the network: `to` is the client until lanes are numbered.
+    to_client: bool,
 }
 
 /// A message from its send to its delivery, its drop, or neither (still in flight at
@@ -89,6 +97,8 @@ pub struct Trace {
     pub events: Vec<Event>,
     pub messages: Vec<Message>,
     pub nodes: u32,
+    /// Clients on the network seen in the trace: lanes `nodes..nodes + clients`.
+    pub clients: u32,
     pub end_time_us: u64,
 }
 
@@ -113,9 +123,34 @@ fn tag(value: &Value) -> Option<String> {
 }
 
 fn parse_send(effect: &TraceEffect) -> Option<Send> {
-    let TraceEffect::Send { to, msg, fate, id } = effect else {
-        return None;
-    };
+    match effect {
+        TraceEffect::Send { to, msg, fate, id } => {
+            Some(send_of(*to, tag(msg).unwrap_or_default(), fate, *id, false))
+        }
+        // Only a reply that crossed the network (it has an id) is a message.
+        TraceEffect::Reply {
+            client,
+            fate,
+            id: Some(id),
+            ..
+        } => Some(send_of(
+            *client,
+            "client_reply".into(),
+            fate,
+            Some(*id),
+            true,
+        )),
+        _ => None,
+    }
+}
+
+fn send_of(
+    to: u32,
+    kind: String,
+    fate: &Option<TraceFate>,
+    id: Option<u64>,
+    to_client: bool,
+) -> Send {
     let (delay_us, duplicate_delay_us, dropped) = match fate {
         Some(TraceFate::Delivered {
             delay_us,
@@ -124,14 +159,15 @@ fn parse_send(effect: &TraceEffect) -> Option<Send> {
         Some(TraceFate::Dropped { dropped }) => (None, None, Some(dropped.clone())),
         None => (None, None, None),
     };
-    Some(Send {
-        to: *to,
-        kind: tag(msg).unwrap_or_default(),
+    Send {
+        to,
+        kind,
         delay_us,
         duplicate_delay_us,
         dropped,
-        id: *id,
-    })
+        id,
+        to_client,
+    }
 }
 
 fn parse_line(number: usize, line: &str) -> Result<Event, String> {
@@ -149,6 +185,8 @@ fn parse_line(number: usize, line: &str) -> Result<Event, String> {
         fault: None,
         cause: None,
         property: None,
+        client_lane: None,
+        from_client: None,
     };
     match line.detail {
         TraceDetail::Step {
@@ -159,6 +197,9 @@ fn parse_line(number: usize, line: &str) -> Result<Event, String> {
             ..
         } => {
             event.from = u32_field(&input, "from");
+            if delivered.is_some() && event.from.is_none() {
+                event.from_client = u32_field(&input, "client");
+            }
             event.arrival = delivered;
             event.sends = effects.iter().filter_map(parse_send).collect();
             event.role = role;
@@ -176,6 +217,28 @@ fn parse_line(number: usize, line: &str) -> Result<Event, String> {
         TraceDetail::Crash { cause } => event.cause = Some(cause),
         TraceDetail::Fault { fault } => event.fault = Some(fault),
         TraceDetail::End { property, .. } => event.property = property,
+        TraceDetail::Client {
+            client,
+            to,
+            fate,
+            id,
+            delivered,
+            cause,
+            ..
+        } => {
+            event.arrival = delivered;
+            event.cause = cause;
+            if event.node.is_some() {
+                event.from_client = Some(client);
+            } else {
+                event.client_lane = Some(client);
+            }
+            if let (Some(to), Some(_)) = (to, &fate) {
+                event
+                    .sends
+                    .push(send_of(to, "client_request".into(), &fate, id, false));
+            }
+        }
         TraceDetail::Marker {} => {}
     }
     Ok(event)
@@ -196,10 +259,32 @@ impl Trace {
                 e.node
                     .into_iter()
                     .chain(e.from)
-                    .chain(e.sends.iter().map(|s| s.to))
+                    .chain(e.sends.iter().filter(|s| !s.to_client).map(|s| s.to))
             })
             .max()
             .map_or(0, |n| n + 1);
+        // Clients on the network get lanes after the nodes.
+        let clients = events
+            .iter()
+            .flat_map(|e| {
+                e.client_lane
+                    .into_iter()
+                    .chain(e.from_client)
+                    .chain(e.sends.iter().filter(|s| s.to_client).map(|s| s.to))
+            })
+            .max()
+            .map_or(0, |c| c + 1);
+        for event in &mut events {
+            if let Some(client) = event.client_lane {
+                event.node = Some(nodes + client);
+            }
+            if let Some(client) = event.from_client {
+                event.from = Some(nodes + client);
+            }
+            for send in event.sends.iter_mut().filter(|s| s.to_client) {
+                send.to += nodes;
+            }
+        }
         let end_time_us = events.iter().map(|e| e.time_us).max().unwrap_or(0);
         let messages = match_messages(&events);
         assert!(messages
@@ -209,8 +294,22 @@ impl Trace {
             events,
             messages,
             nodes,
+            clients,
             end_time_us,
         })
+    }
+
+    /// Lanes of the space-time diagram: the nodes, then the clients on the network.
+    pub fn lanes(&self) -> u32 {
+        self.nodes + self.clients
+    }
+
+    /// A lane's label: `n3` for a node, `c0` for a client.
+    pub fn lane_label(&self, lane: u32) -> String {
+        match lane.checked_sub(self.nodes) {
+            Some(client) => format!("c{client}"),
+            None => format!("n{lane}"),
+        }
     }
 
     /// Position of the event at which a failed run failed: the last node event at or
@@ -315,6 +414,8 @@ enum ArrivalKey {
         target: u32,
         time_us: u64,
     },
+    /// Not an arrival.
+    None,
 }
 
 /// Match each send to its delivery (or receiver-side drop): by message id where the trace
@@ -323,18 +424,22 @@ fn match_messages(events: &[Event]) -> Vec<Message> {
     let mut messages: Vec<Message> = Vec::new();
     let mut in_flight: BTreeMap<ArrivalKey, VecDeque<usize>> = BTreeMap::new();
     for (position, event) in events.iter().enumerate() {
-        if let (Some(node), Some(from)) = (event.node, event.from) {
-            let key = match event.arrival {
-                Some(Arrival { id, duplicate }) => ArrivalKey::Id { id, duplicate },
-                None => ArrivalKey::Time {
+        if let Some(node) = event.node {
+            let key = match (event.arrival, event.from) {
+                (Some(Arrival { id, duplicate }), _) => ArrivalKey::Id { id, duplicate },
+                (None, Some(from)) => ArrivalKey::Time {
                     source: from,
                     target: node,
                     time_us: event.time_us,
                 },
+                (None, None) => ArrivalKey::None,
             };
-            if let Some(id) = in_flight.get_mut(&key).and_then(VecDeque::pop_front) {
+            let matched = (key != ArrivalKey::None)
+                .then(|| in_flight.get_mut(&key).and_then(VecDeque::pop_front))
+                .flatten();
+            if let Some(id) = matched {
                 messages[id].receive_position = Some(position);
-                if event.name == "drop" {
+                if event.name == "drop" || event.name == "client_drop" {
                     messages[id].dropped = event.cause.clone().or(Some("dropped".into()));
                 }
             }

@@ -270,6 +270,8 @@ fn main() {
         max_in_flight: 1000,
         protocol: toml::Table::new(),
         sometimes: vec!["decided".to_string()],
+        walks: None,
+        walk_depth: sim_core::check::DEFAULT_WALK_DEPTH,
     };
     let registration = Registration::<TwoPc>::new("two-phase-commit-bench", "the bench's 2PC")
         .params::<sim_core::registration::NoFields, sim_core::registration::NoMutants>(

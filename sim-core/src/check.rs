@@ -35,6 +35,7 @@ use crate::protocol::{
 use crate::registration::{CheckFilter, Registration, GENERIC_CHECK_FIELDS};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::Prepared;
+use crate::walks::{WalkHit, WalkPlan};
 
 /// The `[check]` table of a scenario: how far the model checker explores.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -56,7 +57,17 @@ pub struct CheckBounds {
     pub protocol: toml::Table,
     /// Observation kinds (or `fault_fired`) that some explored state must have seen.
     pub sometimes: Vec<String>,
+    /// Search by this many seeded random walks instead of exhaustively (`walks.rs`): for
+    /// bounds whose state space is too large to enumerate.
+    pub walks: Option<u64>,
+    /// Actions per random walk at most.
+    pub walk_depth: u32,
 }
+
+/// Actions per random walk unless `[check] walk_depth` says otherwise: deeper than any
+/// counterexample the bundled configurations need, short enough that a walk stuck in a
+/// heartbeat loop ends soon.
+pub const DEFAULT_WALK_DEPTH: u32 = 200;
 
 /// At most this many `always` and `sometimes` properties (one stateright condition
 /// function is instantiated per slot, see `always_conditions`).
@@ -92,6 +103,8 @@ impl CheckBounds {
             max_in_flight: 4,
             protocol: toml::Table::new(),
             sometimes: Vec::new(),
+            walks: None,
+            walk_depth: DEFAULT_WALK_DEPTH,
         };
         for (field, value) in table {
             let name = format!("check.{field}");
@@ -115,6 +128,23 @@ impl CheckBounds {
                 "max_duplicates" => bounds.max_duplicates = small(1000)?,
                 "max_client_ops" => bounds.max_client_ops = small(1000)?,
                 "max_in_flight" => bounds.max_in_flight = small(1000)?,
+                "walks" | "walk_depth" => {
+                    let number = integer(1_000_000_000)?;
+                    if number == 0 {
+                        return Err(scenario.error(
+                            &name,
+                            "expected at least 1",
+                            format!(
+                                "write e.g. `{field} = 100`, or remove it to explore exhaustively"
+                            ),
+                        ));
+                    }
+                    if field == "walks" {
+                        bounds.walks = Some(number);
+                    } else {
+                        bounds.walk_depth = number as u32;
+                    }
+                }
                 "sometimes" => {
                     let kinds = value.as_array().and_then(|items| {
                         items
@@ -772,12 +802,13 @@ fn sometimes_conditions<P: Protocol>() -> [Condition<P>; SOMETIMES_MAX] {
 }
 
 /// Breadth-first finds shortest counterexamples (with one thread); depth-first uses
-/// less memory.
+/// less memory; random walks (`walks.rs`) sample state spaces too large for either.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     Bfs,
     Dfs,
+    RandomWalks,
 }
 
 /// How to run a check.
@@ -790,6 +821,11 @@ pub struct CheckOptions {
     /// Serve stateright's Explorer at this (loopback) address instead of checking; the
     /// call then never returns.
     pub serve: Option<String>,
+    /// Random walks instead of the `[check]` table's `walks` (with `Strategy::Bfs`; `Some(0)`:
+    /// exhaustively, whatever the table says). `Strategy::Dfs` is always exhaustive.
+    pub walks: Option<u64>,
+    /// The random walks' seed.
+    pub seed: u64,
 }
 
 impl Default for CheckOptions {
@@ -799,6 +835,8 @@ impl Default for CheckOptions {
             threads: 1,
             max_states: None,
             serve: None,
+            walks: None,
+            seed: 0,
         }
     }
 }
@@ -833,8 +871,13 @@ pub struct CheckReport {
     pub states: usize,
     pub unique_states: usize,
     pub max_depth: usize,
-    /// `false` when `--max-states` cut the exploration short.
+    /// `false` when `--max-states` cut the exploration short, and for random walks.
     pub complete: bool,
+    /// The random walks run (`Strategy::RandomWalks`), and the one that found the violation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub walks: Option<WalkPlan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub walk_hit: Option<WalkHit>,
     pub properties: Vec<PropertyOutcome>,
 }
 
@@ -873,7 +916,8 @@ pub fn model<P: Protocol>(
     Ok((model, prepared.mutant))
 }
 
-/// Check `scenario` exhaustively within its `[check]` bounds.
+/// Check `scenario` within its `[check]` bounds: exhaustively, or by random walks when
+/// the table or `options` ask for them.
 pub fn check<P: Protocol>(
     registration: Arc<Registration<P>>,
     scenario: &Scenario,
@@ -886,23 +930,45 @@ pub fn check<P: Protocol>(
     let always = model.always.clone();
     let sometimes = model.sometimes.clone();
     let threads = options.threads.max(1);
-    let mut builder = model
-        .checker()
-        .threads(threads)
-        .finish_when(HasDiscoveries::AnyFailures);
-    if let Some(max_states) = options.max_states {
-        builder = builder.target_state_count(max_states.max(1));
-    }
-    if let Some(address) = &options.serve {
-        let _checker = builder.serve(address.as_str());
-        loop {
-            std::thread::park();
-        }
-    }
+    let walks = match (options.strategy, options.walks.or(bounds.walks)) {
+        (Strategy::Dfs, _) | (_, None | Some(0)) => None,
+        (_, Some(walks)) if options.serve.is_none() => Some(WalkPlan {
+            walks,
+            depth: bounds.walk_depth,
+            seed: options.seed,
+        }),
+        _ => None,
+    };
     crate::panics::install_quiet_hook();
-    let found = match options.strategy {
-        Strategy::Bfs => findings(builder.spawn_bfs().join(), &always, &sometimes),
-        Strategy::Dfs => findings(builder.spawn_dfs().join(), &always, &sometimes),
+    let mut walk_hit = None;
+    let (strategy, found) = if let Some(plan) = &walks {
+        let (found, hit) = crate::walks::random_walks(&model, plan, options.max_states);
+        walk_hit = hit;
+        (Strategy::RandomWalks, found)
+    } else {
+        let mut builder = model
+            .checker()
+            .threads(threads)
+            .finish_when(HasDiscoveries::AnyFailures);
+        if let Some(max_states) = options.max_states {
+            builder = builder.target_state_count(max_states.max(1));
+        }
+        if let Some(address) = &options.serve {
+            let _checker = builder.serve(address.as_str());
+            loop {
+                std::thread::park();
+            }
+        }
+        match options.strategy {
+            Strategy::Dfs => (
+                Strategy::Dfs,
+                findings(builder.spawn_dfs().join(), &always, &sometimes),
+            ),
+            _ => (
+                Strategy::Bfs,
+                findings(builder.spawn_bfs().join(), &always, &sometimes),
+            ),
+        }
     };
     let Findings {
         states,
@@ -915,23 +981,25 @@ pub fn check<P: Protocol>(
         protocol,
         mutant,
         nodes: scenario.file.nodes,
-        strategy: options.strategy,
-        threads,
+        strategy,
+        threads: if walks.is_some() { 1 } else { threads },
         bounds,
         states,
         unique_states,
         max_depth,
-        complete: options.max_states.is_none_or(|limit| states < limit),
+        complete: walks.is_none() && options.max_states.is_none_or(|limit| states < limit),
+        walks,
+        walk_hit,
         properties,
     })
 }
 
 /// What a finished stateright checker found, in the order of the model's properties.
-struct Findings {
-    states: usize,
-    unique_states: usize,
-    max_depth: usize,
-    properties: Vec<PropertyOutcome>,
+pub(crate) struct Findings {
+    pub states: usize,
+    pub unique_states: usize,
+    pub max_depth: usize,
+    pub properties: Vec<PropertyOutcome>,
 }
 
 fn findings<P: Protocol>(

@@ -2,8 +2,13 @@
 
 use serde::Serialize;
 
+use crate::network::ReorderRule;
 use crate::rng::Rng;
-use crate::scenario::{FaultActionSpec, FaultSpec, NemesisSpec, NodeSelector, NEMESIS_KINDS};
+use crate::scenario::{
+    FaultActionSpec, FaultSpec, NemesisSpec, NodeSelector, ScenarioFile, NEMESIS_KINDS,
+    SWARM_DEFAULT_KINDS,
+};
+use crate::selectors::{Group, GroupSpec, Member, Selector};
 
 /// Which node a fault hits.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -12,6 +17,28 @@ pub enum Target {
     Node(u32),
     /// A node whose role (`Protocol::role`) is this at the time (lowest id if several).
     Role(String),
+    /// Any other selector (`selectors.rs`): `connected_leader`, `random`, `previous`, or
+    /// one with an offset. (A plain role stays `Role`, so its runs hash as before.)
+    Select(Selector),
+}
+
+impl Target {
+    /// The target a written selector names (ids checked by the caller).
+    fn of_text(text: &str) -> Result<Target, (String, String)> {
+        let selector = Selector::parse(text)?;
+        Ok(match selector.role() {
+            Some(role) if selector.offset == 0 => Target::Role(role.to_string()),
+            _ => Target::Select(selector),
+        })
+    }
+
+    fn spec(&self) -> NodeSelector {
+        match self {
+            Target::Node(id) => NodeSelector::Id(*id),
+            Target::Role(role) => NodeSelector::Role(role.clone()),
+            Target::Select(selector) => NodeSelector::Role(selector.text()),
+        }
+    }
 }
 
 /// One fault action. Actions with a duration are reverted by the simulator after it.
@@ -72,6 +99,21 @@ pub enum FaultAction {
         node: Target,
         drift_ppm: i64,
     },
+    // Variants below were added after trace hashes were pinned: new ones go last, so the
+    // derived `Hash` of the ones above stays the same.
+    /// A partition whose groups name selectors, clients or `rest`: resolved when it fires
+    /// into `Partition` or `PartitionClients`.
+    PartitionOf {
+        groups: Vec<Group>,
+    },
+    /// A resolved partition that places clients: `clients[i]` are on the side of
+    /// `groups[i]`.
+    PartitionClients {
+        groups: Vec<Vec<u32>>,
+        clients: Vec<Vec<u32>>,
+    },
+    /// Reorder matching messages (`network::ReorderRule`).
+    Reorder(ReorderRule),
 }
 
 impl FaultAction {
@@ -92,16 +134,30 @@ impl FaultAction {
             FaultAction::DuplicateBurst { .. } => "duplicate",
             FaultAction::DelayBurst { .. } => "delay",
             FaultAction::ClockDrift { .. } => "clock_drift",
+            FaultAction::PartitionOf { .. } | FaultAction::PartitionClients { .. } => "partition",
+            FaultAction::Reorder(_) => "reorder",
+        }
+    }
+
+    /// The node an action aimed at one node names (`node = ...`).
+    pub fn target(&self) -> Option<&Target> {
+        match self {
+            FaultAction::Crash { node }
+            | FaultAction::CrashAfterPersist { node }
+            | FaultAction::Restart { node }
+            | FaultAction::Isolate { node }
+            | FaultAction::Bridge { node }
+            | FaultAction::SendOmission { node, .. }
+            | FaultAction::ReceiveOmission { node, .. }
+            | FaultAction::ClockDrift { node, .. } => Some(node),
+            _ => None,
         }
     }
 
     /// The `[[faults]]` entry that applies this action at `at_us` for `duration_us`
     /// (targets must be resolved node ids).
     pub fn to_spec(&self, at_us: u64, duration_us: Option<u64>) -> FaultSpec {
-        let selector = |target: &Target| match target {
-            Target::Node(id) => NodeSelector::Id(*id),
-            Target::Role(role) => NodeSelector::Role(role.clone()),
-        };
+        let selector = Target::spec;
         let action = match self {
             FaultAction::Crash { node } => FaultActionSpec::Crash {
                 node: selector(node),
@@ -113,7 +169,28 @@ impl FaultAction {
                 node: selector(node),
             },
             FaultAction::Partition { groups } => FaultActionSpec::Partition {
-                groups: groups.clone(),
+                groups: groups
+                    .iter()
+                    .map(|group| Group::spec_of(group, &[]))
+                    .collect(),
+            },
+            FaultAction::PartitionOf { groups } => FaultActionSpec::Partition {
+                groups: groups.iter().map(Group::spec).collect(),
+            },
+            FaultAction::PartitionClients { groups, clients } => FaultActionSpec::Partition {
+                groups: groups
+                    .iter()
+                    .zip(clients)
+                    .map(|(group, clients)| Group::spec_of(group, clients))
+                    .collect(),
+            },
+            FaultAction::Reorder(rule) => FaultActionSpec::Reorder {
+                per_million: rule.per_million,
+                min_delay_us: rule.min_delay_us,
+                max_delay_us: rule.max_delay_us,
+                from: rule.from.clone(),
+                to: rule.to.clone(),
+                kinds: rule.kinds.clone(),
             },
             FaultAction::Isolate { node } => FaultActionSpec::Isolate {
                 node: selector(node),
@@ -173,7 +250,9 @@ impl FaultAction {
                 format!("use a node id below {nodes}, or \"leader\""),
             )),
             NodeSelector::Id(id) => Ok(Target::Node(*id)),
-            NodeSelector::Role(role) => Ok(Target::Role(role.clone())),
+            NodeSelector::Role(text) => {
+                Target::of_text(text).map_err(|(message, fix)| ("node".to_string(), message, fix))
+            }
         };
         let check_ids = |field: &str, ids: &[u32]| match ids.iter().find(|&&id| id >= nodes) {
             Some(id) => Err((
@@ -201,7 +280,11 @@ impl FaultAction {
             }
             FaultActionSpec::Restart { node: n } => FaultAction::Restart { node: node(n)? },
             FaultActionSpec::Partition { groups } => {
-                for group in groups {
+                let ids: Option<Vec<Vec<u32>>> = groups.iter().map(GroupSpec::as_ids).collect();
+                let Some(groups) = ids else {
+                    return partition_of(groups, nodes);
+                };
+                for group in &groups {
                     check_ids("groups", group)?;
                 }
                 disjoint_sets(
@@ -218,9 +301,7 @@ impl FaultAction {
                         "write e.g. `groups = [[0, 1], [2, 3, 4]]`".to_string(),
                     ));
                 }
-                FaultAction::Partition {
-                    groups: groups.clone(),
-                }
+                FaultAction::Partition { groups }
             }
             FaultActionSpec::Isolate { node: n } => FaultAction::Isolate { node: node(n)? },
             FaultActionSpec::Bridge { node: n } => FaultAction::Bridge { node: node(n)? },
@@ -270,6 +351,32 @@ impl FaultAction {
                     drift_ppm: *drift_ppm,
                 }
             }
+            FaultActionSpec::Reorder {
+                per_million: p,
+                min_delay_us,
+                max_delay_us,
+                from,
+                to,
+                kinds,
+            } => {
+                check_ids("from", from)?;
+                check_ids("to", to)?;
+                if min_delay_us > max_delay_us {
+                    return Err((
+                        "min_delay_us".to_string(),
+                        format!("min_delay_us {min_delay_us} > max_delay_us {max_delay_us}"),
+                        "make min_delay_us <= max_delay_us".to_string(),
+                    ));
+                }
+                FaultAction::Reorder(ReorderRule {
+                    per_million: per_million(*p)?,
+                    min_delay_us: *min_delay_us,
+                    max_delay_us: *max_delay_us,
+                    from: from.clone(),
+                    to: to.clone(),
+                    kinds: kinds.clone(),
+                })
+            }
         };
         Ok(action)
     }
@@ -287,6 +394,81 @@ pub struct NemesisPlan {
     pub duplicate_per_million: u32,
     pub extra_latency_us: u64,
     pub drift_ppm_max: i64,
+    /// Nodes the kind `isolate` cuts off.
+    pub isolate_nodes: u32,
+    /// Actions per round, and the pause between rounds.
+    pub rounds: Option<(u32, [u64; 2])>,
+    /// Where the fault bound may be exceeded (with `exceed_fault_bound`); `None`: the
+    /// whole run.
+    pub exceed_window_ms: Option<[u64; 2]>,
+}
+
+impl NemesisSpec {
+    /// The fields of rounds and of the exceed window, checked against the scenario.
+    /// Errors are `(field, message, fix)`.
+    pub fn check_rounds_and_windows(
+        &self,
+        file: &ScenarioFile,
+    ) -> Result<(), (String, String, String)> {
+        let error = |field: &str, message: String, fix: &str| {
+            Err((format!("nemesis.{field}"), message, fix.to_string()))
+        };
+        match (self.round_actions, self.pause_ms) {
+            (Some(0), _) => {
+                return error(
+                    "round_actions",
+                    "a round of 0 actions".into(),
+                    "write e.g. `round_actions = 3`",
+                )
+            }
+            (Some(_), Some([min, max])) if min > max => {
+                return error(
+                    "pause_ms",
+                    format!("[{min}, {max}]: min > max"),
+                    "write e.g. `pause_ms = [1000, 2000]`",
+                )
+            }
+            (Some(_), None) | (None, Some(_)) => {
+                return error(
+                    "round_actions",
+                    "`round_actions` and `pause_ms` go together".into(),
+                    "give both (e.g. `round_actions = 3` and `pause_ms = [1000, 2000]`) or neither",
+                )
+            }
+            _ => {}
+        }
+        if self.isolate_nodes == 0 || self.isolate_nodes >= file.nodes.max(2) {
+            return error(
+                "isolate_nodes",
+                format!(
+                    "{} nodes to isolate in a cluster of {}",
+                    self.isolate_nodes, file.nodes
+                ),
+                "isolate at least 1 node and fewer than the cluster's",
+            );
+        }
+        if let Some([from, to]) = self.exceed_window_ms {
+            if !file.exceed_fault_bound {
+                return error(
+                    "exceed_window_ms",
+                    "a window to exceed the fault bound, but `exceed_fault_bound` is not set"
+                        .into(),
+                    "add `exceed_fault_bound = true` at the top level, or remove the window",
+                );
+            }
+            if from > to || to > file.duration_ms {
+                return error(
+                    "exceed_window_ms",
+                    format!(
+                        "[{from}, {to}] is not a window within the fault phase (0..={} ms)",
+                        file.duration_ms
+                    ),
+                    "write `[from_ms, to_ms]` with from <= to <= duration_ms",
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 impl NemesisPlan {
@@ -302,6 +484,9 @@ impl NemesisPlan {
             duplicate_per_million: spec.duplicate_per_million,
             extra_latency_us: spec.extra_latency_us,
             drift_ppm_max: spec.drift_ppm_max,
+            isolate_nodes: spec.isolate_nodes,
+            rounds: spec.round_actions.zip(spec.pause_ms),
+            exceed_window_ms: spec.exceed_window_ms,
         }
     }
 
@@ -335,13 +520,19 @@ impl NemesisPlan {
             Some(base) => base,
             None => {
                 default_base = NemesisPlan {
-                    kinds: NEMESIS_KINDS.iter().map(|&kind| (kind, 1)).collect(),
+                    kinds: NEMESIS_KINDS[..SWARM_DEFAULT_KINDS]
+                        .iter()
+                        .map(|&kind| (kind, 1))
+                        .collect(),
                     interval_ms: [200, 1000],
                     duration_ms: [100, 2000],
                     loss_per_million: 300_000,
                     duplicate_per_million: 200_000,
                     extra_latency_us: 50_000,
                     drift_ppm_max: 200_000,
+                    isolate_nodes: 1,
+                    rounds: None,
+                    exceed_window_ms: None,
                 };
                 &default_base
             }
@@ -373,8 +564,79 @@ impl NemesisPlan {
                 .min(1_000_000) as u32,
             extra_latency_us: scale(base.extra_latency_us, rng),
             drift_ppm_max: rng.range_inclusive(0, base.drift_ppm_max.max(0) as u64) as i64,
+            // Taken as they are (no draws), so swarm seeds draw as before.
+            isolate_nodes: base.isolate_nodes,
+            rounds: base.rounds,
+            exceed_window_ms: base.exceed_window_ms,
         }
     }
+}
+
+/// A partition whose groups name more than node ids: each group checked, explicit node
+/// ids and clients named once, at most one `rest`, at least two groups.
+fn partition_of(specs: &[GroupSpec], nodes: u32) -> Result<FaultAction, (String, String, String)> {
+    let groups: Vec<Group> = specs
+        .iter()
+        .map(|spec| Group::from_spec(spec, nodes))
+        .collect::<Result<_, _>>()
+        .map_err(|(message, fix)| ("groups".to_string(), message, fix))?;
+    let rests = groups.iter().filter(|group| **group == Group::Rest).count();
+    if groups.len() < 2 || rests > 1 {
+        return Err((
+            "groups".to_string(),
+            format!(
+                "{} groups, {rests} of them \"rest\": a partition has two or more sides, at \
+                 most one of them \"rest\"",
+                groups.len()
+            ),
+            "write e.g. `groups = [[\"leader\"], \"rest\"]`".to_string(),
+        ));
+    }
+    let members = |wanted: fn(&Member) -> Option<u32>| -> Vec<Vec<u32>> {
+        groups
+            .iter()
+            .filter_map(|group| match group {
+                Group::Members(members) => Some(members.iter().filter_map(wanted).collect()),
+                Group::Rest => None,
+            })
+            .collect()
+    };
+    for (what, sets) in [
+        (
+            "node",
+            members(|member| match member {
+                Member::Node(id) => Some(*id),
+                _ => None,
+            }),
+        ),
+        (
+            "client",
+            members(|member| match member {
+                Member::Client(client) => Some(*client),
+                _ => None,
+            }),
+        ),
+    ] {
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(twice) = sets.iter().flatten().find(|&&id| !seen.insert(id)) {
+            return Err((
+                "groups".to_string(),
+                format!("{what} {twice} is named twice"),
+                "name every node and client at most once across the groups".to_string(),
+            ));
+        }
+    }
+    if groups
+        .iter()
+        .any(|group| matches!(group, Group::Members(members) if members.is_empty()))
+    {
+        return Err((
+            "groups".to_string(),
+            "an empty group".to_string(),
+            "give every group at least one member, or drop it".to_string(),
+        ));
+    }
+    Ok(FaultAction::PartitionOf { groups })
 }
 
 /// Node sets that must each be non-empty, without repeats, and pairwise disjoint (a

@@ -8,24 +8,29 @@
 pub mod byzantine;
 #[cfg(feature = "check")]
 pub mod check;
+pub mod endpoints;
 pub mod faults;
 pub mod hash;
 pub mod interpret;
 pub mod lincheck;
 pub mod network;
 pub mod panics;
+pub mod persistent;
 pub mod protocol;
 pub mod registration;
 pub mod result;
 pub mod rng;
 pub mod runner;
 pub mod scenario;
+pub mod selectors;
 pub mod shrink;
 pub mod sim;
 pub mod stats;
 pub mod sweep;
 pub mod tape;
 pub mod trace;
+#[cfg(feature = "check")]
+pub mod walks;
 
 pub use interpret::{EffectSink, Stepped};
 pub use protocol::*;

@@ -298,6 +298,30 @@ pub struct Bursts {
     pub extra_latency_us: u64,
 }
 
+/// A reordering fault (`action = "reorder"`): messages from `from` to `to` (empty: any)
+/// of `kinds` (empty: any) each get, with probability `per_million`, an extra delay in
+/// `min_delay_us..=max_delay_us`, so that later messages overtake them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct ReorderRule {
+    pub per_million: u32,
+    pub min_delay_us: u64,
+    pub max_delay_us: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub from: Vec<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub to: Vec<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<String>,
+}
+
+impl ReorderRule {
+    pub fn matches(&self, from: NodeId, to: NodeId, kind: &str) -> bool {
+        (self.from.is_empty() || self.from.contains(&from.0))
+            && (self.to.is_empty() || self.to.contains(&to.0))
+            && (self.kinds.is_empty() || self.kinds.iter().any(|k| k == kind))
+    }
+}
+
 /// The network's run-time state.
 #[derive(Clone, Debug)]
 pub struct Network {
@@ -311,6 +335,8 @@ pub struct Network {
     pub send_omission_per_million: Vec<u32>,
     pub receive_omission_per_million: Vec<u32>,
     pub bursts: Bursts,
+    /// Active reordering faults, in the order they fired.
+    pub reorder_rules: Vec<ReorderRule>,
     duplicate_per_million: u32,
     reorder_per_million: u32,
     reorder_delay_us: u64,
@@ -409,6 +435,7 @@ impl Network {
             send_omission_per_million: vec![0; n],
             receive_omission_per_million: vec![0; n],
             bursts: Bursts::default(),
+            reorder_rules: Vec::new(),
             duplicate_per_million: spec.duplicate_per_million,
             reorder_per_million: spec.reorder_per_million,
             reorder_delay_us: spec.reorder_delay_us,
@@ -463,6 +490,57 @@ impl Network {
             .iter_mut()
             .for_each(|p| *p = 0);
         self.bursts = Bursts::default();
+        self.reorder_rules.clear();
+    }
+
+    /// The extra delay reordering faults give a message of `kind` from `from` to `to`
+    /// (the first matching rule decides; nothing is drawn when none matches, so runs
+    /// without reordering faults draw as before). None after GST.
+    pub fn reorder_delay(&self, from: NodeId, to: NodeId, kind: &str, rng: &mut Rng) -> TimeUs {
+        let rule = self
+            .reorder_rules
+            .iter()
+            .find(|rule| rule.matches(from, to, kind));
+        match rule {
+            Some(rule) if self.bounded.is_none() && rng.chance(rule.per_million) => {
+                rng.range_inclusive(rule.min_delay_us, rule.max_delay_us)
+            }
+            _ => 0,
+        }
+    }
+
+    /// The links of the route from `from` to `to`, hop by hop.
+    fn route_links(&self, from: NodeId, to: NodeId) -> impl Iterator<Item = &Link> {
+        let nodes = self.nodes as usize;
+        self.routes[self.index(from, to)]
+            .iter()
+            .map(move |&(a, b)| {
+                self.links[a as usize * nodes + b as usize]
+                    .as_ref()
+                    .expect("routes follow links")
+            })
+    }
+
+    /// The latency of the route from `from` to `to` for a client's message (one draw
+    /// per hop). No bandwidth: client traffic does not queue on the nodes' links.
+    pub fn route_latency(&self, from: NodeId, to: NodeId, rng: &mut Rng) -> TimeUs {
+        self.route_links(from, to)
+            .map(|link| link.latency.draw(rng))
+            .sum()
+    }
+
+    /// The loss rate of the route from `from` to `to` for a client's message: its hops'
+    /// rates summed (an upper bound of the chance that some hop loses it), at most 1.
+    pub fn route_loss(&self, from: NodeId, to: NodeId) -> u32 {
+        self.route_links(from, to)
+            .map(|link| link.drop_per_million)
+            .fold(0u32, u32::saturating_add)
+            .min(1_000_000)
+    }
+
+    /// Does a route exist from `from` to `to`?
+    pub fn has_route(&self, from: NodeId, to: NodeId) -> bool {
+        !self.routes[self.index(from, to)].is_empty()
     }
 
     /// Decide the fate of a message of `size_bytes` sent now from `from` to `to`.

@@ -182,6 +182,14 @@ pub struct Registration<P: Protocol> {
     /// How many matching replies from distinct nodes a client waits for before it accepts
     /// one (PBFT's f + 1); `None` is the first reply (crash-tolerant services).
     pub client_reply_quorum: Option<fn(&P::Config, u32) -> usize>,
+    /// The epoch a node believes in (Raft's currentTerm, a view number): how the
+    /// selector `connected_leader` tells a current leader from a stale one. `None`: the
+    /// protocol has no epochs, and scenarios may not use that selector.
+    pub epoch: Option<fn(&P) -> u64>,
+    /// Every message kind (`Message::kind`) the protocol sends, so that a scenario naming
+    /// a kind (a `reorder` fault's `kinds`) is checked when it loads. Empty: not declared,
+    /// and such scenarios are refused.
+    pub message_kinds: &'static [&'static str],
     mutants: Vec<MutantInfo>,
     configure: Option<ConfigureFn<P>>,
     params_schema: fn() -> Schema,
@@ -199,6 +207,8 @@ pub const GENERIC_CHECK_FIELDS: &[&str] = &[
     "max_client_ops",
     "max_in_flight",
     "sometimes",
+    "walks",
+    "walk_depth",
 ];
 
 /// The generic `[check]` fields, for the schema (`GENERIC_CHECK_FIELDS` names the same;
@@ -220,6 +230,10 @@ struct GenericCheckFields {
     max_in_flight: Option<u32>,
     /// Observation kinds (or `fault_fired`) some explored state must have seen.
     sometimes: Option<Vec<String>>,
+    /// Search by this many seeded random walks instead of exhaustively.
+    walks: Option<u64>,
+    /// Actions per random walk at most (default 200).
+    walk_depth: Option<u32>,
 }
 
 /// A table schema that refuses fields it does not list.
@@ -256,6 +270,8 @@ impl<P: Protocol> Registration<P> {
             perturb: None,
             byzantine_strategies: Vec::new(),
             client_reply_quorum: None,
+            epoch: None,
+            message_kinds: &[],
             mutants: Vec::new(),
             configure: None,
             params_schema: || schemars::schema_for!(NoFields),
@@ -402,6 +418,16 @@ impl<P: Protocol> Registration<P> {
                 .map(|s| (s.name, s.description)),
         );
         names
+    }
+
+    pub fn epoch(mut self, epoch: fn(&P) -> u64) -> Registration<P> {
+        self.epoch = Some(epoch);
+        self
+    }
+
+    pub fn message_kinds(mut self, kinds: &'static [&'static str]) -> Registration<P> {
+        self.message_kinds = kinds;
+        self
     }
 
     pub fn mutants(&self) -> &[MutantInfo] {

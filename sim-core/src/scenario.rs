@@ -55,6 +55,10 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub swarm: bool,
     pub workload: Option<WorkloadSpec>,
+    /// Clients as endpoints on the network (placement, links); without it clients sit
+    /// outside the network model (see `endpoints.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clients: Option<crate::endpoints::ClientsSpec>,
     pub liveness: Option<LivenessSpec>,
     /// Observation kinds (or `fault_fired`) that must occur at least once per run.
     #[serde(default)]
@@ -193,8 +197,10 @@ pub enum FaultActionSpec {
     /// Split the cluster: nodes in different groups cannot talk (nodes in no group are
     /// cut off from everyone).
     Partition {
-        /// Node ids, one list per side, e.g. `[[0, 1], [2, 3, 4]]`.
-        groups: Vec<Vec<u32>>,
+        /// One list per side, e.g. `[[0, 1], [2, 3, 4]]`: node ids, node selectors
+        /// (`"leader"`, `"connected_leader+1"`, ...), clients on the network (`"c0"`); a
+        /// side may be `"rest"`: every node no other side names.
+        groups: Vec<crate::selectors::GroupSpec>,
     },
     /// One node cannot talk to anyone.
     Isolate { node: NodeSelector },
@@ -236,6 +242,27 @@ pub enum FaultActionSpec {
     /// The node's timers run slow (positive) or fast (negative) by this many parts per
     /// million (above -1000000).
     ClockDrift { node: NodeSelector, drift_ppm: i64 },
+    /// Reorder messages: each one matching `from`, `to` and `kinds` gets, with this
+    /// probability, an extra delay in `min_delay_us..=max_delay_us` (so later messages
+    /// overtake it). Holds until reverted (its duration) or the heal.
+    Reorder {
+        /// Probability per million, 0..=1000000.
+        per_million: u32,
+        /// The least extra delay a reordered message gets.
+        #[serde(default)]
+        min_delay_us: u64,
+        /// The most extra delay a reordered message gets.
+        max_delay_us: u64,
+        /// Only messages from these nodes (default: any).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        from: Vec<u32>,
+        /// Only messages to these nodes (default: any).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        to: Vec<u32>,
+        /// Only messages of these kinds, e.g. `["append_entries"]` (default: any).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        kinds: Vec<String>,
+    },
 }
 
 impl FaultActionSpec {
@@ -255,15 +282,21 @@ impl FaultActionSpec {
             | FaultActionSpec::Heal {}
             | FaultActionSpec::Loss { .. }
             | FaultActionSpec::Duplicate { .. }
-            | FaultActionSpec::Delay { .. } => None,
+            | FaultActionSpec::Delay { .. }
+            | FaultActionSpec::Reorder { .. } => None,
         }
     }
 
     /// Every node id the action names explicitly (not `"leader"`).
     pub fn node_ids(&self) -> Vec<u32> {
         match self {
-            FaultActionSpec::Partition { groups } => groups.iter().flatten().copied().collect(),
-            FaultActionSpec::OneWay { from, to } => from.iter().chain(to).copied().collect(),
+            FaultActionSpec::Partition { groups } => groups
+                .iter()
+                .flat_map(crate::selectors::GroupSpec::node_ids)
+                .collect(),
+            FaultActionSpec::OneWay { from, to } | FaultActionSpec::Reorder { from, to, .. } => {
+                from.iter().chain(to).copied().collect()
+            }
             _ => match self.node_selector() {
                 Some(NodeSelector::Id(id)) => vec![*id],
                 Some(NodeSelector::Role(_)) | None => Vec::new(),
@@ -293,7 +326,16 @@ pub const NEMESIS_KINDS: &[&str] = &[
     "send_omission",
     "receive_omission",
     "clock_drift",
+    // Added later; appended so that weighted maps draw the kinds above as before.
+    "isolate_leader",
+    "isolate",
+    "split",
+    "restart",
 ];
+
+/// How many of `NEMESIS_KINDS` (the first ones) swarm mode turns on and off when the
+/// scenario has no `[nemesis]`: the kinds it always used, so its seeds run as before.
+pub const SWARM_DEFAULT_KINDS: usize = 10;
 
 /// The kinds a nemesis draws from, with their weights.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -405,6 +447,24 @@ pub struct NemesisSpec {
     pub extra_latency_us: u64,
     #[serde(default = "default_drift")]
     pub drift_ppm_max: i64,
+    /// How many nodes the kind `isolate` cuts off, each from everyone (default 1).
+    #[serde(default = "default_isolate_nodes")]
+    pub isolate_nodes: u32,
+    /// Rounds: after every `round_actions` actions the nemesis pauses for a time drawn
+    /// from `pause_ms` (its faults revert meanwhile), so the cluster can recover between
+    /// rounds. Give both or neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_actions: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_ms: Option<[u64; 2]>,
+    /// With `exceed_fault_bound = true`: exceed the fault bound only within this window of
+    /// the fault phase, `[from_ms, to_ms]`; outside it, random faults stay within it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exceed_window_ms: Option<[u64; 2]>,
+}
+
+fn default_isolate_nodes() -> u32 {
+    1
 }
 
 fn default_nemesis_interval() -> [u64; 2] {
@@ -940,6 +1000,7 @@ impl Scenario {
         }
         self.check_times()?;
         self.test_seeds()?;
+        self.validate_endpoints()?;
         self.file
             .network
             .validate(file.nodes)
@@ -1010,6 +1071,9 @@ impl Scenario {
                     ));
                 }
             }
+            nemesis
+                .check_rounds_and_windows(file)
+                .map_err(|(field, message, fix)| self.error(&field, message, fix))?;
             if nemesis.loss_per_million > 1_000_000 || nemesis.duplicate_per_million > 1_000_000 {
                 return Err(self.error(
                     "nemesis.loss_per_million",

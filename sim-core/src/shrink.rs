@@ -21,6 +21,15 @@
 //! minimum), try fewer nodes (down to 3), reduce clock drift, drop `sometimes`
 //! conditions; then once more over faults, operations and the tape.
 //!
+//! A liveness failure is shrunk soundly, so that the shrunk file does not fail in a way
+//! any implementation would: the "benign" choices of a safety shrink are not benign for
+//! liveness (every election timer at its minimum splits votes forever; no client
+//! operations, no client progress). So for a liveness failure the recorded timer draws
+//! stay on the tape, a timer the shrunk run arms beyond them is drawn at random (the
+//! tape's `missing_timers = "drawn"`), clients and their operations stay, and where the
+//! run used a mutant each candidate must also pass without it: a candidate the correct
+//! protocol fails too is backed off (each such check is one more attempt).
+//!
 //! The search is bounded by a count of candidate runs (`max_attempts`), and attempts run
 //! in a fixed order, so the same input and bound give the same output on any machine.
 //! Nothing here reads the wall clock: a caller that wants an early stop on time (the
@@ -45,7 +54,7 @@ use crate::runner::{prepare, ProtocolEntry};
 use crate::scenario::{
     ClientOpSpec, FaultActionSpec, FaultSpec, Scenario, ScenarioError, ScenarioFile, SeedsSpec,
 };
-use crate::tape::TapeSpec;
+use crate::tape::{MissingTimers, TapeSpec};
 
 /// How big a failing run is, before and after shrinking.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -178,6 +187,7 @@ pub fn shrink(
         phase: "explicit",
         latest_first: false,
         events_max: result.metrics.events.saturating_mul(2),
+        liveness: result.verdict == Verdict::Liveness,
     };
     let explicit = explicit_run(&mut shrinker, failure);
     // ddmin finds a local minimum, and which one depends on the order chunks are tried
@@ -243,6 +253,8 @@ struct Shrinker<'a> {
     /// A candidate run may not have more than twice the original's events: a shrunk
     /// run that is much slower to replay (and to shrink further) is no progress.
     events_max: u64,
+    /// The failure is a liveness one: shrink soundly (see the module doc).
+    liveness: bool,
 }
 
 impl Shrinker<'_> {
@@ -275,7 +287,28 @@ impl Shrinker<'_> {
         let output = runner.run_with(self.seed, false, record_tape);
         let same = output.result.verdict.is_failure()
             && output.result.property.as_deref() == Some(self.property.as_str());
+        if same && self.liveness && self.mutant.is_some() && !self.passes_without_mutant(file) {
+            return None;
+        }
         same.then_some(output)
+    }
+
+    /// Does `file` pass on the correct protocol (no mutant)? One more attempt; `false`
+    /// when the bound is reached first, so an unchecked candidate is never kept.
+    fn passes_without_mutant(&mut self, file: &ScenarioFile) -> bool {
+        if self.exhausted() {
+            return false;
+        }
+        self.attempts += 1;
+        let mut correct = file.clone();
+        correct.mutant = None;
+        let Ok(scenario) = Scenario::from_file(self.path, correct) else {
+            return false;
+        };
+        let Ok(runner) = prepare(self.registry, &scenario, None, false) else {
+            return false;
+        };
+        runner.run_with(self.seed, false, false).result.verdict == Verdict::Pass
     }
 
     /// Keep `candidate` if it still fails, and is no bigger.
@@ -368,6 +401,10 @@ fn shrink_faults(shrinker: &mut Shrinker, best: &mut Best) {
 }
 
 fn shrink_ops(shrinker: &mut Shrinker, best: &mut Best) {
+    if shrinker.liveness {
+        // A liveness condition may need the operations (client progress does).
+        return;
+    }
     shrinker.phase("client ops");
     ddmin(
         shrinker,
@@ -432,6 +469,10 @@ fn shrink_tape(shrinker: &mut Shrinker, best: &mut Best) {
         |file| tape_of(file).messages,
         |file, messages| tape_mut(file).messages = messages,
     );
+    if shrinker.liveness {
+        // Liveness depends on timers being random: keep the recorded draws.
+        return;
+    }
     shrinker.phase("tape: timers");
     ddmin(
         shrinker,
@@ -520,7 +561,7 @@ fn keep_clients(file: &mut ScenarioFile, clients: u32) {
 }
 
 fn shrink_clients(shrinker: &mut Shrinker, best: &mut Best) {
-    if shrinker.property == "client_progress" {
+    if shrinker.liveness || shrinker.property == "client_progress" {
         return;
     }
     shrinker.phase("clients");
@@ -643,7 +684,10 @@ fn explicit_run(shrinker: &mut Shrinker, failure: &Failure) -> Best {
     // operation leaves every other link's, timer's and client's decisions in place.
     shrinker.phase("record tape");
     if best.0.tape.is_none() {
-        if let Some(tape) = shrinker.fails(&best.0, true).and_then(|output| output.tape) {
+        if let Some(mut tape) = shrinker.fails(&best.0, true).and_then(|output| output.tape) {
+            if shrinker.liveness {
+                tape.missing_timers = MissingTimers::Drawn;
+            }
             shrinker.try_edit(&mut best, |file| file.tape = Some(tape));
         }
     }

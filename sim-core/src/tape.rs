@@ -21,6 +21,12 @@
 //! request takes the minimum network latency and goes to node `client mod n`; a think
 //! time is the minimum interval; an operation's draw is 0. Partitions, crashes and the
 //! other faults still act: they come from the schedule.
+//!
+//! A minimum timer is benign for safety but not for liveness: with every election timer
+//! at its minimum, candidates that start together split the vote forever, a failure any
+//! Raft has. So a tape can say `missing_timers = "drawn"`: a timer missing from it is
+//! drawn from the run's timer stream, as without a tape. The shrinker sets it when it
+//! shrinks a liveness failure, so a run it changes keeps random timers.
 
 use std::collections::BTreeMap;
 
@@ -102,6 +108,8 @@ pub enum ClientDraw {
     Think,
     /// The draw an operation is built from (`Protocol::client_op`).
     Op,
+    /// Whether a request or reply of a client on the network is lost (1) or not (0).
+    Lost,
 }
 
 /// The `n`-th workload draw of `client`.
@@ -114,10 +122,33 @@ pub struct ClientEntry {
     pub value: u64,
 }
 
+/// How a run decides a timer the tape has no entry for.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingTimers {
+    /// The minimum of the timer's range (benign for safety).
+    #[default]
+    Minimum,
+    /// Drawn from the run's timer stream, as without a tape (keeps timers random, which
+    /// liveness needs).
+    Drawn,
+}
+
+impl MissingTimers {
+    fn is_minimum(&self) -> bool {
+        *self == MissingTimers::Minimum
+    }
+}
+
 /// A tape as written to `tape.json` or embedded in a scenario as `[tape]`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TapeSpec {
+    /// How a timer without an entry is decided (default: the minimum of its range).
+    #[serde(default, skip_serializing_if = "MissingTimers::is_minimum")]
+    pub missing_timers: MissingTimers,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<MessageEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -192,6 +223,7 @@ impl TapeSpec {
 /// A tape indexed for a run: lookups by key, in O(log n).
 #[derive(Clone, Debug, Default)]
 pub struct Tape {
+    missing_timers: MissingTimers,
     messages: BTreeMap<(u32, u32, u64), MessageEntry>,
     timers: BTreeMap<(u32, u64), u64>,
     clients: BTreeMap<(u32, u64), (ClientDraw, u64)>,
@@ -200,6 +232,7 @@ pub struct Tape {
 impl Tape {
     pub fn from_spec(spec: &TapeSpec) -> Tape {
         Tape {
+            missing_timers: spec.missing_timers,
             messages: spec
                 .messages
                 .iter()
@@ -221,6 +254,7 @@ impl Tape {
     /// The entries in key order, so the same run always writes the same tape.
     pub fn to_spec(&self) -> TapeSpec {
         TapeSpec {
+            missing_timers: self.missing_timers,
             messages: self.messages.values().cloned().collect(),
             timers: self
                 .timers
@@ -257,6 +291,10 @@ impl Tape {
         self.timers.get(&(node, n)).copied()
     }
 
+    pub fn missing_timers(&self) -> MissingTimers {
+        self.missing_timers
+    }
+
     pub fn record_timer(&mut self, node: u32, n: u64, delay_us: u64) {
         let previous = self.timers.insert((node, n), delay_us);
         assert!(previous.is_none(), "a timer is drawn once");
@@ -283,6 +321,7 @@ mod tests {
     #[test]
     fn spec_round_trips_in_key_order() {
         let spec = TapeSpec {
+            missing_timers: MissingTimers::Drawn,
             messages: vec![
                 MessageEntry {
                     from: 1,
@@ -317,6 +356,7 @@ mod tests {
         assert_eq!(Tape::from_spec(&again).to_spec(), again);
         assert_eq!(tape.timer(2, 5), Some(90_000));
         assert_eq!(tape.timer(2, 6), None);
+        assert_eq!(tape.missing_timers(), MissingTimers::Drawn);
         assert_eq!(tape.client(0, 1, ClientDraw::Think), Some(40_000));
         assert_eq!(tape.client(0, 1, ClientDraw::Op), None, "kind must match");
         assert_eq!(spec.message_faults(), 1);

@@ -69,6 +69,25 @@ pub enum TraceDetail {
         verdict: String,
         property: Option<String>,
     },
+    /// A message of a client on the network (`[clients]`): its request sent
+    /// (`client_send`: `to`, `fate`, `id`), lost on arrival at a crashed node
+    /// (`client_drop`: `to`, `cause`, `delivered`), or its reply arriving (`client_reply`:
+    /// `delivered`). The request's arrival is the node's `client_request` step, whose
+    /// `delivered` names the request's id.
+    Client {
+        client: u32,
+        request: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fate: Option<TraceFate>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivered: Option<Arrival>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<String>,
+    },
     /// `liveness_window`, `heal_all`: nothing more to say.
     Marker {},
 }
@@ -115,6 +134,11 @@ pub enum TraceEffect {
         client: u32,
         request: u64,
         reply: Value,
+        /// For a client on the network: what the network decided, and the reply's id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fate: Option<TraceFate>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
     },
     Observe(Value),
     /// An effect after a crash at a `Persist`: it never happened.

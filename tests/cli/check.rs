@@ -139,27 +139,13 @@ const OUT_OF_REACH: &[(&str, &str)] = &[
          (and their lack of randomisation) do not exist in it; the simulator catches it",
     ),
     (
-        "count-duplicate-votes",
-        "needs 5 nodes: in 3 a candidate's own vote plus any one grant is already a \
-         majority, so a duplicated grant never stands in for a missing voter; two leaders in \
-         one term of 5 nodes need about 11 messages in flight, and that check (term 1, one \
-         duplicate) does not finish within 60 s and 2 GB",
-    ),
-    (
         "commit-prior-term",
         "the Figure 8 interleaving needs four terms, two client requests in different \
          terms, and the term-1 AppendEntries kept from a majority while three more elections \
          happen: with terms up to 4, logs of one entry, two client requests and 3 messages in \
          flight the check explores 746,022 states (7 s) and finds nothing; adding two drops \
-         exceeds the test budget (150 s, 8 GB without finishing)",
-    ),
-    (
-        "unbounded-leader-commit",
-        "needs logs of two entries: with max_log = 1 an AppendEntries that succeeds either \
-         carries index 1 itself or comes from a leader with an empty log (leaderCommit 0), so \
-         the missing min() never matters; with two client requests, two drops, terms up to 2 \
-         and 3 messages in flight the check explores 1,581,987 states (70 s) and finds \
-         nothing, and max_log = 2 is beyond the test budget",
+         exceeds the test budget (150 s, 8 GB without finishing), and random walks \
+         (check_deep.toml's bounds with terms up to 4 and logs of 2) find nothing in 120 s",
     ),
 ];
 
@@ -168,19 +154,151 @@ fn mutants_out_of_reach_pass_the_bounded_check() {
     let scenario = Scenario::load(&scenario_path("scenarios/raft/check3.toml")).unwrap();
     let caught: Vec<&str> = CAUGHT.iter().map(|(name, ..)| *name).collect();
     let out_of_reach: Vec<&str> = OUT_OF_REACH.iter().map(|(name, _)| *name).collect();
+    let walked: Vec<&str> = CAUGHT_BY_WALKS.iter().map(|walk| walk.mutant).collect();
     for (_, info) in <protocols::raft::Mutant as sim_core::MutantSet>::ALL {
+        let listed = [&caught, &out_of_reach, &walked]
+            .iter()
+            .filter(|list| list.contains(&info.name))
+            .count();
         assert!(
-            caught.contains(&info.name) != out_of_reach.contains(&info.name),
-            "{} must be listed exactly once, as caught or out of reach",
+            listed == 1,
+            "{} must be listed once, as caught, caught by random walks or out of reach",
             info.name
         );
     }
     for &(mutant, _why) in OUT_OF_REACH {
-        if mutant == "fixed-election-timeout" || mutant == "count-duplicate-votes" {
+        if mutant == "fixed-election-timeout" {
             // Checked cheaply: the model cannot express what these need within check3.
             let report = check(&scenario, Some(mutant));
             assert!(report.passed(), "{mutant} became reachable: {report:?}");
         }
+    }
+}
+
+/// A mutant caught by a random-walk configuration: which file, which property, and the
+/// walk (of seed 0) that finds it. One `#[test]` each, so the runner parallelises them.
+struct Walked {
+    mutant: &'static str,
+    scenario: &'static str,
+    property: &'static str,
+    walk: u64,
+    length: usize,
+}
+
+const CAUGHT_BY_WALKS: &[Walked] = &[
+    // Two candidates of term 1 each count a duplicated grant: 5 nodes, two leaders.
+    Walked {
+        mutant: "count-duplicate-votes",
+        scenario: "scenarios/raft/check_deep5.toml",
+        property: "election_safety",
+        walk: 736,
+        length: 21,
+    },
+    // An empty heartbeat's leaderCommit commits a deposed leader's stale entry.
+    Walked {
+        mutant: "unbounded-leader-commit",
+        scenario: "scenarios/raft/check_deep.toml",
+        property: "state_machine_safety",
+        walk: 53_957,
+        length: 43,
+    },
+];
+
+/// The vote-persistence bug, also caught by both walk configurations.
+const VOLATILE_VOTED_FOR_WALKS: &[Walked] = &[
+    Walked {
+        mutant: "volatile-voted-for",
+        scenario: "scenarios/raft/check_deep.toml",
+        property: "election_safety",
+        walk: 2073,
+        length: 13,
+    },
+    Walked {
+        mutant: "volatile-voted-for",
+        scenario: "scenarios/raft/check_deep5.toml",
+        property: "election_safety",
+        walk: 2776,
+        length: 25,
+    },
+];
+
+/// Walk `expected.walk` of seed 0 finds `expected.property`, and no walk before it does.
+fn assert_walks_find(expected: &Walked) {
+    let scenario = Scenario::load(&scenario_path(expected.scenario)).unwrap();
+    let report = check(&scenario, Some(expected.mutant));
+    assert_eq!(report.strategy, Strategy::RandomWalks);
+    assert!(!report.complete && !report.passed(), "{report:?}");
+    let violation = report.violation().expect("a counterexample");
+    assert_eq!(violation.name, expected.property, "{}", expected.mutant);
+    let steps = violation.counterexample.as_ref().expect("a path");
+    assert_eq!(
+        steps.len(),
+        expected.length,
+        "{}: {steps:#?}",
+        expected.mutant
+    );
+    let hit = report.walk_hit.expect("the walk that found it");
+    assert_eq!(hit.index, expected.walk, "{}", expected.mutant);
+}
+
+#[test]
+fn random_walks_catch_count_duplicate_votes() {
+    assert_walks_find(&CAUGHT_BY_WALKS[0]);
+}
+
+#[test]
+fn random_walks_catch_unbounded_leader_commit() {
+    assert_walks_find(&CAUGHT_BY_WALKS[1]);
+}
+
+#[test]
+fn random_walks_catch_volatile_voted_for() {
+    for expected in VOLATILE_VOTED_FOR_WALKS {
+        assert_walks_find(expected);
+    }
+}
+
+#[test]
+fn correct_raft_passes_the_random_walk_configurations() {
+    // The first 3,000 walks of each (the files run 100,000 and 20,000; see their headers
+    // for the full figures): cheap enough for CI, and past where count-duplicate-votes and
+    // volatile-voted-for are found.
+    for path in [
+        "scenarios/raft/check_deep.toml",
+        "scenarios/raft/check_deep5.toml",
+    ] {
+        let scenario = Scenario::load(&scenario_path(path)).unwrap();
+        let options = CheckOptions {
+            walks: Some(3000),
+            ..CheckOptions::default()
+        };
+        let report = sim_core::runner::check(&protocols::registry(), &scenario, None, &options)
+            .expect("valid");
+        assert!(report.passed() && !report.complete, "{path}: {report:?}");
+        assert!(report.walk_hit.is_none());
+        // Exhaustive BFS of the same bounds is still available (`walks: Some(0)`), cut here.
+        let exhaustive = CheckOptions {
+            walks: Some(0),
+            max_states: Some(1000),
+            ..CheckOptions::default()
+        };
+        let report = sim_core::runner::check(&protocols::registry(), &scenario, None, &exhaustive)
+            .expect("valid");
+        assert_eq!(report.strategy, Strategy::Bfs);
+    }
+}
+
+#[test]
+fn walk_bounds_are_checked() {
+    let registry = protocols::registry();
+    for line in ["walks = 0", "walk_depth = 0", "walks = \"many\""] {
+        let scenario = inline(&format!(
+            "protocol = \"raft\"\nnodes = 3\nduration_ms = 100\n[check]\n{line}\n\
+             sometimes = [\"became_leader\"]\n"
+        ));
+        let error = sim_core::runner::check(&registry, &scenario, None, &CheckOptions::default())
+            .unwrap_err();
+        assert!(error.field.starts_with("check.walk"), "{line}: {error}");
     }
 }
 

@@ -3,6 +3,8 @@
 mod architecture;
 mod byzantine;
 mod check;
+mod classics;
+mod clients;
 mod commands;
 mod determinism;
 mod kv;

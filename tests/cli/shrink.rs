@@ -186,3 +186,43 @@ fn a_wall_clock_stop_is_reported_as_machine_dependent() {
         stderr(&refused)
     );
 }
+
+/// A liveness mutant's failure shrinks to a file the correct protocol passes: the shrink
+/// keeps timers random and operations in place, and backs off any step after which the
+/// correct protocol fails too (issue 15). Every `liveness` mutant of every protocol, each
+/// from its scenario in scenarios/<protocol>/mutants/.
+#[test]
+fn liveness_mutants_shrink_to_files_the_correct_protocol_passes() {
+    let mut checked = 0;
+    for entry in quorumlab::registry() {
+        for info in entry.mutants().iter().filter(|info| info.liveness) {
+            let name = format!("scenarios/{}/mutants/{}.toml", entry.name(), info.name);
+            let path = scenario_path(&name);
+            let out = temp_dir(&format!("shrink-liveness-{}", info.name));
+            let reports = quorumlab::shrink::shrink_failures(&path, Limits::default(), 1, &out)
+                .expect("shrinks");
+            let report = reports.into_iter().next().expect("one seed");
+            let shrunk = Scenario::load(std::path::Path::new(&report.scenario)).unwrap();
+            assert_eq!(shrunk.file.mutant.as_deref(), Some(info.name), "{name}");
+            let with_mutant = quorumlab::commands::prepare_scenario(&shrunk, None, false).unwrap();
+            let failed = with_mutant.run(report.seed, false);
+            assert_eq!(
+                failed.result.property.as_deref(),
+                Some(report.property.as_str()),
+                "{name}: the shrunk file fails with its mutant"
+            );
+            let mut correct = shrunk.file.clone();
+            correct.mutant = None;
+            let correct = Scenario::from_file(&shrunk.path, correct).unwrap();
+            let runner = quorumlab::commands::prepare_scenario(&correct, None, false).unwrap();
+            let output = runner.run(report.seed, false);
+            assert!(
+                !output.result.verdict.is_failure(),
+                "{name}: the shrunk file fails on the correct protocol too: {:?}",
+                output.result
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1, "no liveness mutant was checked");
+}

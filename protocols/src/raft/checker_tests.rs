@@ -35,7 +35,7 @@ fn node(
     };
     let mut node = Raft::new(&ctx);
     node.current_term = term;
-    node.log = log;
+    node.log = log.into();
     node.commit_index = commit_index;
     node.role = role;
     if role == Role::Leader {
@@ -237,7 +237,7 @@ fn leader_append_only_catches_a_leader_log_shrinking_between_steps() {
     );
     // The same log in a later term belongs to a new leadership: nothing to compare.
     let mut checker = RaftChecker::default();
-    nodes[0].as_mut().expect("up").log = log;
+    nodes[0].as_mut().expect("up").log = log.into();
     assert_eq!(checker.on_step(&nodes, n(0), &[]), Ok(()));
     let node_0 = nodes[0].as_mut().expect("up");
     node_0.current_term = 3;

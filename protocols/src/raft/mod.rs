@@ -36,6 +36,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sim_core::lincheck::OperationOutput;
+use sim_core::persistent::PersistentVec;
 use sim_core::registration::HistoryHooks;
 use sim_core::{
     ClientId, ClientReply, ConfigError, Ctx, Effects, FaultBound, Input, Message, NodeId,
@@ -276,11 +277,13 @@ impl TimerName for RaftTimer {
 }
 
 /// What a node keeps on stable storage (Figure 2, "persistent state on all servers").
+/// The log is a `PersistentVec` shared with the node's own, so a `Persist` costs O(1)
+/// and the edit after it copies one path of the tree, never the whole log.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
-pub struct RaftDurable<Command = u64> {
+pub struct RaftDurable<Command: Clone = u64> {
     pub current_term: Term,
     pub voted_for: Option<NodeId>,
-    pub log: Vec<Entry<Command>>,
+    pub log: PersistentVec<Entry<Command>>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, Serialize)]
@@ -382,7 +385,8 @@ pub struct RaftNode<M: StateMachine> {
     // Persistent state on all servers (Figure 2).
     current_term: Term,
     voted_for: Option<NodeId>,
-    log: Vec<Entry<M::Command>>,
+    /// Persistent (O(1) to clone), so persisting it costs nothing.
+    log: PersistentVec<Entry<M::Command>>,
 
     // Volatile state on all servers.
     commit_index: LogIndex,
@@ -435,7 +439,7 @@ impl<M: StateMachine> RaftNode<M> {
     }
 
     /// The log; `log()[i - 1]` is the entry at index `i`.
-    pub fn log(&self) -> &[Entry<M::Command>] {
+    pub fn log(&self) -> &PersistentVec<Entry<M::Command>> {
         &self.log
     }
 
@@ -772,7 +776,7 @@ impl<M: StateMachine> RaftNode<M> {
         let end = self
             .last_log_index()
             .min(prev_log_index + out.config.max_entries_per_append);
-        let entries = self.log[prev_log_index as usize..end as usize].to_vec();
+        let entries = self.log.to_vec_range(prev_log_index as usize, end as usize);
         self.next_index[peer.index()] = end + 1;
         let msg = RaftMsg::AppendEntries {
             term: self.current_term,
@@ -1132,8 +1136,9 @@ impl<M: StateMachine> RaftNode<M> {
 
     /// The last index of our log whose entry has `term`, if any.
     fn last_index_of_term(&self, term: Term) -> Option<LogIndex> {
-        let position = self.log.iter().rposition(|entry| entry.term == term)?;
-        Some(position as LogIndex + 1)
+        (1..=self.last_log_index())
+            .rev()
+            .find(|&index| self.term_at(index) == term)
     }
 
     fn on_client_request(
@@ -1279,7 +1284,7 @@ impl<M: StateMachine> Protocol for RaftNode<M> {
             cluster_size: ctx.cluster_size,
             current_term: 0,
             voted_for: None,
-            log: Vec::new(),
+            log: PersistentVec::new(),
             commit_index: 0,
             role: Role::Follower,
             leader_hint: None,
@@ -1487,7 +1492,14 @@ pub fn registration_of<M: StateMachine>(
         .workload(|config: &RaftConfig<M::Config>, client, seq, draw| {
             M::client_op(&config.machine, client, seq, draw)
         })
-        .trace_state(trace_state::<M>);
+        .trace_state(trace_state::<M>)
+        .epoch(|node| node.current_term())
+        .message_kinds(&[
+            "request_vote",
+            "request_vote_response",
+            "append_entries",
+            "append_entries_response",
+        ]);
     match M::history_model() {
         Some(model) => registration.history(HistoryHooks {
             model,

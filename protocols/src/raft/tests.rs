@@ -316,7 +316,7 @@ fn follower(id: u32, size: u32, config: RaftConfig, term: Term, log: Vec<Entry>)
     let durable = RaftDurable {
         current_term: term,
         voted_for: None,
-        log,
+        log: log.into(),
     };
     let node = Raft::recover(&ctx, Some(&durable));
     Lone { node, config }
@@ -663,7 +663,7 @@ fn persist_precedes_the_sends_that_depend_on_it() {
     let expected = RaftDurable {
         current_term: 1,
         voted_for: Some(n(0)),
-        log: Vec::new(),
+        log: Default::default(),
     };
     assert!(effects.contains(&Effect::Persist(expected)));
 
@@ -732,7 +732,7 @@ fn stale_and_reordered_append_entries_keep_matching_entries() {
         leader_commit: 0,
     };
     let effects = step_alone(&mut node, message(0, stale));
-    assert_eq!(node.log(), log);
+    assert_eq!(*node.log(), log);
     assert_eq!(
         sends(&effects),
         [(

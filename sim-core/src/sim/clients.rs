@@ -97,7 +97,13 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 NodeId(if drawn < nodes { drawn } else { fallback } as u32)
             }
         };
-        let latency = self.client_latency(client);
+        let on_network = self.endpoints.on_network(client);
+        // A client on the network draws its latency with the request's fate.
+        let latency = if on_network {
+            0
+        } else {
+            self.client_latency(client)
+        };
         let outstanding = self.clients[client as usize]
             .outstanding
             .as_mut()
@@ -108,15 +114,20 @@ impl<'a, P: Protocol> Sim<'a, P> {
             outstanding.attempt,
             outstanding.op.clone(),
         );
-        self.schedule(
-            self.now + latency,
-            Event::ClientArrive {
-                node: target,
-                client,
-                request,
-                op,
-            },
-        );
+        if on_network {
+            self.send_client_request(client, target, request, op);
+        } else {
+            self.schedule(
+                self.now + latency,
+                Event::ClientArrive {
+                    node: target,
+                    client,
+                    request,
+                    op,
+                    id: None,
+                },
+            );
+        }
         self.schedule(
             self.now + timeout_us,
             Event::ClientTimeout {

@@ -10,7 +10,7 @@
 use crate::network::{DropCause, Fate, Network};
 use crate::protocol::*;
 use crate::rng::{Purpose, Rng};
-use crate::tape::{ClientDraw, MessageEntry, Tape, TapeDrop, TapeSpec};
+use crate::tape::{ClientDraw, MessageEntry, MissingTimers, Tape, TapeDrop, TapeSpec};
 
 /// Where a run's decisions come from.
 pub(super) struct Decisions<'a> {
@@ -52,8 +52,8 @@ impl<'a> Decisions<'a> {
         }
     }
 
-    /// The fate of the next message from `from` to `to`, and its ordinal on that pair
-    /// (its key on the tape).
+    /// The fate of the next message (of `kind`) from `from` to `to`, and its ordinal on
+    /// that pair (its key on the tape).
     pub(super) fn message_fate(
         &mut self,
         network: &mut Network,
@@ -61,12 +61,23 @@ impl<'a> Decisions<'a> {
         from: NodeId,
         to: NodeId,
         size_bytes: u32,
+        kind: &str,
     ) -> (u64, Fate) {
         let link = from.index() * self.cluster_size + to.index();
         let ordinal = self.link_sends[link];
         self.link_sends[link] += 1;
         let fate = match self.tape {
-            None => network.send(now, from, to, size_bytes, &mut self.network),
+            None => match network.send(now, from, to, size_bytes, &mut self.network) {
+                Fate::Deliver {
+                    delay_us,
+                    duplicate_delay_us,
+                } if !network.reorder_rules.is_empty() => Fate::Deliver {
+                    delay_us: delay_us + network.reorder_delay(from, to, kind, &mut self.network),
+                    duplicate_delay_us,
+                },
+                fate => fate,
+            },
+            // The tape's delay already holds any reordering.
             Some(tape) => network.send_from_tape(from, to, tape.message(from.0, to.0, ordinal)),
         };
         if let Some(recording) = &mut self.recording {
@@ -115,16 +126,19 @@ impl<'a> Decisions<'a> {
     }
 
     /// The delay of `node`'s next timer in `min_us..=max_us`, before drift: drawn, or
-    /// from the tape (the range's minimum where the tape has no entry).
+    /// from the tape (where the tape has no entry: the range's minimum, or a draw when the
+    /// tape says `missing_timers = "drawn"`).
     pub(super) fn timer_delay(&mut self, node: NodeId, min_us: TimeUs, max_us: TimeUs) -> TimeUs {
         let n = self.timer_arms[node.index()];
         self.timer_arms[node.index()] += 1;
         let drawn = match self.tape {
             None => self.timers.range_inclusive(min_us, max_us),
             // Clamped: the protocol's range is its contract, whatever the tape says.
-            Some(tape) => tape
-                .timer(node.0, n)
-                .map_or(min_us, |delay| delay.clamp(min_us, max_us)),
+            Some(tape) => match (tape.timer(node.0, n), tape.missing_timers()) {
+                (Some(delay), _) => delay.clamp(min_us, max_us),
+                (None, MissingTimers::Minimum) => min_us,
+                (None, MissingTimers::Drawn) => self.timers.range_inclusive(min_us, max_us),
+            },
         };
         if let Some(recording) = &mut self.recording {
             recording.record_timer(node.0, n, drawn);

@@ -16,26 +16,21 @@ use crate::trace::TraceDetail;
 use super::queue::Event;
 use super::{Sim, LEADER_ALIAS};
 
+/// A random two-way split: the nodes shuffled, then cut at a random point (each side
+/// non-empty when there are two nodes or more).
+fn random_split(rng: &mut Rng, n: u32) -> FaultAction {
+    let mut order: Vec<u32> = (0..n).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let cut = rng.range_inclusive(1, (n as u64 - 1).max(1)) as usize;
+    let (left, right) = order.split_at(cut.min(order.len()));
+    FaultAction::Partition {
+        groups: vec![left.to_vec(), right.to_vec()],
+    }
+}
+
 impl<'a, P: Protocol> Sim<'a, P> {
-    /// Does a node in `role` match the selector `selector` (a role name, or `leader` for
-    /// the role the registration marks as the leader)?
-    pub(super) fn role_matches(&self, role: &str, selector: &str) -> bool {
-        role == selector
-            || (selector == LEADER_ALIAS && self.prepared.registration.leader_role() == Some(role))
-    }
-
-    /// Resolve a fault's target to a node id, if any node matches now.
-    pub(super) fn resolve(&self, target: &Target) -> Option<NodeId> {
-        match target {
-            Target::Node(id) => Some(NodeId(*id)),
-            Target::Role(role) => (0..self.cluster_size).map(NodeId).find(|node| {
-                self.nodes[node.index()]
-                    .as_ref()
-                    .is_some_and(|state| self.role_matches(state.role(), role))
-            }),
-        }
-    }
-
     pub(super) fn apply_fault(&mut self, action: FaultAction, duration_us: Option<TimeUs>) {
         let fired = match &action {
             FaultAction::Crash { node } => self
@@ -62,8 +57,17 @@ impl<'a, P: Protocol> Sim<'a, P> {
                         node: Target::Node(id.0),
                     }
                 }),
-            FaultAction::Partition { .. } | FaultAction::OneWay { .. } => {
+            FaultAction::Partition { .. }
+            | FaultAction::OneWay { .. }
+            | FaultAction::PartitionClients { .. } => {
                 self.cut(&action, true);
+                Some(action.clone())
+            }
+            FaultAction::PartitionOf { groups } => self
+                .resolve_groups(groups)
+                .inspect(|resolved| self.cut(resolved, true)),
+            FaultAction::Reorder(rule) => {
+                self.network.reorder_rules.push(rule.clone());
                 Some(action.clone())
             }
             FaultAction::Isolate { node } => self.resolve(node).map(|id| {
@@ -82,6 +86,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             }),
             FaultAction::Heal => {
                 self.network.heal_partitions();
+                self.endpoints.heal();
                 Some(action.clone())
             }
             FaultAction::SendOmission { node, per_million } => self.resolve(node).map(|id| {
@@ -121,6 +126,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
         action.hash(&mut self.hasher);
         match fired {
             Some(resolved) => {
+                if let Some(Target::Node(id)) = resolved.target() {
+                    self.last_hit = Some(NodeId(*id));
+                }
                 self.applied_faults.push(AppliedFault {
                     at_us: self.now,
                     action: resolved.clone(),
@@ -149,11 +157,18 @@ impl<'a, P: Protocol> Sim<'a, P> {
         let n = self.cluster_size;
         let node = |target: &Target| match target {
             Target::Node(id) => *id,
-            Target::Role(_) => unreachable!("cuts name resolved nodes"),
+            Target::Role(_) | Target::Select(_) => unreachable!("cuts name resolved nodes"),
         };
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         match action {
-            FaultAction::Partition { groups } => {
+            FaultAction::Partition { groups } | FaultAction::PartitionClients { groups, .. } => {
+                if let FaultAction::PartitionClients { clients, .. } = action {
+                    for (side, clients) in groups.iter().zip(clients) {
+                        for &client in clients {
+                            self.endpoints.cut(client, side, on);
+                        }
+                    }
+                }
                 let group_of = |node: u32| groups.iter().position(|group| group.contains(&node));
                 for a in 0..n {
                     for b in (0..n).filter(|&b| b != a) {
@@ -198,7 +213,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
     pub(super) fn revert(&mut self, action: FaultAction) {
         let node_of = |target: &Target| match target {
             Target::Node(id) => NodeId(*id),
-            Target::Role(_) => unreachable!("reverts name resolved nodes"),
+            Target::Role(_) | Target::Select(_) => unreachable!("reverts name resolved nodes"),
         };
         match &action {
             FaultAction::Crash { node } => self.restart(node_of(node)),
@@ -209,6 +224,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             }
             FaultAction::Restart { .. } | FaultAction::Heal => {}
             FaultAction::Partition { .. }
+            | FaultAction::PartitionClients { .. }
             | FaultAction::Isolate { .. }
             | FaultAction::Bridge { .. }
             | FaultAction::OneWay { .. } => {
@@ -225,6 +241,12 @@ impl<'a, P: Protocol> Sim<'a, P> {
             FaultAction::DuplicateBurst { .. } => self.network.bursts.duplicate_per_million = 0,
             FaultAction::DelayBurst { .. } => self.network.bursts.extra_latency_us = 0,
             FaultAction::ClockDrift { node, .. } => self.drift_ppm[node_of(node).index()] = 0,
+            FaultAction::Reorder(rule) => {
+                if let Some(at) = self.network.reorder_rules.iter().position(|r| r == rule) {
+                    self.network.reorder_rules.remove(at);
+                }
+            }
+            FaultAction::PartitionOf { .. } => unreachable!("reverts name resolved partitions"),
         }
         (self.now, "revert", &action).hash(&mut self.hasher);
         self.trace_line(None, "revert", || TraceDetail::Fault {
@@ -253,11 +275,24 @@ impl<'a, P: Protocol> Sim<'a, P> {
         let kind = plan.draw_kind(rng);
         let duration_us = rng.range_inclusive(plan.duration_ms[0], plan.duration_ms[1]) * 1000;
         let n = self.cluster_size;
-        let bound_allows = self.prepared.scenario.file.exceed_fault_bound
+        let file = &self.prepared.scenario.file;
+        let in_exceed_window = plan.exceed_window_ms.is_none_or(|[from, to]| {
+            (from.saturating_mul(1000)..=to.saturating_mul(1000)).contains(&self.now)
+        });
+        let bound_allows = (file.exceed_fault_bound && in_exceed_window)
             || self.faulty_nodes() < self.prepared.bound.crashed;
         let up: Vec<u32> = (0..n)
             .filter(|&i| self.nodes[i as usize].is_some())
             .collect();
+        let down: Vec<u32> = (0..n)
+            .filter(|&i| self.nodes[i as usize].is_none())
+            .collect();
+        let leader_now = if kind == "isolate_leader" {
+            self.connected_leader()
+                .or_else(|| self.node_in_role(LEADER_ALIAS))
+        } else {
+            None
+        };
         let rng = &mut self.rng_faults;
         let random_node = |rng: &mut Rng| Target::Node(rng.below(n as u64) as u32);
         let action = match kind {
@@ -289,17 +324,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 })
             }
             "partition" => Some(match rng.below(4) {
-                0 => {
-                    let mut order: Vec<u32> = (0..n).collect();
-                    for i in (1..order.len()).rev() {
-                        order.swap(i, rng.below(i as u64 + 1) as usize);
-                    }
-                    let cut = rng.range_inclusive(1, (n as u64 - 1).max(1)) as usize;
-                    let (left, right) = order.split_at(cut.min(order.len()));
-                    FaultAction::Partition {
-                        groups: vec![left.to_vec(), right.to_vec()],
-                    }
-                }
+                0 => random_split(rng, n),
                 1 => FaultAction::Isolate {
                     node: random_node(rng),
                 },
@@ -311,6 +336,29 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     let to: Vec<u32> = (0..n).filter(|i| !from.contains(i)).collect();
                     FaultAction::OneWay { from, to }
                 }
+            }),
+            "split" => Some(random_split(rng, n)),
+            "isolate_leader" => leader_now.map(|node| FaultAction::Isolate {
+                node: Target::Node(node.0),
+            }),
+            "isolate" => {
+                // k distinct nodes, each cut off from everyone: a partition whose first
+                // side is the rest and whose other sides are one isolated node each.
+                let mut order: Vec<u32> = (0..n).collect();
+                let k = (plan.isolate_nodes as usize).min(order.len().saturating_sub(1));
+                for i in 0..k {
+                    let j = i + rng.below((order.len() - i) as u64) as usize;
+                    order.swap(i, j);
+                }
+                let (isolated, rest) = order.split_at(k);
+                let mut rest = rest.to_vec();
+                rest.sort_unstable();
+                let mut groups = vec![rest];
+                groups.extend(isolated.iter().map(|&node| vec![node]));
+                (k > 0).then_some(FaultAction::Partition { groups })
+            }
+            "restart" if !down.is_empty() => Some(FaultAction::Restart {
+                node: Target::Node(*rng.pick(&down)),
             }),
             "loss" => Some(FaultAction::LossBurst {
                 per_million: plan.loss_per_million,
@@ -332,12 +380,22 @@ impl<'a, P: Protocol> Sim<'a, P> {
             _ => None,
         };
         if let Some(action) = action {
-            self.apply_fault(action, Some(duration_us));
+            // A restart is not undone.
+            let duration = (kind != "restart").then_some(duration_us);
+            self.apply_fault(action, duration);
         }
-        let next = self
+        let mut next = self
             .rng_faults
             .range_inclusive(plan.interval_ms[0], plan.interval_ms[1])
             * 1000;
+        self.nemesis_actions += 1;
+        if let Some((actions, [min, max])) = plan.rounds {
+            if self.nemesis_actions.is_multiple_of(actions as u64) {
+                let pause = self.rng_faults.range_inclusive(min, max) * 1000;
+                self.trace_line(None, "nemesis_pause", || TraceDetail::Marker {});
+                next += pause;
+            }
+        }
         self.schedule(self.now + next.max(1), Event::Nemesis);
     }
 
@@ -360,6 +418,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         (self.now, "heal").hash(&mut self.hasher);
         self.trace_line(None, "heal_all", || TraceDetail::Marker {});
         self.network.heal_all();
+        self.endpoints.heal();
         self.drift_ppm.iter_mut().for_each(|drift| *drift = 0);
         self.crash_after_persist
             .iter_mut()

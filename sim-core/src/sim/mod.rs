@@ -18,9 +18,11 @@ mod byzantine;
 mod clients;
 mod decisions;
 mod end;
+mod endpoints;
 mod faults;
 mod history;
 mod queue;
+mod selectors;
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
@@ -100,23 +102,7 @@ impl<P: Protocol> Prepared<P> {
                 "remove the [workload] table",
             ));
         }
-        for (index, fault) in file.faults.iter().enumerate() {
-            if let Some(crate::scenario::NodeSelector::Role(role)) = fault.action.node_selector() {
-                let declared = registration.roles.iter().any(|r| r.name == role.as_str())
-                    || (role == LEADER_ALIAS && registration.leader_role().is_some());
-                if !declared {
-                    let mut known: Vec<&str> = registration.roles.iter().map(|r| r.name).collect();
-                    if registration.leader_role().is_some() && !known.contains(&LEADER_ALIAS) {
-                        known.push(LEADER_ALIAS);
-                    }
-                    return Err(scenario.error(
-                        &format!("faults[{index}].node"),
-                        format!("{name} has no role `{role}`"),
-                        format!("use a node id or one of the roles: {}", known.join(", ")),
-                    ));
-                }
-            }
-        }
+        selectors::check_names(&registration, scenario)?;
         let schedule = file
             .faults
             .iter()
@@ -283,6 +269,12 @@ struct Sim<'a, P: Protocol> {
     observation_counts: BTreeMap<&'static str, u64>,
     faults_fired: BTreeMap<&'static str, u64>,
     clients: Vec<Client<P>>,
+    /// Where clients sit on the network, and the cuts that name them.
+    endpoints: endpoints::Endpoints,
+    /// The node the last fault aimed at one node hit (the selector `previous`).
+    last_hit: Option<NodeId>,
+    /// Nemesis actions taken so far (its rounds and pauses count them).
+    nemesis_actions: u64,
     history: Vec<HistoryOp>,
     latencies_us: Vec<u64>,
     roles: Vec<(u64, u32, &'static str)>,
@@ -371,6 +363,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     outstanding: None,
                 })
                 .collect(),
+            endpoints: endpoints::Endpoints::new(file),
+            last_hit: None,
+            nemesis_actions: 0,
             history: Vec::new(),
             latencies_us: Vec::new(),
             roles: Vec::new(),
@@ -533,8 +528,13 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 client,
                 request,
                 op,
+                id,
             } => {
                 if self.nodes[node.index()].is_some() {
+                    self.delivering = id.map(|id| Arrival {
+                        id,
+                        duplicate: false,
+                    });
                     self.step(
                         node,
                         Input::Client {
@@ -543,6 +543,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
                             op,
                         },
                     );
+                } else if let Some(id) = id {
+                    self.client_request_lost(client, node, request, id);
                 }
             }
             Event::ClientReply {
@@ -550,7 +552,13 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 node,
                 request,
                 reply,
-            } => self.on_client_reply(client, node, request, reply),
+                id,
+            } => {
+                if let Some(id) = id {
+                    self.trace_client_reply(client, request, id);
+                }
+                self.on_client_reply(client, node, request, reply)
+            }
             Event::ClientTimeout {
                 client,
                 request,
@@ -708,9 +716,14 @@ impl<'a, P: Protocol> Sim<'a, P> {
     fn send_message(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         self.metrics.messages_sent += 1;
         *self.messages_by_kind.entry(msg.kind()).or_insert(0) += 1;
-        let (ordinal, mut fate) =
-            self.decisions
-                .message_fate(&mut self.network, self.now, from, to, msg.size_bytes());
+        let (ordinal, mut fate) = self.decisions.message_fate(
+            &mut self.network,
+            self.now,
+            from,
+            to,
+            msg.size_bytes(),
+            msg.kind(),
+        );
         if let (Some(held_us), Fate::Deliver { delay_us, .. }) =
             (self.held_us.pop_front(), &mut fate)
         {
@@ -720,18 +733,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         let id = self.next_message_id;
         self.next_message_id += 1;
         if self.trace.is_some() {
-            let fate = match fate {
-                Fate::Deliver {
-                    delay_us,
-                    duplicate_delay_us,
-                } => TraceFate::Delivered {
-                    delay_us,
-                    duplicate_delay_us,
-                },
-                Fate::Drop(cause) => TraceFate::Dropped {
-                    dropped: cause.name().to_string(),
-                },
-            };
+            let fate = trace_fate(fate);
             self.trace_effects.push(TraceEffect::Send {
                 to: to.0,
                 msg: json!({msg.kind(): &msg}),
@@ -947,11 +949,30 @@ impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
     }
 
     fn reply(&mut self, node: NodeId, client: ClientId, request: u64, reply: P::Reply) {
+        if self.endpoints.on_network(client) {
+            let traced = self
+                .trace
+                .is_some()
+                .then(|| serde_json::to_value(&reply).unwrap_or(Value::Null));
+            let (id, fate) = self.send_client_reply(node, client, request, reply);
+            if let Some(reply) = traced {
+                self.trace_effects.push(TraceEffect::Reply {
+                    client,
+                    request,
+                    reply,
+                    fate,
+                    id: Some(id),
+                });
+            }
+            return;
+        }
         if self.trace.is_some() {
             self.trace_effects.push(TraceEffect::Reply {
                 client,
                 request,
                 reply: serde_json::to_value(&reply).unwrap_or(Value::Null),
+                fate: None,
+                id: None,
             });
         }
         if (client as usize) < self.clients.len() {
@@ -963,6 +984,7 @@ impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
                     node,
                     request,
                     reply,
+                    id: None,
                 },
             );
         }
@@ -985,6 +1007,22 @@ impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
                     &effect,
                 ))));
         }
+    }
+}
+
+/// A network decision as the trace writes it.
+fn trace_fate(fate: Fate) -> TraceFate {
+    match fate {
+        Fate::Deliver {
+            delay_us,
+            duplicate_delay_us,
+        } => TraceFate::Delivered {
+            delay_us,
+            duplicate_delay_us,
+        },
+        Fate::Drop(cause) => TraceFate::Dropped {
+            dropped: cause.name().to_string(),
+        },
     }
 }
 
@@ -1041,6 +1079,8 @@ fn effect_trace<P: Protocol>(effect: &Effect<P>) -> TraceEffect {
             client: *client,
             request: *request,
             reply: serde_json::to_value(reply).unwrap_or(Value::Null),
+            fate: None,
+            id: None,
         },
         Effect::Observe(observation) => {
             TraceEffect::Observe(json!({observation.kind(): observation}))

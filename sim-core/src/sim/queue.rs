@@ -30,6 +30,8 @@ pub(super) enum Event<P: Protocol> {
         client: ClientId,
         request: u64,
         op: P::Op,
+        /// The request's message id, for a client on the network.
+        id: Option<u64>,
     },
     ClientReply {
         client: ClientId,
@@ -37,6 +39,8 @@ pub(super) enum Event<P: Protocol> {
         node: NodeId,
         request: u64,
         reply: P::Reply,
+        /// The reply's message id, for a client on the network.
+        id: Option<u64>,
     },
     ClientTimeout {
         client: ClientId,
