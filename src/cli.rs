@@ -381,6 +381,8 @@ pub enum ListWhat {
     Scenarios,
     Invariants,
     Mutants,
+    /// Byzantine strategies a scenario's `[byzantine]` may name, per protocol.
+    Strategies,
 }
 
 /// `quorumlab sweep`'s arguments.

@@ -780,6 +780,14 @@ pub fn list(what: crate::cli::ListWhat, json_output: bool, dir: &Path) -> Result
                 })
             })
             .collect(),
+        ListWhat::Strategies => registry
+            .iter()
+            .flat_map(|p| {
+                p.strategies().into_iter().map(move |(name, description)| {
+                    json!({"name": name, "protocol": p.name(), "description": description})
+                })
+            })
+            .collect(),
         ListWhat::Scenarios => {
             let mut rows = Vec::new();
             for path in crate::collect_scenarios(&[dir.to_path_buf()])? {

@@ -7,6 +7,7 @@
 
 pub mod kv;
 pub mod paxos;
+pub mod pbft;
 pub mod pingpong;
 pub mod raft;
 pub mod twopc;
@@ -20,6 +21,7 @@ pub fn registry() -> Vec<ProtocolEntry> {
         ProtocolEntry::new(raft::registration()),
         ProtocolEntry::new(kv::registration()),
         ProtocolEntry::new(pingpong::registration()),
+        ProtocolEntry::new(pbft::registration()),
         ProtocolEntry::new(paxos::registration()),
         ProtocolEntry::new(twopc::registration()),
     ]

@@ -11,6 +11,8 @@ use crate::trace::{FaultWindow, Trace};
 
 /// A crashed node's colour, whatever the protocol.
 const CRASHED: &str = "#525252";
+/// A Byzantine node's colour, whatever the protocol.
+const BYZANTINE: &str = "#e6550d";
 /// A role the run did not declare (an old result file).
 const UNDECLARED: &str = "#d9d9d9";
 
@@ -19,18 +21,30 @@ const UNDECLARED: &str = "#d9d9d9";
 #[derive(Clone, Debug, Default)]
 pub struct Palette {
     roles: Vec<DeclaredRole>,
+    /// The run had Byzantine nodes: the legend names their colour.
+    byzantine: bool,
 }
 
 impl Palette {
     pub fn new(roles: &[DeclaredRole]) -> Palette {
         Palette {
             roles: roles.to_vec(),
+            byzantine: false,
         }
+    }
+
+    /// The palette of a run with Byzantine nodes (`result.json` `byzantine`).
+    pub fn with_byzantine(mut self, byzantine: bool) -> Palette {
+        self.byzantine = byzantine;
+        self
     }
 
     pub fn colour(&self, role: &str) -> &str {
         if role == "crashed" {
             return CRASHED;
+        }
+        if role == "byzantine" {
+            return BYZANTINE;
         }
         self.roles
             .iter()
@@ -42,6 +56,9 @@ impl Palette {
     fn legend(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.roles.iter().map(|role| role.name.as_str()).collect();
         names.push("crashed");
+        if self.byzantine {
+            names.push("byzantine");
+        }
         names
     }
 }

@@ -252,7 +252,8 @@ pub fn run_report(run_dir: &Path) -> Result<String, String> {
                 _ => None,
             };
             let failure = failed.then_some((result.time_us, result.verdict.name()));
-            let palette = diagrams::Palette::new(&result.roles);
+            let palette = diagrams::Palette::new(&result.roles)
+                .with_byzantine(!result.byzantine.is_empty());
             let _ = write!(
                 body,
                 "<div class=\"diagram\">{}</div>",

@@ -24,6 +24,9 @@ use crate::protocol::*;
 pub trait EffectSink<P: Protocol> {
     /// The live node that steps (only live nodes step).
     fn node_mut(&mut self, node: NodeId) -> &mut P;
+    /// The effects a step wrote, before any is applied: a Byzantine node's strategy
+    /// rewrites them here (`crate::byzantine`). The default leaves them alone.
+    fn intercept(&mut self, _ctx: &Ctx<'_, P::Config>, _fx: &mut Effects<P>) {}
     /// An effect about to be applied (not one lost in a crash). The simulator hashes it.
     fn applying(&mut self, _node: NodeId, _effect: &Effect<P>) {}
     fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg);
@@ -73,6 +76,7 @@ pub fn step<P: Protocol, S: EffectSink<P>>(
     let node = ctx.id;
     let protocol = sink.node_mut(node);
     crate::panics::protocol_code(|| protocol.step(ctx, input, fx));
+    sink.intercept(ctx, fx);
     let total = fx.len();
     let mut crashed = false;
     let mut crashed_mid_step = false;

@@ -193,6 +193,12 @@ impl<P: Protocol> Effects<P> {
         &self.list
     }
 
+    /// The effects, for a Byzantine strategy to rewrite before they are applied
+    /// (`crate::byzantine`).
+    pub fn list_mut(&mut self) -> &mut Vec<Effect<P>> {
+        &mut self.list
+    }
+
     pub fn clear(&mut self) {
         self.list.clear();
     }
@@ -338,6 +344,12 @@ pub trait Checker<P: Protocol>: Clone + Debug + Default + Hash + Eq + Send + Syn
     /// Check every invariant over the whole cluster (not incremental).
     fn check_all(&self, nodes: NodesView<'_, P>) -> Result<(), Violation>;
 
+    /// The nodes that are Byzantine in this run, told once before the first step. A
+    /// checker judges honest nodes only: a Byzantine node's state and observations say
+    /// nothing about the protocol. The default ignores it (a protocol that claims no
+    /// Byzantine tolerance may judge every node).
+    fn set_byzantine(&mut self, _byzantine: &[NodeId]) {}
+
     /// Liveness conditions this protocol defines (beyond the generic `client_progress`).
     fn liveness_conditions() -> &'static [PropertyInfo] {
         &[]
@@ -380,17 +392,4 @@ pub trait Protocol: Clone + Debug + Hash + Eq + Send + Sync + 'static {
     /// (`Registration::roles`): timelines colour it, and role selectors
     /// (`node = "leader"`, `crash_leader`) target it.
     fn role(&self) -> &'static str;
-}
-
-/// A Byzantine node's behaviour: it replaces the protocol's step function for that node.
-/// It receives the same inputs and writes the same effects, so it can stay silent,
-/// equivocate (different messages to different peers), forge or corrupt fields, or
-/// replay messages it saw. Randomness enters as input (`draw`, from the node's own
-/// stream), as for everything else.
-///
-/// Not yet wired into scenarios: the simulator runs honest nodes only, and Byzantine
-/// strategies arrive with PBFT, whose `fault_bound` declares how many it tolerates.
-pub trait ByzantineStrategy<P: Protocol>: Debug + Send {
-    fn name(&self) -> &'static str;
-    fn step(&mut self, ctx: &Ctx<'_, P::Config>, input: Input<P>, draw: u64, fx: &mut Effects<P>);
 }

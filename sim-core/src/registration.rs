@@ -22,6 +22,7 @@ use schemars::{JsonSchema, Schema};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::byzantine::{PerturbHooks, ProtocolStrategy};
 use crate::lincheck::{ModelKind, OperationInput, OperationOutput};
 use crate::protocol::{ClientId, ConfigError, FaultBound, MutantInfo, Protocol};
 
@@ -183,6 +184,13 @@ pub struct Registration<P: Protocol> {
     /// Message kinds that answer a request: a `messages` check counting `rpcs` counts a
     /// request and its reply as one RPC.
     pub rpc_replies: &'static [&'static str],
+    /// The fields a Byzantine node may perturb (`mutate`, `equivocate`).
+    pub perturb: Option<PerturbHooks<P>>,
+    /// The protocol's own Byzantine strategies, beside the generic ones.
+    pub byzantine_strategies: Vec<ProtocolStrategy<P>>,
+    /// How many matching replies from distinct nodes a client waits for before it accepts
+    /// one (PBFT's f + 1); `None` is the first reply (crash-tolerant services).
+    pub client_reply_quorum: Option<fn(&P::Config, u32) -> usize>,
     /// The epoch a node believes in (Raft's currentTerm, a view number): how the
     /// selector `connected_leader` tells a current leader from a stale one. `None`: the
     /// protocol has no epochs, and scenarios may not use that selector.
@@ -273,6 +281,9 @@ impl<P: Protocol> Registration<P> {
             trace_state: None,
             commits: None,
             rpc_replies: &[],
+            perturb: None,
+            byzantine_strategies: Vec::new(),
+            client_reply_quorum: None,
             epoch: None,
             message_kinds: &[],
             mutants: Vec::new(),
@@ -397,6 +408,42 @@ impl<P: Protocol> Registration<P> {
     pub fn rpc_replies(mut self, kinds: &'static [&'static str]) -> Registration<P> {
         self.rpc_replies = kinds;
         self
+    }
+
+    pub fn perturb(mut self, hooks: PerturbHooks<P>) -> Registration<P> {
+        self.perturb = Some(hooks);
+        self
+    }
+
+    pub fn byzantine_strategy(mut self, strategy: ProtocolStrategy<P>) -> Registration<P> {
+        assert!(
+            crate::byzantine::Strategy::generic(strategy.name).is_none()
+                && self
+                    .byzantine_strategies
+                    .iter()
+                    .all(|s| s.name != strategy.name),
+            "{}: strategy `{}` is declared twice",
+            self.name,
+            strategy.name
+        );
+        self.byzantine_strategies.push(strategy);
+        self
+    }
+
+    pub fn client_reply_quorum(mut self, quorum: fn(&P::Config, u32) -> usize) -> Registration<P> {
+        self.client_reply_quorum = Some(quorum);
+        self
+    }
+
+    /// Every Byzantine strategy a scenario of this protocol may name, with its description.
+    pub fn strategy_names(&self) -> Vec<(&'static str, &'static str)> {
+        let mut names = crate::byzantine::GENERIC_STRATEGIES.to_vec();
+        names.extend(
+            self.byzantine_strategies
+                .iter()
+                .map(|s| (s.name, s.description)),
+        );
+        names
     }
 
     pub fn epoch(mut self, epoch: fn(&P) -> u64) -> Registration<P> {

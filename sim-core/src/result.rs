@@ -98,6 +98,9 @@ pub struct RunResult {
     /// legends. Absent in result files written before roles were data.
     #[serde(default)]
     pub roles: Vec<DeclaredRole>,
+    /// The run's Byzantine nodes (`[byzantine]`); reports colour them apart.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub byzantine: Vec<u32>,
 }
 
 /// A role as `result.json` records it: what reports need, and nothing protocol-specific.

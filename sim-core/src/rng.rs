@@ -18,6 +18,8 @@ pub enum Purpose {
     Swarm = 5,
     /// The model checker's random walks (`walks.rs`), one seed per walk.
     CheckWalks = 6,
+    /// Which nodes are Byzantine, when a scenario gives a count (`crate::byzantine`).
+    Byzantine = 7,
     /// Streams from `NODE_BASE + i` are reserved for per-node draws (e.g. Byzantine
     /// strategies, clock drift).
     NodeBase = 1024,

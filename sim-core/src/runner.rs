@@ -59,6 +59,7 @@ trait Registered: Send + Sync {
     fn description(&self) -> &'static str;
     fn mutants(&self) -> &[MutantInfo];
     fn roles(&self) -> &'static [RoleInfo];
+    fn strategies(&self) -> Vec<(&'static str, &'static str)>;
     fn properties(&self) -> &'static [PropertyInfo];
     fn liveness_conditions(&self) -> &'static [PropertyInfo];
     fn params_schema(&self) -> Schema;
@@ -90,6 +91,15 @@ impl<P: Protocol> Registered for Arc<Registration<P>> {
     }
     fn roles(&self) -> &'static [RoleInfo] {
         self.roles
+    }
+    fn strategies(&self) -> Vec<(&'static str, &'static str)> {
+        self.strategy_names()
+            .into_iter()
+            .filter(|(name, _)| {
+                self.perturb.is_some()
+                    || !crate::byzantine::Strategy::generic(name).is_some_and(|s| s.needs_perturb())
+            })
+            .collect()
     }
     fn properties(&self) -> &'static [PropertyInfo] {
         <P::Checker as Checker<P>>::properties()
@@ -148,6 +158,11 @@ impl ProtocolEntry {
 
     pub fn roles(&self) -> &'static [RoleInfo] {
         self.inner.roles()
+    }
+
+    /// The Byzantine strategies its scenarios may name (name, description).
+    pub fn strategies(&self) -> Vec<(&'static str, &'static str)> {
+        self.inner.strategies()
     }
 
     /// The safety properties its checker reports.

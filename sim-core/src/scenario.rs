@@ -53,6 +53,8 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
     pub nemesis: Option<NemesisSpec>,
+    /// Byzantine nodes and their strategies (`crate::byzantine`).
+    pub byzantine: Option<crate::byzantine::ByzantineSpec>,
     /// Swarm testing: each seed switches nemesis kinds on or off and picks strengths.
     #[serde(default)]
     pub swarm: bool,
@@ -1194,6 +1196,13 @@ impl Scenario {
                     "schedule faults within duration_ms, or raise duration_ms",
                 ));
             }
+        }
+        if let Some(byzantine) = &file.byzantine {
+            byzantine
+                .validate(file.nodes)
+                .map_err(|(field, message, fix)| {
+                    self.error(&format!("byzantine.{field}"), message, fix)
+                })?;
         }
         if let Some(tape) = &file.tape {
             let clients = file.workload.as_ref().map_or(0, |w| w.clients);

@@ -511,3 +511,22 @@ fn cli_check_passes_fails_and_refuses() {
     let help = quorumlab(&["check", "--help"]);
     assert!(String::from_utf8_lossy(&help.stdout).contains("Examples:"));
 }
+
+#[test]
+fn pbft_four_honest_replicas_hold_exhaustively_and_a_commit_before_prepared_is_found() {
+    let scenario = Scenario::load(&scenario_path("scenarios/pbft/check4.toml")).unwrap();
+    let report = check(&scenario, None);
+    assert!(report.passed() && report.complete, "{report:?}");
+    // Pinned: a change here means the model, the bounds or PBFT's step changed.
+    assert_eq!(report.unique_states, 29_099);
+    // The mutant's commits travel beside the prepares: two more messages in flight.
+    let wider = inline(
+        &std::fs::read_to_string(scenario_path("scenarios/pbft/check4.toml"))
+            .unwrap()
+            .replace("max_in_flight = 7", "max_in_flight = 9"),
+    );
+    let report = check(&wider, Some("commit-without-prepared"));
+    let violation = report.violation().expect("a counterexample");
+    assert_eq!(violation.name, "committed_prepared");
+    assert_eq!(violation.counterexample.as_ref().expect("a path").len(), 13);
+}

@@ -1,6 +1,7 @@
 //! quorumlab's integration tests: one binary, one module per area.
 
 mod architecture;
+mod byzantine;
 mod check;
 mod classics;
 mod clients;

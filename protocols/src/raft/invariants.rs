@@ -22,7 +22,7 @@
 //!   has it on stable storage (the ghost keeps what each node last persisted);
 //! - `election_timer_reset`: a node re-arms its election timer only when it may (§5.2).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sim_core::{Checker, Effect, Input, NodeId, NodesView, PropertyInfo, Violation};
 
@@ -177,6 +177,8 @@ pub struct RaftChecker<C = u64> {
     did: Did,
     /// The terms of each node's log as it last persisted it (what a restart recovers).
     durable_terms: BTreeMap<NodeId, Vec<Term>>,
+    /// Nodes that are Byzantine in this run: not judged (`Checker::set_byzantine`).
+    byzantine: BTreeSet<NodeId>,
 }
 
 impl<C> Default for RaftChecker<C> {
@@ -189,6 +191,7 @@ impl<C> Default for RaftChecker<C> {
             before: None,
             did: Did::default(),
             durable_terms: BTreeMap::new(),
+            byzantine: BTreeSet::new(),
         }
     }
 }
@@ -523,6 +526,10 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
         PROPERTIES
     }
 
+    fn set_byzantine(&mut self, byzantine: &[NodeId]) {
+        self.byzantine = byzantine.iter().copied().collect();
+    }
+
     fn before_step(
         &mut self,
         nodes: NodesView<'_, RaftNode<M>>,
@@ -604,6 +611,9 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
     ) -> Result<(), Violation> {
         let before = self.before.take();
         let did = std::mem::take(&mut self.did);
+        if self.byzantine.contains(&stepped) {
+            return Ok(());
+        }
         if let (Some(before), Some(node)) =
             (before, nodes.get(stepped.index()).and_then(Option::as_ref))
         {
@@ -706,7 +716,11 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
     }
 
     fn check_all(&self, nodes: NodesView<'_, RaftNode<M>>) -> Result<(), Violation> {
-        let up: Vec<&RaftNode<M>> = nodes.iter().flatten().collect();
+        let up: Vec<&RaftNode<M>> = nodes
+            .iter()
+            .flatten()
+            .filter(|node| !self.byzantine.contains(&node.id()))
+            .collect();
 
         // election_safety: one leader per term, now and in the ghost history.
         for (position, node) in up.iter().enumerate() {
@@ -819,7 +833,11 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
             return None;
         }
         let majority = nodes.len() / 2 + 1;
-        let up: Vec<&RaftNode<M>> = nodes.iter().flatten().collect();
+        let up: Vec<&RaftNode<M>> = nodes
+            .iter()
+            .flatten()
+            .filter(|node| !self.byzantine.contains(&node.id()))
+            .collect();
         let holds = up.iter().filter(|node| node.is_leader()).any(|leader| {
             let term = leader.current_term();
             up.iter().filter(|node| node.current_term() == term).count() >= majority

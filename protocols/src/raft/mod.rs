@@ -43,6 +43,7 @@ use sim_core::{
     Observation, Protocol, Registration, ReplyOutcome, RoleInfo, TimeUs, TimerName,
 };
 
+mod byzantine;
 pub mod invariants;
 pub mod machine;
 pub mod mutants;
@@ -1527,6 +1528,7 @@ pub fn registration_of<M: StateMachine>(
         .roles(ROLES)
         .fault_bound(fault_bound)
         .check_bounds::<RaftCheckBounds>(RaftCheckBounds::within::<M>)
+        .perturb(byzantine::perturb_hooks::<M>())
         .workload(|config: &RaftConfig<M::Config>, client, seq, draw| {
             M::client_op(&config.machine, client, seq, draw)
         })

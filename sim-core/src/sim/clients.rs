@@ -21,6 +21,9 @@ pub(super) struct Outstanding<P: Protocol> {
     pub(super) op: P::Op,
     pub(super) attempt: u32,
     pub(super) history_index: usize,
+    /// The `Ok` replies so far, one per node, while a client waits for a quorum of
+    /// matching ones (`Registration::client_reply_quorum`).
+    pub(super) replies: Vec<(NodeId, P::Reply)>,
 }
 
 impl<'a, P: Protocol> Sim<'a, P> {
@@ -74,6 +77,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             op,
             attempt: 0,
             history_index,
+            replies: Vec::new(),
         });
         self.client_send(client);
     }
@@ -134,7 +138,35 @@ impl<'a, P: Protocol> Sim<'a, P> {
         );
     }
 
-    pub(super) fn on_client_reply(&mut self, client: ClientId, request: u64, reply: P::Reply) {
+    /// Does an `Ok` reply from `node` complete the outstanding request? Yes, unless the
+    /// protocol asks for a quorum of matching replies from distinct nodes (PBFT's f + 1,
+    /// so that a Byzantine replica's lie is never accepted alone) and it is not there yet.
+    fn reply_quorum_reached(&mut self, client: ClientId, node: NodeId, reply: &P::Reply) -> bool {
+        let Some(quorum) = self.prepared.registration.client_reply_quorum else {
+            return true;
+        };
+        let quorum = quorum(&self.prepared.config, self.cluster_size);
+        let outstanding = self.clients[client as usize]
+            .outstanding
+            .as_mut()
+            .expect("a reply to an outstanding request");
+        outstanding.replies.retain(|(from, _)| *from != node);
+        outstanding.replies.push((node, reply.clone()));
+        let matching = outstanding
+            .replies
+            .iter()
+            .filter(|(_, other)| other == reply)
+            .count();
+        matching >= quorum
+    }
+
+    pub(super) fn on_client_reply(
+        &mut self,
+        client: ClientId,
+        node: NodeId,
+        request: u64,
+        reply: P::Reply,
+    ) {
         let backoff_us = self
             .prepared
             .scenario
@@ -152,7 +184,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         let history_index = outstanding.history_index;
         let status = match reply.outcome() {
             ReplyOutcome::Redirect(hint) => {
-                state.leader_guess = hint;
+                self.clients[client as usize].leader_guess = hint;
                 match hint {
                     Some(_) => self.client_send(client),
                     None => self.schedule(self.now + backoff_us, Event::ClientSend { client }),
@@ -160,6 +192,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 return;
             }
             ReplyOutcome::Ok => {
+                if !self.reply_quorum_reached(client, node, &reply) {
+                    return;
+                }
                 self.metrics.client_ops_ok += 1;
                 "ok"
             }
@@ -168,7 +203,10 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 "fail"
             }
         };
-        let completed = state.outstanding.take().expect("checked above");
+        let completed = self.clients[client as usize]
+            .outstanding
+            .take()
+            .expect("checked above");
         let invoke_us = self.record_completion(history_index, status, &completed.op, &reply);
         self.latencies_us.push(self.now - invoke_us);
         if let Some(healed_at) = self.healed_at {

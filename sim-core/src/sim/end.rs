@@ -175,6 +175,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.metrics.drops_by_cause = to_strings(&self.drops_by_cause);
         self.metrics.observations = to_strings(&self.observation_counts);
         self.events.hash(&mut self.hasher);
+        let byzantine = self.byzantine_ids().iter().map(|node| node.0).collect();
         RunOutput {
             result: RunResult {
                 scenario: prepared.scenario.path.display().to_string(),
@@ -200,6 +201,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                         leader: role.leader,
                     })
                     .collect(),
+                byzantine,
             },
             trace: self.trace.map(TraceBuffer::finish),
             history: self.history,

@@ -235,6 +235,7 @@ impl<P: Protocol> Sim<'_, P> {
                 self.now + delay_us,
                 Event::ClientReply {
                     client,
+                    node,
                     request,
                     reply,
                     id: Some(id),

@@ -14,6 +14,7 @@
 //! (fault application, the nemesis, the heal), `end` (end-of-run checks and metrics),
 //! `history` (the linearizability check).
 
+mod byzantine;
 mod clients;
 mod decisions;
 mod end;
@@ -65,6 +66,8 @@ pub struct Prepared<P: Protocol> {
     /// The scenario's `[tape]`: when present, the run takes its network, timer and
     /// workload decisions from it instead of the random streams.
     tape: Option<Tape>,
+    /// The scenario's `[byzantine]` table, bound to the protocol.
+    byzantine: Option<byzantine::ByzantinePlan>,
 }
 /// A role selector every protocol with a leader role understands (`node = "leader"`):
 /// the role its registration marks as the leader, whatever its name.
@@ -174,7 +177,17 @@ impl<P: Protocol> Prepared<P> {
             }
         }
         check_rules_apply(&registration, scenario)?;
+        let byzantine = match &file.byzantine {
+            Some(spec) => Some(byzantine::ByzantinePlan::new(
+                &registration,
+                &config,
+                scenario,
+                spec,
+            )?),
+            None => None,
+        };
         Ok(Prepared {
+            byzantine,
             bound: (registration.fault_bound)(file.nodes),
             registration,
             scenario: scenario.clone(),
@@ -380,6 +393,10 @@ struct Sim<'a, P: Protocol> {
     run_checks: Option<run_checks::RunChecks>,
     failure: Option<(Verdict, String, String)>,
     finished: bool,
+    /// Per node, its Byzantine strategy (all `None`, or empty, in an honest run).
+    byzantine: Vec<Option<byzantine::ByzantineNode<P>>>,
+    /// The extra delays a `delay` node's sends of the current step get, in send order.
+    held_us: std::collections::VecDeque<TimeUs>,
 }
 
 impl<'a, P: Protocol> Sim<'a, P> {
@@ -473,7 +490,18 @@ impl<'a, P: Protocol> Sim<'a, P> {
             run_checks: run_checks::RunChecks::new(&file.checks, file.nodes),
             failure: None,
             finished: false,
+            byzantine: prepared
+                .byzantine
+                .as_ref()
+                .map_or_else(Vec::new, |plan| plan.nodes(seed, file.nodes)),
+            held_us: std::collections::VecDeque::new(),
         };
+        let byzantine = sim.byzantine_ids();
+        if !byzantine.is_empty() {
+            sim.checker.set_byzantine(&byzantine);
+            sim.faults_fired.insert("byzantine", byzantine.len() as u64);
+            (0u64, "byzantine", &byzantine).hash(&mut sim.hasher);
+        }
         // Scheduled faults come first, so a fault at 0 ms holds from the start.
         for (at, action, duration_us) in &prepared.schedule {
             sim.schedule(
@@ -644,6 +672,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             }
             Event::ClientReply {
                 client,
+                node,
                 request,
                 reply,
                 id,
@@ -651,7 +680,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 if let Some(id) = id {
                     self.trace_client_reply(client, request, id);
                 }
-                self.on_client_reply(client, request, reply)
+                self.on_client_reply(client, node, request, reply)
             }
             Event::ClientTimeout {
                 client,
@@ -741,10 +770,17 @@ impl<'a, P: Protocol> Sim<'a, P> {
             Input::Init | Input::Restart => None,
             _ => self.nodes[index].as_ref().map(P::role),
         };
+        if let (Some(Some(byzantine)), Input::Message { msg, .. }) =
+            (self.byzantine.get_mut(index), &input)
+        {
+            byzantine.saw(msg);
+        }
         let mut fx = std::mem::take(&mut self.fx);
         crate::panics::protocol_code(|| self.checker.before_step(&self.nodes, node, &input));
         let stepped = interpret::step(self, &ctx, input, &mut fx);
         self.fx = fx;
+        // Delays held for sends lost in a crash are dropped with them.
+        self.held_us.clear();
 
         let verdict = crate::panics::protocol_code(|| {
             self.checker.on_step(&self.nodes, node, &self.observations)
@@ -772,6 +808,16 @@ impl<'a, P: Protocol> Sim<'a, P> {
             if Some(role) == registration.leader_role() {
                 self.metrics.leader_changes += 1;
             }
+        }
+        // A Byzantine node shows as such in the role timeline, whatever its role.
+        let role_shown = if self.is_byzantine(node) {
+            role_changed
+                .filter(|_| role_before.is_none())
+                .map(|_| byzantine::ROLE)
+        } else {
+            role_changed
+        };
+        if let Some(role) = role_shown {
             self.roles.push((self.now, node.0, role));
         }
         if let Some(trace) = &mut self.trace {
@@ -789,7 +835,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     input: trace_input.unwrap_or(Value::Null),
                     effects: std::mem::take(&mut self.trace_effects),
                     observations,
-                    role: role_changed.map(str::to_string),
+                    role: role_shown.map(str::to_string),
                     state: state_after,
                     delivered,
                 },
@@ -814,7 +860,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.metrics.bytes_sent += u64::from(msg.size_bytes());
         self.count_send(msg.kind(), msg.size_bytes());
         *self.messages_by_kind.entry(msg.kind()).or_insert(0) += 1;
-        let (ordinal, fate) = self.decisions.message_fate(
+        let (ordinal, mut fate) = self.decisions.message_fate(
             &mut self.network,
             self.now,
             from,
@@ -822,6 +868,11 @@ impl<'a, P: Protocol> Sim<'a, P> {
             msg.size_bytes(),
             msg.kind(),
         );
+        if let (Some(held_us), Fate::Deliver { delay_us, .. }) =
+            (self.held_us.pop_front(), &mut fate)
+        {
+            *delay_us += held_us;
+        }
         fate.hash(&mut self.hasher);
         let id = self.next_message_id;
         self.next_message_id += 1;
@@ -910,6 +961,18 @@ impl<'a, P: Protocol> Sim<'a, P> {
         }
     }
 
+    fn is_byzantine(&self, node: NodeId) -> bool {
+        matches!(self.byzantine.get(node.index()), Some(Some(_)))
+    }
+
+    /// The run's Byzantine nodes, in id order.
+    fn byzantine_ids(&self) -> Vec<NodeId> {
+        (0..self.cluster_size)
+            .map(NodeId)
+            .filter(|&node| self.is_byzantine(node))
+            .collect()
+    }
+
     fn crash(&mut self, node: NodeId, cause: &'static str) {
         if self.nodes[node.index()].take().is_none() {
             return;
@@ -945,6 +1008,33 @@ impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
         self.nodes[node.index()]
             .as_mut()
             .expect("only live nodes step")
+    }
+
+    fn intercept(&mut self, ctx: &Ctx<'_, P::Config>, fx: &mut Effects<P>) {
+        let Some(Some(byzantine)) = self.byzantine.get_mut(ctx.id.index()) else {
+            return;
+        };
+        let plan = self
+            .prepared
+            .byzantine
+            .as_ref()
+            .expect("Byzantine nodes come from a plan");
+        let state = self.nodes[ctx.id.index()]
+            .as_ref()
+            .expect("only live nodes step");
+        let held = byzantine.rewrite(
+            &self.prepared.registration,
+            ctx,
+            state,
+            fx.list_mut(),
+            plan,
+            self.now,
+        );
+        assert!(
+            self.held_us.is_empty(),
+            "held delays are used up by their step"
+        );
+        self.held_us.extend(held);
     }
 
     fn applying(&mut self, _node: NodeId, effect: &Effect<P>) {
@@ -1047,6 +1137,7 @@ impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
                 self.now + latency,
                 Event::ClientReply {
                     client,
+                    node,
                     request,
                     reply,
                     id: None,

@@ -35,6 +35,8 @@ pub(super) enum Event<P: Protocol> {
     },
     ClientReply {
         client: ClientId,
+        /// The node that replied.
+        node: NodeId,
         request: u64,
         reply: P::Reply,
         /// The reply's message id, for a client on the network.

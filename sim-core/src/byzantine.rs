@@ -1,0 +1,256 @@
+//! Byzantine nodes: the scenario's `[byzantine]` table and the strategies.
+//!
+//! A Byzantine node runs the protocol's own step function, and a strategy then rewrites
+//! the effects that step wrote before they are applied (ByzzFuzz's approach: the faulty
+//! node is "the honest node with its messages tampered with", so every attack stays
+//! within the protocol's vocabulary). The rewriting happens where effects are applied
+//! (`interpret::step` asks its sink, `EffectSink::intercept`), so the simulator's network
+//! still stamps each message with its true sender: identity is not forgeable.
+//!
+//! Generic strategies work on any protocol: `silent`, `crash_like`, `replay`, `delay`,
+//! and, with the protocol's perturbation hook (`Registration::perturb`, the fields it
+//! allows to be perturbed, as ByzzFuzz's small-scope mutations), `mutate` and
+//! `equivocate`. A protocol adds its own (`Registration::byzantine_strategy`), e.g. PBFT's
+//! primary that assigns one sequence number to two requests.
+//!
+//! A strategy's randomness comes from its node's own stream (`Rng::for_node`), so a run
+//! with Byzantine nodes is a function of (scenario, seed) and a run without any takes
+//! exactly the draws it took before Byzantine nodes existed.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{Ctx, Effect, Protocol};
+
+/// The scenario's `[byzantine]` table: which nodes are Byzantine from the start of the
+/// run and what each does.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ByzantineSpec {
+    /// Which nodes: a list of ids (`[0, 3]`) or a role their fresh state starts in
+    /// (`"primary"`). Give exactly one of `nodes` and `count`.
+    pub nodes: Option<ByzantineNodes>,
+    /// A number of nodes, chosen per seed.
+    pub count: Option<u32>,
+    /// The strategy, or a list of strategies each Byzantine node draws one of per seed
+    /// (`quorumlab list strategies` names them).
+    pub strategy: StrategyChoice,
+    /// How often `mutate` perturbs a send and `replay` re-sends an old message, per
+    /// million sends (steps).
+    #[serde(default = "ByzantineSpec::default_per_million")]
+    pub per_million: u32,
+    /// `delay`: how long each send is held, `[min, max]` in ms.
+    #[serde(
+        default = "ByzantineSpec::default_delay_ms",
+        deserialize_with = "crate::scenario::exactly_two"
+    )]
+    pub delay_ms: [u64; 2],
+    /// `crash_like`: when the node falls silent, `[min, max]` in ms (default: within the
+    /// fault phase).
+    #[serde(default, deserialize_with = "optional_two")]
+    pub silent_after_ms: Option<[u64; 2]>,
+}
+
+fn optional_two<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<[u64; 2]>, D::Error> {
+    crate::scenario::exactly_two(deserializer).map(Some)
+}
+
+/// Byzantine nodes by id, or by the role they start in.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ByzantineNodes {
+    Ids(Vec<u32>),
+    Role(String),
+}
+
+/// One strategy name, or several to draw from.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StrategyChoice {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl StrategyChoice {
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            StrategyChoice::One(name) => vec![name.as_str()],
+            StrategyChoice::Many(names) => names.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+impl ByzantineSpec {
+    fn default_per_million() -> u32 {
+        200_000
+    }
+    fn default_delay_ms() -> [u64; 2] {
+        [50, 500]
+    }
+
+    /// Checks that need no protocol: `(field under byzantine, message, fix)`.
+    pub fn validate(&self, cluster_size: u32) -> Result<(), (String, String, String)> {
+        let error = |field: &str, message: String, fix: &str| {
+            Err((field.to_string(), message, fix.to_string()))
+        };
+        match (&self.nodes, self.count) {
+            (Some(_), Some(_)) | (None, None) => {
+                return error(
+                    "nodes",
+                    "give exactly one of `nodes` and `count`".to_string(),
+                    "write e.g. `nodes = [0]`, `nodes = \"primary\"` or `count = 1`",
+                )
+            }
+            (Some(ByzantineNodes::Ids(ids)), None) => {
+                if ids.is_empty() {
+                    return error(
+                        "nodes",
+                        "an empty list".to_string(),
+                        "name at least one node",
+                    );
+                }
+                if let Some(id) = ids.iter().find(|&&id| id >= cluster_size) {
+                    return error(
+                        "nodes",
+                        format!("node {id} does not exist (nodes = {cluster_size})"),
+                        "use ids below the cluster size",
+                    );
+                }
+                let mut sorted = ids.clone();
+                sorted.sort_unstable();
+                sorted.dedup();
+                if sorted.len() != ids.len() {
+                    return error(
+                        "nodes",
+                        "a node is named twice".to_string(),
+                        "name each once",
+                    );
+                }
+            }
+            (Some(ByzantineNodes::Role(_)), None) => {}
+            (None, Some(count)) => {
+                if count == 0 || count > cluster_size {
+                    return error(
+                        "count",
+                        format!("{count} Byzantine nodes in a cluster of {cluster_size}"),
+                        "use 1 up to the cluster size",
+                    );
+                }
+            }
+        }
+        if self.strategy.names().is_empty() {
+            return error(
+                "strategy",
+                "no strategy".to_string(),
+                "write e.g. `strategy = \"silent\"`",
+            );
+        }
+        if self.per_million > 1_000_000 {
+            return error(
+                "per_million",
+                format!("{} is above 1,000,000 per million", self.per_million),
+                "use 0..=1000000",
+            );
+        }
+        for (field, range) in [
+            ("delay_ms", Some(self.delay_ms)),
+            ("silent_after_ms", self.silent_after_ms),
+        ] {
+            if let Some([min, max]) = range {
+                if min > max || max > 30 * 24 * 3600 * 1000 {
+                    return error(
+                        field,
+                        format!("[{min}, {max}] is not a range with min <= max within 30 days"),
+                        &format!("write e.g. `{field} = [50, 500]`"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The generic strategies, with what each does.
+pub const GENERIC_STRATEGIES: &[(&str, &str)] = &[
+    ("silent", "sends nothing and answers no client"),
+    (
+        "crash_like",
+        "honest until a time drawn from silent_after_ms, then silent (a crash nobody sees)",
+    ),
+    (
+        "replay",
+        "besides its own sends, re-sends (per_million of its steps) an old message it sent \
+         or received to a random peer",
+    ),
+    (
+        "delay",
+        "holds each of its sends for a time drawn from delay_ms",
+    ),
+    (
+        "mutate",
+        "perturbs a field the protocol exposes (view, sequence number, digest, ...) in \
+         per_million of its sends and client replies (ByzzFuzz's small-scope mutations)",
+    ),
+    (
+        "equivocate",
+        "sends a message perturbed the same way to part of the peers it sends to in one \
+         step, and the original to the rest",
+    ),
+];
+
+/// Which strategy a Byzantine node runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    Silent,
+    CrashLike,
+    Replay,
+    Delay,
+    Mutate,
+    Equivocate,
+    /// The protocol's own strategy number `i` (`Registration::byzantine_strategies`).
+    Protocol(usize),
+}
+
+impl Strategy {
+    /// The generic strategy called `name`.
+    pub fn generic(name: &str) -> Option<Strategy> {
+        Some(match name {
+            "silent" => Strategy::Silent,
+            "crash_like" => Strategy::CrashLike,
+            "replay" => Strategy::Replay,
+            "delay" => Strategy::Delay,
+            "mutate" => Strategy::Mutate,
+            "equivocate" => Strategy::Equivocate,
+            _ => return None,
+        })
+    }
+
+    /// Does it need the protocol's perturbation hook?
+    pub fn needs_perturb(self) -> bool {
+        matches!(self, Strategy::Mutate | Strategy::Equivocate)
+    }
+}
+
+/// How a protocol lets messages and replies be perturbed: a small change to one field the
+/// protocol names (e.g. view + 1, another digest), from a random `draw`; `None` when the
+/// message has no perturbable field.
+pub struct PerturbHooks<P: Protocol> {
+    pub message: PerturbFn<P, <P as Protocol>::Msg>,
+    pub reply: PerturbFn<P, <P as Protocol>::Reply>,
+}
+
+/// A perturbation of a `T` (a message or a reply) from a random draw.
+pub type PerturbFn<P, T> = fn(&<P as Protocol>::Config, &T, u64) -> Option<T>;
+
+/// A protocol-specific strategy: it sees the node's configuration, its (honest) state
+/// after the step, and the effects the step wrote, and rewrites them; `draw` is random.
+pub type StrategyFn<P> = fn(&Ctx<'_, <P as Protocol>::Config>, &P, &mut Vec<Effect<P>>, u64);
+
+/// A protocol's own strategy, as its registration declares it.
+pub struct ProtocolStrategy<P: Protocol> {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub rewrite: StrategyFn<P>,
+}

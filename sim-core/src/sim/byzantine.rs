@@ -1,0 +1,293 @@
+//! The simulator's Byzantine nodes: which nodes they are (resolved per seed), and the
+//! strategies of `crate::byzantine` applied to each step's effects before the simulator
+//! applies them (`EffectSink::intercept`).
+
+use crate::byzantine::{ByzantineNodes, ByzantineSpec, Strategy};
+use crate::protocol::*;
+use crate::registration::Registration;
+use crate::rng::{Purpose, Rng};
+use crate::scenario::Scenario;
+use crate::scenario::ScenarioError;
+
+use super::LEADER_ALIAS;
+
+/// The `[byzantine]` table bound to a protocol: strategies resolved, the bound checked.
+#[derive(Clone, Debug)]
+pub(crate) struct ByzantinePlan {
+    /// Fixed nodes (ids, or the nodes a role names), or `None` to draw `count` per seed.
+    fixed: Option<Vec<NodeId>>,
+    count: u32,
+    strategies: Vec<Strategy>,
+    per_million: u32,
+    delay_us: [u64; 2],
+    silent_after_us: [u64; 2],
+}
+
+/// The role a Byzantine node shows in the role timeline (reports give it its own colour).
+pub(crate) const ROLE: &str = "byzantine";
+
+/// The most messages a `replay` node remembers.
+const REPLAY_MEMORY: usize = 64;
+
+impl ByzantinePlan {
+    /// Bind `spec` to `P`: strategy names known, hooks present, the bound respected.
+    pub(crate) fn new<P: Protocol>(
+        registration: &Registration<P>,
+        config: &P::Config,
+        scenario: &Scenario,
+        spec: &ByzantineSpec,
+    ) -> Result<ByzantinePlan, ScenarioError> {
+        let file = &scenario.file;
+        let name = registration.name;
+        let mut strategies = Vec::new();
+        for strategy_name in spec.strategy.names() {
+            let strategy = Strategy::generic(strategy_name)
+                .or_else(|| {
+                    registration
+                        .byzantine_strategies
+                        .iter()
+                        .position(|s| s.name == strategy_name)
+                        .map(Strategy::Protocol)
+                })
+                .ok_or_else(|| {
+                    let known: Vec<&str> =
+                        registration.strategy_names().iter().map(|s| s.0).collect();
+                    scenario.error(
+                        "byzantine.strategy",
+                        format!("{name} has no Byzantine strategy `{strategy_name}`"),
+                        format!("use one of: {}", known.join(", ")),
+                    )
+                })?;
+            if strategy.needs_perturb() && registration.perturb.is_none() {
+                return Err(scenario.error(
+                    "byzantine.strategy",
+                    format!("`{strategy_name}` needs fields to perturb, and {name} exposes none"),
+                    "use silent, crash_like, replay or delay",
+                ));
+            }
+            strategies.push(strategy);
+        }
+        let fixed = match &spec.nodes {
+            None => None,
+            Some(ByzantineNodes::Ids(ids)) => Some(ids.iter().copied().map(NodeId).collect()),
+            Some(ByzantineNodes::Role(role)) => {
+                let role = match role.as_str() {
+                    LEADER_ALIAS => registration.leader_role().unwrap_or(LEADER_ALIAS),
+                    other => other,
+                };
+                let nodes: Vec<NodeId> = (0..file.nodes)
+                    .map(NodeId)
+                    .filter(|&id| {
+                        let ctx = Ctx {
+                            id,
+                            cluster_size: file.nodes,
+                            config,
+                        };
+                        P::new(&ctx).role() == role
+                    })
+                    .collect();
+                if nodes.is_empty() {
+                    let known: Vec<&str> = registration.roles.iter().map(|r| r.name).collect();
+                    return Err(scenario.error(
+                        "byzantine.nodes",
+                        format!("no node of {name} starts in role `{role}`"),
+                        format!(
+                            "use node ids, or a role nodes start in: {}",
+                            known.join(", ")
+                        ),
+                    ));
+                }
+                Some(nodes)
+            }
+        };
+        let count = fixed
+            .as_ref()
+            .map_or(spec.count.unwrap_or(0), |nodes| nodes.len() as u32);
+        let bound = (registration.fault_bound)(file.nodes).byzantine;
+        if count > bound && !file.exceed_fault_bound {
+            let field = if spec.count.is_some() {
+                "byzantine.count"
+            } else {
+                "byzantine.nodes"
+            };
+            return Err(scenario.error(
+                field,
+                format!(
+                    "{count} Byzantine nodes, but {name} tolerates at most {bound} in a cluster \
+                     of {}",
+                    file.nodes
+                ),
+                format!(
+                    "use at most {bound}, or set `exceed_fault_bound = true` to show the bound \
+                     is tight"
+                ),
+            ));
+        }
+        let silent_after_ms = spec.silent_after_ms.unwrap_or([0, file.duration_ms]);
+        Ok(ByzantinePlan {
+            fixed,
+            count,
+            strategies,
+            per_million: spec.per_million,
+            delay_us: spec.delay_ms.map(|ms| ms * 1000),
+            silent_after_us: silent_after_ms.map(|ms| ms * 1000),
+        })
+    }
+
+    /// This seed's Byzantine nodes, each with its strategy and its own stream.
+    pub(super) fn nodes<P: Protocol>(
+        &self,
+        seed: u64,
+        cluster_size: u32,
+    ) -> Vec<Option<ByzantineNode<P>>> {
+        let mut choose = Rng::new(seed, Purpose::Byzantine);
+        let chosen: Vec<NodeId> = match &self.fixed {
+            Some(nodes) => nodes.clone(),
+            None => {
+                // A partial Fisher-Yates shuffle: `count` distinct nodes.
+                let mut all: Vec<NodeId> = (0..cluster_size).map(NodeId).collect();
+                for i in 0..self.count as usize {
+                    let j = i + choose.below((all.len() - i) as u64) as usize;
+                    all.swap(i, j);
+                }
+                all.truncate(self.count as usize);
+                all
+            }
+        };
+        let mut nodes: Vec<Option<ByzantineNode<P>>> = (0..cluster_size).map(|_| None).collect();
+        for id in chosen {
+            let mut rng = Rng::for_node(seed, id.0);
+            let strategy = self.strategies[rng.below(self.strategies.len() as u64) as usize];
+            let [min, max] = self.silent_after_us;
+            let silent_from_us = rng.range_inclusive(min, max);
+            nodes[id.index()] = Some(ByzantineNode {
+                strategy,
+                rng,
+                seen: Vec::new(),
+                silent_from_us,
+            });
+        }
+        nodes
+    }
+}
+
+/// One Byzantine node's strategy and what it needs between steps.
+pub(super) struct ByzantineNode<P: Protocol> {
+    strategy: Strategy,
+    rng: Rng,
+    /// Messages it sent or received (`replay`), at most `REPLAY_MEMORY`.
+    seen: Vec<P::Msg>,
+    /// When a `crash_like` node falls silent.
+    silent_from_us: TimeUs,
+}
+
+impl<P: Protocol> ByzantineNode<P> {
+    /// Remember a message for `replay`.
+    pub(super) fn saw(&mut self, msg: &P::Msg) {
+        if self.strategy != Strategy::Replay {
+            return;
+        }
+        if self.seen.len() < REPLAY_MEMORY {
+            self.seen.push(msg.clone());
+        } else {
+            let slot = self.rng.below(REPLAY_MEMORY as u64) as usize;
+            self.seen[slot] = msg.clone();
+        }
+    }
+
+    /// Rewrite one step's effects; returns the extra delay of each send left in
+    /// `effects`, in order (`delay`; empty otherwise).
+    pub(super) fn rewrite(
+        &mut self,
+        registration: &Registration<P>,
+        ctx: &Ctx<'_, P::Config>,
+        state: &P,
+        effects: &mut Vec<Effect<P>>,
+        plan: &ByzantinePlan,
+        now: TimeUs,
+    ) -> Vec<TimeUs> {
+        let silence = |effects: &mut Vec<Effect<P>>| {
+            effects.retain(|e| !matches!(e, Effect::Send { .. } | Effect::Reply { .. }))
+        };
+        match self.strategy {
+            Strategy::Silent => silence(effects),
+            Strategy::CrashLike => {
+                if now >= self.silent_from_us {
+                    silence(effects);
+                }
+            }
+            Strategy::Replay => {
+                let sent: Vec<P::Msg> = effects
+                    .iter()
+                    .filter_map(|e| match e {
+                        Effect::Send { msg, .. } => Some(msg.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                for msg in &sent {
+                    self.saw(msg);
+                }
+                if !self.seen.is_empty()
+                    && ctx.cluster_size > 1
+                    && self.rng.chance(plan.per_million)
+                {
+                    let msg = self.seen[self.rng.below(self.seen.len() as u64) as usize].clone();
+                    let peer = self.rng.below(u64::from(ctx.cluster_size) - 1) as u32;
+                    let to = NodeId(if peer >= ctx.id.0 { peer + 1 } else { peer });
+                    effects.push(Effect::Send { to, msg });
+                }
+            }
+            Strategy::Delay => {
+                let [min, max] = plan.delay_us;
+                return effects
+                    .iter()
+                    .filter(|e| matches!(e, Effect::Send { .. }))
+                    .map(|_| self.rng.range_inclusive(min, max))
+                    .collect();
+            }
+            Strategy::Mutate => {
+                let hooks = registration.perturb.as_ref().expect("checked by the plan");
+                for effect in effects.iter_mut() {
+                    if !self.rng.chance(plan.per_million) {
+                        continue;
+                    }
+                    let draw = self.rng.next_u64();
+                    match effect {
+                        Effect::Send { msg, .. } => {
+                            if let Some(changed) = (hooks.message)(ctx.config, msg, draw) {
+                                *msg = changed;
+                            }
+                        }
+                        Effect::Reply { reply, .. } => {
+                            if let Some(changed) = (hooks.reply)(ctx.config, reply, draw) {
+                                *reply = changed;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Strategy::Equivocate => {
+                let hooks = registration.perturb.as_ref().expect("checked by the plan");
+                // One draw per step: the same message is perturbed the same way for every
+                // peer in the perturbed part, which `split` picks (bit `to` of it).
+                let draw = self.rng.next_u64();
+                let split = self.rng.next_u64();
+                for effect in effects.iter_mut() {
+                    if let Effect::Send { to, msg } = effect {
+                        if (split >> (to.0 % 64)) & 1 == 1 {
+                            if let Some(changed) = (hooks.message)(ctx.config, msg, draw) {
+                                *msg = changed;
+                            }
+                        }
+                    }
+                }
+            }
+            Strategy::Protocol(index) => {
+                let draw = self.rng.next_u64();
+                (registration.byzantine_strategies[index].rewrite)(ctx, state, effects, draw);
+            }
+        }
+        Vec::new()
+    }
+}
