@@ -11,7 +11,7 @@ use sim_core::scenario::{ExpectSeeds, Scenario};
 use sim_core::sweep::{self, Shard, SweepOptions};
 
 use crate::commands::{default_jobs, prepare_scenario};
-use crate::{to_json_pretty, CliError, EXIT_PASS, EXIT_VIOLATION};
+use crate::{to_json_pretty, CliError, EXIT_INTERNAL, EXIT_PASS, EXIT_VIOLATION};
 
 /// The outcome of one scenario's expectation.
 #[derive(Clone, Debug, Serialize)]
@@ -29,6 +29,8 @@ pub struct Expectation {
     pub sweep_hash: Option<String>,
     /// `expect_seeds = "all"`: every seed had to show it.
     pub every_seed: bool,
+    /// Some seed ended with verdict `internal`: a bug in quorumlab, whatever `expect` says.
+    pub internal: bool,
 }
 
 /// Does this failing result show what `expect` names?
@@ -56,6 +58,7 @@ pub fn check_expectation(scenario: &Scenario, jobs: usize) -> Result<Expectation
         problem: None,
         sweep_hash: None,
         every_seed: scenario.file.expect_seeds == ExpectSeeds::All,
+        internal: false,
     };
     if expect == "pass" {
         let options = SweepOptions {
@@ -69,6 +72,10 @@ pub fn check_expectation(scenario: &Scenario, jobs: usize) -> Result<Expectation
         let summary = sweep::sweep(runner.as_ref(), &options, &|_, _| {});
         outcome.seeds_run = summary.seeds;
         outcome.sweep_hash = Some(summary.sweep_hash.clone());
+        outcome.internal = summary
+            .verdicts
+            .get(Verdict::Internal.name())
+            .is_some_and(|&count| count > 0);
         outcome.held = summary.failed == 0 && summary.determinism_mismatches.is_empty();
         if let Some(failure) = summary.failures.first() {
             outcome.problem = Some(format!(
@@ -98,6 +105,7 @@ pub fn check_expectation(scenario: &Scenario, jobs: usize) -> Result<Expectation
         let results = run_batch(runner.as_ref(), &batch);
         for result in results {
             outcome.seeds_run += 1;
+            outcome.internal |= result.verdict == Verdict::Internal;
             if result.verdict.is_failure() && matches_expectation(&result, &expect) {
                 outcome.held = true;
                 outcome.caught_at_seed = Some(result.seed);
@@ -137,6 +145,7 @@ fn every_seed_shows(
         let batch: Vec<u64> = (seed..=seeds.last).take(jobs).collect();
         for result in run_batch(runner, &batch) {
             outcome.seeds_run += 1;
+            outcome.internal |= result.verdict == Verdict::Internal;
             if !(result.verdict.is_failure() && matches_expectation(&result, &outcome.expect)) {
                 outcome.problem = Some(format!(
                     "every seed must violate `{}` (expect_seeds = \"all\"), but seed {} did not ({}",
@@ -209,6 +218,14 @@ pub fn test(paths: &[PathBuf], jobs: Option<usize>, json_output: bool) -> Result
         print!("{}", to_json_pretty(&outcomes));
     } else {
         println!("{} passed, {} failed", outcomes.len() - failed, failed);
+    }
+    if let Some(outcome) = outcomes.iter().find(|o| o.internal) {
+        eprintln!(
+            "internal error: the simulator failed on a seed of {} (verdict `internal`): a bug \
+             in quorumlab, not in the protocol",
+            outcome.scenario
+        );
+        return Ok(EXIT_INTERNAL);
     }
     Ok(if failed == 0 {
         EXIT_PASS

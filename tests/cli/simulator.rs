@@ -40,6 +40,9 @@ fn a_simulator_assertion_is_an_internal_error_not_the_protocols_panic() {
         "{detail}"
     );
     assert_eq!(quorumlab::commands::exit_code_of(output.result.verdict), 3);
+    // `quorumlab test` (and each bundled file's test) flags it too, whatever `expect` says.
+    let outcome = quorumlab::testing::check_expectation(&scenario, 1).unwrap();
+    assert!(outcome.internal && !outcome.held, "{outcome:?}");
     // A panic in the protocol's own step stays the protocol's verdict (exit 1).
     let output = run(&inline(&format!("{BASE}[params]\npanic_after = 5\n")), 1);
     assert_eq!(output.result.verdict, Verdict::Panic);

@@ -53,6 +53,13 @@ fn main() {
 fn check_file(file: &Path) -> Result<(), Failed> {
     let scenario = Scenario::load(file)?;
     let outcome = quorumlab::testing::check_expectation(&scenario, JOBS_PER_FILE)?;
+    if outcome.internal {
+        return Err(format!(
+            "{}: the simulator failed on a seed (verdict `internal`): a bug in quorumlab",
+            outcome.scenario
+        )
+        .into());
+    }
     if !outcome.held {
         return Err(format!(
             "{}: expect = {:?} did not hold: {}",
