@@ -24,6 +24,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use sim_core::persistent::PersistentVec;
 use sim_core::{Checker, Effect, Input, NodeId, NodesView, PropertyInfo, Violation};
 
 use super::{
@@ -160,7 +161,7 @@ struct LeaderLog {
 
 /// Ghost state: history that no node holds.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
-pub struct RaftChecker<C = u64> {
+pub struct RaftChecker<C: Clone = u64> {
     /// Every leader ever elected, by term.
     leaders: BTreeMap<Term, NodeId>,
     /// Every entry ever written, by (index, term).
@@ -175,13 +176,14 @@ pub struct RaftChecker<C = u64> {
     before: Option<Before>,
     /// Between `before_step` and `on_step` only: what the step did.
     did: Did,
-    /// The terms of each node's log as it last persisted it (what a restart recovers).
-    durable_terms: BTreeMap<NodeId, Vec<Term>>,
+    /// Each node's log as it last persisted it (what a restart recovers): a
+    /// `PersistentVec`, so keeping it is O(1) per Persist, not a copy of the log.
+    durable_logs: BTreeMap<NodeId, PersistentVec<Entry<C>>>,
     /// Nodes that are Byzantine in this run: not judged (`Checker::set_byzantine`).
     byzantine: BTreeSet<NodeId>,
 }
 
-impl<C> Default for RaftChecker<C> {
+impl<C: Clone> Default for RaftChecker<C> {
     fn default() -> Self {
         RaftChecker {
             leaders: BTreeMap::new(),
@@ -190,7 +192,7 @@ impl<C> Default for RaftChecker<C> {
             leader_logs: BTreeMap::new(),
             before: None,
             did: Did::default(),
-            durable_terms: BTreeMap::new(),
+            durable_logs: BTreeMap::new(),
             byzantine: BTreeSet::new(),
         }
     }
@@ -457,9 +459,9 @@ impl<C: MachineCommand> RaftChecker<C> {
             };
             let position = committed as usize - 1;
             let stored: Vec<NodeId> = self
-                .durable_terms
+                .durable_logs
                 .iter()
-                .filter(|(_, terms)| terms.get(position) == Some(&entry.term))
+                .filter(|(_, log)| log.get(position).map(|e| e.term) == Some(entry.term))
                 .map(|(&id, _)| id)
                 .collect();
             if stored.len() < majority {
@@ -595,9 +597,7 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
                 self.did.acknowledged = Some(self.did.acknowledged.unwrap_or(0).max(*index));
             }
             Effect::Persist(durable) => {
-                let terms = self.durable_terms.entry(stepped).or_default();
-                terms.clear();
-                terms.extend(durable.log.iter().map(|entry| entry.term));
+                self.durable_logs.insert(stepped, durable.log.clone());
             }
             _ => {}
         }
