@@ -11,6 +11,9 @@ EXTENDS PBFT
 MCNext == Next \/ UNCHANGED vars
 MCSpec == Init /\ [][MCNext]_vars
 
+\* Only the primary of view 0 is Byzantine (a smaller model, for deeper views).
+MCInitPrimaryByzantine == Init /\ byz = {0}
+
 \* Requests are interchangeable (replicas are not: view v's primary is v % N).
 Symmetry == Permutations(Request)
 

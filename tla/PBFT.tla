@@ -51,6 +51,11 @@ CONSTANTS
     Null,           \* the null request a new view fills gaps with
     MaxView,        \* views are 0..MaxView
     MaxSeq,         \* sequence numbers are 1..MaxSeq
+    KeepOldCerts,   \* TRUE: a view-change carries, per sequence number, the
+                    \* certificate of the highest view its sender prepared
+                    \* in (the paper).  FALSE: only those of the last view
+                    \* its sender was active in (what protocols/src/pbft/
+                    \* keeps: entering a view clears its log).
     UsePrepared     \* TRUE: the new view re-proposes the prepared
                     \* certificates of its view-changes (correct PBFT).
                     \* FALSE: the new primary ignores them (a bug).
@@ -58,7 +63,7 @@ CONSTANTS
 ASSUME N \in Nat \ {0} /\ F \in 0..N /\ Quorum \in 1..N /\ PrepareQuorum \in 1..N
 ASSUME Null \notin Request
 ASSUME MaxView \in Nat /\ MaxSeq \in Nat \ {0}
-ASSUME UsePrepared \in BOOLEAN
+ASSUME UsePrepared \in BOOLEAN /\ KeepOldCerts \in BOOLEAN
 
 Replica == 0..(N - 1)
 View    == 0..MaxView
@@ -82,15 +87,19 @@ vars == <<byz, view, active, msgs>>
 Honest == Replica \ byz
 
 ----------------------------------------------------------------------------
-\* Message constructors.  A view-change names only its view and sender: an
-\* honest replica's prepared certificates are a function of the commits it
-\* sent (PreparedCerts below), and those never change once it left the
-\* lower views, so they need not be copied into the message.
+\* Message constructors.  A view-change names its view, its sender and the
+\* last view the sender was active in: an honest replica's prepared
+\* certificates are a function of the commits it sent (PreparedCerts below),
+\* and those never change once it left the lower views, so they need not be
+\* copied into the message.
 
 PrePrepareMsg(v, s, d, r) == [type |-> "PrePrepare", view |-> v, seq |-> s, val |-> d, from |-> r]
 PrepareMsg(v, s, d, r)    == [type |-> "Prepare",    view |-> v, seq |-> s, val |-> d, from |-> r]
 CommitMsg(v, s, d, r)     == [type |-> "Commit",     view |-> v, seq |-> s, val |-> d, from |-> r]
-ViewChangeMsg(v, r)       == [type |-> "ViewChange", view |-> v, from |-> r]
+ViewChangeMsg(v, r, w)    == [type |-> "ViewChange", view |-> v, from |-> r, last |-> w]
+ViewChangeSent(v, r) == \E w \in View : ViewChangeMsg(v, r, w) \in msgs
+\* The last view honest r was active in before its view-change for v.
+LastActive(v, r) == (CHOOSE m \in msgs : m.type = "ViewChange" /\ m.view = v /\ m.from = r).last
 \* `o` is the new view's assignment: a set of [seq, val] records.
 NewViewMsg(v, r, o)       == [type |-> "NewView",    view |-> v, from |-> r, o |-> o]
 
@@ -134,10 +143,12 @@ Committed(v, s, d) == \E r \in Honest : CommittedLocal(r, v, s, d)
 
 \* The certificates honest replica r's view-change for view v carries: per
 \* sequence number, the one of the highest view below v in which r
-\* prepared (sent a commit).
+\* prepared (sent a commit); with KeepOldCerts = FALSE only those of the
+\* last view r was active in.
 PreparedCerts(r, v) ==
     {c \in Cert :
         /\ c.view < v
+        /\ KeepOldCerts \/ c.view = LastActive(v, r)
         /\ CommitMsg(c.view, c.seq, c.val, r) \in msgs
         /\ ~\E w \in (c.view + 1)..(v - 1), d \in Value :
                CommitMsg(w, c.seq, d, r) \in msgs}
@@ -169,7 +180,7 @@ Justified(v) ==
                     B \in IF Q \cap byz = {} THEN {{}} ELSE SUBSET ProvableCerts(v)} :
            Q \in {Q \in SUBSET Replica :
                     /\ Cardinality(Q) = Quorum
-                    /\ \A r \in Q \ byz : ViewChangeMsg(v, r) \in msgs}}
+                    /\ \A r \in Q \ byz : ViewChangeSent(v, r)}}
 
 \* The new-views for v a backup can receive.
 NewViewsFor(v) ==
@@ -223,7 +234,7 @@ StartViewChange(r, v) ==
     /\ v > view[r]
     /\ view'   = [view EXCEPT ![r] = v]
     /\ active' = [active EXCEPT ![r] = FALSE]
-    /\ msgs'   = msgs \cup {ViewChangeMsg(v, r)}
+    /\ msgs'   = msgs \cup {ViewChangeMsg(v, r, IF active[r] THEN view[r] ELSE LastActive(view[r], r))}
     /\ UNCHANGED byz
 
 \* new_view: honest p, the primary of the view it is changing to, has a
