@@ -174,12 +174,13 @@ Assignments(certs) ==
     IN  {{[seq |-> s, val |-> f[s]] : s \in 1..high} :
             f \in {g \in [1..high -> Value] : \A s \in 1..high : g[s] \in Choices(s)}}
 
-\* Every assignment some quorum of view-changes for v justifies.
+\* Every assignment some quorum (or more) of view-changes for v justifies: the
+\* implementation's new primary sends every view-change it has.
 Justified(v) ==
     UNION {UNION {Assignments(UNION {PreparedCerts(r, v) : r \in Q \ byz} \cup B) :
                     B \in IF Q \cap byz = {} THEN {{}} ELSE SUBSET ProvableCerts(v)} :
            Q \in {Q \in SUBSET Replica :
-                    /\ Cardinality(Q) = Quorum
+                    /\ Cardinality(Q) >= Quorum
                     /\ \A r \in Q \ byz : ViewChangeSent(v, r)}}
 
 \* The new-views for v a backup can receive.
