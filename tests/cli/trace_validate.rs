@@ -77,7 +77,8 @@ fn correct_raft_traces_under_crashes_loss_and_duplication_validate() {
             text.contains(&format!("trace valid: {events} events matched")),
             "seed {seed}: {text}"
         );
-        let data = std::fs::read_to_string(run.join("tlc-validate/TraceData.tla")).unwrap();
+        let data =
+            std::fs::read_to_string(run.join("tlc-validate/part-1/TraceData.tla")).unwrap();
         assert!(data.contains("fast-backtracking") || data.contains("Fast backtracking"));
     }
 }
@@ -182,26 +183,98 @@ fn validation_errors_exit_two_naming_the_file_and_fix() {
     );
 }
 
-#[test]
-fn a_trace_too_long_for_validation_is_refused_with_the_limit() {
-    let dir = temp_dir("tv-long");
+/// A nemesis.toml run at `duration_ms`, traced, with `--mutant` if given.
+fn nemesis_run(name: &str, duration_ms: u64, mutant: Option<&str>) -> PathBuf {
+    let dir = temp_dir(&format!("{name}-scenario"));
     std::fs::create_dir_all(&dir).unwrap();
-    let source =
-        std::fs::read_to_string(crate::scenario_path("scenarios/raft/trace_validate.toml"))
-            .unwrap()
-            .replace("duration_ms = 600", "duration_ms = 12000");
-    let scenario = dir.join("long.toml");
+    let source = std::fs::read_to_string(crate::scenario_path("scenarios/raft/nemesis.toml"))
+        .unwrap()
+        .replace("duration_ms = 10000", &format!("duration_ms = {duration_ms}"));
+    let scenario = dir.join("nemesis.toml");
     std::fs::write(&scenario, source).unwrap();
-    let run = traced_run_of("tv-long-run", scenario.to_str().unwrap(), 1, None);
-    let output = quorumlab(&["tlc", "--validate-trace", run.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    let text = stderr(&output);
+    traced_run_of(name, scenario.to_str().unwrap(), 1, mutant)
+}
+
+#[test]
+fn a_long_trace_validates_in_windows_spread_over_tlc_runs() {
+    if !java_or_skip() {
+        return;
+    }
+    // 2 s of the nemesis mix: about 700 events, beyond one window of 300.
+    let run = nemesis_run("tv-long", 2000, None);
+    let output = quorumlab(&[
+        "tlc",
+        "--validate-trace",
+        run.to_str().unwrap(),
+        "--jobs",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let events = json["events"].as_u64().unwrap();
+    assert!(events > 600, "{json}");
+    assert_eq!(json["windows"].as_u64().unwrap(), events.div_ceil(300));
+    assert_eq!(json["tlc_runs"], 2);
+    assert!(run.join("tlc-validate/part-2/TraceData.tla").is_file());
+}
+
+#[test]
+fn a_window_boundary_does_not_move_a_rejection() {
+    if !java_or_skip() {
+        return;
+    }
+    // Windows of 10 events: the rejected event (59, a restart) is deep in window 6, and
+    // its window starts from the logged state and the bag rebuilt from the trace.
+    let run = traced_run("tv-windows-volatile", 1, Some("volatile-voted-for"));
+    let output = quorumlab(&[
+        "tlc",
+        "--validate-trace",
+        run.to_str().unwrap(),
+        "--window",
+        "10",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
     assert!(
-        text.contains("trace too long for validation (")
-            && text.contains(&format!(
-                "events; limit {})",
-                quorumlab_tla::trace::MAX_TRACE_EVENTS
-            )),
+        text.contains("trace rejected at event 59 of 93 (trace.ndjson line 65")
+            && text.contains("10 windows of 10 events"),
+        "{text}"
+    );
+    // And a correct trace is valid cut anywhere.
+    let run = traced_run("tv-windows-correct", 3, None);
+    for window in ["1", "7"] {
+        let output = quorumlab(&[
+            "tlc",
+            "--validate-trace",
+            run.to_str().unwrap(),
+            "--window",
+            window,
+        ]);
+        assert_eq!(output.status.code(), Some(0), "window {window}: {}", stdout(&output));
+    }
+}
+
+#[test]
+fn an_election_timer_reset_on_a_stale_append_is_rejected() {
+    if !java_or_skip() {
+        return;
+    }
+    // The mutant's own scenario: a deposed leader's stale heartbeat re-arms n3's election
+    // timer, which Raft.tla's RestartsElectionTimer forbids; the logged state is right.
+    let run = traced_run_of(
+        "tv-reset-timer",
+        "scenarios/raft/mutants/reset-timer-on-stale-append.toml",
+        1,
+        None,
+    );
+    let (code, text) = validate(&run);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(
+            "trace rejected at event 552 of 552 (trace.ndjson line 563, i=897, t=2006413 us, \
+             n3, append_entries): the spec cannot take AppendEntries(n3)"
+        ) && text.contains("term |-> 1, leader |-> \"n0\""),
         "{text}"
     );
 }
