@@ -76,6 +76,7 @@ has clients, DIR/scenario.toml (what was run), and DIR/trace.ndjson with --trace
   quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..500 --swarm --fail-fast
   quorumlab sweep scenarios/raft/*.toml --seeds 1..200 --junit junit.xml --markdown $GITHUB_STEP_SUMMARY
   quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..200000 --resume   # after Ctrl-C or a kill
+  quorumlab sweep scenarios/raft/trace_validate.toml --seeds 1..100 --validate-trace 5   # + TLA+ check
 
 Seeds A..B include both ends. Writes DIR/summary.json (seeds, passed, failed, failures with repro commands,
 fault_counts, sweep_hash), DIR/<scenario>/failures.ndjson (one line per failing seed, written as it
@@ -442,6 +443,11 @@ pub struct SweepArgs {
     /// Write a short Markdown summary (e.g. for $GITHUB_STEP_SUMMARY).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Also validate the traces of N seeds per scenario against tla/Raft.tla (raft only;
+    /// needs Java): N seeds evenly spaced over those swept, each re-run with its trace into
+    /// DIR/<scenario>/seed-<N>/; a rejected trace fails the sweep.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub validate_trace: Option<u64>,
 }
 
 /// The whole `quorumlab` command line, with `protocols` registered beside the bundled
