@@ -131,7 +131,10 @@ fn validate_seed(runner: &dyn Runner, seed: u64, out: &Path) -> Result<SeedValid
             CliError::Internal(format!("--validate-trace, seed {seed}: {message}"))
         }
     })?;
-    write_file(&dir.join("trace-validation.json"), to_json_pretty(&validation))?;
+    write_file(
+        &dir.join("trace-validation.json"),
+        to_json_pretty(&validation),
+    )?;
     Ok(SeedValidation {
         scenario: runner.scenario().path.display().to_string(),
         seed,

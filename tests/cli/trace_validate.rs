@@ -77,8 +77,7 @@ fn correct_raft_traces_under_crashes_loss_and_duplication_validate() {
             text.contains(&format!("trace valid: {events} events matched")),
             "seed {seed}: {text}"
         );
-        let data =
-            std::fs::read_to_string(run.join("tlc-validate/part-1/TraceData.tla")).unwrap();
+        let data = std::fs::read_to_string(run.join("tlc-validate/part-1/TraceData.tla")).unwrap();
         assert!(data.contains("fast-backtracking") || data.contains("Fast backtracking"));
     }
 }
@@ -189,7 +188,10 @@ fn nemesis_run(name: &str, duration_ms: u64, mutant: Option<&str>) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let source = std::fs::read_to_string(crate::scenario_path("scenarios/raft/nemesis.toml"))
         .unwrap()
-        .replace("duration_ms = 10000", &format!("duration_ms = {duration_ms}"));
+        .replace(
+            "duration_ms = 10000",
+            &format!("duration_ms = {duration_ms}"),
+        );
     let scenario = dir.join("nemesis.toml");
     std::fs::write(&scenario, source).unwrap();
     traced_run_of(name, scenario.to_str().unwrap(), 1, mutant)
@@ -251,7 +253,12 @@ fn a_window_boundary_does_not_move_a_rejection() {
             "--window",
             window,
         ]);
-        assert_eq!(output.status.code(), Some(0), "window {window}: {}", stdout(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "window {window}: {}",
+            stdout(&output)
+        );
     }
 }
 
@@ -280,7 +287,12 @@ fn an_election_timer_reset_on_a_stale_append_is_rejected() {
 }
 
 /// `quorumlab sweep SCENARIO --seeds SEEDS --validate-trace N [extra] --out DIR --json`.
-fn validating_sweep(name: &str, scenario: &str, seeds: &str, extra: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+fn validating_sweep(
+    name: &str,
+    scenario: &str,
+    seeds: &str,
+    extra: &[&str],
+) -> (Option<i32>, serde_json::Value, String) {
     let out = temp_dir(name);
     let mut args = vec![
         "sweep",
@@ -297,7 +309,11 @@ fn validating_sweep(name: &str, scenario: &str, seeds: &str, extra: &[&str]) -> 
     let summary = std::fs::read_to_string(out.join("summary.json"))
         .map(|text| serde_json::from_str(&text).unwrap())
         .unwrap_or(serde_json::Value::Null);
-    (output.status.code(), summary, format!("{}{}", stdout(&output), stderr(&output)))
+    (
+        output.status.code(),
+        summary,
+        format!("{}{}", stdout(&output), stderr(&output)),
+    )
 }
 
 #[test]
@@ -313,7 +329,10 @@ fn a_sweep_validates_an_evenly_spaced_sample_of_its_seeds() {
     );
     assert_eq!(code, Some(0), "{text}");
     let verdicts = summary["trace_validation"].as_array().unwrap();
-    let seeds: Vec<u64> = verdicts.iter().map(|v| v["seed"].as_u64().unwrap()).collect();
+    let seeds: Vec<u64> = verdicts
+        .iter()
+        .map(|v| v["seed"].as_u64().unwrap())
+        .collect();
     assert_eq!(seeds, [1, 3], "{text}");
     assert!(verdicts.iter().all(|v| v["valid"] == true), "{text}");
     let seed_dir = PathBuf::from(verdicts[1]["run_dir"].as_str().unwrap());

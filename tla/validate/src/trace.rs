@@ -905,7 +905,9 @@ mod tests {
         assert_eq!(events.starts.len(), 3);
         let events = trace_events(&trace[..4].join("\n"), 1, 2).unwrap();
         assert_eq!(events.starts.len(), 2);
-        let error = trace_events_within(&trace.join("\n"), 1, 2, 4).err().unwrap();
+        let error = trace_events_within(&trace.join("\n"), 1, 2, 4)
+            .err()
+            .unwrap();
         assert!(
             error.starts_with("trace.ndjson:5: trace too long for validation (over 4 events)"),
             "{error}"
