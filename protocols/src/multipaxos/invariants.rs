@@ -239,20 +239,7 @@ impl MultiPaxosChecker {
 }
 
 fn acceptor_promise(node: &MultiPaxos, id: NodeId, accepted: Ballot) -> Result<(), Violation> {
-    if node
-        .durable
-        .promised
-        .is_some_and(|promised| accepted <= promised)
-    {
-        return Ok(());
-    }
-    Err(Violation::new(
-        ACCEPTOR_PROMISE,
-        format!(
-            "{id} accepted ballot {accepted} but promised only {:?}",
-            node.durable.promised
-        ),
-    ))
+    crate::paxos::accepted_within_promise(id, accepted, node.durable.promised)
 }
 
 impl Checker<MultiPaxos> for MultiPaxosChecker {

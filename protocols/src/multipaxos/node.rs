@@ -174,12 +174,7 @@ impl MultiPaxos {
         if matches!(self.role, Role::Leader(_)) {
             return;
         }
-        let promised_round = self.durable.promised.map_or(0, |ballot| ballot.round);
-        self.round = self.round.max(promised_round) + 1;
-        let ballot = Ballot {
-            round: self.round,
-            node: ctx.id.0,
-        };
+        let ballot = Ballot::next(&mut self.round, self.durable.promised, ctx.id);
         let from_slot = self.executed_slots();
         self.role = Role::Candidate(Candidacy {
             ballot,
