@@ -6,6 +6,7 @@
 //! A protocol sees only its inputs and writes only its effects.
 
 pub mod kv;
+pub mod multipaxos;
 pub mod paxos;
 pub mod pbft;
 pub mod pingpong;
@@ -24,5 +25,6 @@ pub fn registry() -> Vec<ProtocolEntry> {
         ProtocolEntry::new(pbft::registration()),
         ProtocolEntry::new(paxos::registration()),
         ProtocolEntry::new(twopc::registration()),
+        ProtocolEntry::new(multipaxos::registration()),
     ]
 }

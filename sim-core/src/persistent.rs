@@ -30,7 +30,7 @@ enum Node<T> {
     Branch(Vec<Arc<Node<T>>>),
 }
 
-/// A persistent vector: `clone` is O(1), `push`, `truncate` and `get` are O(log n).
+/// A persistent vector: `clone` is O(1), `push`, `set`, `truncate` and `get` are O(log n).
 #[derive(Clone)]
 pub struct PersistentVec<T> {
     len: usize,
@@ -114,6 +114,27 @@ impl<T: Clone> PersistentVec<T> {
             Node::Branch(_) => unreachable!("level 0 is a leaf"),
         }
         self.len += 1;
+    }
+
+    /// Replace the element at `index` (which must exist), copying one path of the tree
+    /// when it is shared: how an acceptor overwrites one slot of its log (Multi-Paxos).
+    pub fn set(&mut self, index: usize, value: T) {
+        assert!(
+            index < self.len,
+            "set {index} past the end ({} elements)",
+            self.len
+        );
+        let mut node = Arc::make_mut(&mut self.root);
+        let mut level = self.height;
+        while level > 0 {
+            let slot = (index >> (BITS * level)) & (LEAF - 1);
+            node = Arc::make_mut(&mut node.children()[slot]);
+            level -= 1;
+        }
+        match node {
+            Node::Leaf(items) => items[index & (LEAF - 1)] = value,
+            Node::Branch(_) => unreachable!("level 0 is a leaf"),
+        }
     }
 
     /// Keep the first `len` elements (nothing happens when `len >= self.len()`).
@@ -311,7 +332,12 @@ mod tests {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            if (x >> 33).is_multiple_of(10) && !vec.is_empty() {
+            if (x >> 33).is_multiple_of(7) && !vec.is_empty() {
+                // Overwrite one element (an acceptor's slot).
+                let index = ((x >> 40) as usize) % vec.len();
+                vec[index] = step;
+                persistent.set(index, step);
+            } else if (x >> 33).is_multiple_of(10) && !vec.is_empty() {
                 // Mostly short truncations (a Raft conflict), now and then a deep one.
                 let keep = if step.is_multiple_of(500) {
                     ((x >> 40) as usize) % (vec.len() + 1)

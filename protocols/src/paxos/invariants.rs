@@ -103,22 +103,25 @@ impl PaxosChecker {
 }
 
 fn acceptor_promise(node: &Paxos, id: NodeId) -> Result<(), Violation> {
-    let Some((accepted, _)) = node.durable.accepted else {
-        return Ok(());
-    };
-    if node
-        .durable
-        .promised
-        .is_some_and(|promised| accepted <= promised)
-    {
+    match node.durable.accepted {
+        Some((accepted, _)) => accepted_within_promise(id, accepted, node.durable.promised),
+        None => Ok(()),
+    }
+}
+
+/// The acceptor invariant for one acceptance (shared with Multi-Paxos, whose acceptors
+/// hold one per slot): its ballot is within the acceptor's promise.
+pub(crate) fn accepted_within_promise(
+    id: NodeId,
+    accepted: Ballot,
+    promised: Option<Ballot>,
+) -> Result<(), Violation> {
+    if promised.is_some_and(|promised| accepted <= promised) {
         return Ok(());
     }
     Err(Violation::new(
         ACCEPTOR_PROMISE,
-        format!(
-            "{id} accepted ballot {accepted} but promised only {:?}",
-            node.durable.promised
-        ),
+        format!("{id} accepted ballot {accepted} but promised only {promised:?}"),
     ))
 }
 

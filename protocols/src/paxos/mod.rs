@@ -31,6 +31,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sim_core::*;
 
+pub(crate) use invariants::accepted_within_promise;
 pub use invariants::PaxosChecker;
 pub use mutants::Mutant;
 
@@ -66,6 +67,20 @@ pub enum PaxosMsg {
     Accept { ballot: Ballot, value: Value },
     /// Phase 2b, sent to every learner.
     Accepted { ballot: Ballot, value: Value },
+}
+
+impl Ballot {
+    /// `node`'s next ballot: a round above both `round` (the highest it has used or seen,
+    /// which becomes the new one) and its acceptor's persisted promise, so its ballots stay
+    /// unique across restarts (shared with Multi-Paxos's phase 1).
+    pub fn next(round: &mut u64, promised: Option<Ballot>, node: NodeId) -> Ballot {
+        let promised_round = promised.map_or(0, |ballot| ballot.round);
+        *round = (*round).max(promised_round) + 1;
+        Ballot {
+            round: *round,
+            node: node.0,
+        }
+    }
 }
 
 impl std::fmt::Display for Ballot {
@@ -242,12 +257,7 @@ impl Paxos {
         if self.durable.decided.is_some() {
             return;
         }
-        let promised_round = self.durable.promised.map_or(0, |ballot| ballot.round);
-        self.round = self.round.max(promised_round) + 1;
-        let ballot = Ballot {
-            round: self.round,
-            node: ctx.id.0,
-        };
+        let ballot = Ballot::next(&mut self.round, self.durable.promised, ctx.id);
         self.phase = Phase::Preparing {
             ballot,
             promises: BTreeSet::new(),

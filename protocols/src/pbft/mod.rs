@@ -408,6 +408,41 @@ pub struct KvWorkload {
     pub cas_weight: Option<u64>,
 }
 
+impl KvWorkload {
+    /// The kv machine's configuration from these fields, checked as kv checks them
+    /// (for the protocols that replicate kv's machine outside Raft: PBFT, Multi-Paxos).
+    pub fn machine_config(
+        &self,
+        protocol: &str,
+        cluster_size: u32,
+    ) -> Result<KvConfig, ConfigError> {
+        let mut kv = serde_json::Map::new();
+        for (field, value) in [
+            ("keys", self.keys),
+            ("get_weight", self.get_weight),
+            ("put_weight", self.put_weight),
+            ("append_weight", self.append_weight),
+            ("cas_weight", self.cas_weight),
+        ] {
+            if let Some(value) = value {
+                kv.insert(field.to_string(), value.into());
+            }
+        }
+        let kv_params: KvParams =
+            KvParams::deserialize(serde_json::Value::Object(kv)).map_err(|e| ConfigError {
+                field: "keys".to_string(),
+                message: e.to_string(),
+                fix: format!("see `quorumlab schema --protocol {protocol}`"),
+            })?;
+        Ok(kv_params
+            .config(Setup {
+                cluster_size,
+                mutant: None,
+            })?
+            .machine)
+    }
+}
+
 impl PbftParams {
     fn default_checkpoint_interval() -> u64 {
         4
@@ -446,31 +481,7 @@ impl PbftParams {
                 fix: "write e.g. `view_change_timeout_ms = [300, 400]`".to_string(),
             });
         }
-        let mut kv = serde_json::Map::new();
-        let workload = &self.kv;
-        for (field, value) in [
-            ("keys", workload.keys),
-            ("get_weight", workload.get_weight),
-            ("put_weight", workload.put_weight),
-            ("append_weight", workload.append_weight),
-            ("cas_weight", workload.cas_weight),
-        ] {
-            if let Some(value) = value {
-                kv.insert(field.to_string(), value.into());
-            }
-        }
-        let kv_params: KvParams =
-            KvParams::deserialize(serde_json::Value::Object(kv)).map_err(|e| ConfigError {
-                field: "keys".to_string(),
-                message: e.to_string(),
-                fix: "see `quorumlab schema --protocol pbft`".to_string(),
-            })?;
-        let machine = kv_params
-            .config(Setup {
-                cluster_size: setup.cluster_size,
-                mutant: None,
-            })?
-            .machine;
+        let machine = self.kv.machine_config("pbft", setup.cluster_size)?;
         Ok(PbftConfig {
             checkpoint_interval: self.checkpoint_interval,
             log_window: self.log_window,
