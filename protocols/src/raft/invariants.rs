@@ -226,6 +226,10 @@ pub struct RaftChecker<C: Clone = u64> {
     durable_logs: BTreeMap<NodeId, DurableLog<C>>,
     /// Nodes that are Byzantine in this run: not judged (`Checker::set_byzantine`).
     byzantine: BTreeSet<NodeId>,
+    /// Every node's snapshot, live and durable, covers this index: `registry` and
+    /// `committed` keep nothing below it (`prune_compacted`), so with log compaction the
+    /// ghost state stays bounded too. 0 without snapshots.
+    compacted: LogIndex,
 }
 
 impl<C: Clone> Default for RaftChecker<C> {
@@ -239,6 +243,7 @@ impl<C: Clone> Default for RaftChecker<C> {
             did: Did::default(),
             durable_logs: BTreeMap::new(),
             byzantine: BTreeSet::new(),
+            compacted: 0,
         }
     }
 }
@@ -247,6 +252,12 @@ impl<C: MachineCommand> RaftChecker<C> {
     /// Every leader ever elected, by term.
     pub fn leaders(&self) -> &BTreeMap<Term, NodeId> {
         &self.leaders
+    }
+
+    /// How many entries the ghost keeps (written, committed): bounded with compaction.
+    #[cfg(test)]
+    pub fn ghost_entries(&self) -> (usize, usize) {
+        (self.registry.len(), self.committed.len())
     }
 
     /// The highest index known to be committed.
@@ -386,21 +397,7 @@ impl<C: MachineCommand> RaftChecker<C> {
             if committed.commit_term >= term || Self::holds(node, index, committed) {
                 continue;
             }
-            let held = match node.entry(index) {
-                Some(entry) => format!("{entry:?}"),
-                None => format!("only {} entries", node.last_log_index()),
-            };
-            return Err(Violation::new(
-                "leader_completeness",
-                format!(
-                    "{} is leader of term {term} but lacks committed index {index} {:?} \
-                     (committed by {} in term {}); its log has {held}",
-                    node.id(),
-                    committed.entry,
-                    committed.first_committer,
-                    committed.commit_term
-                ),
-            ));
+            return Err(Self::lacks_committed(node, term, index, committed));
         }
         Ok(())
     }
@@ -427,11 +424,21 @@ impl<C: MachineCommand> RaftChecker<C> {
         if Self::holds(node, index, committed) {
             return Ok(());
         }
+        Err(Self::lacks_committed(node, term, index, committed))
+    }
+
+    /// The leader_completeness violation of `node`, leader of `term`, missing `index`.
+    fn lacks_committed<M: StateMachine<Command = C>>(
+        node: &RaftNode<M>,
+        term: Term,
+        index: LogIndex,
+        committed: &CommittedEntry<C>,
+    ) -> Violation {
         let held = match node.entry(index) {
             Some(entry) => format!("{entry:?}"),
             None => format!("only {} entries", node.last_log_index()),
         };
-        Err(Violation::new(
+        Violation::new(
             "leader_completeness",
             format!(
                 "{} is leader of term {term} but lacks committed index {index} {:?} \
@@ -441,7 +448,7 @@ impl<C: MachineCommand> RaftChecker<C> {
                 committed.first_committer,
                 committed.commit_term
             ),
-        ))
+        )
     }
 
     /// Whether `node` holds the committed entry at `index`: in its log, or in its
@@ -647,6 +654,35 @@ impl<C: MachineCommand> RaftChecker<C> {
                 node.current_term()
             ),
         ))
+    }
+
+    /// Forget the ghost entries below the lowest snapshot of any node, live or durable.
+    /// No node holds an entry there any more, or can again (a node writes, commits and
+    /// snapshots only above its own snapshot, and recovers its durable one), so no check
+    /// reads them; the committed entry at that index stays, as the digest new snapshots
+    /// are compared with.
+    fn prune_compacted<M: StateMachine<Command = C>>(&mut self, nodes: NodesView<'_, RaftNode<M>>) {
+        let durable = |id: NodeId| {
+            self.durable_logs
+                .get(&id)
+                .map_or(0, |log| log.snapshot_index)
+        };
+        let lowest = (0..nodes.len())
+            .map(|position| {
+                let id = NodeId(position as u32);
+                let live = nodes[position]
+                    .as_ref()
+                    .map_or(LogIndex::MAX, |node| node.snapshot_index());
+                live.min(durable(id))
+            })
+            .min()
+            .unwrap_or(0);
+        if lowest <= self.compacted {
+            return;
+        }
+        self.compacted = lowest;
+        self.committed = self.committed.split_off(&lowest);
+        self.registry = self.registry.split_off(&(lowest + 1, 0));
     }
 
     fn record_leader_log<M: StateMachine<Command = C>>(&mut self, node: &RaftNode<M>) {
@@ -859,6 +895,7 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
         if let (true, Some(before)) = (did.armed_election_timer, before) {
             Self::check_timer_reset(node, &before)?;
         }
+        self.prune_compacted(nodes);
         Ok(())
     }
 

@@ -1079,15 +1079,10 @@ impl<M: StateMachine> RaftNode<M> {
         }
     }
 
-    fn on_append_entries(
-        &mut self,
-        out: &mut Output<'_, M>,
-        from: NodeId,
-        term: Term,
-        (prev_log_index, prev_log_term): (LogIndex, Term),
-        entries: Vec<Entry<M::Command>>,
-        leader_commit: LogIndex,
-    ) {
+    /// What AppendEntries and InstallSnapshot do first: answer a request of an older term
+    /// with StaleTerm; otherwise take `from` as the leader of this term (a candidate steps
+    /// down, §5.2) and re-arm the election timer. False when the request goes no further.
+    fn hear_from_leader(&mut self, out: &mut Output<'_, M>, from: NodeId, term: Term) -> bool {
         assert!(
             term <= self.current_term,
             "newer terms are adopted before dispatch"
@@ -1102,7 +1097,7 @@ impl<M: StateMachine> RaftNode<M> {
                 result: AppendResult::StaleTerm,
             };
             self.send(out, from, response);
-            return;
+            return false;
         }
         if self.role == Role::Leader {
             // Two leaders in one term: impossible in Raft (Election Safety, §5.2); only a
@@ -1112,7 +1107,7 @@ impl<M: StateMachine> RaftNode<M> {
                 "{}: two leaders in term {term}",
                 self.id
             );
-            return;
+            return false;
         }
         if self.role == Role::Candidate {
             // §5.2: a candidate that hears from the leader of its term steps down.
@@ -1120,6 +1115,21 @@ impl<M: StateMachine> RaftNode<M> {
         }
         self.leader_hint = Some(from);
         self.arm_election_timer(out);
+        true
+    }
+
+    fn on_append_entries(
+        &mut self,
+        out: &mut Output<'_, M>,
+        from: NodeId,
+        term: Term,
+        (prev_log_index, prev_log_term): (LogIndex, Term),
+        entries: Vec<Entry<M::Command>>,
+        leader_commit: LogIndex,
+    ) {
+        if !self.hear_from_leader(out, from, term) {
+            return;
+        }
 
         // Entries our snapshot covers are committed, so they match the leader's: skip
         // them, and check the first entry after them instead (§7).
@@ -1448,32 +1458,9 @@ impl<M: StateMachine> RaftNode<M> {
         term: Term,
         snapshot: Snapshot<M>,
     ) {
-        assert!(
-            term <= self.current_term,
-            "newer terms are adopted before dispatch"
-        );
-        if term < self.current_term {
-            let response = RaftMsg::AppendEntriesResponse {
-                term: self.current_term,
-                result: AppendResult::StaleTerm,
-            };
-            self.send(out, from, response);
+        if !self.hear_from_leader(out, from, term) {
             return;
         }
-        if self.role == Role::Leader {
-            // Two leaders in one term: only a mutant gets here (see on_append_entries).
-            assert!(
-                out.config.mutant.is_some(),
-                "{}: two leaders in term {term}",
-                self.id
-            );
-            return;
-        }
-        if self.role == Role::Candidate {
-            self.become_follower(out, term);
-        }
-        self.leader_hint = Some(from);
-        self.arm_election_timer(out);
         let match_index = snapshot.last_included_index;
         if match_index > self.commit_index {
             self.install_snapshot(out, from, snapshot);

@@ -1527,13 +1527,15 @@ fn random_schedules_never_violate_safety_in_correct_raft() {
 #[test]
 fn random_schedules_with_snapshots_never_violate_safety() {
     let (mut taken, mut installed, mut restarts) = (0, 0, 0);
-    let mut committed = 0;
+    let (mut committed, mut ghost_committed) = (0, 0);
     for seed in 0..40 {
         let cluster = random_schedule_compacting(seed, None, 3_000, 3);
         if let Some(violation) = &cluster.violation {
             panic!("seed {seed}: {violation:?}");
         }
         committed += cluster.checker.committed_index();
+        let (_, kept) = cluster.checker.ghost_entries();
+        ghost_committed += kept;
         for (_, observation) in &cluster.observations {
             match observation {
                 RaftObs::SnapshotTaken { .. } => taken += 1,
@@ -1544,6 +1546,12 @@ fn random_schedules_with_snapshots_never_violate_safety() {
         }
     }
     assert!(committed > 100, "only {committed} entries committed");
+    // The ghost forgets the entries every node has compacted (without compaction it
+    // keeps every committed one).
+    assert!(
+        ghost_committed * 3 < committed as usize * 2,
+        "the ghost keeps {ghost_committed} of {committed} committed entries"
+    );
     assert!(taken > 100, "only {taken} snapshots taken");
     assert!(installed > 10, "only {installed} snapshots installed");
     assert!(restarts > 40, "only {restarts} restarts");
