@@ -342,7 +342,8 @@ beside Porcupine's own figures for the same sets.
 `bench shrink` shrinks failing seeds of each scenario in --dir (the Raft mutants), in order until one
 shrinks to at most 10 faults plus client ops (at most 4 seeds), and prints sizes before and after.
 `bench long-runs` runs --scenario for 100 s, 1,000 s and 3,600 s of simulated time (cost per event,
-peak RSS) and kv appends to one key at two lengths (history.json bytes per operation).")]
+peak RSS), kv appends to one key at two lengths (history.json bytes per operation), and a quiet
+3-node cluster for 8,640 s and 86,400 s with log compaction (snapshot_every = 100) and without.")]
     Bench {
         /// What to measure.
         #[arg(value_enum, default_value = "sim")]

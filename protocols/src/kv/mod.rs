@@ -114,7 +114,7 @@ impl MachineCommand for KvOp {
 }
 
 /// What applying an operation returns.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum KvOutput {
     /// A get's value (the empty string for an absent key). Written to traces and
@@ -345,8 +345,10 @@ impl KvConfig {
     }
 }
 
-/// The replicated key-value state plus the client session table.
-#[derive(Clone, Debug, Default, Hash, PartialEq, Eq)]
+/// The replicated key-value state plus the client session table. A Raft snapshot (§7)
+/// holds both: a node that installed one without the sessions would apply a retried
+/// request again.
+#[derive(Clone, Debug, Default, Hash, PartialEq, Eq, PartialOrd, Ord)]
 pub struct KvMachine {
     /// Key index to value; an absent key reads as the empty string.
     data: BTreeMap<u32, String>,
@@ -443,6 +445,20 @@ impl StateMachine for KvMachine {
         let output = self.execute(command);
         self.sessions.insert(client, (request, output.clone()));
         output
+    }
+
+    /// Keys and values as text, and per session a client, a request id and an output.
+    fn snapshot_bytes(&self) -> u64 {
+        let data: usize = self.data.values().map(|value| 4 + value.len()).sum();
+        let sessions: usize = self
+            .sessions
+            .values()
+            .map(|(_, output)| match output {
+                KvOutput::Value { value } => 16 + value.len(),
+                KvOutput::Done | KvOutput::Cas { .. } => 17,
+            })
+            .sum();
+        (data + sessions) as u64
     }
 
     fn reads_locally_without_quorum(config: &KvConfig) -> bool {

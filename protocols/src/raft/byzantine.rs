@@ -4,11 +4,11 @@
 
 use sim_core::byzantine::PerturbHooks;
 
-use super::{MachineCommand, RaftConfig, RaftMsg, RaftNode, RaftReply, StateMachine};
+use super::{RaftConfig, RaftMsg, RaftNode, RaftReply, StateMachine};
 
 pub fn perturb_hooks<M: StateMachine>() -> PerturbHooks<RaftNode<M>> {
     PerturbHooks {
-        message: perturb_message::<M::Command, M::Config>,
+        message: perturb_message::<M>,
         // A reply's only content is the committed output: kv's history check judges it.
         reply: |_: &RaftConfig<M::Config>, _: &RaftReply<M::Output>, _| None,
         // `perturb_message` looks at `draw % 2` and `draw % 4`.
@@ -18,17 +18,17 @@ pub fn perturb_hooks<M: StateMachine>() -> PerturbHooks<RaftNode<M>> {
 
 /// One field changed, chosen by `draw`: a vote granted whatever the candidate, a term one
 /// ahead, or a commit index ahead of the log.
-fn perturb_message<Command: MachineCommand, Config>(
-    _config: &RaftConfig<Config>,
-    msg: &RaftMsg<Command>,
+fn perturb_message<M: StateMachine>(
+    _config: &RaftConfig<M::Config>,
+    msg: &RaftMsg<M::Command, M>,
     draw: u64,
-) -> Option<RaftMsg<Command>> {
+) -> Option<RaftMsg<M::Command, M>> {
     let mut changed = msg.clone();
     match &mut changed {
         RaftMsg::RequestVoteResponse { vote_granted, .. } => *vote_granted = true,
-        RaftMsg::RequestVote { term, .. } | RaftMsg::AppendEntriesResponse { term, .. } => {
-            *term += 1
-        }
+        RaftMsg::RequestVote { term, .. }
+        | RaftMsg::AppendEntriesResponse { term, .. }
+        | RaftMsg::InstallSnapshot { term, .. } => *term += 1,
         RaftMsg::AppendEntries {
             term,
             leader_commit,

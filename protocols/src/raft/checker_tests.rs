@@ -384,6 +384,8 @@ fn liveness_leader_needs_a_majority_in_the_leaders_term() {
             "higher_term_steps_down",
             "acknowledged_committed",
             "committed_on_majority",
+            "snapshot_committed",
+            "snapshot_install_no_conflict",
             "election_timer_reset"
         ]
     );
@@ -447,6 +449,7 @@ fn persisted(log: Vec<Entry>) -> Effect<Raft> {
         current_term: 1,
         voted_for: None,
         log: log.into(),
+        snapshot: None,
     })
 }
 

@@ -20,7 +20,15 @@
 //! - `acknowledged_committed`: a client is told of an entry only once it is committed;
 //! - `committed_on_majority`: a leader counts an entry as committed only when a majority
 //!   has it on stable storage (the ghost keeps what each node last persisted);
-//! - `election_timer_reset`: a node re-arms its election timer only when it may (§5.2).
+//! - `election_timer_reset`: a node re-arms its election timer only when it may (§5.2);
+//! - `snapshot_committed`: a snapshot covers only committed entries, exactly the committed
+//!   sequence up to its last index (compared by digest, §7);
+//! - `snapshot_install_no_conflict`: after installing a snapshot, a node keeps no entry
+//!   that conflicts with it (Figure 13, rule 6).
+//!
+//! With snapshots, a node's log starts after its snapshot: the properties above compare
+//! entries where logs hold them, and the compacted prefixes through the snapshot rules
+//! (the ghost keeps, per committed index, the digest of the committed sequence up to it).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,7 +36,7 @@ use sim_core::persistent::PersistentVec;
 use sim_core::{Checker, Effect, Input, NodeId, NodesView, PropertyInfo, Violation};
 
 use super::{
-    Entry, LogIndex, MachineCommand, RaftMsg, RaftNode, RaftObs, RaftReply, RaftTimer,
+    snapshot, Entry, LogIndex, MachineCommand, RaftMsg, RaftNode, RaftObs, RaftReply, RaftTimer,
     StateMachine, Term,
 };
 
@@ -78,6 +86,18 @@ const PROPERTIES: &[PropertyInfo] = &[
                       Persist) of a majority at that moment (§5.3, Figure 2)",
     },
     PropertyInfo {
+        name: SNAPSHOT_COMMITTED,
+        description: "a snapshot a node takes or installs covers only committed entries: its \
+                      last index is at most the node's commitIndex, and it covers exactly the \
+                      committed sequence up to that index (same digest) (§7)",
+    },
+    PropertyInfo {
+        name: SNAPSHOT_INSTALL_NO_CONFLICT,
+        description: "after a node installs a snapshot its log holds no entry that conflicts \
+                      with it: an entry kept after lastIncludedIndex was written after an entry \
+                      of lastIncludedTerm (Figure 13, rule 6)",
+    },
+    PropertyInfo {
         name: ELECTION_TIMER_RESET,
         description: "a node re-arms its election timer only on an AppendEntries of its current \
                       term or later, a vote it grants, stepping down as leader, its own \
@@ -93,6 +113,12 @@ const COMMITTED_ON_MAJORITY: &str = "committed_on_majority";
 
 /// §5.2's timer-reset rule, checked on the step that re-arms the timer.
 const ELECTION_TIMER_RESET: &str = "election_timer_reset";
+
+/// §7: snapshots hold committed state only, checked on the step that takes or installs one.
+const SNAPSHOT_COMMITTED: &str = "snapshot_committed";
+
+/// Figure 13 rule 6, checked on the step that installs a snapshot.
+const SNAPSHOT_INSTALL_NO_CONFLICT: &str = "snapshot_install_no_conflict";
 
 /// Figure 2's "commitIndex increases monotonically", checked on every step.
 const COMMIT_INDEX_MONOTONIC: &str = "commit_index_monotonic";
@@ -149,6 +175,25 @@ struct CommittedEntry<C> {
     /// committed by a leader of this term or earlier (a follower learns commits from the
     /// leader of its current term), so every leader of a later term must hold it.
     commit_term: Term,
+    /// `snapshot::chain` over the committed entries up to this one; `None` when the ghost
+    /// did not see the entry before it committed (only a broken run gets there).
+    prefix_digest: Option<u64>,
+}
+
+/// A node's log as it last persisted it: the entries after its snapshot's last index.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct DurableLog<C: Clone> {
+    snapshot_index: LogIndex,
+    log: PersistentVec<Entry<C>>,
+}
+
+impl<C: Clone> DurableLog<C> {
+    /// The term stored at `index`, or `None` when the snapshot covers it or the log
+    /// ends before it.
+    fn term_at(&self, index: LogIndex) -> Option<Term> {
+        let position = index.checked_sub(self.snapshot_index + 1)?;
+        self.log.get(position as usize).map(|entry| entry.term)
+    }
 }
 
 /// A leader's log as seen after its last step: its length and the term of its last entry.
@@ -178,9 +223,13 @@ pub struct RaftChecker<C: Clone = u64> {
     did: Did,
     /// Each node's log as it last persisted it (what a restart recovers): a
     /// `PersistentVec`, so keeping it is O(1) per Persist, not a copy of the log.
-    durable_logs: BTreeMap<NodeId, PersistentVec<Entry<C>>>,
+    durable_logs: BTreeMap<NodeId, DurableLog<C>>,
     /// Nodes that are Byzantine in this run: not judged (`Checker::set_byzantine`).
     byzantine: BTreeSet<NodeId>,
+    /// Every node's snapshot, live and durable, covers this index: `registry` and
+    /// `committed` keep nothing below it (`prune_compacted`), so with log compaction the
+    /// ghost state stays bounded too. 0 without snapshots.
+    compacted: LogIndex,
 }
 
 impl<C: Clone> Default for RaftChecker<C> {
@@ -194,6 +243,7 @@ impl<C: Clone> Default for RaftChecker<C> {
             did: Did::default(),
             durable_logs: BTreeMap::new(),
             byzantine: BTreeSet::new(),
+            compacted: 0,
         }
     }
 }
@@ -202,6 +252,12 @@ impl<C: MachineCommand> RaftChecker<C> {
     /// Every leader ever elected, by term.
     pub fn leaders(&self) -> &BTreeMap<Term, NodeId> {
         &self.leaders
+    }
+
+    /// How many entries the ghost keeps (written, committed): bounded with compaction.
+    #[cfg(test)]
+    pub fn ghost_entries(&self) -> (usize, usize) {
+        (self.registry.len(), self.committed.len())
     }
 
     /// The highest index known to be committed.
@@ -243,7 +299,7 @@ impl<C: MachineCommand> RaftChecker<C> {
             ));
         }
         let to_index = to_index.min(node.last_log_index());
-        for index in from_index.max(1)..=to_index {
+        for index in from_index.max(node.snapshot_index() + 1)..=to_index {
             let entry = node.entry(index).expect("index within the log");
             let previous_term = node.term_at(index - 1);
             let key = (index, entry.term);
@@ -283,7 +339,9 @@ impl<C: MachineCommand> RaftChecker<C> {
         previous_index: LogIndex,
     ) -> Result<(), Violation> {
         let id = node.id();
-        for committed_index in previous_index + 1..=index {
+        // Below the snapshot only with a mutant that lowers commitIndex: the snapshot
+        // rules judged that prefix.
+        for committed_index in (previous_index + 1).max(node.snapshot_index() + 1)..=index {
             let Some(entry) = node.entry(committed_index) else {
                 return Err(Violation::new(
                     "state_machine_safety",
@@ -295,10 +353,19 @@ impl<C: MachineCommand> RaftChecker<C> {
             };
             match self.committed.get_mut(&committed_index) {
                 None => {
+                    let prefix_digest = match committed_index {
+                        1 => Some(snapshot::EMPTY_DIGEST),
+                        _ => self
+                            .committed
+                            .get(&(committed_index - 1))
+                            .and_then(|before| before.prefix_digest),
+                    }
+                    .map(|digest| snapshot::chain(digest, entry));
                     let committed = CommittedEntry {
                         entry: entry.clone(),
                         first_committer: id,
                         commit_term: node.current_term(),
+                        prefix_digest,
                     };
                     self.committed.insert(committed_index, committed);
                 }
@@ -327,27 +394,10 @@ impl<C: MachineCommand> RaftChecker<C> {
         term: Term,
     ) -> Result<(), Violation> {
         for (&index, committed) in &self.committed {
-            if committed.commit_term >= term {
+            if committed.commit_term >= term || Self::holds(node, index, committed) {
                 continue;
             }
-            let held = node.entry(index);
-            if held != Some(&committed.entry) {
-                let held = match held {
-                    Some(entry) => format!("{entry:?}"),
-                    None => format!("only {} entries", node.last_log_index()),
-                };
-                return Err(Violation::new(
-                    "leader_completeness",
-                    format!(
-                        "{} is leader of term {term} but lacks committed index {index} {:?} \
-                         (committed by {} in term {}); its log has {held}",
-                        node.id(),
-                        committed.entry,
-                        committed.first_committer,
-                        committed.commit_term
-                    ),
-                ));
-            }
+            return Err(Self::lacks_committed(node, term, index, committed));
         }
         Ok(())
     }
@@ -371,14 +421,24 @@ impl<C: MachineCommand> RaftChecker<C> {
         let Some((&index, committed)) = latest else {
             return Ok(());
         };
-        if node.entry(index) == Some(&committed.entry) {
+        if Self::holds(node, index, committed) {
             return Ok(());
         }
+        Err(Self::lacks_committed(node, term, index, committed))
+    }
+
+    /// The leader_completeness violation of `node`, leader of `term`, missing `index`.
+    fn lacks_committed<M: StateMachine<Command = C>>(
+        node: &RaftNode<M>,
+        term: Term,
+        index: LogIndex,
+        committed: &CommittedEntry<C>,
+    ) -> Violation {
         let held = match node.entry(index) {
             Some(entry) => format!("{entry:?}"),
             None => format!("only {} entries", node.last_log_index()),
         };
-        Err(Violation::new(
+        Violation::new(
             "leader_completeness",
             format!(
                 "{} is leader of term {term} but lacks committed index {index} {:?} \
@@ -387,6 +447,88 @@ impl<C: MachineCommand> RaftChecker<C> {
                 committed.entry,
                 committed.first_committer,
                 committed.commit_term
+            ),
+        )
+    }
+
+    /// Whether `node` holds the committed entry at `index`: in its log, or in its
+    /// snapshot (whose content the snapshot rules compared with the committed sequence).
+    fn holds<M: StateMachine<Command = C>>(
+        node: &RaftNode<M>,
+        index: LogIndex,
+        committed: &CommittedEntry<C>,
+    ) -> bool {
+        index <= node.snapshot_index() || node.entry(index) == Some(&committed.entry)
+    }
+
+    /// snapshot_committed (and, for an installed one, snapshot_install_no_conflict):
+    /// `node` just took or installed its snapshot.
+    fn check_snapshot<M: StateMachine<Command = C>>(
+        &self,
+        node: &RaftNode<M>,
+        installed: bool,
+    ) -> Result<(), Violation> {
+        let Some(taken) = node.snapshot() else {
+            return Ok(());
+        };
+        let index = taken.last_included_index;
+        let id = node.id();
+        if index > node.commit_index() {
+            return Err(Violation::new(
+                SNAPSHOT_COMMITTED,
+                format!(
+                    "{id}'s snapshot covers up to index {index}, beyond its commitIndex {}",
+                    node.commit_index()
+                ),
+            ));
+        }
+        let Some(committed) = self.committed.get(&index) else {
+            return Err(Violation::new(
+                SNAPSHOT_COMMITTED,
+                format!(
+                    "{id}'s snapshot covers up to index {index}, which no node has committed \
+                     (committed up to {})",
+                    self.committed_index()
+                ),
+            ));
+        };
+        let digest_differs = committed
+            .prefix_digest
+            .is_some_and(|digest| digest != taken.digest);
+        if committed.entry.term != taken.last_included_term || digest_differs {
+            return Err(Violation::new(
+                SNAPSHOT_COMMITTED,
+                format!(
+                    "{id}'s snapshot up to index {index} (term {}, digest {:016x}) is not the \
+                     committed sequence up to it (its last entry {:?} committed by {}, \
+                     digest {:016x?})",
+                    taken.last_included_term,
+                    taken.digest,
+                    committed.entry,
+                    committed.first_committer,
+                    committed.prefix_digest
+                ),
+            ));
+        }
+        let Some(kept) = node.entry(index + 1).filter(|_| installed) else {
+            return Ok(());
+        };
+        let written_after = self
+            .registry
+            .get(&(index + 1, kept.term))
+            .map(|registered| registered.previous_term);
+        if written_after == Some(taken.last_included_term) {
+            return Ok(());
+        }
+        Err(Violation::new(
+            SNAPSHOT_INSTALL_NO_CONFLICT,
+            format!(
+                "{id} installed a snapshot up to index {index} (term {}) and kept index {} \
+                 (term {}), which was written after an entry of term {}",
+                taken.last_included_term,
+                index + 1,
+                kept.term,
+                written_after.map_or("unknown".to_string(), |term| term.to_string())
             ),
         ))
     }
@@ -404,6 +546,7 @@ impl<C: MachineCommand> RaftChecker<C> {
             return Ok(());
         }
         let intact = node.last_log_index() >= before.length
+            && before.length >= node.snapshot_index()
             && node.term_at(before.length) == before.last_term;
         if intact {
             return Ok(());
@@ -427,7 +570,7 @@ impl<C: MachineCommand> RaftChecker<C> {
         node: &RaftNode<M>,
         index: LogIndex,
     ) -> Result<(), Violation> {
-        if index <= node.commit_index() && (index == 0 || node.entry(index).is_some()) {
+        if index <= node.commit_index() && index <= node.last_log_index() {
             return Ok(());
         }
         Err(Violation::new(
@@ -457,11 +600,15 @@ impl<C: MachineCommand> RaftChecker<C> {
             let Some(entry) = node.entry(committed) else {
                 continue; // state_machine_safety reports a commit past the log.
             };
-            let position = committed as usize - 1;
+            // A durable snapshot covering the index stores it too (the snapshot rules
+            // check that snapshots hold committed entries).
             let stored: Vec<NodeId> = self
                 .durable_logs
                 .iter()
-                .filter(|(_, log)| log.get(position).map(|e| e.term) == Some(entry.term))
+                .filter(|(_, durable)| {
+                    committed <= durable.snapshot_index
+                        || durable.term_at(committed) == Some(entry.term)
+                })
                 .map(|(&id, _)| id)
                 .collect();
             if stored.len() < majority {
@@ -509,6 +656,35 @@ impl<C: MachineCommand> RaftChecker<C> {
         ))
     }
 
+    /// Forget the ghost entries below the lowest snapshot of any node, live or durable.
+    /// No node holds an entry there any more, or can again (a node writes, commits and
+    /// snapshots only above its own snapshot, and recovers its durable one), so no check
+    /// reads them; the committed entry at that index stays, as the digest new snapshots
+    /// are compared with.
+    fn prune_compacted<M: StateMachine<Command = C>>(&mut self, nodes: NodesView<'_, RaftNode<M>>) {
+        let durable = |id: NodeId| {
+            self.durable_logs
+                .get(&id)
+                .map_or(0, |log| log.snapshot_index)
+        };
+        let lowest = (0..nodes.len())
+            .map(|position| {
+                let id = NodeId(position as u32);
+                let live = nodes[position]
+                    .as_ref()
+                    .map_or(LogIndex::MAX, |node| node.snapshot_index());
+                live.min(durable(id))
+            })
+            .min()
+            .unwrap_or(0);
+        if lowest <= self.compacted {
+            return;
+        }
+        self.compacted = lowest;
+        self.committed = self.committed.split_off(&lowest);
+        self.registry = self.registry.split_off(&(lowest + 1, 0));
+    }
+
     fn record_leader_log<M: StateMachine<Command = C>>(&mut self, node: &RaftNode<M>) {
         if node.is_leader() {
             let log = LeaderLog {
@@ -552,7 +728,7 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
         let reset_allowed = match input {
             Input::Init | Input::Restart | Input::Timer(RaftTimer::Election) => true,
             Input::Message {
-                msg: RaftMsg::AppendEntries { term, .. },
+                msg: RaftMsg::AppendEntries { term, .. } | RaftMsg::InstallSnapshot { term, .. },
                 ..
             } => *term >= node.current_term(),
             _ => false,
@@ -597,7 +773,11 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
                 self.did.acknowledged = Some(self.did.acknowledged.unwrap_or(0).max(*index));
             }
             Effect::Persist(durable) => {
-                self.durable_logs.insert(stepped, durable.log.clone());
+                let log = DurableLog {
+                    snapshot_index: durable.snapshot_index(),
+                    log: durable.log.clone(),
+                };
+                self.durable_logs.insert(stepped, log);
             }
             _ => {}
         }
@@ -670,7 +850,10 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
                     // The whole recovered log: the write that put it on disk may have been
                     // in a step cut short by the crash.
                     self.check_log_write(node, 1, last_log_index, None)?;
+                    self.check_snapshot(node, false)?;
                 }
+                RaftObs::SnapshotTaken { .. } => self.check_snapshot(node, false)?,
+                RaftObs::SnapshotInstalled { .. } => self.check_snapshot(node, true)?,
                 RaftObs::BecameLeader { term } => {
                     self.check_became_leader(stepped, term)?;
                     self.check_leader_completeness_latest(node, term)?;
@@ -712,6 +895,7 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
         if let (true, Some(before)) = (did.armed_election_timer, before) {
             Self::check_timer_reset(node, &before)?;
         }
+        self.prune_compacted(nodes);
         Ok(())
     }
 
@@ -755,23 +939,22 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
         // term, then compare the prefixes up to it.
         for (position, a) in up.iter().enumerate() {
             for b in &up[position + 1..] {
+                // Compacted prefixes are compared by the snapshot rules.
+                let floor = a.snapshot_index().max(b.snapshot_index());
                 let mut index = a.last_log_index().min(b.last_log_index());
-                while index > 0 && a.term_at(index) != b.term_at(index) {
+                while index > floor && a.term_at(index) != b.term_at(index) {
                     index -= 1;
                 }
-                if let Some(offset) =
-                    (0..index as usize).find(|&offset| a.log()[offset] != b.log()[offset])
-                {
+                if let Some(differs) = (floor + 1..=index).find(|&i| a.entry(i) != b.entry(i)) {
                     return Err(Violation::new(
                         "log_matching",
                         format!(
-                            "{} and {} agree on index {index} term {} but differ at index {}: {:?} vs {:?}",
+                            "{} and {} agree on index {index} term {} but differ at index {differs}: {:?} vs {:?}",
                             a.id(),
                             b.id(),
                             a.term_at(index),
-                            offset + 1,
-                            a.log()[offset],
-                            b.log()[offset]
+                            a.entry(differs),
+                            b.entry(differs)
                         ),
                     ));
                 }
@@ -787,7 +970,7 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
         // state_machine_safety: committed prefixes agree with the ghost and with each other.
         for (position, a) in up.iter().enumerate() {
             let a_committed = a.commit_index().min(a.last_log_index());
-            for index in 1..=a_committed {
+            for index in a.snapshot_index() + 1..=a_committed {
                 let entry = a.entry(index).expect("within the log");
                 if let Some(committed) = self.committed.get(&index) {
                     if committed.entry != *entry {
@@ -805,7 +988,8 @@ impl<M: StateMachine> Checker<RaftNode<M>> for RaftChecker<M::Command> {
             }
             for b in &up[position + 1..] {
                 let both = a_committed.min(b.commit_index().min(b.last_log_index()));
-                for index in 1..=both {
+                let floor = a.snapshot_index().max(b.snapshot_index());
+                for index in floor + 1..=both {
                     if a.entry(index) != b.entry(index) {
                         return Err(Violation::new(
                             "state_machine_safety",

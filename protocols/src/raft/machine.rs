@@ -41,7 +41,7 @@ impl<T: Clone + Debug + Hash + Eq + Serialize + Send + Sync + 'static> MachineOu
 /// A deterministic state machine replicated by Raft. `apply` is a pure function of the
 /// machine's state and the command; every node applies the same commands in the same
 /// order, so every node's machine passes through the same states (State Machine Safety).
-pub trait StateMachine: Clone + Debug + Default + Hash + Eq + Send + Sync + 'static {
+pub trait StateMachine: Clone + Debug + Default + Hash + Eq + Ord + Send + Sync + 'static {
     /// The machine's validated parameters (workload shape, mutant switches).
     type Config: Clone + Debug + Default + Hash + Eq + Send + Sync + 'static;
     /// What a client sends.
@@ -66,6 +66,10 @@ pub trait StateMachine: Clone + Debug + Default + Hash + Eq + Send + Sync + 'sta
         request: u64,
         command: &Self::Command,
     ) -> Self::Output;
+
+    /// The size of a snapshot of this state on the wire (InstallSnapshot, the bandwidth
+    /// model).
+    fn snapshot_bytes(&self) -> u64;
 
     /// For the stale-read mutant only: a read-only operation answered from this node's
     /// current state, without going through the log. `None` if `op` is not a read.
@@ -108,7 +112,7 @@ pub struct RaftOp {
 
 /// The `raft` protocol's machine: the log of opaque values is the whole point, so
 /// applying a value changes nothing and answers nothing beyond "committed at index".
-#[derive(Clone, Debug, Default, Hash, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Hash, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ValueLog;
 
 impl StateMachine for ValueLog {
@@ -129,6 +133,10 @@ impl StateMachine for ValueLog {
     }
 
     fn apply(&mut self, _config: &(), _client: ClientId, _request: u64, _command: &u64) {}
+
+    fn snapshot_bytes(&self) -> u64 {
+        0
+    }
 
     fn read_locally(&self, _op: &RaftOp) -> Option<()> {
         None

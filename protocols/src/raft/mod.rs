@@ -28,8 +28,20 @@
 //! log are written with a `Persist` effect before any send or reply that depends on them,
 //! because the simulator may crash a node between a `Persist` and the effects after it.
 //!
+//! Log compaction (§7, `snapshot.rs`): with the scenario parameter `snapshot_every = N`
+//! (0, the default, turns it off), a node that has applied N entries past its last
+//! snapshot replaces that prefix of its log with a snapshot of its state machine, at the
+//! start of its next step. A leader sends InstallSnapshot to a follower whose nextIndex
+//! falls inside its snapshot; the follower answers as to an AppendEntries that matched up
+//! to the snapshot's last index. Installing discards the follower's log, except the
+//! entries after the snapshot when its entry at lastIncludedIndex has lastIncludedTerm
+//! (Figure 13, rule 6), and its machine state. Persistent state is the snapshot plus the
+//! log after it; a restarted node resumes from its snapshot (commit index and applied
+//! state at the snapshot's index) and replays only the log after it.
+//!
 //! Log indices are 1-based as in the paper: index 0 is the empty prefix, with term 0.
-//! `self.log[i - 1]` holds index `i`.
+//! `self.log[i - s - 1]` holds index `i`, where `s` is the snapshot's last included index
+//! (0 without a snapshot); the helpers `entry` and `term_at` do the arithmetic.
 
 use std::collections::BTreeMap;
 
@@ -47,6 +59,7 @@ mod byzantine;
 pub mod invariants;
 pub mod machine;
 pub mod mutants;
+pub mod snapshot;
 
 #[cfg(test)]
 mod checker_tests;
@@ -56,6 +69,7 @@ mod tests;
 pub use invariants::RaftChecker;
 pub use machine::{MachineCommand, MachineOutput, RaftOp, StateMachine, ValueLog};
 pub use mutants::Mutant;
+pub use snapshot::Snapshot;
 
 /// The `raft` protocol: Raft over a log of opaque values.
 pub type Raft = RaftNode<ValueLog>;
@@ -84,6 +98,9 @@ pub struct RaftConfig<MachineConfig = ()> {
     /// Heartbeat-timer AppendEntries carry no entries and use prevLogIndex =
     /// matchIndex[peer] (etcd/raft style) rather than starting at nextIndex.
     pub empty_heartbeats: bool,
+    /// Compact the log once this many applied entries follow the last snapshot (§7);
+    /// 0 never compacts.
+    pub snapshot_every: u64,
     /// `None` is the correct protocol.
     pub mutant: Option<Mutant>,
     /// The replicated state machine's own parameters.
@@ -100,6 +117,7 @@ impl<MachineConfig: Default> Default for RaftConfig<MachineConfig> {
             heartbeat_us: 50_000,
             max_entries_per_append: 64,
             empty_heartbeats: false,
+            snapshot_every: 0,
             mutant: None,
             machine: MachineConfig::default(),
         }
@@ -162,6 +180,7 @@ impl<MachineConfig: Default> RaftConfig<MachineConfig> {
             heartbeat_us: heartbeat_ms * 1000,
             max_entries_per_append,
             empty_heartbeats: false,
+            snapshot_every: 0,
             mutant,
             machine: MachineConfig::default(),
         })
@@ -197,9 +216,11 @@ pub enum AppendResult {
     StaleTerm,
 }
 
-/// Raft's RPCs (Figure 2). Responses are messages of their own, matched by term.
+/// Raft's RPCs (Figure 2, and Figure 13's InstallSnapshot). Responses are messages of
+/// their own, matched by term.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub enum RaftMsg<Command = u64> {
+#[serde(bound(serialize = "Command: Serialize"))]
+pub enum RaftMsg<Command = u64, M = ValueLog> {
     RequestVote {
         term: Term,
         last_log_index: LogIndex,
@@ -220,26 +241,35 @@ pub enum RaftMsg<Command = u64> {
         term: Term,
         result: AppendResult,
     },
+    /// The leader's snapshot, sent whole (Figure 13 without chunking: offset 0, done).
+    /// The follower answers with an AppendEntriesResponse: a success with match_index =
+    /// lastIncludedIndex, or StaleTerm.
+    InstallSnapshot {
+        term: Term,
+        snapshot: Snapshot<M>,
+    },
 }
 
-impl<Command> RaftMsg<Command> {
+impl<Command, M> RaftMsg<Command, M> {
     pub fn term(&self) -> Term {
         match self {
             RaftMsg::RequestVote { term, .. }
             | RaftMsg::RequestVoteResponse { term, .. }
             | RaftMsg::AppendEntries { term, .. }
-            | RaftMsg::AppendEntriesResponse { term, .. } => *term,
+            | RaftMsg::AppendEntriesResponse { term, .. }
+            | RaftMsg::InstallSnapshot { term, .. } => *term,
         }
     }
 }
 
-impl<Command: MachineCommand> Message for RaftMsg<Command> {
+impl<M: StateMachine> Message for RaftMsg<M::Command, M> {
     fn kind(&self) -> &'static str {
         match self {
             RaftMsg::RequestVote { .. } => "request_vote",
             RaftMsg::RequestVoteResponse { .. } => "request_vote_response",
             RaftMsg::AppendEntries { .. } => "append_entries",
             RaftMsg::AppendEntriesResponse { .. } => "append_entries_response",
+            RaftMsg::InstallSnapshot { .. } => "install_snapshot",
         }
     }
 
@@ -253,6 +283,9 @@ impl<Command: MachineCommand> Message for RaftMsg<Command> {
                     .map(|entry| 16 + u64::from(entry.value.size_bytes()))
                     .sum();
                 u32::try_from(32 + entries_bytes).unwrap_or(u32::MAX)
+            }
+            RaftMsg::InstallSnapshot { snapshot, .. } => {
+                u32::try_from(40 + snapshot.machine.snapshot_bytes()).unwrap_or(u32::MAX)
             }
             _ => 32,
         }
@@ -276,14 +309,25 @@ impl TimerName for RaftTimer {
     }
 }
 
-/// What a node keeps on stable storage (Figure 2, "persistent state on all servers").
-/// The log is a `PersistentVec` shared with the node's own, so a `Persist` costs O(1)
-/// and the edit after it copies one path of the tree, never the whole log.
+/// What a node keeps on stable storage (Figure 2, "persistent state on all servers", and
+/// §7's snapshot). The log is a `PersistentVec` shared with the node's own, so a `Persist`
+/// costs O(1) and the edit after it copies one path of the tree, never the whole log; it
+/// holds the entries after the snapshot.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
-pub struct RaftDurable<Command: Clone = u64> {
+pub struct RaftDurable<Command: Clone = u64, M = ValueLog> {
     pub current_term: Term,
     pub voted_for: Option<NodeId>,
     pub log: PersistentVec<Entry<Command>>,
+    pub snapshot: Option<Snapshot<M>>,
+}
+
+impl<Command: Clone, M> RaftDurable<Command, M> {
+    /// The index of the last entry the snapshot covers (0 without one).
+    pub fn snapshot_index(&self) -> LogIndex {
+        self.snapshot
+            .as_ref()
+            .map_or(0, |snapshot| snapshot.last_included_index)
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, Serialize)]
@@ -343,6 +387,19 @@ pub enum RaftObs {
         current_term: Term,
         last_log_index: LogIndex,
     },
+    /// The node compacted its log: a snapshot of its machine now covers
+    /// `1..=last_included_index`, and the log holds only what follows (§7).
+    SnapshotTaken {
+        last_included_index: LogIndex,
+        last_included_term: Term,
+    },
+    /// The node installed `from`'s snapshot (Figure 13): its machine, commit index and
+    /// applied index are the snapshot's, and its log holds only entries after it.
+    SnapshotInstalled {
+        last_included_index: LogIndex,
+        last_included_term: Term,
+        from: NodeId,
+    },
 }
 
 impl Observation for RaftObs {
@@ -353,6 +410,8 @@ impl Observation for RaftObs {
         "log_write",
         "commit",
         "recovered",
+        "snapshot_taken",
+        "snapshot_installed",
     ];
     fn kind(&self) -> &'static str {
         match self {
@@ -362,6 +421,8 @@ impl Observation for RaftObs {
             RaftObs::LogWrite { .. } => "log_write",
             RaftObs::Commit { .. } => "commit",
             RaftObs::Recovered { .. } => "recovered",
+            RaftObs::SnapshotTaken { .. } => "snapshot_taken",
+            RaftObs::SnapshotInstalled { .. } => "snapshot_installed",
         }
     }
 }
@@ -393,8 +454,11 @@ pub struct RaftNode<M: StateMachine> {
     // Persistent state on all servers (Figure 2).
     current_term: Term,
     voted_for: Option<NodeId>,
-    /// Persistent (O(1) to clone), so persisting it costs nothing.
+    /// Persistent (O(1) to clone), so persisting it costs nothing. The entries after the
+    /// snapshot, if any.
     log: PersistentVec<Entry<M::Command>>,
+    /// The latest snapshot (§7): it replaces the log's prefix `1..=last_included_index`.
+    snapshot: Option<Snapshot<M>>,
 
     // Volatile state on all servers.
     commit_index: LogIndex,
@@ -416,6 +480,8 @@ pub struct RaftNode<M: StateMachine> {
     // order (§5.3). Volatile: rebuilt from the log as commits are learnt after a restart.
     machine: M,
     last_applied: LogIndex,
+    /// `snapshot::chain` over the entries `1..=last_applied`, for the next snapshot.
+    applied_digest: u64,
 }
 
 /// The effects of one step, plus whether the durable state changed since it was last
@@ -446,9 +512,27 @@ impl<M: StateMachine> RaftNode<M> {
         self.voted_for
     }
 
-    /// The log; `log()[i - 1]` is the entry at index `i`.
+    /// The log after the snapshot; `log()[i - snapshot_index() - 1]` is the entry at
+    /// index `i` (use `entry`).
     pub fn log(&self) -> &PersistentVec<Entry<M::Command>> {
         &self.log
+    }
+
+    /// The latest snapshot, if the node has compacted its log or installed one.
+    pub fn snapshot(&self) -> Option<&Snapshot<M>> {
+        self.snapshot.as_ref()
+    }
+
+    /// The index of the last entry the snapshot covers (0 without a snapshot).
+    pub fn snapshot_index(&self) -> LogIndex {
+        self.snapshot
+            .as_ref()
+            .map_or(0, |snapshot| snapshot.last_included_index)
+    }
+
+    /// The state machine (what this node has applied).
+    pub fn machine(&self) -> &M {
+        &self.machine
     }
 
     pub fn commit_index(&self) -> LogIndex {
@@ -468,32 +552,40 @@ impl<M: StateMachine> RaftNode<M> {
     }
 
     pub fn last_log_index(&self) -> LogIndex {
-        self.log.len() as LogIndex
+        self.snapshot_index() + self.log.len() as LogIndex
     }
 
     pub fn last_log_term(&self) -> Term {
         self.term_at(self.last_log_index())
     }
 
-    /// The term of the entry at `index`; 0 for the empty prefix.
+    /// The term of the entry at `index`; 0 for the empty prefix, the snapshot's
+    /// lastIncludedTerm at its last index. Indices inside the snapshot have no term here.
     pub fn term_at(&self, index: LogIndex) -> Term {
         assert!(
             index <= self.last_log_index(),
             "term_at({index}) past the log end"
         );
-        if index == 0 {
-            0
-        } else {
-            self.log[index as usize - 1].term
+        let snapshot_index = self.snapshot_index();
+        assert!(
+            index >= snapshot_index,
+            "term_at({index}) inside the snapshot (up to {snapshot_index})"
+        );
+        match &self.snapshot {
+            _ if index > snapshot_index => self.log[(index - snapshot_index) as usize - 1].term,
+            Some(snapshot) => snapshot.last_included_term,
+            None => 0,
         }
     }
 
-    /// The entry at `index` (1-based), if the log has one.
+    /// The entry at `index` (1-based), if the log holds one: not past its end, and not
+    /// compacted into the snapshot.
     pub fn entry(&self, index: LogIndex) -> Option<&Entry<M::Command>> {
-        if index == 0 {
+        let snapshot_index = self.snapshot_index();
+        if index <= snapshot_index {
             None
         } else {
-            self.log.get(index as usize - 1)
+            self.log.get((index - snapshot_index) as usize - 1)
         }
     }
 
@@ -508,19 +600,21 @@ impl<M: StateMachine> RaftNode<M> {
             .filter(move |&node| node != id)
     }
 
-    fn durable(&self, config: &RaftConfig<M::Config>) -> RaftDurable<M::Command> {
+    fn durable(&self, config: &RaftConfig<M::Config>) -> RaftDurable<M::Command, M> {
         if config.mutant == Some(Mutant::VolatileVotedFor) {
             // The bug: only the log reaches stable storage.
             return RaftDurable {
                 current_term: 0,
                 voted_for: None,
                 log: self.log.clone(),
+                snapshot: self.snapshot.clone(),
             };
         }
         RaftDurable {
             current_term: self.current_term,
             voted_for: self.voted_for,
             log: self.log.clone(),
+            snapshot: self.snapshot.clone(),
         }
     }
 
@@ -533,7 +627,7 @@ impl<M: StateMachine> RaftNode<M> {
     }
 
     /// Every send goes through here so that it follows the persist it depends on.
-    fn send(&self, out: &mut Output<'_, M>, to: NodeId, msg: RaftMsg<M::Command>) {
+    fn send(&self, out: &mut Output<'_, M>, to: NodeId, msg: RaftMsg<M::Command, M>) {
         assert!(to != self.id, "{}: send to itself", self.id);
         assert!(
             to.0 < self.cluster_size,
@@ -626,7 +720,14 @@ impl<M: StateMachine> RaftNode<M> {
                     self.commit_index
                 );
             }
-            self.log.truncate(truncate_from as usize - 1);
+            let snapshot_index = self.snapshot_index();
+            assert!(
+                truncate_from > snapshot_index,
+                "{}: truncating from {truncate_from}, inside the snapshot (up to {snapshot_index})",
+                self.id
+            );
+            self.log
+                .truncate((truncate_from - snapshot_index) as usize - 1);
         }
         let from_index = self.last_log_index() + 1;
         for entry in entries {
@@ -673,10 +774,12 @@ impl<M: StateMachine> RaftNode<M> {
         } else {
             index
         };
+        let snapshot_index = self.snapshot_index();
         while self.last_applied < apply_to {
             self.last_applied += 1;
             let applied_index = self.last_applied;
-            let entry = &self.log[applied_index as usize - 1];
+            let entry = &self.log[(applied_index - snapshot_index) as usize - 1];
+            self.applied_digest = snapshot::chain(self.applied_digest, entry);
             let output = self.machine.apply(
                 &out.config.machine,
                 entry.client,
@@ -795,6 +898,8 @@ impl<M: StateMachine> RaftNode<M> {
 
     /// Send AppendEntries from `next_index[peer]`, at most `max_entries_per_append` entries,
     /// and advance `next_index[peer]` past them optimistically (a rejection resets it).
+    /// When the entry before `next_index[peer]` is compacted away, send the snapshot
+    /// instead (§7), and advance `next_index[peer]` past it.
     fn send_append_entries(&mut self, out: &mut Output<'_, M>, peer: NodeId) {
         assert!(self.role == Role::Leader);
         let next = self.next_index[peer.index()];
@@ -803,10 +908,23 @@ impl<M: StateMachine> RaftNode<M> {
             "next_index {next} out of range"
         );
         let prev_log_index = next - 1;
+        let snapshot_index = self.snapshot_index();
+        if let (Some(snapshot), true) = (&self.snapshot, prev_log_index < snapshot_index) {
+            let msg = RaftMsg::InstallSnapshot {
+                term: self.current_term,
+                snapshot: snapshot.clone(),
+            };
+            self.next_index[peer.index()] = snapshot_index + 1;
+            self.send(out, peer, msg);
+            return;
+        }
         let end = self
             .last_log_index()
             .min(prev_log_index + out.config.max_entries_per_append);
-        let entries = self.log.to_vec_range(prev_log_index as usize, end as usize);
+        let entries = self.log.to_vec_range(
+            (prev_log_index - snapshot_index) as usize,
+            (end - snapshot_index) as usize,
+        );
         self.next_index[peer.index()] = end + 1;
         let msg = RaftMsg::AppendEntries {
             term: self.current_term,
@@ -840,7 +958,8 @@ impl<M: StateMachine> RaftNode<M> {
             self.majority()
         };
         let majority_index = matched[quorum - 1];
-        if majority_index <= self.commit_index {
+        // (Below the snapshot only with snapshot-uncommitted, whose snapshot runs ahead.)
+        if majority_index <= self.commit_index || majority_index < self.snapshot_index() {
             return;
         }
         let current_term_entry = self.term_at(majority_index) == self.current_term;
@@ -881,6 +1000,11 @@ impl<M: StateMachine> RaftNode<M> {
         for peer in peers {
             let prev_log_index = self.match_index[peer.index()];
             self.next_index[peer.index()] = prev_log_index + 1;
+            if prev_log_index < self.snapshot_index() {
+                // The entry to check is compacted away: the peer needs the snapshot.
+                self.send_append_entries(out, peer);
+                continue;
+            }
             let msg = RaftMsg::AppendEntries {
                 term: self.current_term,
                 prev_log_index,
@@ -955,15 +1079,10 @@ impl<M: StateMachine> RaftNode<M> {
         }
     }
 
-    fn on_append_entries(
-        &mut self,
-        out: &mut Output<'_, M>,
-        from: NodeId,
-        term: Term,
-        (prev_log_index, prev_log_term): (LogIndex, Term),
-        entries: Vec<Entry<M::Command>>,
-        leader_commit: LogIndex,
-    ) {
+    /// What AppendEntries and InstallSnapshot do first: answer a request of an older term
+    /// with StaleTerm; otherwise take `from` as the leader of this term (a candidate steps
+    /// down, §5.2) and re-arm the election timer. False when the request goes no further.
+    fn hear_from_leader(&mut self, out: &mut Output<'_, M>, from: NodeId, term: Term) -> bool {
         assert!(
             term <= self.current_term,
             "newer terms are adopted before dispatch"
@@ -978,7 +1097,7 @@ impl<M: StateMachine> RaftNode<M> {
                 result: AppendResult::StaleTerm,
             };
             self.send(out, from, response);
-            return;
+            return false;
         }
         if self.role == Role::Leader {
             // Two leaders in one term: impossible in Raft (Election Safety, §5.2); only a
@@ -988,7 +1107,7 @@ impl<M: StateMachine> RaftNode<M> {
                 "{}: two leaders in term {term}",
                 self.id
             );
-            return;
+            return false;
         }
         if self.role == Role::Candidate {
             // §5.2: a candidate that hears from the leader of its term steps down.
@@ -996,6 +1115,49 @@ impl<M: StateMachine> RaftNode<M> {
         }
         self.leader_hint = Some(from);
         self.arm_election_timer(out);
+        true
+    }
+
+    fn on_append_entries(
+        &mut self,
+        out: &mut Output<'_, M>,
+        from: NodeId,
+        term: Term,
+        (prev_log_index, prev_log_term): (LogIndex, Term),
+        entries: Vec<Entry<M::Command>>,
+        leader_commit: LogIndex,
+    ) {
+        if !self.hear_from_leader(out, from, term) {
+            return;
+        }
+
+        // Entries our snapshot covers are committed, so they match the leader's: skip
+        // them, and check the first entry after them instead (§7).
+        let last_new_index = prev_log_index + entries.len() as LogIndex;
+        let skipped = self
+            .snapshot_index()
+            .saturating_sub(prev_log_index)
+            .min(entries.len() as LogIndex);
+        let (prev_log_index, prev_log_term, entries) = match skipped {
+            0 => (prev_log_index, prev_log_term, entries),
+            _ => {
+                let prev_term = entries[skipped as usize - 1].term;
+                let rest = entries[skipped as usize..].to_vec();
+                (prev_log_index + skipped, prev_term, rest)
+            }
+        };
+        if prev_log_index < self.snapshot_index() {
+            // Everything this request carries is inside our snapshot.
+            let result = AppendResult::Success {
+                match_index: last_new_index,
+            };
+            let response = RaftMsg::AppendEntriesResponse {
+                term: self.current_term,
+                result,
+            };
+            self.send(out, from, response);
+            return;
+        }
 
         // Consistency check (§5.3): our log must contain prevLogIndex with prevLogTerm.
         if prev_log_index > self.last_log_index() {
@@ -1017,7 +1179,9 @@ impl<M: StateMachine> RaftNode<M> {
         if our_prev_term != prev_log_term {
             assert!(prev_log_index >= 1, "index 0 always matches");
             let mut first_index_of_term = prev_log_index;
-            while first_index_of_term > 1 && self.term_at(first_index_of_term - 1) == our_prev_term
+            let first_in_log = self.snapshot_index() + 1;
+            while first_index_of_term > first_in_log
+                && self.term_at(first_index_of_term - 1) == our_prev_term
             {
                 first_index_of_term -= 1;
             }
@@ -1038,7 +1202,6 @@ impl<M: StateMachine> RaftNode<M> {
 
         // §5.3 rule 3 and 4: delete only from the first conflicting entry, then append what
         // is new. An entry that already matches stays: this request may be stale.
-        let last_new_index = prev_log_index + entries.len() as LogIndex;
         if out.mutant(Mutant::TruncateOnAnyAppend) {
             // The bug: delete everything after prevLogIndex whatever the entries say.
             let truncate_from =
@@ -1167,7 +1330,9 @@ impl<M: StateMachine> RaftNode<M> {
         let mut machine = self.machine.clone();
         let mut output = None;
         for applied_index in self.last_applied + 1..=index {
-            let entry = &self.log[applied_index as usize - 1];
+            let entry = self
+                .entry(applied_index)
+                .expect("unapplied entries are in the log");
             output =
                 Some(machine.apply(&config.machine, entry.client, entry.request, &entry.value));
         }
@@ -1176,7 +1341,7 @@ impl<M: StateMachine> RaftNode<M> {
 
     /// The last index of our log whose entry has `term`, if any.
     fn last_index_of_term(&self, term: Term) -> Option<LogIndex> {
-        (1..=self.last_log_index())
+        (self.snapshot_index().max(1)..=self.last_log_index())
             .rev()
             .find(|&index| self.term_at(index) == term)
     }
@@ -1234,7 +1399,7 @@ impl<M: StateMachine> RaftNode<M> {
         }
     }
 
-    fn on_message(&mut self, out: &mut Output<'_, M>, from: NodeId, msg: RaftMsg<M::Command>) {
+    fn on_message(&mut self, out: &mut Output<'_, M>, from: NodeId, msg: RaftMsg<M::Command, M>) {
         assert!(
             from != self.id && from.0 < self.cluster_size,
             "{}: message from {from}",
@@ -1277,12 +1442,125 @@ impl<M: StateMachine> RaftNode<M> {
             RaftMsg::AppendEntriesResponse { term, result } => {
                 self.on_append_entries_response(out, from, term, result)
             }
+            RaftMsg::InstallSnapshot { term, snapshot } => {
+                self.on_install_snapshot(out, from, term, snapshot)
+            }
         }
+    }
+
+    /// InstallSnapshot (Figure 13): a follower adopts the leader's snapshot when it covers
+    /// more than the follower has committed, and answers as to an AppendEntries that
+    /// matched up to the snapshot's last index.
+    fn on_install_snapshot(
+        &mut self,
+        out: &mut Output<'_, M>,
+        from: NodeId,
+        term: Term,
+        snapshot: Snapshot<M>,
+    ) {
+        if !self.hear_from_leader(out, from, term) {
+            return;
+        }
+        let match_index = snapshot.last_included_index;
+        if match_index > self.commit_index {
+            self.install_snapshot(out, from, snapshot);
+        }
+        // Either way the log now matches the leader's up to the snapshot's last index: it
+        // was installed, or that prefix is committed here already.
+        let result = AppendResult::Success { match_index };
+        let response = RaftMsg::AppendEntriesResponse {
+            term: self.current_term,
+            result,
+        };
+        self.send(out, from, response);
+    }
+
+    /// Replace the log's prefix and the machine's state with `snapshot` (Figure 13, rules 6
+    /// to 8): the entries after it stay only when the log holds its last entry with its
+    /// term; otherwise the whole log goes.
+    fn install_snapshot(&mut self, out: &mut Output<'_, M>, from: NodeId, snapshot: Snapshot<M>) {
+        let index = snapshot.last_included_index;
+        let term = snapshot.last_included_term;
+        assert!(index > self.commit_index && self.commit_index >= self.snapshot_index());
+        let holds_last = index <= self.last_log_index();
+        let keep = holds_last
+            && (self.term_at(index) == term || out.mutant(Mutant::KeepConflictingAfterInstall));
+        // The bug of keep-conflicting-after-install: entries after the snapshot stay even
+        // when this log's entry at lastIncludedIndex has another term.
+        self.log = if keep {
+            self.log_after(index)
+        } else {
+            PersistentVec::new()
+        };
+        self.machine = M::clone(&snapshot.machine);
+        self.commit_index = index;
+        self.last_applied = index;
+        self.applied_digest = snapshot.digest;
+        self.snapshot = Some(snapshot);
+        out.durable_changed = true;
+        out.fx.observe(RaftObs::SnapshotInstalled {
+            last_included_index: index,
+            last_included_term: term,
+            from,
+        });
+    }
+
+    /// The log's entries after `index` (at most the unapplied tail: O(its length)).
+    fn log_after(&self, index: LogIndex) -> PersistentVec<Entry<M::Command>> {
+        let snapshot_index = self.snapshot_index();
+        assert!(snapshot_index <= index && index <= self.last_log_index());
+        let start = (index - snapshot_index) as usize;
+        self.log.to_vec_range(start, self.log.len()).into()
+    }
+
+    /// §7: once `snapshot_every` applied entries follow the last snapshot, snapshot the
+    /// machine and drop that prefix of the log. Called at the start of a step, so that
+    /// checkers have seen the entries committed (in the step that applied them) before
+    /// they leave the log.
+    fn compact_if_due(&mut self, out: &mut Output<'_, M>) {
+        let every = out.config.snapshot_every;
+        if every == 0 || self.last_applied - self.snapshot_index() < every {
+            return;
+        }
+        if out.mutant(Mutant::SnapshotUncommitted) {
+            // The bug: the snapshot covers the whole log, committed or not.
+            self.apply_uncommitted(out.config);
+        }
+        let index = self.last_applied;
+        let snapshot = Snapshot {
+            last_included_index: index,
+            last_included_term: self.term_at(index),
+            digest: self.applied_digest,
+            machine: std::sync::Arc::new(self.machine.clone()),
+        };
+        self.log = self.log_after(index);
+        self.snapshot = Some(snapshot);
+        out.durable_changed = true;
+        out.fx.observe(RaftObs::SnapshotTaken {
+            last_included_index: index,
+            last_included_term: self.term_at(index),
+        });
+    }
+
+    /// For the snapshot-uncommitted mutant only: apply every entry of the log, committed
+    /// or not, answering nobody (the clients of entries so applied time out).
+    fn apply_uncommitted(&mut self, config: &RaftConfig<M::Config>) {
+        let snapshot_index = self.snapshot_index();
+        while self.last_applied < self.last_log_index() {
+            self.last_applied += 1;
+            let entry = &self.log[(self.last_applied - snapshot_index) as usize - 1];
+            self.applied_digest = snapshot::chain(self.applied_digest, entry);
+            self.machine
+                .apply(&config.machine, entry.client, entry.request, &entry.value);
+        }
+        self.pending.retain(|&index, _| index > self.last_applied);
     }
 
     /// Invariants of one node's state, true between any two steps.
     fn assert_invariants(&self, config: &RaftConfig<M::Config>) {
         assert!(self.commit_index <= self.last_log_index() || config.mutant.is_some());
+        assert!(self.last_applied >= self.snapshot_index());
+        assert!(self.snapshot_index() <= self.commit_index || config.mutant.is_some());
         if config.mutant.is_none() {
             // Terms never decrease along the log (asserted at every write, in
             // `write_log`), so the last entry's term bounds them all: O(1) per step.
@@ -1309,9 +1587,9 @@ impl<M: StateMachine> RaftNode<M> {
 
 impl<M: StateMachine> Protocol for RaftNode<M> {
     type Config = RaftConfig<M::Config>;
-    type Msg = RaftMsg<M::Command>;
+    type Msg = RaftMsg<M::Command, M>;
     type Timer = RaftTimer;
-    type Durable = RaftDurable<M::Command>;
+    type Durable = RaftDurable<M::Command, M>;
     type Op = M::Op;
     type Reply = RaftReply<M::Output>;
     type Obs = RaftObs;
@@ -1332,20 +1610,31 @@ impl<M: StateMachine> Protocol for RaftNode<M> {
             next_index: Vec::new(),
             match_index: Vec::new(),
             pending: BTreeMap::new(),
+            snapshot: None,
             machine: M::default(),
             last_applied: 0,
+            applied_digest: snapshot::EMPTY_DIGEST,
         }
     }
 
     fn recover(
         ctx: &Ctx<'_, RaftConfig<M::Config>>,
-        durable: Option<&RaftDurable<M::Command>>,
+        durable: Option<&RaftDurable<M::Command, M>>,
     ) -> Self {
         let mut node = Self::new(ctx);
         if let Some(durable) = durable {
             node.current_term = durable.current_term;
             node.voted_for = durable.voted_for;
             node.log = durable.log.clone();
+            if let Some(snapshot) = &durable.snapshot {
+                // §7: the machine resumes from the snapshot; only the log after it is
+                // replayed, as commits are learnt again.
+                node.machine = M::clone(&snapshot.machine);
+                node.commit_index = snapshot.last_included_index;
+                node.last_applied = snapshot.last_included_index;
+                node.applied_digest = snapshot.digest;
+                node.snapshot = Some(snapshot.clone());
+            }
             if ctx.config.mutant != Some(Mutant::VolatileVotedFor) {
                 assert!(
                     node.last_log_term() <= node.current_term,
@@ -1376,21 +1665,33 @@ impl<M: StateMachine> Protocol for RaftNode<M> {
                 self.arm_election_timer(&mut out);
             }
             Input::Restart => {
-                assert!(self.role == Role::Follower && self.commit_index == 0);
+                assert!(self.role == Role::Follower);
+                assert!(self.commit_index == self.snapshot_index());
                 out.fx.observe(RaftObs::Recovered {
                     current_term: self.current_term,
                     last_log_index: self.last_log_index(),
                 });
                 self.arm_election_timer(&mut out);
             }
-            Input::Message { from, msg } => self.on_message(&mut out, from, msg),
-            Input::Timer(RaftTimer::Election) => self.on_election_timeout(&mut out),
-            Input::Timer(RaftTimer::Heartbeat) => self.on_heartbeat_timeout(&mut out),
+            Input::Message { from, msg } => {
+                self.compact_if_due(&mut out);
+                self.on_message(&mut out, from, msg)
+            }
+            Input::Timer(timer) => {
+                self.compact_if_due(&mut out);
+                match timer {
+                    RaftTimer::Election => self.on_election_timeout(&mut out),
+                    RaftTimer::Heartbeat => self.on_heartbeat_timeout(&mut out),
+                }
+            }
             Input::Client {
                 client,
                 request,
                 op,
-            } => self.on_client_request(&mut out, client, request, op),
+            } => {
+                self.compact_if_due(&mut out);
+                self.on_client_request(&mut out, client, request, op)
+            }
         }
         self.persist_if_changed(&mut out);
         self.assert_invariants(ctx.config);
@@ -1440,6 +1741,11 @@ pub struct RaftParams {
     /// Heartbeats carry no entries and use prevLogIndex = matchIndex (etcd/raft style).
     #[serde(default)]
     pub empty_heartbeats: bool,
+    /// Log compaction (§7): a node snapshots its state machine and drops that prefix of
+    /// its log once this many applied entries follow its last snapshot; 0 (the default)
+    /// never compacts.
+    #[serde(default)]
+    pub snapshot_every: u64,
 }
 
 impl Default for RaftParams {
@@ -1449,6 +1755,7 @@ impl Default for RaftParams {
             heartbeat_ms: Self::default_heartbeat_ms(),
             max_entries_per_append: Self::default_max_entries_per_append(),
             empty_heartbeats: false,
+            snapshot_every: 0,
         }
     }
 }
@@ -1486,6 +1793,7 @@ impl RaftParams {
         )?;
         Ok(RaftConfig {
             empty_heartbeats: self.empty_heartbeats,
+            snapshot_every: self.snapshot_every,
             machine,
             ..config
         })
@@ -1544,6 +1852,7 @@ pub fn registration_of<M: StateMachine>(
             "request_vote_response",
             "append_entries",
             "append_entries_response",
+            "install_snapshot",
         ]);
     match M::history_model() {
         Some(model) => registration.history(HistoryHooks {
@@ -1570,7 +1879,8 @@ pub fn registration() -> Registration<Raft> {
 /// `raft` protocol), a candidate's votes (the voters counted, in order) and a leader's
 /// matchIndex (by node index). With the votes and matchIndex logged, a window of the
 /// trace can start from the logged state alone. nextIndex is left out: the trace spec
-/// leaves which slice of its log a leader sends free.
+/// leaves which slice of its log a leader sends free. A node with a snapshot adds
+/// `snapshot_index` (the log then starts after it), which Raft.tla does not model.
 fn trace_state<M: StateMachine>(node: &RaftNode<M>) -> serde_json::Value {
     let log: Vec<(u64, serde_json::Value)> = node
         .log
@@ -1580,7 +1890,7 @@ fn trace_state<M: StateMachine>(node: &RaftNode<M>) -> serde_json::Value {
             (e.term, value)
         })
         .collect();
-    serde_json::json!({
+    let mut state = serde_json::json!({
         "term": node.current_term,
         "voted_for": node.voted_for.map(|node| node.0),
         "role": node.role.name(),
@@ -1588,7 +1898,11 @@ fn trace_state<M: StateMachine>(node: &RaftNode<M>) -> serde_json::Value {
         "log": log,
         "votes": node.votes_granted.iter().map(|voter| voter.0).collect::<Vec<_>>(),
         "match_index": (node.role == Role::Leader).then_some(&node.match_index),
-    })
+    });
+    if node.snapshot.is_some() {
+        state["snapshot_index"] = node.snapshot_index().into();
+    }
+    state
 }
 
 fn history_output<M: StateMachine>(

@@ -85,6 +85,19 @@ sim_core::mutants! {
              deposed leader that can still send (a one-way partition) keeps the cluster from \
              electing anyone (§5.2: only the current leader's AppendEntries, or a vote \
              granted, resets the timer)",
+        /// A snapshot covers log entries beyond commitIndex (§7).
+        SnapshotUncommitted => "snapshot-uncommitted", safety,
+            "when a node compacts its log it applies and snapshots every entry it holds, \
+             committed or not, so its state machine (and any follower that installs the \
+             snapshot) holds entries a new leader may still overwrite (§7: a snapshot covers \
+             only committed entries)",
+        /// A follower keeps log entries that conflict with a snapshot it installs (§7).
+        KeepConflictingAfterInstall => "keep-conflicting-after-install", safety,
+            "a follower that installs a snapshot keeps the entries of its log after the \
+             snapshot's last index even when its entry at that index has another term, so \
+             it keeps entries that follow a different history than the snapshot's \
+             (Figure 13 rule 6: retain the entries after the snapshot only if the log holds \
+             its last entry with its term; otherwise discard the entire log)",
         /// The election timeout is not randomised (§5.2): split votes repeat forever.
         FixedElectionTimeout => "fixed-election-timeout", liveness,
             "the election timeout is a fixed delay rather than a random range, so \
@@ -107,7 +120,7 @@ mod tests {
                 .filter(|(_, other)| other.name == info.name);
             assert_eq!(duplicates.count(), 0, "duplicate mutant name {}", info.name);
         }
-        assert_eq!(Mutant::ALL.len(), 15);
+        assert_eq!(Mutant::ALL.len(), 17);
         assert_eq!(Mutant::from_name("no-such-mutant"), None);
         let liveness: Vec<&str> = Mutant::ALL
             .iter()

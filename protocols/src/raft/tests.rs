@@ -340,6 +340,7 @@ fn follower(id: u32, size: u32, config: RaftConfig, term: Term, log: Vec<Entry>)
         current_term: term,
         voted_for: None,
         log: log.into(),
+        snapshot: None,
     };
     let node = Raft::recover(&ctx, Some(&durable));
     Lone { node, config }
@@ -687,6 +688,7 @@ fn persist_precedes_the_sends_that_depend_on_it() {
         current_term: 1,
         voted_for: Some(n(0)),
         log: Default::default(),
+        snapshot: None,
     };
     assert!(effects.contains(&Effect::Persist(expected)));
 
@@ -887,7 +889,7 @@ fn configure_defaults_and_mutant_names() {
         .configure(mistyped, 3, None)
         .expect_err("a string for a number");
     assert_eq!(error.field, "heartbeat_ms");
-    assert_eq!(registration.mutants().len(), 15);
+    assert_eq!(registration.mutants().len(), 17);
     assert_eq!((registration.fault_bound)(5).crashed, 2);
     assert_eq!((registration.fault_bound)(4).crashed, 1);
     assert_eq!((registration.fault_bound)(1).crashed, 0);
@@ -896,7 +898,7 @@ fn configure_defaults_and_mutant_names() {
 
 #[test]
 fn message_and_timer_kinds_match_the_tla_vocabulary() {
-    let append = RaftMsg::AppendEntries {
+    let append: RaftMsg = RaftMsg::AppendEntries {
         term: 1,
         prev_log_index: 0,
         prev_log_term: 0,
@@ -1416,8 +1418,19 @@ impl Schedule {
 /// messages are reordered), duplicate or drop one, fire any armed timer, propose, crash a
 /// node (at most two down at once) or restart one. Stops at the first violation.
 fn random_schedule(seed: u64, mutant: Option<Mutant>, actions: usize) -> Cluster {
+    random_schedule_compacting(seed, mutant, actions, 0)
+}
+
+/// `random_schedule` with log compaction every `snapshot_every` applied entries.
+fn random_schedule_compacting(
+    seed: u64,
+    mutant: Option<Mutant>,
+    actions: usize,
+    snapshot_every: u64,
+) -> Cluster {
     let config = RaftConfig {
         max_entries_per_append: 3,
+        snapshot_every,
         ..config_with(mutant)
     };
     let mut cluster = Cluster::new(5, config);
@@ -1508,6 +1521,42 @@ fn random_schedules_never_violate_safety_in_correct_raft() {
     );
 }
 
+/// With compaction every 3 applied entries, the same random schedules (crashes at every
+/// boundary, restarts from snapshot plus log, lagging followers brought up by
+/// InstallSnapshot) keep every invariant, and do take and install snapshots.
+#[test]
+fn random_schedules_with_snapshots_never_violate_safety() {
+    let (mut taken, mut installed, mut restarts) = (0, 0, 0);
+    let (mut committed, mut ghost_committed) = (0, 0);
+    for seed in 0..40 {
+        let cluster = random_schedule_compacting(seed, None, 3_000, 3);
+        if let Some(violation) = &cluster.violation {
+            panic!("seed {seed}: {violation:?}");
+        }
+        committed += cluster.checker.committed_index();
+        let (_, kept) = cluster.checker.ghost_entries();
+        ghost_committed += kept;
+        for (_, observation) in &cluster.observations {
+            match observation {
+                RaftObs::SnapshotTaken { .. } => taken += 1,
+                RaftObs::SnapshotInstalled { .. } => installed += 1,
+                RaftObs::Recovered { .. } => restarts += 1,
+                _ => {}
+            }
+        }
+    }
+    assert!(committed > 100, "only {committed} entries committed");
+    // The ghost forgets the entries every node has compacted (without compaction it
+    // keeps every committed one).
+    assert!(
+        ghost_committed * 3 < committed as usize * 2,
+        "the ghost keeps {ghost_committed} of {committed} committed entries"
+    );
+    assert!(taken > 100, "only {taken} snapshots taken");
+    assert!(installed > 10, "only {installed} snapshots installed");
+    assert!(restarts > 40, "only {restarts} restarts");
+}
+
 /// Every safety mutant but one is caught by some random schedule. unbounded-leader-commit
 /// is masked here: it needs a follower holding a stale suffix past the end of an
 /// AppendEntries whose prefix matches while leaderCommit lies beyond it, and fast
@@ -1522,7 +1571,14 @@ fn random_schedules_catch_the_safety_mutants() {
         .filter(|(_, info)| !info.liveness && !masked.contains(&info.name))
     {
         let mutant = <Mutant as sim_core::MutantSet>::from_name(info.name);
-        let caught = (0..200).find_map(|seed| random_schedule(seed, mutant, 3_000).violation);
+        // The snapshot mutants need compaction on; every other mutant runs without it.
+        let snapshot_every = match mutant {
+            Some(Mutant::SnapshotUncommitted | Mutant::KeepConflictingAfterInstall) => 3,
+            _ => 0,
+        };
+        let caught = (0..200).find_map(|seed| {
+            random_schedule_compacting(seed, mutant, 3_000, snapshot_every).violation
+        });
         assert!(
             caught.is_some(),
             "{} survived 200 random schedules",
