@@ -315,6 +315,8 @@ pub struct LongRun {
     /// `history.json`'s size (kv runs).
     pub history_bytes: usize,
     pub client_ops: u64,
+    /// `trace.ndjson`'s size, for a traced run (what a failing seed's re-run writes).
+    pub trace_bytes: Option<usize>,
 }
 
 /// The scenario `path` with `duration_ms` replaced and budgets raised to fit it.
@@ -363,18 +365,22 @@ pub fn bench_long_runs(json_output: bool, scenario_path: &Path) -> Result<i32, C
     sim_core::panics::install_quiet_hook();
     let source = std::fs::read_to_string(scenario_path)
         .map_err(|error| CliError::BadInput(format!("{}: {error}", scenario_path.display())))?;
-    let plan: [(&'static str, &str, u64); 5] = [
-        ("raft nemesis", &source, 100),
-        ("raft nemesis", &source, 1000),
-        ("raft nemesis", &source, 3600),
-        ("kv appends", KV_APPENDS, 30),
-        ("kv appends", KV_APPENDS, 120),
+    // The traced runs are the re-run a sweep makes of a failing seed, at two lengths:
+    // the trace's bytes grow with the events, not with the log (events carry deltas).
+    let plan: [(&'static str, &str, u64, bool); 7] = [
+        ("raft nemesis", &source, 100, false),
+        ("raft nemesis", &source, 1000, false),
+        ("raft nemesis", &source, 3600, false),
+        ("raft traced", &source, 10, true),
+        ("raft traced", &source, 40, true),
+        ("kv appends", KV_APPENDS, 30, false),
+        ("kv appends", KV_APPENDS, 120, false),
     ];
     let mut runs: Vec<LongRun> = Vec::new();
-    for (label, text, seconds) in plan {
+    for (label, text, seconds, traced) in plan {
         let runner = prepare_scenario(&lengthened(text, seconds)?, None, false)?;
         let clock = Stopwatch::start();
-        let output = runner.run(1, false);
+        let output = runner.run(1, traced);
         let wall_s = clock.seconds();
         if output.result.verdict.is_failure() {
             return Err(CliError::Internal(format!(
@@ -399,6 +405,10 @@ pub fn bench_long_runs(json_output: bool, scenario_path: &Path) -> Result<i32, C
             peak_rss_mb: peak_rss_mb(),
             history_bytes,
             client_ops: output.result.metrics.client_ops_invoked,
+            trace_bytes: output
+                .trace
+                .as_ref()
+                .map(|lines| lines.iter().map(|line| line.len() + 1).sum()),
         });
     }
     if json_output {
@@ -407,7 +417,7 @@ pub fn bench_long_runs(json_output: bool, scenario_path: &Path) -> Result<i32, C
     }
     for run in &runs {
         println!(
-            "{:<13} {:>5} s simulated  {:>9} events  {:>7.2} s  {:>9.0} events/s  x{:.2} per event  peak RSS {:>7}  history {:>10} bytes for {} ops",
+            "{:<13} {:>5} s simulated  {:>9} events  {:>7.2} s  {:>9.0} events/s  x{:.2} per event  peak RSS {:>7}  history {:>10} bytes for {} ops{}",
             run.scenario,
             run.simulated_s,
             run.events,
@@ -416,9 +426,16 @@ pub fn bench_long_runs(json_output: bool, scenario_path: &Path) -> Result<i32, C
             run.cost_per_event_vs_shortest,
             run.peak_rss_mb.map_or("?".to_string(), |mb| format!("{mb:.0} MiB")),
             run.history_bytes,
-            run.client_ops
+            run.client_ops,
+            run.trace_bytes.map_or(String::new(), |bytes| format!(
+                "  trace {bytes} bytes ({:.0} per event)",
+                bytes as f64 / run.events.max(1) as f64
+            ))
         );
     }
-    println!("goal: cost per event within 1.5x across lengths; history bytes linear in ops");
+    println!(
+        "goal: cost per event within 1.5x across lengths; history and trace bytes linear in \
+         ops and events"
+    );
     Ok(EXIT_PASS)
 }
