@@ -9,6 +9,10 @@
 pub mod tlc;
 pub mod trace;
 
+// TLC runs of the PBFT and Paxos specs' models (tla/MCPBFT*.cfg, tla/MCPaxos*.cfg).
+#[cfg(test)]
+mod spec_models;
+
 // The CLI package's helper, included rather than depended on: this crate must not depend
 // on `quorumlab`, and one file keeps one list of tool names.
 #[cfg(test)]

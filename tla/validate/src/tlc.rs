@@ -195,7 +195,7 @@ static UNIQUE: AtomicU64 = AtomicU64::new(0);
 
 /// Creates a fresh directory `<parent>/<prefix>-<pid>-<n>` (never reused, so
 /// concurrent TLC runs do not collide, whatever the clock says).
-fn unique_dir(parent: &Path, prefix: &str) -> Result<PathBuf, String> {
+pub(crate) fn unique_dir(parent: &Path, prefix: &str) -> Result<PathBuf, String> {
     loop {
         let n = UNIQUE.fetch_add(1, Ordering::Relaxed);
         let dir = parent.join(format!("{prefix}-{}-{n}", std::process::id()));
@@ -446,7 +446,7 @@ pub fn parse_tlc_output(stdout: &str, exit_code: i32) -> TlcReport {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::sync::{Mutex, OnceLock};
 
@@ -532,13 +532,13 @@ Finished in 03s at (2026-11-23 18:23:13)
 
     /// The repository root (this crate is `tla/validate/`): the specs are in its `tla/`,
     /// and the jar is cached in its `target/`, as the CLI caches it.
-    fn repo_root() -> PathBuf {
+    pub(crate) fn repo_root() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
     }
 
     /// The jar, installed once per test process; `None` (skip, or fail when
     /// `QUORUMLAB_REQUIRE` requires it) without java.
-    fn jar_or_skip() -> Option<PathBuf> {
+    pub(crate) fn jar_or_skip() -> Option<PathBuf> {
         if let Err(e) = check_java() {
             crate::require::skip_or_fail("java", &e);
             return None;
