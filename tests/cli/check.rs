@@ -179,7 +179,7 @@ const OUT_OF_REACH: &[(&str, &str)] = &[
         "commit-only-with-entries",
         "liveness only: followers lag behind the leader's commit index but never disagree \
          with it, and the model checks safety; the simulator's `command_everywhere` check \
-         catches it (scenarios/raft/lab/commit-only-with-entries.toml)",
+         catches it (scenarios/raft/mutants/commit-only-with-entries.toml)",
     ),
     (
         "follower-commits-on-append",
