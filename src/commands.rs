@@ -182,6 +182,9 @@ pub struct SweepReport {
     /// they expect, so only an expectation that did not hold fails the sweep.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub expectations: Vec<SweepExpectation>,
+    /// `--validate-trace N`: each sampled seed's verdict against tla/Raft.tla.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trace_validation: Vec<crate::sweep_validate::SeedValidation>,
 }
 
 /// A sweep's verdict on one scenario's `expect`.
@@ -342,6 +345,9 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         .iter()
         .map(|path| prepare(path, args.mutant.as_deref(), args.swarm))
         .collect::<Result<Vec<_>, _>>()?;
+    if args.validate_trace.is_some() {
+        crate::sweep_validate::check_available(&runners)?;
+    }
     let out = args
         .out
         .clone()
@@ -359,6 +365,7 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
     // A seed on which the simulator itself failed makes the sweep's exit code 3.
     let internal_errors = AtomicBool::new(false);
     let mut expectations: Vec<SweepExpectation> = Vec::new();
+    let mut trace_validation = Vec::new();
     for runner in &runners {
         let bar = progress_bar(shard.seed_count(seeds), &runner.scenario().name());
         let dirs_written = AtomicUsize::new(0);
@@ -502,6 +509,19 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         if INTERRUPTED.load(Ordering::Relaxed) {
             break;
         }
+        if let Some(count) = args.validate_trace {
+            let sample = crate::sweep_validate::sample(seeds, shard, count);
+            let verdicts = crate::sweep_validate::validate_seeds(
+                runner.as_ref(),
+                &sample,
+                &scenario_out,
+                options.jobs,
+            )?;
+            if !args.json {
+                crate::sweep_validate::print_verdicts(&verdicts);
+            }
+            trace_validation.extend(verdicts);
+        }
     }
     let elapsed_seconds = clock.seconds();
     let seeds_run: u64 = summaries.iter().map(|s| s.seeds).sum();
@@ -532,6 +552,7 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         seeds_per_sec: seeds_run as f64 / elapsed_seconds.max(1e-9),
         scenarios: summaries,
         expectations,
+        trace_validation,
     };
     if let Some(path) = &args.junit {
         write_file(path, reports::ci::junit(&report.scenarios, elapsed_seconds))?;
@@ -561,6 +582,18 @@ pub fn sweep(args: SweepArgs) -> Result<i32, CliError> {
         );
         if args.report {
             println!("report {}", out.join("report.html").display());
+        }
+        let rejected: Vec<String> = report
+            .trace_validation
+            .iter()
+            .filter(|verdict| !verdict.valid)
+            .map(|verdict| format!("{} seed {}", verdict.scenario, verdict.seed))
+            .collect();
+        if !rejected.is_empty() {
+            println!(
+                "trace validation rejected {}: the sweep fails",
+                rejected.join(", ")
+            );
         }
     }
     if INTERRUPTED.load(Ordering::Relaxed) {
@@ -610,7 +643,8 @@ impl SweepReport {
                 Some(expectation) => !expectation.held,
                 None => summary.failed > 0,
             });
-        if failed {
+        let rejected = self.trace_validation.iter().any(|verdict| !verdict.valid);
+        if failed || rejected {
             EXIT_VIOLATION
         } else {
             EXIT_PASS

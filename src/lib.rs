@@ -12,6 +12,7 @@ pub mod replay;
 pub mod report;
 pub mod require;
 pub mod shrink;
+pub mod sweep_validate;
 pub mod testing;
 pub mod tlc_command;
 pub mod trace_validate;

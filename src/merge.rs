@@ -255,6 +255,8 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, json_output: bool) -> Resul
         seeds_per_sec: 0.0,
         scenarios,
         expectations,
+        // Not merged: each shard's own summary.json keeps its `--validate-trace` verdicts.
+        trace_validation: Vec::new(),
     };
     let out = out.unwrap_or_else(|| PathBuf::from("sweeps/merged/summary.json"));
     write_file(&out, to_json_pretty(&report))?;

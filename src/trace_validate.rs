@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use quorumlab_tla::trace::{validate_trace as validate, Validation};
+use quorumlab_tla::window::Options;
 
 use crate::replay::load_run_dir;
 use crate::{to_json_pretty, CliError, EXIT_PASS, EXIT_VIOLATION};
@@ -18,9 +19,13 @@ impl From<quorumlab_tla::Error> for CliError {
     }
 }
 
-pub fn validate_trace(run_dir: &Path, json_output: bool) -> Result<i32, CliError> {
+pub fn validate_trace(
+    run_dir: &Path,
+    options: Options,
+    json_output: bool,
+) -> Result<i32, CliError> {
     let (recorded, scenario) = load_run_dir(run_dir)?;
-    let validation = validate(run_dir, &recorded, &scenario)?;
+    let validation = validate(run_dir, &recorded, &scenario, options)?;
     if json_output {
         print!("{}", to_json_pretty(&validation));
     } else {
@@ -36,7 +41,11 @@ pub fn validate_trace(run_dir: &Path, json_output: bool) -> Result<i32, CliError
 fn print_validation(validation: &Validation) {
     let count = |value: Option<u64>| value.map_or("?".to_string(), |v| v.to_string());
     let tlc = format!(
-        "TLC: {} states generated, {} distinct, {:.1} s; spec in {}",
+        "TLC: {} windows of {} events in {} runs, {} states generated, {} distinct, {:.1} s; \
+         spec in {}",
+        validation.windows,
+        validation.window,
+        validation.tlc_runs,
         count(validation.states_generated),
         count(validation.distinct_states),
         validation.tlc_ms as f64 / 1e3,

@@ -161,16 +161,22 @@ ClientRequest(i, v) ==
     /\ UNCHANGED <<currentTerm, votedFor, volatileVars, messages, ghostVars>>
 
 ----------------------------------------------------------------------------
+\* Whether server i grants its vote for the RequestVote m: m is of its
+\* (possibly just adopted) term, i has not voted for another candidate in
+\* that term, and the candidate's log is at least as up to date (5.4.1).
+VoteGranted(i, m) ==
+    LET logOk == \/ m.last_log_term > LastTerm(log[i])
+                 \/ /\ m.last_log_term = LastTerm(log[i])
+                    /\ m.last_log_index >= Len(log[i])
+    IN  /\ m.term = NewTerm(i, m.term)
+        /\ logOk
+        /\ NewVote(i, m.term) \in {Nil, m.candidate}
+
 \* request_vote: server i handles a RequestVote message m.
 HandleRequestVote(i, m) ==
     LET t     == NewTerm(i, m.term)
         vote  == NewVote(i, m.term)
-        logOk == \/ m.last_log_term > LastTerm(log[i])
-                 \/ /\ m.last_log_term = LastTerm(log[i])
-                    /\ m.last_log_index >= Len(log[i])
-        grant == /\ m.term = t
-                 /\ logOk
-                 /\ vote \in {Nil, m.candidate}
+        grant == VoteGranted(i, m)
     IN
     /\ currentTerm' = [currentTerm EXCEPT ![i] = t]
     /\ state'       = [state EXCEPT ![i] = NewState(i, m.term)]
@@ -321,6 +327,24 @@ HandleAppendEntriesResponse(i, m) ==
 AppendEntriesResponse ==
     \E i \in Server : state[i] /= Down /\
         \E m \in InFlight("AppendEntriesResponse", i) : HandleAppendEntriesResponse(i, m)
+
+\* Election timers (5.2, Figure 2 "Followers").  The spec has no timers:
+\* ElectionTimeout may fire at any time.  This action predicate states when
+\* an implementation must restart server i's election timer in a step that
+\* handles message m (evaluated on the step's before and after states):
+\* on granting a vote, on an AppendEntries from the leader of its current
+\* term (after adopting a newer term), and when a leader steps down (a
+\* leader's election timer is stopped).  A follower must NOT restart it on
+\* anything else, e.g. a stale AppendEntries from a deposed leader, or it
+\* may never time out while that leader can still send.  Besides messages,
+\* the timer starts on (re)start and restarts with each new election.
+\* Trace validation (TraceRaft.tla) checks every traced step against it.
+RestartsElectionTimer(i, m) ==
+    \/ m.type = "RequestVote" /\ VoteGranted(i, m)
+    \/ /\ m.type = "AppendEntries"
+       /\ \/ m.term > currentTerm[i]
+          \/ m.term = currentTerm[i] /\ state[i] /= Leader
+    \/ state[i] = Leader /\ state'[i] /= Leader
 
 ----------------------------------------------------------------------------
 \* crash: i stops; all volatile state is lost.

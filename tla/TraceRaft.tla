@@ -3,54 +3,72 @@
 (* Trace validation: is a quorumlab simulator trace a behaviour of Raft?   *)
 (*                                                                         *)
 (* `quorumlab tlc --validate-trace RUN_DIR` writes the run's trace as the  *)
-(* generated module TraceData (a sequence `Trace` of records, one per node *)
-(* step or crash; see the header of that module for the record fields),    *)
-(* copies this module and Raft.tla next to it and runs TLC on TraceRaft.   *)
+(* generated module TraceData (`Trace`, one record per node step or crash; *)
+(* see the header of that module for the record fields), copies this      *)
+(* module and Raft.tla next to it and runs TLC on TraceRaft.               *)
 (*                                                                         *)
-(* A position counter `l` walks the trace.  Every event takes two TLA+    *)
+(* Windows.  The events are cut into windows (TraceWindows); each window   *)
+(* starts from every node's logged state before its first event and the    *)
+(* message bag rebuilt from the trace (see tla/validate/src/window.rs for  *)
+(* why this is exact).  TraceInit ranges over the windows (variable w), so *)
+(* one TLC run checks them all, each as its own behaviour.                 *)
+(*                                                                         *)
+(* A position counter `l` walks a window.  Every event takes two TLA+     *)
 (* steps:                                                                  *)
 (*   phase "step": the one Raft action named by event l, with the action's *)
 (*     parameters fixed by the record (node, message, value); the logged   *)
 (*     post-state of that node (currentTerm, votedFor, state, commitIndex, *)
-(*     log) must equal the record's, and the messages the spec sends in    *)
-(*     that action must be exactly the RequestVote, RequestVoteResponse    *)
-(*     and AppendEntriesResponse messages the implementation sent.         *)
+(*     log, votesGranted, matchIndex) must equal the record's, the         *)
+(*     messages the spec sends in that action must be exactly the          *)
+(*     RequestVote, RequestVoteResponse and AppendEntriesResponse messages *)
+(*     the implementation sent, and the step restarted the election timer  *)
+(*     exactly when Raft.tla's RestartsElectionTimer says it must.         *)
 (*   phase "net": the AppendEntries messages the implementation sent in    *)
 (*     that event join the bag, each checked against the leader's state    *)
 (*     (see WellFormedAppend), and messages the network duplicated get a   *)
 (*     second copy (the spec's DuplicateMessage).  Then l advances.       *)
 (* Unlogged state stays free in the sense that it is whatever the spec     *)
-(* computes and is never compared: votesGranted, nextIndex, matchIndex     *)
-(* and the ghost variables.                                                *)
+(* computes and is never compared: nextIndex and the ghost variables.      *)
 (*                                                                         *)
-(* Acceptance: TLC runs with -deadlock (a state without successors is not *)
-(* an error) and the invariant TraceNotConsumed == l <= Len(Trace).  Its   *)
-(* violation means some behaviour consumed the whole trace: ACCEPTED (TLC  *)
-(* exit 12, invariant TraceNotConsumed).  If TLC finishes without a        *)
-(* violation (exit 0), every behaviour got stuck: REJECTED.  The first     *)
-(* event the spec cannot take is the largest l any reachable state has:    *)
-(* the invariant ReportPosition prints <<"trace-position", l, phase>> for  *)
-(* every distinct state (PrintT is TRUE), and quorumlab takes the maximum. *)
-(* A maximum reached only in phase "net" means the event's own action was  *)
-(* taken but its AppendEntries sends or duplicates were not acceptable.    *)
+(* Verdict: TLC runs with -deadlock (a state without successors is not an *)
+(* error) to the end.  The invariant ReportPosition prints                 *)
+(* <<"trace-position", w, l, phase>> for every distinct state (PrintT is   *)
+(* TRUE).  Window w is ACCEPTED when some state reached l = last + 1;      *)
+(* otherwise the largest l printed for it is the first event no reachable  *)
+(* state can take.  A maximum reached only in phase "net" means the        *)
+(* event's own action was taken but its AppendEntries sends or duplicates  *)
+(* were not acceptable.                                                    *)
 (***************************************************************************)
 EXTENDS Raft, TraceData
 
 VARIABLES
-    l,       \* the trace event being matched, 1..Len(Trace)+1
+    w,       \* the window being checked, an index of TraceWindows
+    l,       \* the trace event being matched, first..last+1 of window w
     phase    \* "step" (the event's action) or "net" (its AppendEntries sends)
 
-traceVars == <<vars, l, phase>>
+traceVars == <<vars, w, l, phase>>
+
+\* Event p of the trace (TraceData holds the events of its windows only).
+Ev(p) == Trace[p - TraceOffset]
+
+\* A tuple by TraceServers order, as a function of the server.
+Pos(j) == CHOOSE k \in DOMAIN TraceServers : TraceServers[k] = j
+AtPos(t) == [j \in Server |-> t[Pos(j)]]
 
 ----------------------------------------------------------------------------
-\* The logged state of node i after the step equals the record's.
+\* The logged state of node i after the step equals the record's.  The log
+\* is recorded as the length of the prefix kept from the log before the
+\* step and the entries after it (so a record is as long as the change).
 PostMatches(e) ==
     LET i == e.node IN
-    /\ currentTerm'[i] = e.post.term
-    /\ votedFor'[i]    = e.post.voted_for
-    /\ state'[i]       = e.post.state
-    /\ commitIndex'[i] = e.post.commit_index
-    /\ log'[i]         = e.post.log
+    /\ currentTerm'[i]  = e.post.term
+    /\ votedFor'[i]     = e.post.voted_for
+    /\ state'[i]        = e.post.state
+    /\ commitIndex'[i]  = e.post.commit_index
+    /\ e.post.keep <= Len(log[i])
+    /\ log'[i]          = SubSeq(log[i], 1, e.post.keep) \o e.post.tail
+    /\ votesGranted'[i] = e.post.votes
+    /\ matchIndex'[i]   = AtPos(e.post.match)
 
 \* The messages the spec action sent (added to the bag) are exactly the
 \* non-AppendEntries messages the implementation sent, including those the
@@ -82,14 +100,27 @@ SpecAction(e) ==
       [] e.kind = "Crash"                 -> Crash(i)
       [] e.kind = "Restart"               -> Restart(i)
 
+\* Whether event e restarted its node's election timer, as Raft.tla's
+\* RestartsElectionTimer (messages) and 5.2 (a new election; a start or
+\* restart) require.
+TimerMatches(e) ==
+    LET i == e.node IN
+    e.reset = CASE e.kind \in {"Init", "Restart"}  -> TRUE
+                [] e.kind = "ElectionTimeout"       -> state'[i] = Candidate
+                [] e.kind \in {"RequestVote", "RequestVoteResponse",
+                               "AppendEntries", "AppendEntriesResponse"}
+                                                    -> RestartsElectionTimer(i, e.msg)
+                [] OTHER                            -> FALSE
+
 TraceStep ==
     /\ phase = "step"
-    /\ l <= Len(Trace)
-    /\ SpecAction(Trace[l])
-    /\ PostMatches(Trace[l])
-    /\ SendsMatch(Trace[l])
+    /\ l <= TraceWindows[w].last
+    /\ SpecAction(Ev(l))
+    /\ PostMatches(Ev(l))
+    /\ SendsMatch(Ev(l))
+    /\ TimerMatches(Ev(l))
     /\ phase' = "net"
-    /\ UNCHANGED l
+    /\ UNCHANGED <<w, l>>
 
 \* An AppendEntries that leader i may send now: its current term and commit
 \* index, and a slice of its own log after a prefix it names correctly.
@@ -112,22 +143,43 @@ WellFormedAppend(i, a) ==
 
 TraceNet ==
     /\ phase = "net"
-    /\ l <= Len(Trace)
-    /\ \A a \in Trace[l].appends : WellFormedAppend(Trace[l].node, a)
-    /\ messages' = messages (+) SetToBag(Trace[l].appends) (+) SetToBag(Trace[l].dups)
+    /\ l <= TraceWindows[w].last
+    /\ \A a \in Ev(l).appends : WellFormedAppend(Ev(l).node, a)
+    /\ messages' = messages (+) SetToBag(Ev(l).appends) (+) SetToBag(Ev(l).dups)
     /\ phase' = "step"
     /\ l' = l + 1
-    /\ UNCHANGED <<persistentVars, volatileVars, ghostVars>>
+    /\ UNCHANGED <<w, persistentVars, volatileVars, ghostVars>>
 
-TraceInit == Init /\ l = 1 /\ phase = "step"
+\* A bag given as a set of <<message, copies>> pairs.
+PairsToBag(P) == [m \in {p[1] : p \in P} |-> CHOOSE c \in {p[2] : p \in P} : <<m, c>> \in P]
+
+\* Window k's start: the logged state of every node before its first event
+\* and the messages in flight then that it receives.  nextIndex (never
+\* compared) starts at its follower value, the ghost variables empty.
+TraceInit ==
+    \E k \in DOMAIN TraceWindows :
+        LET s == TraceWindows[k] IN
+        /\ w = k
+        /\ l = s.first
+        /\ phase = "step"
+        /\ currentTerm  = AtPos(s.term)
+        /\ votedFor     = AtPos(s.voted_for)
+        /\ log          = AtPos(s.log)
+        /\ state        = AtPos(s.state)
+        /\ commitIndex  = AtPos(s.commit_index)
+        /\ votesGranted = AtPos(s.votes)
+        /\ nextIndex    = [i \in Server |-> NoNext]
+        /\ matchIndex   = [i \in Server |-> AtPos(s.match[Pos(i)])]
+        /\ messages     = PairsToBag(s.bag)
+        /\ elections    = {}
+        /\ committed    = {}
+        /\ crashes      = 0
+
 TraceNext == TraceStep \/ TraceNet
 TraceSpec == TraceInit /\ [][TraceNext]_traceVars
 
 ----------------------------------------------------------------------------
-\* Violated exactly when the whole trace was consumed: ACCEPTED.
-TraceNotConsumed == l <= Len(Trace)
-
 \* Always TRUE; prints the position of every distinct state TLC reaches.
-ReportPosition == PrintT(<<"trace-position", l, phase>>)
+ReportPosition == PrintT(<<"trace-position", w, l, phase>>)
 
 =============================================================================

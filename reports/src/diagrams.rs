@@ -602,6 +602,16 @@ pub fn space_time(
         r#"<text x="{}" y="{legend_y}">dropped</text>"#,
         lx + 16.0
     );
+    if palette.byzantine {
+        // A Byzantine node's events wear its colour: say so beside the message kinds.
+        let bx = lx + 80.0;
+        let _ = write!(
+            svg,
+            r##"<g class="legend-byzantine"><circle cx="{bx:.1}" cy="{:.1}" r="3.5" fill="{BYZANTINE}" stroke="#222" stroke-width="0.8"/><text x="{:.1}" y="{legend_y}">event of a Byzantine node</text></g>"##,
+            legend_y - 4.0,
+            bx + 8.0
+        );
+    }
     svg.push_str("</svg>");
     svg
 }

@@ -269,6 +269,7 @@ fn main() {
         max_drops: 0,
         max_duplicates: 0,
         max_client_ops: 0,
+        max_byzantine_actions: 0,
         max_in_flight: 1000,
         protocol: toml::Table::new(),
         sometimes: vec!["decided".to_string()],

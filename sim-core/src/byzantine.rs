@@ -30,8 +30,10 @@ pub struct ByzantineSpec {
     /// Which nodes: a list of ids (`[0, 3]`) or a role their fresh state starts in
     /// (`"primary"`). Give exactly one of `nodes` and `count`.
     pub nodes: Option<ByzantineNodes>,
-    /// A number of nodes, chosen per seed.
-    pub count: Option<u32>,
+    /// A number of nodes, chosen per seed; or `"per_seed"`: each seed also draws how
+    /// many, from 0 up to the protocol's fault bound (one past it with
+    /// `exceed_fault_bound = true`), so a sweep mixes honest and Byzantine runs.
+    pub count: Option<ByzantineCount>,
     /// The strategy, or a list of strategies each Byzantine node draws one of per seed
     /// (`quorumlab list strategies` names them).
     pub strategy: StrategyChoice,
@@ -55,6 +57,21 @@ fn optional_two<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<[u64; 2]>, D::Error> {
     crate::scenario::exactly_two(deserializer).map(Some)
+}
+
+/// How many Byzantine nodes: a number, or drawn per seed within the fault bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ByzantineCount {
+    Fixed(u32),
+    PerSeed(PerSeed),
+}
+
+/// The word `"per_seed"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum PerSeed {
+    #[serde(rename = "per_seed")]
+    PerSeed,
 }
 
 /// Byzantine nodes by id, or by the role they start in.
@@ -100,7 +117,8 @@ impl ByzantineSpec {
                 return error(
                     "nodes",
                     "give exactly one of `nodes` and `count`".to_string(),
-                    "write e.g. `nodes = [0]`, `nodes = \"primary\"` or `count = 1`",
+                    "write e.g. `nodes = [0]`, `nodes = \"primary\"`, `count = 1` or \
+                     `count = \"per_seed\"`",
                 )
             }
             (Some(ByzantineNodes::Ids(ids)), None) => {
@@ -130,7 +148,8 @@ impl ByzantineSpec {
                 }
             }
             (Some(ByzantineNodes::Role(_)), None) => {}
-            (None, Some(count)) => {
+            (None, Some(ByzantineCount::PerSeed(_))) => {}
+            (None, Some(ByzantineCount::Fixed(count))) => {
                 if count == 0 || count > cluster_size {
                     return error(
                         "count",
@@ -239,7 +258,18 @@ impl Strategy {
 pub struct PerturbHooks<P: Protocol> {
     pub message: PerturbFn<P, <P as Protocol>::Msg>,
     pub reply: PerturbFn<P, <P as Protocol>::Reply>,
+    /// Draws `0..variants` give every distinct perturbation the hooks make: the model
+    /// checker branches over them (the simulator draws any `u64`).
+    pub variants: u64,
 }
+
+// By hand: a derive would ask `P: Clone`, and the hooks are plain function pointers.
+impl<P: Protocol> Clone for PerturbHooks<P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<P: Protocol> Copy for PerturbHooks<P> {}
 
 /// A perturbation of a `T` (a message or a reply) from a random draw.
 pub type PerturbFn<P, T> = fn(&<P as Protocol>::Config, &T, u64) -> Option<T>;
@@ -253,4 +283,68 @@ pub struct ProtocolStrategy<P: Protocol> {
     pub name: &'static str,
     pub description: &'static str,
     pub rewrite: StrategyFn<P>,
+    /// Draws `0..choices(cluster_size)` give every distinct rewrite (e.g. which half of
+    /// the peers is lied to): the model checker branches over them (the simulator draws
+    /// any `u64`).
+    pub choices: fn(u32) -> u64,
+}
+
+// By hand, as `PerturbHooks`: plain data and function pointers.
+impl<P: Protocol> Clone for ProtocolStrategy<P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<P: Protocol> Copy for ProtocolStrategy<P> {}
+
+/// Drop a step's sends and replies (`silent`, and `crash_like` once silent).
+pub fn silence<P: Protocol>(effects: &mut Vec<Effect<P>>) {
+    effects.retain(|effect| !matches!(effect, Effect::Send { .. } | Effect::Reply { .. }));
+}
+
+/// Perturb one send or reply with `draw` (`mutate`); returns whether it changed.
+pub fn perturb_effect<P: Protocol>(
+    hooks: &PerturbHooks<P>,
+    config: &P::Config,
+    effect: &mut Effect<P>,
+    draw: u64,
+) -> bool {
+    match effect {
+        Effect::Send { msg, .. } => {
+            if let Some(changed) = (hooks.message)(config, msg, draw) {
+                let differs = changed != *msg;
+                *msg = changed;
+                return differs;
+            }
+        }
+        Effect::Reply { reply, .. } => {
+            if let Some(changed) = (hooks.reply)(config, reply, draw) {
+                let differs = changed != *reply;
+                *reply = changed;
+                return differs;
+            }
+        }
+        _ => {}
+    }
+    false
+}
+
+/// Perturb, the same way (`draw`), every send to a node in `split` (bit `to` of it):
+/// the other peers get the original (`equivocate`).
+pub fn equivocate<P: Protocol>(
+    hooks: &PerturbHooks<P>,
+    config: &P::Config,
+    effects: &mut [Effect<P>],
+    draw: u64,
+    split: u64,
+) {
+    for effect in effects.iter_mut() {
+        if let Effect::Send { to, msg } = effect {
+            if (split >> (to.0 % 64)) & 1 == 1 {
+                if let Some(changed) = (hooks.message)(config, msg, draw) {
+                    *msg = changed;
+                }
+            }
+        }
+    }
 }

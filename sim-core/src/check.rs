@@ -27,9 +27,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use stateright::{Checker as _, HasDiscoveries, Model, Property};
 
+use crate::check_byzantine::{ByzantineModel, ByzantineRole};
 use crate::interpret::{self, EffectSink};
 use crate::protocol::{
-    Checker, ClientId, Ctx, Effects, Input, Message, NodeId, Observation, Protocol, TimeUs,
+    Checker, ClientId, Ctx, Effect, Effects, Input, Message, NodeId, Observation, Protocol, TimeUs,
     TimerName, Violation,
 };
 use crate::registration::{CheckFilter, Registration, GENERIC_CHECK_FIELDS};
@@ -55,6 +56,9 @@ pub struct CheckBounds {
     pub max_duplicates: u32,
     /// Client requests, issued to any live node.
     pub max_client_ops: u32,
+    /// Choices of the `[byzantine]` table's nodes (a message perturbed, a set of peers
+    /// lied to, a protocol strategy's draw), over a whole behaviour (`check_byzantine.rs`).
+    pub max_byzantine_actions: u32,
     /// States with more messages in flight are not explored.
     pub max_in_flight: u32,
     /// The protocol's own fields of the table (`Registration::check_bounds`), as written.
@@ -105,6 +109,7 @@ impl CheckBounds {
             max_drops: 0,
             max_duplicates: 0,
             max_client_ops: 0,
+            max_byzantine_actions: 0,
             max_in_flight: 4,
             protocol: toml::Table::new(),
             sometimes: Vec::new(),
@@ -133,6 +138,7 @@ impl CheckBounds {
                 "max_drops" => bounds.max_drops = small(1000)?,
                 "max_duplicates" => bounds.max_duplicates = small(1000)?,
                 "max_client_ops" => bounds.max_client_ops = small(1000)?,
+                "max_byzantine_actions" => bounds.max_byzantine_actions = small(1000)?,
                 "max_in_flight" => bounds.max_in_flight = small(1000)?,
                 "walks" | "walk_depth" => {
                     let number = integer(1_000_000_000)?;
@@ -217,6 +223,7 @@ pub struct Budget {
     pub drops: u32,
     pub duplicates: u32,
     pub client_ops: u32,
+    pub byzantine_actions: u32,
 }
 
 /// One state of the whole cluster. Only ordered collections, so it hashes the same on
@@ -231,6 +238,8 @@ pub struct CheckState<P: Protocol> {
     pub network: BTreeMap<Envelope<P::Msg>, u32>,
     /// Armed timers; any of them may fire next.
     pub timers: BTreeSet<(NodeId, P::Timer)>,
+    /// Per node, its Byzantine role (all `None` without a `[byzantine]` table).
+    pub byzantine: Vec<Option<ByzantineRole>>,
     pub budget: Budget,
     /// The checker's ghost state.
     pub checker: P::Checker,
@@ -275,9 +284,25 @@ pub enum CheckAction<P: Protocol> {
         inner: Box<CheckAction<P>>,
         after_effects: u32,
     },
+    /// The inner action (a delivery, a timer or a client request) at a Byzantine node,
+    /// with its strategy's choice `choice` (`check_byzantine.rs`); `what` says what the
+    /// choice does, for counterexamples.
+    Byzantine {
+        inner: Box<CheckAction<P>>,
+        choice: u32,
+        what: String,
+    },
 }
 
 impl<P: Protocol> CheckAction<P> {
+    /// A delivery, a timer or a client request: an input to a node's step.
+    fn is_input(&self) -> bool {
+        matches!(
+            self,
+            CheckAction::Deliver(_) | CheckAction::Timer { .. } | CheckAction::ClientRequest { .. }
+        )
+    }
+
     /// The action in the simulator's trace vocabulary.
     pub fn record(&self) -> StepRecord {
         let (node, event, from, msg, detail) = match self {
@@ -292,6 +317,11 @@ impl<P: Protocol> CheckAction<P> {
             } => {
                 let mut record = inner.record();
                 record.crash_mid_step = Some(*after_effects);
+                return record;
+            }
+            CheckAction::Byzantine { inner, what, .. } => {
+                let mut record = inner.record();
+                record.byzantine = Some(what.clone());
                 return record;
             }
             CheckAction::Deliver(envelope) => (
@@ -327,6 +357,7 @@ impl<P: Protocol> CheckAction<P> {
             detail,
             crash_after_persist: false,
             crash_mid_step: None,
+            byzantine: None,
         }
     }
 }
@@ -352,6 +383,9 @@ pub struct StepRecord {
     /// The node crashed after this many effects of this step; the rest were lost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crash_mid_step: Option<u32>,
+    /// The node is Byzantine, and its strategy chose this rewrite of the step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub byzantine: Option<String>,
 }
 
 impl fmt::Display for StepRecord {
@@ -372,6 +406,9 @@ impl fmt::Display for StepRecord {
         if let Some(after_effects) = self.crash_mid_step {
             write!(f, " (then crash_mid_step after {after_effects} effects)")?;
         }
+        if let Some(what) = &self.byzantine {
+            write!(f, " (byzantine {what})")?;
+        }
         Ok(())
     }
 }
@@ -389,6 +426,8 @@ pub struct ProtocolModel<P: Protocol> {
     always: Vec<&'static str>,
     /// `sometimes` property names, `sometimes.<kind>`, in the order of `bounds.sometimes`.
     sometimes: Vec<&'static str>,
+    /// The scenario's `[byzantine]` table (`with_byzantine`); `None`: every node honest.
+    byzantine: Option<ByzantineModel<P>>,
 }
 
 impl<P: Protocol> ProtocolModel<P> {
@@ -435,7 +474,14 @@ impl<P: Protocol> ProtocolModel<P> {
             workload: registration.workload,
             always,
             sometimes,
+            byzantine: None,
         })
+    }
+
+    /// Make some nodes Byzantine (`check_byzantine.rs`).
+    pub fn with_byzantine(mut self, byzantine: ByzantineModel<P>) -> ProtocolModel<P> {
+        self.byzantine = Some(byzantine);
+        self
     }
 
     pub fn always_names(&self) -> &[&'static str] {
@@ -466,7 +512,15 @@ impl<P: Protocol> ProtocolModel<P> {
     /// them, then the checker. A panic in either is a `no_panic` violation.
     /// With a `cut`, the node crashes within its step where the cut says and the effects
     /// after it are lost; returns whether that happened.
-    fn step(&self, state: &mut CheckState<P>, node: NodeId, input: Input<P>, cut: Cut) -> bool {
+    /// A Byzantine node's strategy rewrites the step's effects (with `choice`, if any).
+    fn step(
+        &self,
+        state: &mut CheckState<P>,
+        node: NodeId,
+        input: Input<P>,
+        cut: Cut,
+        choice: Option<u32>,
+    ) -> bool {
         assert!(
             state.violation.is_none(),
             "a violating state has no successors"
@@ -480,6 +534,8 @@ impl<P: Protocol> ProtocolModel<P> {
                     state: &mut *state,
                     cut,
                     observations: Vec::new(),
+                    byzantine: self.byzantine.as_ref(),
+                    choice,
                 };
                 let stepped = interpret::step(&mut sink, &ctx, input, &mut Effects::default());
                 crashed = stepped.crashed_after_persist || stepped.crashed_mid_step;
@@ -540,7 +596,13 @@ impl<P: Protocol> ProtocolModel<P> {
 
     /// Apply a delivery, timer or client request; returns whether the node crashed within
     /// its step (only with a `cut`).
-    fn apply_input(&self, state: &mut CheckState<P>, action: CheckAction<P>, cut: Cut) -> bool {
+    fn apply_input(
+        &self,
+        state: &mut CheckState<P>,
+        action: CheckAction<P>,
+        cut: Cut,
+        choice: Option<u32>,
+    ) -> bool {
         let (node, input) = self.input_of(state, &action);
         match &action {
             CheckAction::Deliver(envelope) => Self::take_envelope(state, envelope),
@@ -552,28 +614,74 @@ impl<P: Protocol> ProtocolModel<P> {
             CheckAction::ClientRequest { .. } => state.budget.client_ops -= 1,
             other => unreachable!("not an input to a node: {other:?}"),
         }
-        self.step(state, node, input, cut)
+        self.step(state, node, input, cut, choice)
     }
 
     /// How many effects `action`'s step emits (its boundaries are the cuts a mid-step
     /// crash may take), from a copy of the node; 0 if the step panics (the plain action
     /// reports that).
     fn effect_count(&self, state: &CheckState<P>, action: &CheckAction<P>) -> usize {
+        self.step_copy(state, action)
+            .map_or(0, |(_, _, effects)| effects.len())
+    }
+
+    /// `action`'s step on a copy of its node: the node, the copy after the step and the
+    /// effects it wrote; `None` if the step panics (the plain action reports that).
+    fn step_copy(
+        &self,
+        state: &CheckState<P>,
+        action: &CheckAction<P>,
+    ) -> Option<(NodeId, P, Vec<Effect<P>>)> {
         let (node, input) = self.input_of(state, action);
-        let Some(mut copy) = state.nodes[node.index()].clone() else {
-            return 0;
-        };
+        let mut copy = state.nodes[node.index()].clone()?;
         let ctx = self.ctx(node);
         let mut fx = Effects::default();
         let stepped = crate::panics::quietly(|| {
             catch_unwind(AssertUnwindSafe(|| copy.step(&ctx, input, &mut fx)))
         });
         match stepped {
-            Ok(()) => fx.len(),
+            Ok(()) => Some((node, copy, std::mem::take(fx.list_mut()))),
             Err(_) => {
                 crate::panics::take_message();
-                0
+                None
             }
+        }
+    }
+
+    /// A Byzantine node's choices on `input`'s step: one action per distinct rewrite of
+    /// its effects.
+    fn byzantine_actions(
+        &self,
+        state: &CheckState<P>,
+        input: &CheckAction<P>,
+        actions: &mut Vec<CheckAction<P>>,
+    ) {
+        let Some(byzantine) = &self.byzantine else {
+            return;
+        };
+        let (node, _) = self.input_of(state, input);
+        let Some(role) = state.byzantine[node.index()] else {
+            return;
+        };
+        let Some((node, copy, mut honest)) = self.step_copy(state, input) else {
+            return;
+        };
+        byzantine.base(&role, &mut honest);
+        let ctx = self.ctx(node);
+        let mut seen = vec![honest.clone()];
+        for choice in 0..byzantine.choice_count(&role, self.cluster_size, &honest) {
+            let mut effects = honest.clone();
+            let mut changed = role;
+            let what = byzantine.apply_choice(&mut changed, &ctx, &copy, &mut effects, choice);
+            if changed == role && seen.contains(&effects) {
+                continue;
+            }
+            seen.push(effects);
+            actions.push(CheckAction::Byzantine {
+                inner: Box::new(input.clone()),
+                choice,
+                what,
+            });
         }
     }
 
@@ -597,6 +705,9 @@ struct ModelSink<'s, P: Protocol> {
     /// Where the action crashes the node within its step, if it does.
     cut: Cut,
     observations: Vec<P::Obs>,
+    byzantine: Option<&'s ByzantineModel<P>>,
+    /// The Byzantine node's choice for this step, if it makes one.
+    choice: Option<u32>,
 }
 
 /// Where an action crashes its node within the step.
@@ -615,6 +726,22 @@ impl<P: Protocol> EffectSink<P> for ModelSink<'_, P> {
         self.state.nodes[node.index()]
             .as_mut()
             .expect("only live nodes step")
+    }
+
+    fn intercept(&mut self, ctx: &Ctx<'_, P::Config>, fx: &mut Effects<P>) {
+        let (Some(byzantine), Some(mut role)) =
+            (self.byzantine, self.state.byzantine[ctx.id.index()])
+        else {
+            return;
+        };
+        byzantine.base(&role, fx.list_mut());
+        if let Some(choice) = self.choice {
+            let node = self.state.nodes[ctx.id.index()]
+                .as_ref()
+                .expect("only live nodes step");
+            byzantine.apply_choice(&mut role, ctx, node, fx.list_mut(), choice);
+            self.state.byzantine[ctx.id.index()] = Some(role);
+        }
     }
 
     fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
@@ -659,32 +786,50 @@ impl<P: Protocol> Model for ProtocolModel<P> {
 
     fn init_states(&self) -> Vec<CheckState<P>> {
         let n = self.cluster_size as usize;
-        let mut state = CheckState {
-            nodes: (0..self.cluster_size)
-                .map(|id| Some(P::new(&self.ctx(NodeId(id)))))
-                .collect(),
-            durable: vec![None; n],
-            network: BTreeMap::new(),
-            timers: BTreeSet::new(),
-            budget: Budget {
-                crashes: self.bounds.max_crashes,
-                crashes_after_persist: self.bounds.max_crashes_after_persist,
-                mid_step_crashes: self.bounds.max_mid_step_crashes,
-                drops: self.bounds.max_drops,
-                duplicates: self.bounds.max_duplicates,
-                client_ops: self.bounds.max_client_ops,
-            },
-            checker: P::Checker::default(),
-            violation: None,
-            seen: 0,
+        let assignments = match &self.byzantine {
+            Some(byzantine) => byzantine.assignments(self.cluster_size),
+            None => vec![vec![None; n]],
         };
-        // As in the simulator: every node starts at time 0, in id order.
-        for id in 0..self.cluster_size {
-            if state.violation.is_none() {
-                self.step(&mut state, NodeId(id), Input::Init, Cut::None);
+        let mut states = Vec::new();
+        for byzantine in assignments {
+            let mut state = CheckState {
+                nodes: (0..self.cluster_size)
+                    .map(|id| Some(P::new(&self.ctx(NodeId(id)))))
+                    .collect(),
+                durable: vec![None; n],
+                network: BTreeMap::new(),
+                timers: BTreeSet::new(),
+                byzantine,
+                budget: Budget {
+                    crashes: self.bounds.max_crashes,
+                    crashes_after_persist: self.bounds.max_crashes_after_persist,
+                    mid_step_crashes: self.bounds.max_mid_step_crashes,
+                    drops: self.bounds.max_drops,
+                    duplicates: self.bounds.max_duplicates,
+                    client_ops: self.bounds.max_client_ops,
+                    byzantine_actions: self.bounds.max_byzantine_actions,
+                },
+                checker: P::Checker::default(),
+                violation: None,
+                seen: 0,
+            };
+            let byzantine_ids: Vec<NodeId> = (0..self.cluster_size)
+                .map(NodeId)
+                .filter(|node| state.byzantine[node.index()].is_some())
+                .collect();
+            if !byzantine_ids.is_empty() {
+                // As in the simulator: the checker learns them before the first step.
+                state.checker.set_byzantine(&byzantine_ids);
             }
+            // As in the simulator: every node starts at time 0, in id order.
+            for id in 0..self.cluster_size {
+                if state.violation.is_none() {
+                    self.step(&mut state, NodeId(id), Input::Init, Cut::None, None);
+                }
+            }
+            states.push(state);
         }
-        vec![state]
+        states
     }
 
     fn actions(&self, state: &CheckState<P>, actions: &mut Vec<CheckAction<P>>) {
@@ -721,19 +866,22 @@ impl<P: Protocol> Model for ProtocolModel<P> {
                 }
             }
         }
+        if state.budget.byzantine_actions > 0 {
+            let inputs: Vec<CheckAction<P>> = actions
+                .iter()
+                .filter(|action| action.is_input())
+                .cloned()
+                .collect();
+            for input in &inputs {
+                self.byzantine_actions(state, input, actions);
+            }
+        }
         let crash_within = state.budget.crashes_after_persist > 0;
         let cut_anywhere = state.budget.mid_step_crashes > 0;
         if crash_within || cut_anywhere {
             let inputs: Vec<CheckAction<P>> = actions
                 .iter()
-                .filter(|action| {
-                    matches!(
-                        action,
-                        CheckAction::Deliver(_)
-                            | CheckAction::Timer { .. }
-                            | CheckAction::ClientRequest { .. }
-                    )
-                })
+                .filter(|action| action.is_input())
                 .cloned()
                 .collect();
             for input in inputs {
@@ -758,11 +906,11 @@ impl<P: Protocol> Model for ProtocolModel<P> {
             CheckAction::Deliver(_)
             | CheckAction::Timer { .. }
             | CheckAction::ClientRequest { .. } => {
-                self.apply_input(&mut state, action, Cut::None);
+                self.apply_input(&mut state, action, Cut::None, None);
             }
             CheckAction::CrashAfterPersist(inner) => {
                 assert!(state.budget.crashes_after_persist > 0);
-                if !self.apply_input(&mut state, *inner, Cut::AfterPersist) {
+                if !self.apply_input(&mut state, *inner, Cut::AfterPersist, None) {
                     // The step persisted nothing: the same as the plain action.
                     return None;
                 }
@@ -774,11 +922,17 @@ impl<P: Protocol> Model for ProtocolModel<P> {
                 after_effects,
             } => {
                 assert!(state.budget.mid_step_crashes > 0);
-                if !self.apply_input(&mut state, *inner, Cut::MidStep(after_effects)) {
+                if !self.apply_input(&mut state, *inner, Cut::MidStep(after_effects), None) {
                     // The step had no such boundary (it panicked short of it).
                     return None;
                 }
                 state.budget.mid_step_crashes -= 1;
+                self.mark_seen(&mut state, FAULT_FIRED);
+            }
+            CheckAction::Byzantine { inner, choice, .. } => {
+                assert!(state.budget.byzantine_actions > 0);
+                state.budget.byzantine_actions -= 1;
+                self.apply_input(&mut state, *inner, Cut::None, Some(choice));
                 self.mark_seen(&mut state, FAULT_FIRED);
             }
             CheckAction::Drop(envelope) => {
@@ -810,7 +964,7 @@ impl<P: Protocol> Model for ProtocolModel<P> {
                 let ctx = self.ctx(node);
                 let durable = state.durable[node.index()].as_ref();
                 state.nodes[node.index()] = Some(P::recover(&ctx, durable));
-                self.step(&mut state, node, Input::Restart, Cut::None);
+                self.step(&mut state, node, Input::Restart, Cut::None, None);
             }
         }
         Some(state)
@@ -1003,8 +1157,29 @@ pub fn model<P: Protocol>(
         .check_filter(bounds.protocol.clone())
         .map_err(check_error)?;
     bounds.check_sometimes(scenario)?;
-    let model = ProtocolModel::new(&registration, prepared.config, scenario.file.nodes, bounds)
+    let byzantine = match prepared.byzantine_plan() {
+        Some(plan) => Some(ByzantineModel::new(
+            &registration,
+            plan,
+            scenario,
+            bounds.max_byzantine_actions,
+        )?),
+        None if bounds.max_byzantine_actions > 0 => {
+            return Err(scenario.error(
+                "check.max_byzantine_actions",
+                "there is no [byzantine] table, so no node makes Byzantine choices",
+                "add a [byzantine] table (e.g. `nodes = [1]`, `strategy = \"mutate\"`) or \
+                 remove `max_byzantine_actions`",
+            ))
+        }
+        None => None,
+    };
+    let config = prepared.config.clone();
+    let mut model = ProtocolModel::new(&registration, config, scenario.file.nodes, bounds)
         .map_err(check_error)?;
+    if let Some(byzantine) = byzantine {
+        model = model.with_byzantine(byzantine);
+    }
     Ok((model, prepared.mutant))
 }
 

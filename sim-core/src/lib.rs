@@ -8,6 +8,8 @@
 pub mod byzantine;
 #[cfg(feature = "check")]
 pub mod check;
+#[cfg(feature = "check")]
+pub mod check_byzantine;
 pub mod endpoints;
 pub mod faults;
 pub mod hash;

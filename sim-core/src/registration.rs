@@ -237,6 +237,7 @@ pub const GENERIC_CHECK_FIELDS: &[&str] = &[
     "max_drops",
     "max_duplicates",
     "max_client_ops",
+    "max_byzantine_actions",
     "max_in_flight",
     "sometimes",
     "walks",
@@ -260,6 +261,9 @@ struct GenericCheckFields {
     max_duplicates: Option<u32>,
     /// Client requests, issued to any live node.
     max_client_ops: Option<u32>,
+    /// Choices of the `[byzantine]` table's nodes (a perturbed message, the peers lied
+    /// to, a protocol strategy's draw), each one model-checker action.
+    max_byzantine_actions: Option<u32>,
     /// States with more messages in flight are not explored.
     max_in_flight: Option<u32>,
     /// Observation kinds (or `fault_fired`) some explored state must have seen.

@@ -31,6 +31,12 @@ pub const ONE_MILLION: u32 = 1_000_000;
 #[derive(Clone, Debug)]
 pub struct Rng {
     chacha: ChaCha8Rng,
+    /// Draws taken from a script instead of the stream (a Byzantine node's step replayed
+    /// from a tape); past its end every draw is `u64::MAX`, which `below` accepts at once
+    /// and `chance` refuses.
+    script: Option<std::vec::IntoIter<u64>>,
+    /// Every draw since `start_log`, when logging (recording a Byzantine step).
+    log: Option<Vec<u64>>,
 }
 
 impl Rng {
@@ -45,11 +51,37 @@ impl Rng {
     fn with_stream(master_seed: u64, stream: u64) -> Rng {
         let mut chacha = ChaCha8Rng::seed_from_u64(master_seed);
         chacha.set_stream(stream);
-        Rng { chacha }
+        Rng {
+            chacha,
+            script: None,
+            log: None,
+        }
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.chacha.next_u64()
+        let value = match &mut self.script {
+            None => self.chacha.next_u64(),
+            Some(script) => script.next().unwrap_or(u64::MAX),
+        };
+        if let Some(log) = &mut self.log {
+            log.push(value);
+        }
+        value
+    }
+
+    /// From now on, draw `values` (then `u64::MAX`) instead of the stream.
+    pub fn follow_script(&mut self, values: Vec<u64>) {
+        self.script = Some(values.into_iter());
+    }
+
+    /// Write down every draw from now on (`take_log` returns them).
+    pub fn start_log(&mut self) {
+        self.log = Some(Vec::new());
+    }
+
+    /// The draws since `start_log`, which stops logging.
+    pub fn take_log(&mut self) -> Vec<u64> {
+        self.log.take().unwrap_or_default()
     }
 
     /// Uniform in `0..bound` (bound > 0), without modulo bias (Lemire's method).

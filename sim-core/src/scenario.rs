@@ -1220,6 +1220,14 @@ impl Scenario {
                     "remove the entry, or raise `nodes` or `workload.clients`",
                 )
             })?;
+            if !tape.byzantine.is_empty() && file.byzantine.is_none() {
+                return Err(self.error(
+                    "tape.byzantine",
+                    "the tape has Byzantine steps, and there is no [byzantine] table",
+                    "remove the `[[tape.byzantine]]` entries, or add the [byzantine] table \
+                     they were recorded with",
+                ));
+            }
         }
         if let Some(nemesis) = &file.nemesis {
             nemesis

@@ -19,7 +19,10 @@
 //! duplication or reordering), drop tape entries (a dropped or slow message becomes a
 //! prompt delivery, a timer takes the minimum of its range, a client draw its
 //! minimum), try fewer nodes (down to 3), reduce clock drift, drop `sometimes`
-//! conditions; then once more over faults, operations and the tape.
+//! conditions; then once more over faults, operations and the tape. Byzantine nodes
+//! shrink too: all of them made honest (no `[byzantine]` table), a `count` made the list
+//! of nodes that misbehaved, fewer of those, then each misbehaviour (a step the
+//! strategy changed, `[[tape.byzantine]]`) dropped, which leaves that step honest.
 //!
 //! A liveness failure is shrunk soundly, so that the shrunk file does not fail in a way
 //! any implementation would: the "benign" choices of a safety shrink are not benign for
@@ -39,7 +42,7 @@
 //!
 //! What is counted ("faults" in [`Size`]): each fault action that fired, plus each
 //! message the network's random decisions dropped (loss, send or receive omission) or
-//! duplicated. Messages a partition or a crash dropped are the consequence of a fault
+//! duplicated, plus each step a Byzantine strategy changed. Messages a partition or a crash dropped are the consequence of a fault
 //! already counted, and delays are not faults (an asynchronous network may take any).
 //! A tape drop is therefore a fault the shrinker can remove, like a scheduled one.
 
@@ -49,6 +52,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::byzantine::ByzantineNodes;
 use crate::result::{RunOutput, Verdict};
 use crate::runner::{prepare, ProtocolEntry};
 use crate::scenario::{
@@ -73,8 +77,11 @@ impl Size {
             .iter()
             .filter_map(|cause| metrics.drops_by_cause.get(*cause))
             .sum();
+        let byzantine_steps = output.result.faults_fired.get("byzantine_steps");
+        let random_faults =
+            random_drops + metrics.messages_duplicated + byzantine_steps.copied().unwrap_or(0);
         Size {
-            faults: output.faults.len() + (random_drops + metrics.messages_duplicated) as usize,
+            faults: output.faults.len() + random_faults as usize,
             client_ops: output.history.len(),
             events: metrics.events,
             sim_time_us: output.result.time_us,
@@ -400,6 +407,67 @@ fn shrink_faults(shrinker: &mut Shrinker, best: &mut Best) {
     }
 }
 
+/// Byzantine nodes: all honest, else the ones that misbehaved by id and fewer of them,
+/// then their misbehaviours one by one (each a tape entry; without it the step is honest).
+fn shrink_byzantine(shrinker: &mut Shrinker, best: &mut Best) {
+    let Some(spec) = best.0.byzantine.clone() else {
+        return;
+    };
+    shrinker.phase("byzantine");
+    let honest = shrinker.try_edit(best, |file| {
+        file.byzantine = None;
+        if let Some(tape) = &mut file.tape {
+            tape.byzantine.clear();
+        }
+    });
+    if honest {
+        return;
+    }
+    if spec.count.is_some() {
+        // Which nodes misbehaved: the ones with tape entries (a node's own stream, and
+        // so its strategy, is the same whether it was drawn or named).
+        let mut misbehaved: Vec<u32> = tape_of(&best.0).byzantine.iter().map(|b| b.node).collect();
+        misbehaved.dedup();
+        if !misbehaved.is_empty() {
+            shrinker.try_edit(best, |file| {
+                if let Some(byzantine) = &mut file.byzantine {
+                    byzantine.count = None;
+                    byzantine.nodes = Some(ByzantineNodes::Ids(misbehaved));
+                }
+            });
+        }
+    }
+    if matches!(
+        best.0.byzantine.as_ref().and_then(|b| b.nodes.as_ref()),
+        Some(ByzantineNodes::Ids(ids)) if ids.len() > 1
+    ) {
+        ddmin(
+            shrinker,
+            best,
+            usize::MAX,
+            |file| match file.byzantine.as_ref().and_then(|b| b.nodes.as_ref()) {
+                Some(ByzantineNodes::Ids(ids)) => ids.clone(),
+                _ => Vec::new(),
+            },
+            |file, ids| {
+                if let Some(tape) = &mut file.tape {
+                    tape.byzantine.retain(|entry| ids.contains(&entry.node));
+                }
+                if let Some(byzantine) = &mut file.byzantine {
+                    byzantine.nodes = Some(ByzantineNodes::Ids(ids));
+                }
+            },
+        );
+    }
+    ddmin(
+        shrinker,
+        best,
+        usize::MAX,
+        |file| tape_of(file).byzantine,
+        |file, entries| tape_mut(file).byzantine = entries,
+    );
+}
+
 fn shrink_ops(shrinker: &mut Shrinker, best: &mut Best) {
     if shrinker.liveness {
         // A liveness condition may need the operations (client progress does).
@@ -522,6 +590,7 @@ fn rank(best: &Best) -> (usize, usize, u64) {
 fn minimise(shrinker: &mut Shrinker, best: &mut Best) {
     shrink_faults(shrinker, best);
     end_after_failure(shrinker, best);
+    shrink_byzantine(shrinker, best);
     shrink_clients(shrinker, best);
     shrink_ops(shrinker, best);
     calm_network(shrinker, best);
@@ -535,6 +604,7 @@ fn minimise(shrinker: &mut Shrinker, best: &mut Best) {
         previous = Some(rank(best));
         shrink_faults(shrinker, best);
         end_after_failure(shrinker, best);
+        shrink_byzantine(shrinker, best);
         shrink_ops(shrinker, best);
         shrink_tape(shrinker, best);
         shrink_nodes(shrinker, best);
@@ -595,6 +665,12 @@ fn shrink_nodes(shrinker: &mut Shrinker, best: &mut Best) {
                 tape.messages
                     .retain(|entry| entry.from < fewer && entry.to < fewer);
                 tape.timers.retain(|entry| entry.node < fewer);
+                tape.byzantine.retain(|entry| entry.node < fewer);
+            }
+            if let Some(Some(ByzantineNodes::Ids(ids))) =
+                file.byzantine.as_mut().map(|b| b.nodes.as_mut())
+            {
+                ids.retain(|&id| id < fewer);
             }
         });
         if kept {

@@ -11,15 +11,20 @@
 //! - a client's draws by (client, n): its n-th workload decision (request latency, the
 //!   node a request goes to, think time, the operation drawn).
 //!
+//! - a Byzantine node's misbehaviour by (node, n): the draws its strategy made at the
+//!   node's n-th step, for each step its strategy changed (`[[tape.byzantine]]`).
+//!
 //! Faults are not on the tape: the explicit `[[faults]]` schedule already is their tape
 //! (`shrink` turns whatever a nemesis chose into one), and `[[workload.ops]]` lists the
-//! client operations. Per-node streams (Byzantine strategies) stay on their seed.
+//! client operations. Which nodes are Byzantine, and their strategies, stay on the seed
+//! (the `[byzantine]` table).
 //!
 //! A decision missing from the tape takes its benign fallback, so deleting an entry
 //! means "make it harmless": a message is delivered once, promptly (the minimum latency
 //! of its route, no loss, no duplicate); a timer takes the minimum of its range; a
 //! request takes the minimum network latency and goes to node `client mod n`; a think
-//! time is the minimum interval; an operation's draw is 0. Partitions, crashes and the
+//! time is the minimum interval; an operation's draw is 0; a Byzantine node's step is
+//! honest (its strategy leaves the step alone). Partitions, crashes and the
 //! other faults still act: they come from the schedule.
 //!
 //! A minimum timer is benign for safety but not for liveness: with every election timer
@@ -122,6 +127,54 @@ pub struct ClientEntry {
     pub value: u64,
 }
 
+/// One raw 64-bit draw, written as a hex string (TOML's integers stop at 2^63).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Draw(pub u64);
+
+impl Serialize for Draw {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{:#018x}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Draw {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Draw, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.strip_prefix("0x")
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+            .map(Draw)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "`{text}` is not a draw: write 0x and up to 16 hex digits, e.g. \"0x00000000000000ff\""
+                ))
+            })
+    }
+}
+
+impl schemars::JsonSchema for Draw {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Draw".into()
+    }
+    fn json_schema(_generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^0x[0-9a-fA-F]{1,16}$",
+            "description": "A raw 64-bit draw in hex."
+        })
+    }
+}
+
+/// The draws a Byzantine node's strategy made at the node's `n`-th step (counting every
+/// step, from its start). A step without an entry is honest.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ByzantineEntry {
+    pub node: u32,
+    pub n: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub draws: Vec<Draw>,
+}
+
 /// How a run decides a timer the tape has no entry for.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
@@ -155,11 +208,14 @@ pub struct TapeSpec {
     pub timers: Vec<TimerEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<ClientEntry>,
+    /// A Byzantine node's misbehaviours, one entry per step its strategy changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub byzantine: Vec<ByzantineEntry>,
 }
 
 impl TapeSpec {
     pub fn len(&self) -> usize {
-        self.messages.len() + self.timers.len() + self.clients.len()
+        self.messages.len() + self.timers.len() + self.clients.len() + self.byzantine.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -181,6 +237,12 @@ impl TapeSpec {
             return Err(format!(
                 "message entry {}->{} (n = {}) names a node outside 0..{nodes}",
                 m.from, m.to, m.n
+            ));
+        }
+        if let Some(b) = self.byzantine.iter().find(|b| b.node >= nodes) {
+            return Err(format!(
+                "byzantine entry of node {} names a node outside 0..{nodes}",
+                b.node
             ));
         }
         if let Some(t) = self.timers.iter().find(|t| t.node >= nodes) {
@@ -227,6 +289,7 @@ pub struct Tape {
     messages: BTreeMap<(u32, u32, u64), MessageEntry>,
     timers: BTreeMap<(u32, u64), u64>,
     clients: BTreeMap<(u32, u64), (ClientDraw, u64)>,
+    byzantine: BTreeMap<(u32, u64), Vec<u64>>,
 }
 
 impl Tape {
@@ -247,6 +310,11 @@ impl Tape {
                 .clients
                 .iter()
                 .map(|c| ((c.client, c.n), (c.kind, c.value)))
+                .collect(),
+            byzantine: spec
+                .byzantine
+                .iter()
+                .map(|b| ((b.node, b.n), b.draws.iter().map(|draw| draw.0).collect()))
                 .collect(),
         }
     }
@@ -269,6 +337,15 @@ impl Tape {
                     n,
                     kind,
                     value,
+                })
+                .collect(),
+            byzantine: self
+                .byzantine
+                .iter()
+                .map(|(&(node, n), draws)| ByzantineEntry {
+                    node,
+                    n,
+                    draws: draws.iter().copied().map(Draw).collect(),
                 })
                 .collect(),
         }
@@ -306,6 +383,16 @@ impl Tape {
             .get(&(client, n))
             .filter(|(recorded, _)| *recorded == kind)
             .map(|&(_, value)| value)
+    }
+
+    /// The draws of `node`'s strategy at its `n`-th step; `None`: the step is honest.
+    pub fn byzantine(&self, node: u32, n: u64) -> Option<&[u64]> {
+        self.byzantine.get(&(node, n)).map(Vec::as_slice)
+    }
+
+    pub fn record_byzantine(&mut self, node: u32, n: u64, draws: Vec<u64>) {
+        let previous = self.byzantine.insert((node, n), draws);
+        assert!(previous.is_none(), "a Byzantine step is decided once");
     }
 
     pub fn record_client(&mut self, client: u32, n: u64, kind: ClientDraw, value: u64) {
@@ -349,6 +436,11 @@ mod tests {
                 kind: ClientDraw::Think,
                 value: 40_000,
             }],
+            byzantine: vec![ByzantineEntry {
+                node: 1,
+                n: 3,
+                draws: vec![Draw(u64::MAX), Draw(7)],
+            }],
         };
         let tape = Tape::from_spec(&spec);
         let again = tape.to_spec();
@@ -359,6 +451,8 @@ mod tests {
         assert_eq!(tape.missing_timers(), MissingTimers::Drawn);
         assert_eq!(tape.client(0, 1, ClientDraw::Think), Some(40_000));
         assert_eq!(tape.client(0, 1, ClientDraw::Op), None, "kind must match");
+        assert_eq!(tape.byzantine(1, 3), Some(&[u64::MAX, 7][..]));
+        assert_eq!(tape.byzantine(1, 4), None);
         assert_eq!(spec.message_faults(), 1);
         assert!(spec.check_bounds(3, 1).is_ok());
         assert!(spec.check_bounds(2, 1).is_err());

@@ -173,7 +173,10 @@ fn kind<P: Protocol>(action: &CheckAction<P>) -> usize {
         CheckAction::ClientRequest { .. } => 6,
         // Crashes within a step share a weight (one kind more would change every walk's
         // weight draws).
-        CheckAction::CrashAfterPersist(_) | CheckAction::CrashMidStep { .. } => 7,
+        // A Byzantine node's choice within its step shares that weight too.
+        CheckAction::CrashAfterPersist(_)
+        | CheckAction::CrashMidStep { .. }
+        | CheckAction::Byzantine { .. } => 7,
     }
 }
 

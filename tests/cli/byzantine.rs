@@ -113,3 +113,39 @@ fn list_strategies_names_generic_and_protocol_strategies() {
     assert!(has("pbft", "double_assign") && has("pbft", "mutate") && has("raft", "mutate"));
     assert!(has("pingpong", "silent") && !has("pingpong", "mutate"));
 }
+
+/// `count = "per_seed"`: each seed draws how many nodes are Byzantine, from 0 to the
+/// protocol's bound (one past it with `exceed_fault_bound`), so a sweep mixes honest and
+/// Byzantine runs; a protocol whose bound is 0 is refused with the field and the fix.
+#[test]
+fn a_per_seed_count_draws_within_the_bound() {
+    let counts = |extra: &str, nodes: u32| -> std::collections::BTreeSet<u64> {
+        let source = pbft_scenario("count = \"per_seed\"\nstrategy = \"silent\"", extra)
+            .replace("nodes = 4", &format!("nodes = {nodes}"));
+        let scenario = Scenario::parse(Path::new("per_seed.toml"), source).unwrap();
+        let runner = quorumlab::commands::prepare_scenario(&scenario, None, false).unwrap();
+        (1..=30)
+            .map(|seed| {
+                let output = runner.run(seed, false);
+                output
+                    .result
+                    .faults_fired
+                    .get("byzantine")
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .collect()
+    };
+    assert_eq!(counts("", 7), [0, 1, 2].into_iter().collect());
+    assert_eq!(counts("", 4), [0, 1].into_iter().collect());
+    assert_eq!(
+        counts("exceed_fault_bound = true", 4),
+        [0, 1, 2].into_iter().collect()
+    );
+    let raft = "protocol = \"raft\"\nnodes = 3\nduration_ms = 1000\n\n\
+                [byzantine]\ncount = \"per_seed\"\nstrategy = \"silent\"\n";
+    let (code, message) = run_inline("byzantine-per-seed-raft", raft);
+    assert_eq!(code, Some(2), "{message}");
+    assert!(message.contains("byzantine.count"), "{message}");
+    assert!(message.contains("exceed_fault_bound = true"), "{message}");
+}

@@ -2,7 +2,7 @@
 //! on 3 nodes passes with a pinned state count, every mutant within reach of small bounds
 //! is caught with the property it breaks, and the CLI behaves as documented.
 
-use sim_core::check::{CheckOptions, CheckReport, Strategy};
+use sim_core::check::{CheckOptions, CheckReport, StepRecord, Strategy};
 use sim_core::scenario::Scenario;
 
 use crate::{inline, quorumlab, scenario_path};
@@ -543,4 +543,115 @@ fn pbft_four_honest_replicas_hold_exhaustively_and_a_commit_before_prepared_is_f
     let violation = report.violation().expect("a counterexample");
     assert_eq!(violation.name, "committed_prepared");
     assert_eq!(violation.counterexample.as_ref().expect("a path").len(), 13);
+}
+
+/// A scenario file's text with `edits` (from, to) applied, each of which must apply.
+fn edited(relative: &str, edits: &[(&str, &str)]) -> Scenario {
+    let mut text = std::fs::read_to_string(scenario_path(relative)).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{relative} has no `{from}`");
+        text = text.replace(from, to);
+    }
+    inline(&text)
+}
+
+#[test]
+fn pbft_with_a_byzantine_backup_holds_exhaustively_and_its_rogue_pre_prepare_catches_the_mutant() {
+    let scenario = Scenario::load(&scenario_path("scenarios/pbft/check4_byzantine.toml")).unwrap();
+    let report = check(&scenario, None);
+    assert!(report.passed() && report.complete, "{report:?}");
+    // Pinned: a change here means the model, the bounds, the strategy or PBFT's step changed.
+    assert_eq!(report.unique_states, 56_974);
+
+    let report = check(&scenario, Some("pre-prepare-from-non-primary"));
+    let violation = report.violation().expect("a counterexample");
+    assert_eq!(violation.name, "primary_authority");
+    let path = violation.counterexample.as_ref().expect("a path");
+    assert_eq!(path.len(), 7);
+    let choices: Vec<&StepRecord> = path
+        .iter()
+        .filter(|step| step.byzantine.is_some())
+        .collect();
+    assert_eq!(choices.len(), 1, "{path:#?}");
+    assert_eq!(choices[0].node, 1);
+    assert!(choices[0].to_string().contains("(byzantine rogue_primary"));
+
+    // Without the Byzantine backup the same bounds cannot reach the mutant: the choice is
+    // what finds it.
+    let honest = edited(
+        "scenarios/pbft/check4_byzantine.toml",
+        &[
+            (
+                "[byzantine]\nnodes = [1]\nstrategy = \"rogue_primary\"\n",
+                "",
+            ),
+            ("max_byzantine_actions = 1\n", ""),
+        ],
+    );
+    let report = check(&honest, Some("pre-prepare-from-non-primary"));
+    assert!(report.passed() && report.complete, "{report:?}");
+}
+
+#[test]
+fn pbft_bound_is_tight_exhaustively() {
+    // n = 3 with one Byzantine primary (exceed_fault_bound): agreement breaks.
+    let scenario = Scenario::load(&scenario_path("scenarios/pbft/tight_n3.toml")).unwrap();
+    let report = check(&scenario, None);
+    let violation = report.violation().expect("a counterexample");
+    assert_eq!(violation.name, "agreement");
+    assert_eq!(violation.counterexample.as_ref().expect("a path").len(), 10);
+    assert_eq!(report.unique_states, 1_805);
+    // Every choice of the Byzantine node (`count = 1`: each node in turn) finds it too.
+    let any_node = edited(
+        "scenarios/pbft/tight_n3.toml",
+        &[("nodes = \"primary\"", "count = 1")],
+    );
+    let report = check(&any_node, None);
+    assert_eq!(
+        report.violation().expect("a counterexample").name,
+        "agreement"
+    );
+    // n = 4 tolerates the same primary (f = 1): every property holds.
+    let four = edited(
+        "scenarios/pbft/tight_n3.toml",
+        &[("nodes = 3", "nodes = 4")],
+    );
+    let report = check(&four, None);
+    assert!(report.passed() && report.complete, "{report:?}");
+    assert_eq!(report.unique_states, 27_487);
+}
+
+#[test]
+fn byzantine_check_bounds_are_refused_with_the_field() {
+    let registry = protocols::registry();
+    let options = CheckOptions::default();
+    let refused = [
+        // A choice-making strategy with no bound on its choices.
+        (
+            "scenarios/pbft/check4_byzantine.toml",
+            ("max_byzantine_actions = 1\n", ""),
+            "check.max_byzantine_actions",
+        ),
+        // A bound on choices nobody makes.
+        (
+            "scenarios/pbft/check4.toml",
+            (
+                "max_client_ops = 1\n",
+                "max_client_ops = 1\nmax_byzantine_actions = 1\n",
+            ),
+            "check.max_byzantine_actions",
+        ),
+        // `replay` would keep old messages in every state.
+        (
+            "scenarios/pbft/check4_byzantine.toml",
+            ("strategy = \"rogue_primary\"", "strategy = \"replay\""),
+            "byzantine.strategy",
+        ),
+    ];
+    for (file, edit, field) in refused {
+        let scenario = edited(file, &[edit]);
+        let error = sim_core::runner::check(&registry, &scenario, None, &options).unwrap_err();
+        assert_eq!(error.field, field, "{file} with {edit:?}: {error}");
+        assert!(!error.fix.is_empty());
+    }
 }

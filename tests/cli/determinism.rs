@@ -161,3 +161,51 @@ fn a_recorded_tape_replays_the_run_exactly() {
         );
     }
 }
+
+/// Byzantine strategies on the tape: each step a strategy changed is an entry with its
+/// draws, and the tape replays the run exactly, for every generic strategy and a
+/// protocol's own (generic_n4.toml draws one per seed) and for a fixed primary.
+#[test]
+fn a_recorded_tape_replays_byzantine_misbehaviours_exactly() {
+    let mut cases: Vec<(&str, u64)> = (1..=12)
+        .map(|seed| ("scenarios/pbft/generic_n4.toml", seed))
+        .collect();
+    cases.push(("scenarios/pbft/tight_n3.toml", 1));
+    cases.push(("scenarios/raft/byzantine.toml", 1));
+    for (path, seed) in cases {
+        let mut scenario = Scenario::load(&scenario_path(path)).expect("bundled");
+        let prepare = |scenario: &Scenario| {
+            quorumlab::commands::prepare_scenario(scenario, None, false).expect("valid")
+        };
+        let plain = prepare(&scenario).run(seed, false);
+        let recorded = prepare(&scenario).run_with(seed, false, true);
+        assert_eq!(
+            plain.result.trace_hash, recorded.result.trace_hash,
+            "{path}"
+        );
+        let tape = recorded.tape.expect("recorded");
+        let misbehaved = plain.result.faults_fired.get("byzantine_steps").copied();
+        if misbehaved.unwrap_or(0) > 0 {
+            assert!(!tape.byzantine.is_empty(), "{path} seed {seed}");
+        }
+        scenario.file.tape = Some(tape.clone());
+        let replayed = prepare(&scenario).run(seed, false);
+        assert_eq!(
+            (&plain.result.trace_hash, plain.result.verdict),
+            (&replayed.result.trace_hash, replayed.result.verdict),
+            "{path} seed {seed} from its tape"
+        );
+        // Without its Byzantine entries every step of the Byzantine nodes is honest.
+        if !tape.byzantine.is_empty() {
+            let mut honest_tape = tape;
+            honest_tape.byzantine.clear();
+            scenario.file.tape = Some(honest_tape);
+            let honest = prepare(&scenario).run(seed, false);
+            assert_eq!(
+                honest.result.faults_fired.get("byzantine_steps"),
+                None,
+                "{path}"
+            );
+        }
+    }
+}

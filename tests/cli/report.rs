@@ -174,3 +174,64 @@ fn a_headless_browser_renders_the_report() {
     }
     let _ = std::fs::remove_dir_all(&run);
 }
+
+/// A run with a Byzantine node: the role timeline gives its lane the Byzantine colour
+/// and names it in the legend, the space-time diagram colours its events and says so in
+/// its legend, and `result.json` and a sweep's `summary.json` count the Byzantine nodes
+/// and the steps their strategies changed.
+#[test]
+fn a_byzantine_run_shows_its_byzantine_nodes_and_counts_their_misbehaviours() {
+    const BYZANTINE_COLOUR: &str = "#e6550d";
+    let out = temp_dir("report-byzantine");
+    let output = quorumlab(&[
+        "run",
+        "scenarios/pbft/tight_n3.toml",
+        "--seed",
+        "1",
+        "--trace",
+        "--report",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let section = |class: &str| -> String {
+        let start = html
+            .find(&format!(r#"<svg class="{class}""#))
+            .unwrap_or_else(|| panic!("a {class} diagram"));
+        let end = start + html[start..].find("</svg>").expect("closed");
+        html[start..end].to_string()
+    };
+    let timeline = section("timeline");
+    assert!(timeline.contains(BYZANTINE_COLOUR), "the Byzantine lane");
+    assert!(timeline.contains(">byzantine<"), "the timeline's legend");
+    let spacetime = section("spacetime");
+    assert!(spacetime.contains(r#"class="legend-byzantine""#));
+    assert!(
+        spacetime.matches(BYZANTINE_COLOUR).count() > 1,
+        "events of the Byzantine primary, and the legend"
+    );
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+    assert_eq!(result["faults_fired"]["byzantine"], 1);
+    assert!(result["faults_fired"]["byzantine_steps"].as_u64() >= Some(1));
+
+    let sweep = temp_dir("report-byzantine-sweep");
+    let output = quorumlab(&[
+        "sweep",
+        "scenarios/pbft/tight_n3.toml",
+        "--seeds",
+        "1..4",
+        "--out",
+        sweep.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sweep.join("summary.json")).unwrap())
+            .unwrap();
+    let counts = &summary["fault_counts"];
+    assert_eq!(counts["byzantine"], 4, "{summary}");
+    assert!(counts["byzantine_steps"].as_u64() >= Some(4), "{summary}");
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&sweep);
+}

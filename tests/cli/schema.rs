@@ -4,7 +4,7 @@
 use crate::{quorumlab, root, stderr, stdout};
 
 /// The schema the CLI prints, as a validator.
-fn printed_schema(args: &[&str]) -> (serde_json::Value, jsonschema::Validator) {
+pub(crate) fn printed_schema(args: &[&str]) -> (serde_json::Value, jsonschema::Validator) {
     let output = quorumlab(args);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let schema: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
@@ -13,7 +13,7 @@ fn printed_schema(args: &[&str]) -> (serde_json::Value, jsonschema::Validator) {
 }
 
 /// A scenario file's TOML as the JSON a schema validator reads.
-fn toml_as_json(source: &str) -> serde_json::Value {
+pub(crate) fn toml_as_json(source: &str) -> serde_json::Value {
     let value: toml::Value = toml::from_str(source).expect("TOML");
     serde_json::to_value(value).expect("TOML values are JSON values")
 }

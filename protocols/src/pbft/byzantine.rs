@@ -13,6 +13,8 @@ pub fn perturb_hooks() -> PerturbHooks<Replica> {
     PerturbHooks {
         message: perturb_message,
         reply: perturb_reply,
+        // `perturb_message` looks at `draw % 3`; `perturb_reply` ignores it.
+        variants: 3,
     }
 }
 
@@ -122,6 +124,8 @@ pub const DOUBLE_ASSIGN: ProtocolStrategy<Replica> = ProtocolStrategy {
                   to one half of the backups, the null request to the other), and commits \
                   each half's value to it",
     rewrite: double_assign,
+    // Which half of the backups gets the null request: `draw % 2`.
+    choices: |_| 2,
 };
 
 // The signature is `StrategyFn`'s, which other strategies need to push effects.
@@ -147,32 +151,44 @@ fn double_assign(
     }
 }
 
-/// A backup that acts as a primary: for every prepare it sends, it also pre-prepares the
-/// null request at the next sequence number.
+/// A backup that acts as a primary: for every prepare it sends, it pre-prepares the null
+/// request to one peer, at the prepare's sequence number or the next (both from `draw`).
 pub const ROGUE_PRIMARY: ProtocolStrategy<Replica> = ProtocolStrategy {
     name: "rogue_primary",
     description: "a backup that sends pre-prepares as if it were the primary (the null \
-                  request at the sequence number after each one it prepares)",
+                  request, to one peer, at the sequence number of each prepare it sends or \
+                  the next)",
     rewrite: rogue_primary,
+    // Which peer (`draw / 2`, of n - 1) and which sequence number (`draw % 2`).
+    choices: |cluster_size| 2 * u64::from(cluster_size.saturating_sub(1)),
 };
 
 fn rogue_primary(
     ctx: &Ctx<'_, PbftConfig>,
     _replica: &Replica,
     effects: &mut Vec<Effect<Replica>>,
-    _draw: u64,
+    draw: u64,
 ) {
+    let peers: Vec<NodeId> = ctx.peers().collect();
+    if peers.is_empty() {
+        return;
+    }
+    let to = peers[((draw / 2) % peers.len() as u64) as usize];
     let rogue: Vec<Effect<Replica>> = effects
         .iter()
         .filter_map(|effect| match effect {
             Effect::Send {
-                to,
                 msg: PbftMsg::Prepare(vote),
-            } => Some(Effect::Send {
-                to: *to,
-                msg: PbftMsg::PrePrepare(Vote::new(vote.view, vote.seq + 1, None, ctx.id)),
-            }),
+                ..
+            } => Some((vote.view, vote.seq + draw % 2)),
             _ => None,
+        })
+        // A prepare is multicast: one pre-prepare per (view, sequence number).
+        .collect::<std::collections::BTreeSet<(View, Seq)>>()
+        .into_iter()
+        .map(|(view, seq)| Effect::Send {
+            to,
+            msg: PbftMsg::PrePrepare(Vote::new(view, seq, None, ctx.id)),
         })
         .collect();
     effects.extend(rogue);
@@ -185,6 +201,8 @@ pub const PREPARE_TWO_DIGESTS: ProtocolStrategy<Replica> = ProtocolStrategy {
     description: "a replica that sends prepares for two different values at one sequence \
                   number, one to each half of its peers",
     rewrite: prepare_two_digests,
+    // Which half of the peers gets the other value: `draw % 2`.
+    choices: |_| 2,
 };
 
 // The signature is `StrategyFn`'s, which other strategies need to push effects.
@@ -221,6 +239,8 @@ pub const FORGED_VIEW_CHANGE: ProtocolStrategy<Replica> = ProtocolStrategy {
     description: "a replica that keeps asking for the next view with a view-change whose \
                   prepared certificate carries forged signatures",
     rewrite: forged_view_change,
+    // Draw 0 sends the forged view-change (`draw % 4 == 0`).
+    choices: |_| 1,
 };
 
 fn forged_view_change(

@@ -36,5 +36,13 @@ sim_core::mutants! {
              it (§4.3) and discards its log below it, so the view-change message it sends \
              claims a stable checkpoint no quorum holds, and the new view starts above \
              requests the other replicas never executed.",
+        /// A view-change carries only the certificates prepared in the current view.
+        ForgetOldCertificates => "forget-old-certificates", safety,
+            "a replica's view-change carries only the requests prepared in the view it was \
+             last active in, because entering a view clears its log (§4.4 keeps the latest \
+             certificate per sequence number across views), so a request committed in view \
+             v, re-proposed in v + 1 and not prepared again before the next view change, \
+             loses its sequence number in view v + 2. quorumlab's own PBFT had this bug \
+             until TLC found it (tla/MCPBFTCurrentViewCerts.cfg).",
     }
 }

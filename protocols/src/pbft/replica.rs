@@ -42,6 +42,12 @@ pub struct Replica {
     /// The last sequence number the primary assigned.
     pub next_seq: Seq,
     pub log: BTreeMap<Seq, Slot>,
+    /// Prepared certificates of views before the one `log` belongs to: per sequence
+    /// number above the stable checkpoint, the latest such view it prepared in. With the
+    /// prepared slots of `log` this is §4.4's set P: a request prepared in view 0 and
+    /// re-proposed in view 1 must still be carried into view 2 if it did not prepare
+    /// again in view 1 (found by TLC in `tla/MCPBFTCurrentViewCerts.cfg`).
+    certificates: BTreeMap<Seq, Certificate>,
     pub last_executed: Seq,
     /// One value per executed sequence number, from 1.
     pub history: Vec<Value>,
@@ -124,6 +130,7 @@ impl Protocol for Replica {
             view_active: true,
             next_seq: 0,
             log: BTreeMap::new(),
+            certificates: BTreeMap::new(),
             last_executed: 0,
             history: Vec::new(),
             machine: KvMachine::default(),
@@ -419,6 +426,7 @@ impl Replica {
         }
         self.stable = stable;
         self.log.retain(|&s, _| s > seq);
+        self.certificates.retain(|&s, _| s > seq);
         self.checkpoints.retain(|&(s, _), _| s > seq);
         self.next_seq = self.next_seq.max(seq);
         out.fx.observe(PbftObs::CheckpointStable { seq });
@@ -542,27 +550,14 @@ impl Replica {
         assert!(view > self.view || (view == self.view && self.view_active));
         self.view = view;
         self.view_active = false;
-        let quorum = out.prepare_quorum();
-        let prepared = self
-            .log
-            .iter()
-            .filter(|(&seq, slot)| slot.prepared && seq > self.stable.seq)
-            .filter_map(|(&seq, slot)| {
-                let value = slot.accepted?;
-                let signatures: Vec<(NodeId, u64)> = slot
-                    .votes
-                    .values()
-                    .filter(|v| v.value == value)
-                    .map(|v| (v.replica, v.signature))
-                    .collect();
-                let certificate = Certificate {
-                    view: slot.view,
-                    seq,
-                    value,
-                    signatures,
-                };
-                certificate.valid(quorum).then_some(certificate)
-            })
+        let mut prepared = self.certificates.clone();
+        if out.config().mutant(PbftMutant::ForgetOldCertificates) {
+            prepared.clear();
+        }
+        prepared.extend(self.log_certificates(out.prepare_quorum()));
+        let prepared = prepared
+            .into_values()
+            .filter(|c| c.seq > self.stable.seq)
             .collect();
         let view_change = ViewChange {
             view,
@@ -576,6 +571,29 @@ impl Replica {
         out.broadcast(PbftMsg::ViewChange(view_change.clone()));
         self.arm_timer(out, true);
         self.on_view_change(out, self.me, view_change);
+    }
+
+    /// The prepared certificates of the slots in `log`, one per prepared sequence number.
+    fn log_certificates(&self, quorum: usize) -> impl Iterator<Item = (Seq, Certificate)> + '_ {
+        self.log
+            .iter()
+            .filter(|(_, slot)| slot.prepared)
+            .filter_map(move |(&seq, slot)| {
+                let value = slot.accepted?;
+                let signatures = slot
+                    .votes
+                    .values()
+                    .filter(|v| v.value == value)
+                    .map(|v| (v.replica, v.signature))
+                    .collect();
+                let certificate = Certificate {
+                    view: slot.view,
+                    seq,
+                    value,
+                    signatures,
+                };
+                certificate.valid(quorum).then_some((seq, certificate))
+            })
     }
 
     fn on_view_change(&mut self, out: &mut Step<'_, '_>, from: NodeId, view_change: ViewChange) {
@@ -678,6 +696,9 @@ impl Replica {
         self.view = view;
         self.view_active = true;
         self.view_changes.retain(|&v, _| v > view);
+        let carried: Vec<(Seq, Certificate)> =
+            self.log_certificates(out.prepare_quorum()).collect();
+        self.certificates.extend(carried);
         self.log.clear();
         self.assigned.clear();
         self.next_seq = high.max(self.last_executed);

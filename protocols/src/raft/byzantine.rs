@@ -11,6 +11,8 @@ pub fn perturb_hooks<M: StateMachine>() -> PerturbHooks<RaftNode<M>> {
         message: perturb_message::<M::Command, M::Config>,
         // A reply's only content is the committed output: kv's history check judges it.
         reply: |_: &RaftConfig<M::Config>, _: &RaftReply<M::Output>, _| None,
+        // `perturb_message` looks at `draw % 2` and `draw % 4`.
+        variants: 4,
     }
 }
 

@@ -1585,10 +1585,12 @@ pub fn registration() -> Registration<Raft> {
 }
 
 /// The variables of `tla/Raft.tla` that trace validation checks after every step
-/// (`quorumlab tlc --validate-trace`): currentTerm, votedFor, the role, commitIndex and
-/// the log as `[term, value]` pairs (the value is the command as JSON: a number for the
-/// `raft` protocol). Leader bookkeeping (nextIndex, matchIndex, the votes counted) is
-/// left out: the trace spec leaves it free.
+/// (`quorumlab tlc --validate-trace`): currentTerm, votedFor, the role, commitIndex, the
+/// log as `[term, value]` pairs (the value is the command as JSON: a number for the
+/// `raft` protocol), a candidate's votes (the voters counted, in order) and a leader's
+/// matchIndex (by node index). With the votes and matchIndex logged, a window of the
+/// trace can start from the logged state alone. nextIndex is left out: the trace spec
+/// leaves which slice of its log a leader sends free.
 fn trace_state<M: StateMachine>(node: &RaftNode<M>) -> serde_json::Value {
     let log: Vec<(u64, serde_json::Value)> = node
         .log
@@ -1604,6 +1606,8 @@ fn trace_state<M: StateMachine>(node: &RaftNode<M>) -> serde_json::Value {
         "role": node.role.name(),
         "commit_index": node.commit_index,
         "log": log,
+        "votes": node.votes_granted.iter().map(|voter| voter.0).collect::<Vec<_>>(),
+        "match_index": (node.role == Role::Leader).then_some(&node.match_index),
     })
 }
 

@@ -1,13 +1,22 @@
 //! The simulator's Byzantine nodes: which nodes they are (resolved per seed), and the
 //! strategies of `crate::byzantine` applied to each step's effects before the simulator
 //! applies them (`EffectSink::intercept`).
+//!
+//! Each step a strategy changes is a misbehaviour: counted (`faults_fired.byzantine_steps`)
+//! and, when recording a tape, written down with the draws the strategy made at that
+//! step (`[[tape.byzantine]]`, keyed by the node's step count). A taped run replays
+//! those draws at those steps and leaves every other step of the node alone, so the
+//! shrinker drops a misbehaviour by dropping its entry.
 
-use crate::byzantine::{ByzantineNodes, ByzantineSpec, Strategy};
+use crate::byzantine::{
+    equivocate, perturb_effect, silence, ByzantineCount, ByzantineNodes, ByzantineSpec, Strategy,
+};
 use crate::protocol::*;
 use crate::registration::Registration;
 use crate::rng::{Purpose, Rng};
 use crate::scenario::Scenario;
 use crate::scenario::ScenarioError;
+use crate::tape::Tape;
 
 use super::LEADER_ALIAS;
 
@@ -15,9 +24,12 @@ use super::LEADER_ALIAS;
 #[derive(Clone, Debug)]
 pub(crate) struct ByzantinePlan {
     /// Fixed nodes (ids, or the nodes a role names), or `None` to draw `count` per seed.
-    fixed: Option<Vec<NodeId>>,
-    count: u32,
-    strategies: Vec<Strategy>,
+    pub(crate) fixed: Option<Vec<NodeId>>,
+    /// How many nodes to draw (`count`), or with `per_seed` the most to draw.
+    pub(crate) count: u32,
+    /// `count = "per_seed"`: each seed draws how many, from 0 to `count`.
+    pub(crate) per_seed: bool,
+    pub(crate) strategies: Vec<Strategy>,
     per_million: u32,
     delay_us: [u64; 2],
     silent_after_us: [u64; 2],
@@ -100,10 +112,25 @@ impl ByzantinePlan {
                 Some(nodes)
             }
         };
-        let count = fixed
-            .as_ref()
-            .map_or(spec.count.unwrap_or(0), |nodes| nodes.len() as u32);
         let bound = (registration.fault_bound)(file.nodes).byzantine;
+        let per_seed = matches!(spec.count, Some(ByzantineCount::PerSeed(_)));
+        let count = match (&fixed, spec.count) {
+            (Some(nodes), _) => nodes.len() as u32,
+            (None, Some(ByzantineCount::Fixed(count))) => count,
+            // Up to the bound, or one past it to show the bound is tight.
+            (None, _) => (bound + u32::from(file.exceed_fault_bound)).min(file.nodes),
+        };
+        if per_seed && count == 0 {
+            return Err(scenario.error(
+                "byzantine.count",
+                format!(
+                    "`per_seed` draws up to {name}'s bound, which is 0 Byzantine nodes in a \
+                     cluster of {}: every run would be honest",
+                    file.nodes
+                ),
+                "set `exceed_fault_bound = true` (then up to 1 per seed), or name the nodes",
+            ));
+        }
         if count > bound && !file.exceed_fault_bound {
             let field = if spec.count.is_some() {
                 "byzantine.count"
@@ -127,6 +154,7 @@ impl ByzantinePlan {
         Ok(ByzantinePlan {
             fixed,
             count,
+            per_seed,
             strategies,
             per_million: spec.per_million,
             delay_us: spec.delay_ms.map(|ms| ms * 1000),
@@ -144,13 +172,18 @@ impl ByzantinePlan {
         let chosen: Vec<NodeId> = match &self.fixed {
             Some(nodes) => nodes.clone(),
             None => {
+                let count = if self.per_seed {
+                    choose.below(u64::from(self.count) + 1) as usize
+                } else {
+                    self.count as usize
+                };
                 // A partial Fisher-Yates shuffle: `count` distinct nodes.
                 let mut all: Vec<NodeId> = (0..cluster_size).map(NodeId).collect();
-                for i in 0..self.count as usize {
+                for i in 0..count {
                     let j = i + choose.below((all.len() - i) as u64) as usize;
                     all.swap(i, j);
                 }
-                all.truncate(self.count as usize);
+                all.truncate(count);
                 all
             }
         };
@@ -165,6 +198,8 @@ impl ByzantinePlan {
                 rng,
                 seen: Vec::new(),
                 silent_from_us,
+                steps: 0,
+                honest_step: false,
             });
         }
         nodes
@@ -179,9 +214,37 @@ pub(super) struct ByzantineNode<P: Protocol> {
     seen: Vec<P::Msg>,
     /// When a `crash_like` node falls silent.
     silent_from_us: TimeUs,
+    /// The node's steps so far (the key of its tape entries).
+    steps: u64,
+    /// In a taped run: this step has no entry, so the strategy leaves it alone.
+    honest_step: bool,
 }
 
 impl<P: Protocol> ByzantineNode<P> {
+    /// Before each of the node's steps (and before `saw`): in a taped run the step's
+    /// draws come from its tape entry, and a step without one is honest; when recording,
+    /// the step's draws are logged.
+    pub(super) fn begin_step(&mut self, node: NodeId, tape: Option<&Tape>, recording: bool) {
+        self.honest_step = false;
+        if let Some(tape) = tape {
+            let draws = tape.byzantine(node.0, self.steps);
+            self.honest_step = draws.is_none();
+            self.rng.follow_script(draws.unwrap_or_default().to_vec());
+        }
+        if recording {
+            self.rng.start_log();
+        }
+        self.steps += 1;
+    }
+
+    /// After the step's rewrite: its tape key and draws, to record when the strategy
+    /// changed the step (or a `replay` node drew, since what it remembers depends on it).
+    pub(super) fn end_step(&mut self, changed: bool) -> Option<(u64, Vec<u64>)> {
+        let draws = self.rng.take_log();
+        let keep = changed || (self.strategy == Strategy::Replay && !draws.is_empty());
+        keep.then(|| (self.steps - 1, draws))
+    }
+
     /// Remember a message for `replay`.
     pub(super) fn saw(&mut self, msg: &P::Msg) {
         if self.strategy != Strategy::Replay {
@@ -206,9 +269,9 @@ impl<P: Protocol> ByzantineNode<P> {
         plan: &ByzantinePlan,
         now: TimeUs,
     ) -> Vec<TimeUs> {
-        let silence = |effects: &mut Vec<Effect<P>>| {
-            effects.retain(|e| !matches!(e, Effect::Send { .. } | Effect::Reply { .. }))
-        };
+        if self.honest_step {
+            return Vec::new();
+        }
         match self.strategy {
             Strategy::Silent => silence(effects),
             Strategy::CrashLike => {
@@ -252,19 +315,7 @@ impl<P: Protocol> ByzantineNode<P> {
                         continue;
                     }
                     let draw = self.rng.next_u64();
-                    match effect {
-                        Effect::Send { msg, .. } => {
-                            if let Some(changed) = (hooks.message)(ctx.config, msg, draw) {
-                                *msg = changed;
-                            }
-                        }
-                        Effect::Reply { reply, .. } => {
-                            if let Some(changed) = (hooks.reply)(ctx.config, reply, draw) {
-                                *reply = changed;
-                            }
-                        }
-                        _ => {}
-                    }
+                    perturb_effect(hooks, ctx.config, effect, draw);
                 }
             }
             Strategy::Equivocate => {
@@ -273,15 +324,7 @@ impl<P: Protocol> ByzantineNode<P> {
                 // peer in the perturbed part, which `split` picks (bit `to` of it).
                 let draw = self.rng.next_u64();
                 let split = self.rng.next_u64();
-                for effect in effects.iter_mut() {
-                    if let Effect::Send { to, msg } = effect {
-                        if (split >> (to.0 % 64)) & 1 == 1 {
-                            if let Some(changed) = (hooks.message)(ctx.config, msg, draw) {
-                                *msg = changed;
-                            }
-                        }
-                    }
-                }
+                equivocate(hooks, ctx.config, effects, draw, split);
             }
             Strategy::Protocol(index) => {
                 let draw = self.rng.next_u64();

@@ -176,6 +176,17 @@ impl<'a> Decisions<'a> {
         }
     }
 
+    pub(super) fn recording(&self) -> bool {
+        self.recording.is_some()
+    }
+
+    /// Write down a Byzantine node's misbehaviour at its `n`-th step (when recording).
+    pub(super) fn record_byzantine(&mut self, node: NodeId, n: u64, draws: Vec<u64>) {
+        if let Some(recording) = &mut self.recording {
+            recording.record_byzantine(node.0, n, draws);
+        }
+    }
+
     /// The decisions taken, when recording.
     pub(super) fn into_tape(self) -> Option<TapeSpec> {
         self.recording.map(|tape| tape.to_spec())

@@ -14,7 +14,7 @@
 //! (fault application, the nemesis, the heal), `end` (end-of-run checks and metrics),
 //! `history` (the linearizability check).
 
-mod byzantine;
+pub(crate) mod byzantine;
 mod clients;
 mod command_check;
 mod decisions;
@@ -78,6 +78,12 @@ pub const LEADER_ALIAS: &str = "leader";
 pub const VERDICT_EXPECTATIONS: &[&str] = &["pass", "violation", "liveness", "panic", "budget"];
 
 impl<P: Protocol> Prepared<P> {
+    /// The scenario's `[byzantine]` table bound to the protocol (the model checker's
+    /// Byzantine nodes come from it too).
+    pub(crate) fn byzantine_plan(&self) -> Option<&byzantine::ByzantinePlan> {
+        self.byzantine.as_ref()
+    }
+
     /// Bind `scenario` to `P`. `mutant` and `swarm` override the scenario's own.
     pub fn new(
         registration: Arc<Registration<P>>,
@@ -783,10 +789,12 @@ impl<'a, P: Protocol> Sim<'a, P> {
             Input::Init | Input::Restart => None,
             _ => self.nodes[index].as_ref().map(P::role),
         };
-        if let (Some(Some(byzantine)), Input::Message { msg, .. }) =
-            (self.byzantine.get_mut(index), &input)
-        {
-            byzantine.saw(msg);
+        if let Some(Some(byzantine)) = self.byzantine.get_mut(index) {
+            let recording = self.decisions.recording();
+            byzantine.begin_step(node, self.prepared.tape.as_ref(), recording);
+            if let Input::Message { msg, .. } = &input {
+                byzantine.saw(msg);
+            }
         }
         let mut fx = std::mem::take(&mut self.fx);
         crate::panics::protocol_code(|| self.checker.before_step(&self.nodes, node, &input));
@@ -1035,6 +1043,7 @@ impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
         let state = self.nodes[ctx.id.index()]
             .as_ref()
             .expect("only live nodes step");
+        let before = fx.as_slice().to_vec();
         let held = byzantine.rewrite(
             &self.prepared.registration,
             ctx,
@@ -1043,6 +1052,13 @@ impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
             plan,
             self.now,
         );
+        let changed = held.iter().any(|&delay| delay > 0) || before != fx.as_slice();
+        if changed {
+            *self.faults_fired.entry("byzantine_steps").or_insert(0) += 1;
+        }
+        if let Some((n, draws)) = byzantine.end_step(changed) {
+            self.decisions.record_byzantine(ctx.id, n, draws);
+        }
         assert!(
             self.held_us.is_empty(),
             "held delays are used up by their step"

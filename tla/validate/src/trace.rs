@@ -2,18 +2,16 @@
 //! `trace.ndjson` is a behaviour of `tla/Raft.tla`, so the implementation and the spec are
 //! checked against each other.
 //!
-//! The trace becomes a generated TLA+ module, `TraceData`, holding `Trace`, a sequence of
-//! records, one per node step or crash. `tla/TraceRaft.tla` (compiled into this crate, as
-//! is `tla/Raft.tla`, so the checked spec is the committed one) walks it with a position
-//! counter and allows at step l only the Raft action event l names, with the logged
-//! post-state and sends pinned to the record. TLC runs it with `-deadlock`; the invariant
-//! `TraceNotConsumed` is violated exactly when the whole trace was consumed (accepted),
-//! and otherwise the largest position any reachable state printed names the first event
-//! the spec cannot take. The module header written by [`module_text`] and `tla/README.md`
-//! list what the simulator does that the spec abstracts and how each part is mapped.
+//! This module turns the trace into validated events ([`Step`]s: one per node step or
+//! crash, each a TLA+ record), tracking every node's logged state ([`NodeState`]).
+//! [`crate::window`] cuts the events into windows, each starting from the logged state
+//! and the message bag rebuilt from the trace, writes them as the generated module
+//! `TraceData` and runs TLC on `tla/TraceRaft.tla` (compiled into this crate, as is
+//! `tla/Raft.tla`, so the checked spec is the committed one). The module header written
+//! by [`crate::window`] and `tla/README.md` list what the simulator does that the spec
+//! abstracts and how each part is mapped.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
@@ -22,44 +20,14 @@ use sim_core::result::RunResult;
 use sim_core::scenario::Scenario;
 use sim_core::trace::{TraceDetail, TraceEffect, TraceEvent as Line};
 
-use crate::tlc::{self, TlcOutcome};
-use crate::{write_file, Error};
+use crate::window::{self, Options};
+use crate::Error;
 
-/// The longest trace (in validated events: node steps and crashes) we hand to TLC. The
-/// trace spec has two distinct states per event, but every state carries the whole
-/// message bag and all logs, so TLC's time grows faster than linearly: ~100 events take
-/// 4-6 s (mostly JVM start and parsing), 1,545 events took 67 s on this 2-core machine.
-/// Longer runs: validate a shorter run (lower `duration_ms`).
-pub const MAX_TRACE_EVENTS: usize = 2000;
-
-const RAFT_TLA: &str = include_str!("../../Raft.tla");
-const TRACE_RAFT_TLA: &str = include_str!("../../TraceRaft.tla");
-
-/// The invariant whose violation means "the whole trace was consumed".
-const ACCEPTED_INVARIANT: &str = "TraceNotConsumed";
-
-/// One validated trace event, as TLA+ text plus what a rejection message needs.
-#[derive(Debug, Clone, Serialize)]
-pub struct TraceEvent {
-    /// 1-based line of trace.ndjson.
-    pub line: usize,
-    /// The simulator's event number (`i`).
-    pub index: u64,
-    pub time_us: u64,
-    pub node: u32,
-    /// The simulator's event name (`request_vote`, `crash`, ...).
-    pub event: String,
-    /// The Raft.tla action it maps to (`RequestVote`, `Crash`, ...).
-    pub action: &'static str,
-    /// The received message, as a TLA+ record, for message events.
-    pub message: Option<String>,
-    /// The node's logged state before and after the event, as TLA+ records.
-    pub pre_state: String,
-    pub post_state: String,
-    /// The TLA+ record of the whole event (`Trace[l]`).
-    #[serde(skip)]
-    pub record: String,
-}
+/// The longest trace (in validated events: node steps and crashes) we validate. Time is
+/// linear in the events (windows of [`Options::window`] events, each checked from the
+/// logged state), but the trace file itself repeats every node's whole log on every
+/// line, so a run this long is already hundreds of megabytes.
+pub const MAX_TRACE_EVENTS: usize = 1_000_000;
 
 /// The simulator's event names and the Raft.tla actions they map to.
 const ACTIONS: &[(&str, &str)] = &[
@@ -198,31 +166,215 @@ fn tla_bool(value: bool) -> &'static str {
     }
 }
 
-/// A node's logged state as the record `PostMatches` compares.
-fn state_tla(state: &Value, values: &mut Values) -> Parsed<String> {
-    let role = match state["role"].as_str() {
-        Some("follower") => "\"Follower\"",
-        Some("candidate") => "\"Candidate\"",
-        Some("leader") => "\"Leader\"",
-        Some("down") => "\"Down\"",
-        _ => {
-            return Err(format!(
-                "`state.role` is not a Raft role: {}",
-                state["role"]
-            ))
+/// A node's logged state: what `TraceRaft.tla` compares after every step (`post`) and
+/// what a window starts from. Log entries are `(term, value id)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NodeState {
+    term: u64,
+    voted_for: Option<u64>,
+    /// Raft.tla's state: `Follower`, `Candidate`, `Leader` or `Down`.
+    role: &'static str,
+    commit_index: u64,
+    log: Vec<(u64, usize)>,
+    /// The voters a candidate counted (a set: the spec's `votesGranted`).
+    votes: Vec<u64>,
+    /// A leader's matchIndex by node, its own entry 0 as in the spec; all 0 otherwise.
+    match_index: Vec<u64>,
+}
+
+impl NodeState {
+    /// Raft.tla's Init for one node.
+    fn initial(cluster_size: u32) -> NodeState {
+        NodeState {
+            term: 0,
+            voted_for: None,
+            role: "Follower",
+            commit_index: 0,
+            log: Vec::new(),
+            votes: Vec::new(),
+            match_index: vec![0; cluster_size as usize],
         }
-    };
-    let voted_for = match &state["voted_for"] {
-        Value::Null => NIL.to_string(),
-        vote => server(vote.as_u64().ok_or("`state.voted_for` is not a node")?),
-    };
-    Ok(format!(
-        "[term |-> {}, voted_for |-> {voted_for}, state |-> {role}, commit_index |-> {}, \
-         log |-> {}]",
-        field_u64(state, "term")?,
-        field_u64(state, "commit_index")?,
-        entries_tla(&state["log"], values)?
-    ))
+    }
+
+    /// Node `node`'s state from a trace line's `state` field.
+    fn from_json(
+        state: &Value,
+        node: u64,
+        cluster_size: u32,
+        values: &mut Values,
+    ) -> Parsed<NodeState> {
+        let role = match state["role"].as_str() {
+            Some("follower") => "Follower",
+            Some("candidate") => "Candidate",
+            Some("leader") => "Leader",
+            _ => {
+                return Err(format!(
+                    "`state.role` is not a Raft role: {}",
+                    state["role"]
+                ))
+            }
+        };
+        let node_id = |value: &Value, field: &str| match value.as_u64() {
+            Some(id) if id < u64::from(cluster_size) => Ok(id),
+            _ => Err(format!(
+                "`state.{field}` holds {value}, not a node of the cluster"
+            )),
+        };
+        let voted_for = match &state["voted_for"] {
+            Value::Null => None,
+            vote => Some(node_id(vote, "voted_for")?),
+        };
+        let log = state["log"]
+            .as_array()
+            .ok_or("`state.log` is not an array")?
+            .iter()
+            .map(|entry| match entry.as_array().map(Vec::as_slice) {
+                Some([term, value]) => match (term.as_u64(), value.as_u64()) {
+                    (Some(term), Some(value)) => Ok((term, values.id(value))),
+                    _ => Err(format!("`state.log` holds {entry}, not [term, value]")),
+                },
+                _ => Err(format!("`state.log` holds {entry}, not [term, value]")),
+            })
+            .collect::<Parsed<Vec<_>>>()?;
+        // Written by quorumlab before windows existed: refuse rather than guess.
+        let missing = |field: &str| {
+            format!(
+                "field `state.{field}` is missing: this trace was written by an older \
+                 quorumlab; re-run the run with this one (`quorumlab run SCENARIO --seed N \
+                 --trace --out DIR`) and validate DIR"
+            )
+        };
+        let mut votes = state
+            .get("votes")
+            .and_then(Value::as_array)
+            .ok_or_else(|| missing("votes"))?
+            .iter()
+            .map(|voter| node_id(voter, "votes"))
+            .collect::<Parsed<Vec<_>>>()?;
+        votes.sort_unstable();
+        votes.dedup();
+        let mut match_index = vec![0; cluster_size as usize];
+        match state
+            .get("match_index")
+            .ok_or_else(|| missing("match_index"))?
+        {
+            Value::Null => {}
+            Value::Array(logged) if logged.len() == cluster_size as usize => {
+                for (peer, index) in logged.iter().enumerate() {
+                    if peer as u64 != node {
+                        match_index[peer] = index
+                            .as_u64()
+                            .ok_or("`state.match_index` holds a non-number")?;
+                    }
+                }
+            }
+            other => {
+                return Err(format!(
+                    "`state.match_index` is {other}, not one index per node"
+                ))
+            }
+        }
+        Ok(NodeState {
+            term: field_u64(state, "term")?,
+            voted_for,
+            role,
+            commit_index: field_u64(state, "commit_index")?,
+            log,
+            votes,
+            match_index,
+        })
+    }
+
+    /// After Raft.tla's Crash: term, vote and log kept, the rest lost.
+    fn crashed(&self) -> NodeState {
+        NodeState {
+            role: "Down",
+            commit_index: 0,
+            votes: Vec::new(),
+            match_index: vec![0; self.match_index.len()],
+            log: self.log.clone(),
+            ..*self
+        }
+    }
+
+    fn entries_tla(entries: &[(u64, usize)]) -> String {
+        let parts: Vec<String> = entries
+            .iter()
+            .map(|(term, value)| format!("[term |-> {term}, value |-> {value}]"))
+            .collect();
+        format!("<<{}>>", parts.join(", "))
+    }
+
+    fn voted_for_tla(&self) -> String {
+        self.voted_for.map_or(NIL.to_string(), server)
+    }
+
+    fn votes_tla(&self) -> String {
+        let voters: Vec<String> = self.votes.iter().map(|voter| server(*voter)).collect();
+        set_tla(&voters)
+    }
+
+    fn match_tla(&self) -> String {
+        let indexes: Vec<String> = self.match_index.iter().map(u64::to_string).collect();
+        format!("<<{}>>", indexes.join(", "))
+    }
+
+    /// The whole state as a TLA+ record (for people: rejection messages).
+    pub(crate) fn tla(&self) -> String {
+        format!(
+            "[term |-> {}, voted_for |-> {}, state |-> \"{}\", commit_index |-> {}, log |-> {}, \
+             votes |-> {}, match_index |-> {}]",
+            self.term,
+            self.voted_for_tla(),
+            self.role,
+            self.commit_index,
+            Self::entries_tla(&self.log),
+            self.votes_tla(),
+            self.match_tla()
+        )
+    }
+
+    /// The record `PostMatches` compares after a step from `pre`: the log as the length
+    /// of the prefix kept from `pre`'s log and the entries after it, so a record costs
+    /// what the step changed, not the whole log.
+    fn post_tla(&self, pre: &NodeState) -> String {
+        let keep = pre
+            .log
+            .iter()
+            .zip(&self.log)
+            .take_while(|(before, after)| before == after)
+            .count();
+        format!(
+            "[term |-> {}, voted_for |-> {}, state |-> \"{}\", commit_index |-> {}, \
+             keep |-> {keep}, tail |-> {}, votes |-> {}, match |-> {}]",
+            self.term,
+            self.voted_for_tla(),
+            self.role,
+            self.commit_index,
+            Self::entries_tla(&self.log[keep..]),
+            self.votes_tla(),
+            self.match_tla()
+        )
+    }
+
+    /// One field of a window's start (`TraceWindows[k]`), across the nodes.
+    pub(crate) fn start_tla(nodes: &[NodeState]) -> String {
+        let column = |field: &dyn Fn(&NodeState) -> String| {
+            let items: Vec<String> = nodes.iter().map(field).collect();
+            format!("<<{}>>", items.join(", "))
+        };
+        format!(
+            "term |-> {},\n     voted_for |-> {},\n     state |-> {},\n     commit_index |-> {},\n     \
+             log |-> {},\n     votes |-> {},\n     match |-> {}",
+            column(&|node| node.term.to_string()),
+            column(&|node| node.voted_for_tla()),
+            column(&|node| format!("\"{}\"", node.role)),
+            column(&|node| node.commit_index.to_string()),
+            column(&|node| Self::entries_tla(&node.log)),
+            column(&|node| node.votes_tla()),
+            column(&|node| node.match_tla()),
+        )
+    }
 }
 
 /// The sends of one step, split as the trace spec wants them: AppendEntries (joined to
@@ -281,79 +433,127 @@ fn set_tla(items: &[String]) -> String {
     format!("{{{}}}", items.join(", "))
 }
 
-/// The initial logged state of every node (Raft.tla's Init).
-const INITIAL_STATE: &str = "[term |-> 0, voted_for |-> \"none\", state |-> \"Follower\", \
-                             commit_index |-> 0, log |-> <<>>]";
+/// Whether a step (re)armed its node's election timer, counting a timer lost in a crash
+/// right after a persist (the step meant to arm it).
+fn resets_election_timer(effects: &[TraceEffect]) -> bool {
+    effects.iter().any(|effect| {
+        let effect = match effect {
+            TraceEffect::LostInCrash(lost) => lost.as_ref(),
+            other => other,
+        };
+        matches!(effect, TraceEffect::SetTimer { timer, .. } if timer == ELECTION_TIMER)
+    })
+}
+
+/// The election timer's name in traces (`RaftTimer::Election`).
+const ELECTION_TIMER: &str = "election_timeout";
 
 /// Raft.tla's `Nil` (no vote): the config substitutes `TraceNil`, this string, for it.
 const NIL: &str = "\"none\"";
 
-/// Turns trace.ndjson into validated events. `cluster_size` bounds node ids.
-/// Also returns how many distinct client values the trace holds.
-pub fn trace_events(text: &str, cluster_size: u32) -> Parsed<(Vec<TraceEvent>, usize)> {
-    let mut values = Values::default();
-    let mut events = Vec::new();
-    // The last logged state of each node, for rejection messages and for Crash, whose
-    // line carries no state: a crash keeps the persistent state and loses the rest.
-    let mut last_state: Vec<String> = vec![INITIAL_STATE.to_string(); cluster_size as usize];
-    let mut last_raw: Vec<Option<Value>> = vec![None; cluster_size as usize];
-    for (offset, raw) in text.lines().enumerate() {
-        let line = offset + 1;
-        let at = |message: String| format!("trace.ndjson:{line}: {message}");
-        if raw.trim().is_empty() {
-            continue;
+/// One validated event: a node step or crash, as the TLA+ record `TraceRaft.tla` walks,
+/// and what the message bag needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Step {
+    /// 1-based line of trace.ndjson.
+    pub(crate) line: usize,
+    /// The simulator's event number (`i`).
+    pub(crate) index: u64,
+    pub(crate) time_us: u64,
+    pub(crate) node: u32,
+    /// The simulator's event name (`request_vote`, `crash`, ...).
+    pub(crate) event: String,
+    /// The Raft.tla action it maps to (`RequestVote`, `Crash`, ...).
+    pub(crate) action: &'static str,
+    /// The received message, as a TLA+ record, for message events.
+    pub(crate) message: Option<String>,
+    /// Every message the step adds to the spec's bag (sends, AppendEntries, duplicates).
+    pub(crate) added: Vec<String>,
+    /// The TLA+ record of the whole event (`Trace[l]`).
+    pub(crate) record: String,
+}
+
+/// Walks trace.ndjson one validated event at a time, keeping every node's logged state.
+struct Walk<'a> {
+    lines: std::iter::Enumerate<std::str::Lines<'a>>,
+    cluster_size: u32,
+    values: Values,
+    /// Every node's logged state after the events walked so far.
+    nodes: Vec<NodeState>,
+}
+
+impl<'a> Walk<'a> {
+    fn new(text: &'a str, cluster_size: u32) -> Walk<'a> {
+        Walk {
+            lines: text.lines().enumerate(),
+            cluster_size,
+            values: Values::default(),
+            nodes: vec![NodeState::initial(cluster_size); cluster_size as usize],
         }
-        let event = Line::parse(raw).map_err(|error| at(format!("not a trace event: {error}")))?;
+    }
+
+    /// The next validated event, or `None` at the end of the trace.
+    fn next_step(&mut self) -> Option<Parsed<Step>> {
+        while let Some((offset, raw)) = self.lines.next() {
+            let line = offset + 1;
+            if raw.trim().is_empty() {
+                continue;
+            }
+            match self.step(line, raw) {
+                Ok(None) => continue,
+                Ok(Some(step)) => return Some(Ok(step)),
+                Err(message) => return Some(Err(format!("trace.ndjson:{line}: {message}"))),
+            }
+        }
+        None
+    }
+
+    /// Line `line` (`raw`) as a validated event, `None` when it is not one.
+    fn step(&mut self, line: usize, raw: &str) -> Parsed<Option<Step>> {
+        let event = Line::parse(raw).map_err(|error| format!("not a trace event: {error}"))?;
         let name = event.event.as_str();
         if name == "trace_truncated" {
-            return Err(at(
+            return Err(
                 "the trace was cut at its memory budget, so it does not hold the whole run; \
                  fix: re-run with a larger `[budget] max_trace_mb`, or a shorter run"
                     .to_string(),
-            ));
+            );
         }
         let Some(node) = event.node.filter(|_| !SKIPPED.contains(&name)) else {
-            continue;
+            return Ok(None);
         };
         let action = ACTIONS
             .iter()
             .find(|(event_name, _)| *event_name == name)
             .map(|(_, action)| *action)
             .ok_or_else(|| {
-                at(format!(
-                    "field `event`: `{name}` has no Raft.tla action (is this a Raft trace?)"
-                ))
+                format!("field `event`: `{name}` has no Raft.tla action (is this a Raft trace?)")
             })?;
         let node = u64::from(node);
-        if node >= u64::from(cluster_size) {
-            return Err(at(format!(
-                "field `node`: node {node} is outside the cluster of {cluster_size}"
-            )));
+        if node >= u64::from(self.cluster_size) {
+            return Err(format!(
+                "field `node`: node {node} is outside the cluster of {}",
+                self.cluster_size
+            ));
         }
         let slot = node as usize;
         if matches!(&event.detail, TraceDetail::Crash { cause } if cause == "crash_mid_step") {
             // A cut before a step's Persist recovers a state older than the step's logged
             // one, which Raft.tla's Crash (persistent state kept) cannot express.
-            return Err(at(
+            return Err(
                 "not yet supported: a `crash_mid_step` crash (validate a run without that \
                  fault kind)"
                     .to_string(),
-            ));
+            );
         }
-        let (post_state, message, value, sends) = if action == "Crash" {
-            // A crash keeps term, vote and log, loses the commit index and the role.
-            let mut down = last_raw[slot]
-                .clone()
-                .unwrap_or_else(|| serde_json::json!({"term": 0, "voted_for": null, "log": []}));
-            down["role"] = "down".into();
-            down["commit_index"] = 0.into();
-            let post = state_tla(&down, &mut values).map_err(&at)?;
+        let values = &mut self.values;
+        let (post, message, value, sends, reset) = if action == "Crash" {
             let none = Sends {
                 appends: Vec::new(),
                 others: Vec::new(),
                 duplicated: Vec::new(),
             };
-            (post, None, 0, none)
+            (self.nodes[slot].crashed(), None, 0, none, false)
         } else {
             let TraceDetail::Step {
                 input,
@@ -362,43 +562,47 @@ pub fn trace_events(text: &str, cluster_size: u32) -> Parsed<(Vec<TraceEvent>, u
                 ..
             } = &event.detail
             else {
-                return Err(at(format!("event `{name}` is not a step")));
+                return Err(format!("event `{name}` is not a step"));
             };
             let Some(state) = state.as_ref().filter(|state| !state.is_null()) else {
-                return Err(at(format!(
+                return Err(format!(
                     "field `state` is missing: this trace was written before trace \
                      validation existed; re-run the run with this quorumlab \
                      (`quorumlab run SCENARIO --seed N --trace --out DIR`) and validate DIR \
                      (event `{name}`)"
-                )));
+                ));
             };
             let message = match input.get("msg") {
                 Some(msg) => {
-                    let from = field_u64(input, "from").map_err(&at)?;
-                    Some(message_tla(msg, from, node, &mut values).map_err(&at)?)
+                    let from = field_u64(input, "from")?;
+                    Some(message_tla(msg, from, node, values)?)
                 }
                 None => None,
             };
             let value = match input.get("op") {
-                Some(op) => values.id(field_u64(op, "value").map_err(&at)?),
+                Some(op) => values.id(field_u64(op, "value")?),
                 None => 0,
             };
-            let post = state_tla(state, &mut values).map_err(&at)?;
-            let sends = sends_tla(effects, node, &mut values).map_err(&at)?;
-            last_raw[slot] = Some(state.clone());
-            (post, message, value, sends)
+            let post = NodeState::from_json(state, node, self.cluster_size, values)?;
+            let sends = sends_tla(effects, node, values)?;
+            (post, message, value, sends, resets_election_timer(effects))
         };
         let record = format!(
-            "[kind |-> \"{action}\", node |-> {}, msg |-> {}, value |-> {value},\n   \
-             post |-> {post_state},\n   sends |-> {},\n   appends |-> {},\n   dups |-> {}]",
+            "[kind |-> \"{action}\", node |-> {}, msg |-> {}, value |-> {value}, reset |-> {},\n   \
+             post |-> {},\n   sends |-> {},\n   appends |-> {},\n   dups |-> {}]",
             server(node),
             message.as_deref().unwrap_or("[type |-> \"none\"]"),
+            tla_bool(reset),
+            post.post_tla(&self.nodes[slot]),
             set_tla(&sends.others),
             set_tla(&sends.appends),
             set_tla(&sends.duplicated),
         );
-        let pre_state = std::mem::replace(&mut last_state[slot], post_state.clone());
-        events.push(TraceEvent {
+        self.nodes[slot] = post;
+        let mut added = sends.others;
+        added.extend(sends.appends);
+        added.extend(sends.duplicated);
+        Ok(Some(Step {
             line,
             index: event.i,
             time_us: event.time_us,
@@ -406,101 +610,104 @@ pub fn trace_events(text: &str, cluster_size: u32) -> Parsed<(Vec<TraceEvent>, u
             event: name.to_string(),
             action,
             message,
-            pre_state,
-            post_state,
+            added,
             record,
-        });
+        }))
     }
-    Ok((events, values.ids.len()))
 }
 
-/// The generated module: the servers, the value ids and the trace.
-pub fn module_text(run: &str, cluster_size: u32, values: usize, events: &[TraceEvent]) -> String {
-    let servers: Vec<String> = (0..u64::from(cluster_size)).map(server).collect();
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "----------------------------- MODULE TraceData -----------------------------"
-    );
-    text.push_str(&format!(
-        "(* Generated by `quorumlab tlc --validate-trace` from {run}/trace.ndjson.
-   Do not edit: it is rewritten on every validation.
-
-   One record per node step or crash of the run, in trace order:
-     kind    the Raft.tla action (the simulator event name in CamelCase)
-     node    the server: simulator node i is \"ni\"
-     msg     the received message as a Raft.tla message record
-     value   a client request's value (see below), else 0
-     post    the node's logged state after the step: term, voted_for (Nil for
-             none), state (Follower/Candidate/Leader/Down), commit_index, log
-             (a sequence of [term, value])
-     sends   RequestVote, RequestVoteResponse and AppendEntriesResponse sent
-     appends AppendEntries sent (the leader's slice of its log is free)
-     dups    messages the network delivered twice
-
-   What the simulator does that the spec abstracts, and how it is mapped:
-   - Timers: an election or heartbeat timeout is the spec's enabled action;
-     delays, drift and re-arming are not modelled. A timer that finds its
-     node in the wrong role (stale) and a client request at a non-leader
-     (the redirect) must change nothing and send nothing.
-   - Clients: a request at the leader is ClientRequest(node, value); replies,
-     retries and redirects are not in the spec. Client values are 64-bit,
-     TLC's integers 32-bit: each distinct value is numbered 1, 2, ... in
-     order of first appearance (equality is all the spec needs).
-   - Network: loss, duplication, delay and reordering are the spec's message
-     bag: a sent message joins the bag (even if the network then drops it:
-     an undelivered message just stays there), a delivered one must be in
-     it and is consumed, a duplicated one gets a second copy
-     (DuplicateMessage). Messages dropped on arrival are not steps.
-   - Crashes: a crash is Crash (persistent state kept, the rest lost); a
-     crash right after a persist still counts the step's later sends as
-     sent (then lost). A restart is Restart.
-   - Fast backtracking: a rejection's conflict_term/conflict_index hints
-     are dropped (the response is success FALSE, match_index 0); nextIndex
-     is unlogged, so the leader may send any slice of its log
-     (WellFormedAppend): optimistic nextIndex, hint-driven backtracking and
-     max_entries_per_append batching are all allowed.
-   - Unlogged state (votesGranted, nextIndex, matchIndex, ghost variables)
-     is whatever the spec computes and is never compared. *)
-"
-    ));
-    let _ = writeln!(text, "EXTENDS Naturals, Sequences\n");
-    let _ = writeln!(text, "TraceServer == {{{}}}", servers.join(", "));
-    let _ = writeln!(text, "TraceValue == 1..{}", values.max(1));
-    let _ = writeln!(text, "TraceNil == {NIL}\n");
-    let _ = writeln!(text, "Trace == <<");
-    for (position, event) in events.iter().enumerate() {
-        let separator = if position + 1 < events.len() { "," } else { "" };
-        let _ = writeln!(
-            text,
-            "\\* {}: i={} t={}us n{} {}\n  {}{separator}",
-            position + 1,
-            event.index,
-            event.time_us,
-            event.node,
-            event.event,
-            event.record
-        );
-    }
-    let _ = writeln!(text, ">>\n");
-    let _ = writeln!(
-        text,
-        "============================================================================="
-    );
-    text
+/// A trace as validated events.
+pub(crate) struct Events {
+    pub(crate) steps: Vec<Step>,
+    /// Every node's logged state before event `k * window + 1`, for each window k.
+    pub(crate) starts: Vec<Vec<NodeState>>,
+    /// How many distinct client values the trace holds.
+    pub(crate) values: usize,
 }
 
-const CONFIG: &str = "\\* Generated by `quorumlab tlc --validate-trace`; see TraceRaft.tla.
-INIT TraceInit
-NEXT TraceNext
-CONSTANTS
-    Server <- TraceServer
-    Value <- TraceValue
-    Nil <- TraceNil
-    PersistVote = TRUE
-INVARIANT ReportPosition
-INVARIANT TraceNotConsumed
-";
+/// Turns trace.ndjson into validated events, keeping the nodes' logged states every
+/// `window` events. `cluster_size` bounds node ids.
+pub(crate) fn trace_events(text: &str, cluster_size: u32, window: usize) -> Parsed<Events> {
+    trace_events_within(text, cluster_size, window, MAX_TRACE_EVENTS)
+}
+
+fn trace_events_within(
+    text: &str,
+    cluster_size: u32,
+    window: usize,
+    max_events: usize,
+) -> Parsed<Events> {
+    assert!(window > 0);
+    let mut walk = Walk::new(text, cluster_size);
+    let mut steps = Vec::new();
+    let mut starts = Vec::new();
+    loop {
+        if steps.len() % window == 0 {
+            starts.push(walk.nodes.clone());
+        }
+        let Some(step) = walk.next_step() else { break };
+        steps.push(step?);
+        if steps.len() > max_events {
+            return Err(format!(
+                "trace.ndjson:{}: trace too long for validation (over {max_events} events): \
+                 validate a shorter run (lower `duration_ms`)",
+                steps[steps.len() - 1].line
+            ));
+        }
+    }
+    if steps.len() % window == 0 {
+        starts.pop();
+    }
+    Ok(Events {
+        steps,
+        starts,
+        values: walk.values.ids.len(),
+    })
+}
+
+/// One validated event with the node's logged state around it, as a rejection names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceEvent {
+    /// 1-based line of trace.ndjson.
+    pub line: usize,
+    /// The simulator's event number (`i`).
+    pub index: u64,
+    pub time_us: u64,
+    pub node: u32,
+    /// The simulator's event name (`request_vote`, `crash`, ...).
+    pub event: String,
+    /// The Raft.tla action it maps to (`RequestVote`, `Crash`, ...).
+    pub action: &'static str,
+    /// The received message, as a TLA+ record, for message events.
+    pub message: Option<String>,
+    /// The node's logged state before and after the event, as TLA+ records.
+    pub pre_state: String,
+    pub post_state: String,
+}
+
+/// Event `position` (1-based) of the trace, with its node's states around it: walks the
+/// trace again rather than keeping every state (each holds the node's whole log).
+pub(crate) fn describe(text: &str, cluster_size: u32, position: usize) -> Parsed<TraceEvent> {
+    assert!(position >= 1);
+    let mut walk = Walk::new(text, cluster_size);
+    for _ in 1..position {
+        walk.next_step().ok_or("the trace ended early")??;
+    }
+    let nodes_before = walk.nodes.clone();
+    let step = walk.next_step().ok_or("the trace ended early")??;
+    let slot = step.node as usize;
+    Ok(TraceEvent {
+        line: step.line,
+        index: step.index,
+        time_us: step.time_us,
+        node: step.node,
+        event: step.event,
+        action: step.action,
+        message: step.message,
+        pre_state: nodes_before[slot].tla(),
+        post_state: walk.nodes[slot].tla(),
+    })
+}
 
 /// The first event the spec could not take.
 #[derive(Debug, Clone, Serialize)]
@@ -521,39 +728,30 @@ pub struct Validation {
     pub valid: bool,
     /// Validated events (node steps and crashes).
     pub events: usize,
+    /// Windows the events were cut into, and their size in events (the last may be
+    /// shorter).
+    pub windows: usize,
+    pub window: usize,
+    /// TLC runs (JVMs) the windows were spread over.
+    pub tlc_runs: usize,
     pub rejected: Option<Rejection>,
+    /// Summed over the TLC runs.
     pub states_generated: Option<u64>,
     pub distinct_states: Option<u64>,
+    /// Wall-clock time from the start of the first TLC run to the end of the last.
     pub tlc_ms: u64,
     /// Where the generated spec was written (`RUN_DIR/tlc-validate/`).
     pub spec_dir: String,
 }
 
-/// The largest `<<"trace-position", l, "phase">>` TLC printed, with its phase ("step"
-/// loses to "net" at the same position: "net" means the step itself was taken).
-fn furthest_position(printed: &[String]) -> Option<(usize, String)> {
-    printed
-        .iter()
-        .filter_map(|line| {
-            let inner = line
-                .strip_prefix("<<\"trace-position\", ")?
-                .strip_suffix(">>")?;
-            let (position, phase) = inner.split_once(", ")?;
-            Some((
-                position.trim().parse().ok()?,
-                phase.trim_matches('"').to_string(),
-            ))
-        })
-        .max_by_key(|(position, phase)| (*position, phase == "net"))
-}
-
 /// Validate the trace of the run directory `run_dir`, whose `result.json` and
 /// `scenario.toml` the caller has read (`recorded`, `scenario`): writes the generated
-/// spec to `RUN_DIR/tlc-validate/` and runs TLC on it (installing TLC if needed).
+/// specs to `RUN_DIR/tlc-validate/` and runs TLC on them (installing TLC if needed).
 pub fn validate_trace(
     run_dir: &Path,
     recorded: &RunResult,
     scenario: &Scenario,
+    options: Options,
 ) -> Result<Validation, Error> {
     if scenario.file.protocol != "raft" {
         return Err(Error::BadInput(format!(
@@ -573,76 +771,36 @@ pub fn validate_trace(
         ))
     })?;
     let cluster_size = scenario.file.nodes;
-    let (events, values) = trace_events(&text, cluster_size)
-        .map_err(|message| Error::BadInput(format!("{}/{message}", run_dir.display())))?;
-    if events.is_empty() {
+    let bad_trace = |message: String| Error::BadInput(format!("{}/{message}", run_dir.display()));
+    let events = trace_events(&text, cluster_size, options.window).map_err(bad_trace)?;
+    if events.steps.is_empty() {
         return Err(Error::BadInput(format!(
             "{}: no node steps to validate",
             trace_path.display()
         )));
     }
-    if events.len() > MAX_TRACE_EVENTS {
-        return Err(Error::BadInput(format!(
-            "{}: trace too long for validation ({} events; limit {MAX_TRACE_EVENTS}): \
-             validate a shorter run (lower `duration_ms`)",
-            trace_path.display(),
-            events.len()
-        )));
-    }
     let spec_dir = run_dir.join("tlc-validate");
     let run_name = run_dir.display().to_string();
-    write_file(&spec_dir.join("Raft.tla"), RAFT_TLA)?;
-    write_file(&spec_dir.join("TraceRaft.tla"), TRACE_RAFT_TLA)?;
-    write_file(&spec_dir.join("TraceRaft.cfg"), CONFIG)?;
-    write_file(
-        &spec_dir.join("TraceData.tla"),
-        &module_text(&run_name, cluster_size, values, &events),
-    )?;
-    let jar = tlc::locate_or_install_jar(Path::new(".")).map_err(Error::BadInput)?;
-    let report = tlc::run_tlc_with_args(
-        &jar,
-        &spec_dir.join("TraceRaft.tla"),
-        Some(&spec_dir.join("TraceRaft.cfg")),
-        1,
-        &["-deadlock"],
-    )
-    .map_err(Error::Internal)?;
-    let valid = match &report.outcome {
-        TlcOutcome::InvariantViolated { name } if name == ACCEPTED_INVARIANT => true,
-        TlcOutcome::Ok => false,
-        other => {
-            return Err(Error::Internal(format!(
-                "TLC on {}: {other:?} (exit {}): {}",
-                spec_dir.join("TraceRaft.tla").display(),
-                report.exit_code,
-                report.errors.join(" | ")
-            )))
-        }
-    };
-    let rejected = if valid {
-        None
-    } else {
-        let (position, phase) = furthest_position(&report.printed).ok_or_else(|| {
-            Error::Internal("TLC printed no trace positions (ReportPosition)".into())
-        })?;
-        assert!(
-            position >= 1 && position <= events.len(),
-            "position {position}"
-        );
-        Some(Rejection {
+    let checked = window::check(&spec_dir, &run_name, cluster_size, &events, options)?;
+    let rejected = match checked.rejected {
+        None => None,
+        Some((position, phase)) => Some(Rejection {
             position,
-            event: events[position - 1].clone(),
+            event: describe(&text, cluster_size, position).map_err(bad_trace)?,
             phase,
-        })
+        }),
     };
     Ok(Validation {
         run_dir: run_name,
-        valid,
-        events: events.len(),
+        valid: rejected.is_none(),
+        events: events.steps.len(),
+        windows: events.starts.len(),
+        window: options.window,
+        tlc_runs: checked.tlc_runs,
         rejected,
-        states_generated: report.states_generated,
-        distinct_states: report.distinct_states,
-        tlc_ms: report.elapsed_ms,
+        states_generated: checked.states_generated,
+        distinct_states: checked.distinct_states,
+        tlc_ms: checked.elapsed_ms,
         spec_dir: spec_dir.display().to_string(),
     })
 }
@@ -665,7 +823,7 @@ impl Rejection {
         }
         format!(
             "the spec cannot take {}(n{}){message} from the state {} to the logged state {} \
-             with the logged sends",
+             with the logged sends and election-timer restart",
             event.action, event.node, event.pre_state, event.post_state
         )
     }
@@ -676,19 +834,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn furthest_position_prefers_the_largest_and_net_over_step() {
-        let printed = [
-            "<<\"trace-position\", 1, \"step\">>".to_string(),
-            "<<\"trace-position\", 7, \"step\">>".to_string(),
-            "<<\"trace-position\", 7, \"net\">>".to_string(),
-            "<<\"trace-position\", 3, \"net\">>".to_string(),
-            "<<\"something else\", 99>>".to_string(),
-        ];
-        assert_eq!(furthest_position(&printed), Some((7, "net".to_string())));
-        assert_eq!(furthest_position(&[]), None);
-    }
-
-    #[test]
     fn a_cut_trace_is_refused_not_validated_as_a_prefix() {
         let trace = concat!(
             r#"{"i":9,"time_us":7,"node":0,"event":"crash","cause":"nemesis"}"#,
@@ -696,44 +841,89 @@ mod tests {
             r#"{"i":9,"time_us":7,"node":null,"event":"trace_truncated","omitted_lines":5,"max_trace_mb":1}"#,
             "\n"
         );
-        let error = trace_events(trace, 2).expect_err("refused");
+        let error = trace_events(trace, 2, 10).err().expect("refused");
         assert!(
             error.contains("trace.ndjson:2") && error.contains("max_trace_mb"),
             "{error}"
         );
     }
 
+    const LEADER_STEP: &str = r#"{"i":1,"time_us":5,"node":1,"event":"append_entries_response","input":{"from":0,"msg":{"AppendEntriesResponse":{"term":2,"result":{"Conflict":{"conflict_term":1,"conflict_index":3}}}}},"effects":[{"set_timer":{"timer":"heartbeat_timeout","delay_us":5}}],"observations":[],"role":null,"state":{"term":2,"voted_for":1,"role":"leader","commit_index":0,"log":[[1,900000000000],[2,7]],"votes":[],"match_index":[0,2]}}"#;
+
     #[test]
     fn conflict_hints_are_dropped_and_values_numbered() {
-        let trace = concat!(
-            r#"{"i":1,"time_us":5,"node":1,"event":"append_entries_response","input":{"from":0,"msg":{"AppendEntriesResponse":{"term":2,"result":{"Conflict":{"conflict_term":1,"conflict_index":3}}}}},"effects":[],"observations":[],"role":null,"state":{"term":2,"voted_for":1,"role":"leader","commit_index":0,"log":[[1,900000000000],[2,7]]}}"#,
-            "\n",
+        let trace = [
+            LEADER_STEP,
             r#"{"i":2,"time_us":6,"node":null,"event":"fault","fault":{}}"#,
-            "\n",
             r#"{"i":3,"time_us":7,"node":0,"event":"crash","cause":"nemesis"}"#,
-            "\n"
-        );
-        let (events, values) = trace_events(trace, 2).unwrap();
-        assert_eq!(values, 2);
-        assert_eq!(events.len(), 2);
-        let response = events[0].message.as_deref().unwrap();
+        ]
+        .join("\n");
+        let events = trace_events(&trace, 2, 10).unwrap();
+        assert_eq!(events.values, 2);
+        assert_eq!(events.steps.len(), 2);
+        assert_eq!(events.starts.len(), 1);
+        let response = events.steps[0].message.as_deref().unwrap();
         assert!(
             response.contains("success |-> FALSE, match_index |-> 0")
                 && !response.contains("conflict"),
             "{response}"
         );
-        assert!(events[0]
-            .post_state
-            .contains("log |-> <<[term |-> 1, value |-> 1], [term |-> 2, value |-> 2]>>"));
-        assert_eq!(events[1].action, "Crash");
-        assert!(events[1].post_state.contains("state |-> \"Down\""));
-        let error = trace_events(trace, 1).unwrap_err();
+        // The log is recorded as what changed: nothing kept, two entries; the leader's
+        // own matchIndex entry is 0 as in the spec; the heartbeat timer is no reset.
+        let record = &events.steps[0].record;
+        assert!(
+            record.contains(
+                "keep |-> 0, tail |-> <<[term |-> 1, value |-> 1], [term |-> 2, value |-> 2]>>"
+            ) && record.contains("match |-> <<0, 0>>")
+                && record.contains("reset |-> FALSE"),
+            "{record}"
+        );
+        assert_eq!(events.steps[1].action, "Crash");
+        let crashed = describe(&trace, 2, 2).unwrap();
+        assert!(crashed.post_state.contains("state |-> \"Down\""));
+        assert!(crashed.pre_state.contains("state |-> \"Follower\""));
+        let leader = describe(&trace, 2, 1).unwrap();
+        assert!(leader.post_state.contains("match_index |-> <<0, 0>>"));
+        let error = trace_events(&trace, 1, 10).err().unwrap();
         assert!(error.starts_with("trace.ndjson:1: field `node`"), "{error}");
         let cut = trace.replace("\"cause\":\"nemesis\"", "\"cause\":\"crash_mid_step\"");
-        let error = trace_events(&cut, 2).unwrap_err();
+        let error = trace_events(&cut, 2, 10).err().unwrap();
         assert!(
             error.starts_with("trace.ndjson:3: not yet supported: a `crash_mid_step`"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_window_start_is_kept_every_window_events() {
+        let crash = |i: u32| {
+            format!(r#"{{"i":{i},"time_us":7,"node":0,"event":"crash","cause":"nemesis"}}"#)
+        };
+        let trace: Vec<String> = (1..=5).map(crash).collect();
+        let events = trace_events(&trace.join("\n"), 1, 2).unwrap();
+        assert_eq!(events.steps.len(), 5);
+        assert_eq!(events.starts.len(), 3);
+        let events = trace_events(&trace[..4].join("\n"), 1, 2).unwrap();
+        assert_eq!(events.starts.len(), 2);
+        let error = trace_events_within(&trace.join("\n"), 1, 2, 4)
+            .err()
+            .unwrap();
+        assert!(
+            error.starts_with("trace.ndjson:5: trace too long for validation (over 4 events)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_trace_of_an_older_quorumlab_is_refused_naming_the_field() {
+        let old = LEADER_STEP.replace(r#","votes":[],"match_index":[0,2]"#, "");
+        let error = trace_events(&old, 2, 10).err().unwrap();
+        assert!(
+            error.starts_with("trace.ndjson:1: field `state.votes` is missing"),
+            "{error}"
+        );
+        let short = LEADER_STEP.replace("[0,2]", "[0]");
+        let error = trace_events(&short, 2, 10).err().unwrap();
+        assert!(error.contains("not one index per node"), "{error}");
     }
 }
