@@ -315,6 +315,8 @@ pub struct LongRun {
     /// `history.json`'s size (kv runs).
     pub history_bytes: usize,
     pub client_ops: u64,
+    /// `trace.ndjson`'s size, for a traced run (what a failing seed's re-run writes).
+    pub trace_bytes: Option<usize>,
 }
 
 /// The scenario `path` with `duration_ms` replaced and budgets raised to fit it.
@@ -382,23 +384,27 @@ pub fn bench_long_runs(json_output: bool, scenario_path: &Path) -> Result<i32, C
         .map_err(|error| CliError::BadInput(format!("{}: {error}", scenario_path.display())))?;
     let day_snapshots = RAFT_DAY.replace("{SNAPSHOTS}", "snapshot_every = 100");
     let day_whole_log = RAFT_DAY.replace("{SNAPSHOTS}", "snapshot_every = 0");
-    let plan: [(&'static str, &str, u64); 9] = [
-        ("day, snapshots", &day_snapshots, 8640),
-        ("day, snapshots", &day_snapshots, 86400),
-        ("day, whole log", &day_whole_log, 8640),
-        ("day, whole log", &day_whole_log, 86400),
-        ("raft nemesis", &source, 100),
-        ("raft nemesis", &source, 1000),
-        ("raft nemesis", &source, 3600),
-        ("kv appends", KV_APPENDS, 30),
-        ("kv appends", KV_APPENDS, 120),
+    // The traced runs are the re-run a sweep makes of a failing seed, at two lengths:
+    // the trace's bytes grow with the events, not with the log (events carry deltas).
+    let plan: [(&'static str, &str, u64, bool); 11] = [
+        ("day, snapshots", &day_snapshots, 8640, false),
+        ("day, snapshots", &day_snapshots, 86400, false),
+        ("day, whole log", &day_whole_log, 8640, false),
+        ("day, whole log", &day_whole_log, 86400, false),
+        ("raft nemesis", &source, 100, false),
+        ("raft nemesis", &source, 1000, false),
+        ("raft nemesis", &source, 3600, false),
+        ("raft traced", &source, 10, true),
+        ("raft traced", &source, 40, true),
+        ("kv appends", KV_APPENDS, 30, false),
+        ("kv appends", KV_APPENDS, 120, false),
     ];
     let mut runs: Vec<LongRun> = Vec::new();
-    for (label, text, seconds) in plan {
+    for (label, text, seconds, traced) in plan {
         let runner = prepare_scenario(&lengthened(text, seconds)?, None, false)?;
         reset_peak_rss();
         let clock = Stopwatch::start();
-        let output = runner.run(1, false);
+        let output = runner.run(1, traced);
         let wall_s = clock.seconds();
         let peak_rss_mb = peak_rss_mb();
         if output.result.verdict.is_failure() {
@@ -424,6 +430,10 @@ pub fn bench_long_runs(json_output: bool, scenario_path: &Path) -> Result<i32, C
             peak_rss_mb,
             history_bytes,
             client_ops: output.result.metrics.client_ops_invoked,
+            trace_bytes: output
+                .trace
+                .as_ref()
+                .map(|lines| lines.iter().map(|line| line.len() + 1).sum()),
         });
     }
     if json_output {
@@ -432,7 +442,7 @@ pub fn bench_long_runs(json_output: bool, scenario_path: &Path) -> Result<i32, C
     }
     for run in &runs {
         println!(
-            "{:<14} {:>5} s simulated  {:>9} events  {:>7.2} s  {:>9.0} events/s  x{:.2} per event  peak RSS {:>7}  history {:>10} bytes for {} ops",
+            "{:<14} {:>5} s simulated  {:>9} events  {:>7.2} s  {:>9.0} events/s  x{:.2} per event  peak RSS {:>7}  history {:>10} bytes for {} ops{}",
             run.scenario,
             run.simulated_s,
             run.events,
@@ -441,12 +451,16 @@ pub fn bench_long_runs(json_output: bool, scenario_path: &Path) -> Result<i32, C
             run.cost_per_event_vs_shortest,
             run.peak_rss_mb.map_or("?".to_string(), |mb| format!("{mb:.0} MiB")),
             run.history_bytes,
-            run.client_ops
+            run.client_ops,
+            run.trace_bytes.map_or(String::new(), |bytes| format!(
+                "  trace {bytes} bytes ({:.0} per event)",
+                bytes as f64 / run.events.max(1) as f64
+            ))
         );
     }
     println!(
-        "goal: cost per event within 1.5x across lengths; history bytes linear in ops; \
-         with snapshots, a day's peak RSS no higher than a tenth of a day's"
+        "goal: cost per event within 1.5x across lengths; history and trace bytes linear in \
+         ops and events; with snapshots, a day's peak RSS no higher than a tenth of a day's"
     );
     Ok(EXIT_PASS)
 }

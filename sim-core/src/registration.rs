@@ -143,8 +143,25 @@ pub struct HistoryHooks<P: Protocol> {
 /// How a simulated client draws its `seq`-th operation from a random `draw`.
 pub type WorkloadFn<P> = fn(&<P as Protocol>::Config, ClientId, u64, u64) -> <P as Protocol>::Op;
 
+/// A client operation written out in a scenario (`[[workload.ops]] op = "put k1 v7"`),
+/// read for `client`'s `seq`-th request; `Err` says what the text should look like.
+pub type ParseOpFn<P> =
+    fn(&<P as Protocol>::Config, ClientId, u64, &str) -> Result<<P as Protocol>::Op, String>;
+
 /// The index an observation says its node committed through, if it reports a commit.
 pub type CommitFn<P> = fn(&<P as Protocol>::Obs) -> Option<u64>;
+
+/// What a node has applied, read after each of its steps by `[[checks]]` about client
+/// commands (`command_everywhere`): a protocol whose log holds client requests (Raft, kv;
+/// PBFT's executed sequence or Multi-Paxos's slots could answer the same way).
+pub struct AppliedHooks<P: Protocol> {
+    /// The highest log index the node has applied. It may go back (a restarted node
+    /// rebuilds its state from index 1), and the node then applies those indices again.
+    pub applied_through: fn(&P) -> u64,
+    /// The client request (client, request id) whose command is at `index` of the node's
+    /// log, if the entry there came from a client.
+    pub command_at: fn(&P, u64) -> Option<(ClientId, u64)>,
+}
 
 /// An operation's key and input in the history checker's vocabulary.
 pub type HistoryInputFn<P> = fn(&<P as Protocol>::Op) -> Option<(Option<String>, OperationInput)>;
@@ -173,6 +190,8 @@ pub struct Registration<P: Protocol> {
     /// The operation a simulated client issues as its `seq`-th request; `draw` is a
     /// random number from the workload stream. `None`: the protocol takes no clients.
     pub workload: Option<WorkloadFn<P>>,
+    /// How operations written out in a scenario read. `None`: only `draw`s.
+    pub parse_op: Option<ParseOpFn<P>>,
     /// Set for a linearizable service: every run's client history is checked.
     pub history: Option<HistoryHooks<P>>,
     /// The node's state as trace validation reads it (written into every traced step's
@@ -181,6 +200,9 @@ pub struct Registration<P: Protocol> {
     /// The index an observation says its node committed through, for `[[checks]]` about
     /// commits (`no_commit_in_minority`). `None`: the protocol observes no commits.
     pub commits: Option<CommitFn<P>>,
+    /// What each node has applied, for `[[checks]]` about client commands
+    /// (`command_everywhere`). `None`: the protocol exposes no applied log.
+    pub applied: Option<AppliedHooks<P>>,
     /// Message kinds that answer a request: a `messages` check counting `rpcs` counts a
     /// request and its reply as one RPC.
     pub rpc_replies: &'static [&'static str],
@@ -281,9 +303,11 @@ impl<P: Protocol> Registration<P> {
                 byzantine: 0,
             },
             workload: None,
+            parse_op: None,
             history: None,
             trace_state: None,
             commits: None,
+            applied: None,
             rpc_replies: &[],
             perturb: None,
             byzantine_strategies: Vec::new(),
@@ -392,6 +416,11 @@ impl<P: Protocol> Registration<P> {
         self
     }
 
+    pub fn parse_op(mut self, parse: ParseOpFn<P>) -> Registration<P> {
+        self.parse_op = Some(parse);
+        self
+    }
+
     pub fn history(mut self, hooks: HistoryHooks<P>) -> Registration<P> {
         self.history = Some(hooks);
         self
@@ -405,6 +434,12 @@ impl<P: Protocol> Registration<P> {
     /// How to read a commit from an observation (the committed-through index).
     pub fn commits(mut self, index: CommitFn<P>) -> Registration<P> {
         self.commits = Some(index);
+        self
+    }
+
+    /// How to read what a node has applied (for `command_everywhere` checks).
+    pub fn applied(mut self, hooks: AppliedHooks<P>) -> Registration<P> {
+        self.applied = Some(hooks);
         self
     }
 

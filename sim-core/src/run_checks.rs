@@ -70,6 +70,18 @@ pub enum CheckRule {
         /// In ms.
         within_ms: u64,
     },
+    /// Every client command applied by a node is applied at the same log index on every
+    /// node (the first index each applies it at), and within `within_ms` of being issued
+    /// (or of the current majority forming, if later) it has been applied by every node
+    /// `nodes` names. A command no node applies is not judged here (`op_latency` is
+    /// about completion). Reads the protocol's applied log (`Registration::applied`).
+    CommandEverywhere {
+        /// In ms.
+        within_ms: u64,
+        /// Which nodes must have applied it by then.
+        #[serde(default)]
+        nodes: CommandNodes,
+    },
     /// Messages sent in the window, at least `min` and at most `max`, counted as
     /// `unit`. Exceeding `max` fails at once; `min` is judged when the window closes.
     Messages {
@@ -80,7 +92,24 @@ pub enum CheckRule {
         /// What one message counts as.
         #[serde(default)]
         unit: CountUnit,
+        /// Count client requests and replies too (only with clients on the network, a
+        /// `[clients]` table; in `rpcs` a request and its reply count once). Default:
+        /// node-to-node messages only.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        clients: bool,
     },
+}
+
+/// Which nodes a `command_everywhere` check requires a command on.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandNodes {
+    /// Every node of the connected majority (the default); the clock waits while there
+    /// is none.
+    #[default]
+    Connected,
+    /// All the cluster's nodes; the clock waits while any is down or cut off.
+    All,
 }
 
 /// What a message counts as in a `messages` check.
@@ -104,6 +133,7 @@ impl CheckRule {
             CheckRule::NoLeaderInMinority { .. } => "no_leader_in_minority",
             CheckRule::NoCommitInMinority { .. } => "no_commit_in_minority",
             CheckRule::OpLatency { .. } => "op_latency",
+            CheckRule::CommandEverywhere { .. } => "command_everywhere",
             CheckRule::Messages { .. } => "messages",
         }
     }
@@ -111,7 +141,9 @@ impl CheckRule {
     /// The times the rule states, as (field, ms), for the scenario's time limits.
     pub fn times_ms(&self) -> Vec<(&'static str, u64)> {
         match self {
-            CheckRule::Leader { within_ms } | CheckRule::OpLatency { within_ms } => {
+            CheckRule::Leader { within_ms }
+            | CheckRule::OpLatency { within_ms }
+            | CheckRule::CommandEverywhere { within_ms, .. } => {
                 vec![("within_ms", *within_ms)]
             }
             CheckRule::NoLeaderInMinority { grace_ms }
@@ -177,7 +209,9 @@ impl CheckSpec {
             );
         }
         match &self.rule {
-            CheckRule::Leader { within_ms: 0 } | CheckRule::OpLatency { within_ms: 0 } => error(
+            CheckRule::Leader { within_ms: 0 }
+            | CheckRule::OpLatency { within_ms: 0 }
+            | CheckRule::CommandEverywhere { within_ms: 0, .. } => error(
                 "within_ms",
                 "a bound of 0 ms cannot be met".to_string(),
                 "write e.g. `within_ms = 2000`",
@@ -199,6 +233,17 @@ impl CheckSpec {
                 "min",
                 format!("min {min} is above max {max}"),
                 "make `min` at most `max`",
+            ),
+            CheckRule::Messages {
+                unit: CountUnit::Bytes,
+                clients: true,
+                ..
+            } => error(
+                "clients",
+                "client messages have no size in the network model, so they cannot be \
+                 counted in bytes"
+                    .to_string(),
+                "count them as `unit = \"messages\"` or `\"rpcs\"`, or drop `clients`",
             ),
             _ => Ok(()),
         }

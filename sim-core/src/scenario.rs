@@ -564,7 +564,14 @@ pub struct ClientOpSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_ms: Option<u64>,
     pub client: u32,
-    pub draw: u64,
+    /// The operation's random input, as a random operation would draw it (what `shrink`
+    /// writes); or give `op` instead: exactly one of the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draw: Option<u64>,
+    /// The operation written out in the protocol's words (kv: `"put k1 v7"`, `"get k1"`,
+    /// `"append k1"`, `"cas k1 v0 v2"`; raft: the value, `"42"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
 }
 
 impl ClientOpSpec {
@@ -1284,6 +1291,14 @@ impl Scenario {
                         "schedule it before the run ends, or lengthen the run",
                     ));
                 }
+                if op.draw.is_some() == op.op.is_some() {
+                    return Err(self.error(
+                        &format!("workload.ops[{index}].op"),
+                        "an operation needs exactly one of `op` and `draw`",
+                        "write the operation, e.g. `op = \"put k1 v7\"` (kv) or `op = \"42\"` \
+                         (raft), or a random draw, `draw = 12345`",
+                    ));
+                }
                 if op.client >= workload.clients {
                     return Err(self.error(
                         &format!("workload.ops[{index}].client"),
@@ -1341,12 +1356,27 @@ impl Scenario {
                     "give each check of the same kind its own `name`",
                 ));
             }
-            if matches!(check.rule, crate::run_checks::CheckRule::OpLatency { .. })
-                && file.workload.is_none()
+            if matches!(
+                check.rule,
+                crate::run_checks::CheckRule::Messages { clients: true, .. }
+            ) && file.clients.is_none()
+            {
+                return Err(self.error(
+                    &format!("checks[{index}].clients"),
+                    "clients are outside the network (no [clients] table), so their \
+                     messages cannot be counted",
+                    "put the clients on the network with a [clients] table, or drop `clients`",
+                ));
+            }
+            if matches!(
+                check.rule,
+                crate::run_checks::CheckRule::OpLatency { .. }
+                    | crate::run_checks::CheckRule::CommandEverywhere { .. }
+            ) && file.workload.is_none()
             {
                 return Err(self.error(
                     &format!("checks[{index}].kind"),
-                    "`op_latency` needs clients",
+                    format!("`{}` needs clients", check.rule.kind()),
                     "add a [workload] table, or drop the check",
                 ));
             }

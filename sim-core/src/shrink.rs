@@ -748,7 +748,8 @@ fn explicit_run(shrinker: &mut Shrinker, failure: &Failure) -> Best {
                 at_us: Some(op.invoke_us),
                 at_ms: None,
                 client: op.client,
-                draw: op.draw,
+                draw: Some(op.draw),
+                op: None,
             })
             .collect();
         shrinker.try_edit(&mut best, |file| {

@@ -198,6 +198,20 @@ const OUT_OF_REACH: &[(&str, &str)] = &[
          (and their lack of randomisation) do not exist in it; the simulator catches it",
     ),
     (
+        "commit-only-with-entries",
+        "liveness only: followers lag behind the leader's commit index but never disagree \
+         with it, and the model checks safety; the simulator's `command_everywhere` check \
+         catches it (scenarios/raft/mutants/commit-only-with-entries.toml)",
+    ),
+    (
+        "follower-commits-on-append",
+        "on 3 nodes a leader and the follower that appended its entry are a majority, so \
+         what the follower commits early is on a majority's disk; the unsafe case needs a \
+         leader without a majority (5 nodes, scenarios/raft/lab/follower-commits-on-append.toml) \
+         or Figure 8's extra terms: check3 with it explores 150,526 states (8 s) and finds \
+         nothing",
+    ),
+    (
         "commit-prior-term",
         "the Figure 8 interleaving needs four terms, two client requests in different \
          terms, and the term-1 AppendEntries kept from a majority while three more elections \

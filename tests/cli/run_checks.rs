@@ -40,6 +40,7 @@ fn an_idle_message_bound_fails_a_chatty_heartbeat() {
         .unwrap()
         .replace("max = 50", "max = 500")
         .replace("max = 70", "max = 700")
+        .replace("max = 80", "max = 800")
         .replace("max = 6000", "max = 60000");
     let idle = Scenario::parse(
         Path::new("idle.toml"),
@@ -154,4 +155,101 @@ fn expect_seeds_all_needs_every_seed() {
     assert!(outcome.problem.unwrap().contains("every seed must violate"));
     let any = Scenario::parse(&path, source).unwrap();
     assert!(quorumlab::testing::check_expectation(&any, 2).unwrap().held);
+}
+
+#[test]
+fn command_everywhere_fails_at_the_first_command_a_follower_never_applies() {
+    let path = root().join("scenarios/raft/lab/commands_everywhere.toml");
+    let scenario = Scenario::load(&path).unwrap();
+    let result = run(&scenario, Some("commit-only-with-entries"), 1);
+    assert_eq!(
+        result.property.as_deref(),
+        Some("checks.command_everywhere"),
+        "{result:?}"
+    );
+    assert_eq!(result.verdict, sim_core::result::Verdict::Liveness);
+    let detail = result.detail.unwrap();
+    assert!(
+        detail.starts_with("client 0's request 1, invoked at ")
+            && detail.contains("applied at index 1 (first by n1)")
+            && detail.contains("was not applied by {n0, n2, n3, n4}"),
+        "{detail}"
+    );
+    // Judged at the first event past the deadline: 250 ms after the invocation.
+    let invoked: u64 = detail["client 0's request 1, invoked at ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((invoked + 250_000..invoked + 300_000).contains(&result.time_us));
+    // The correct protocol keeps it on every seed of the file, crashed follower included.
+    assert!(!run(&scenario, None, 1).verdict.is_failure());
+}
+
+#[test]
+fn command_everywhere_is_refused_where_it_cannot_be_judged() {
+    let load = |protocol: &str, check: &str| {
+        let text = format!(
+            "protocol = \"{protocol}\"\nnodes = 4\nduration_ms = 1000\n\
+             [workload]\nclients = 1\n[[checks]]\nkind = \"command_everywhere\"\n{check}\n"
+        );
+        let scenario = Scenario::parse(Path::new("x.toml"), text).map_err(|e| e.to_string())?;
+        quorumlab::commands::prepare_scenario(&scenario, None, false)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let error = load("pbft", "within_ms = 100").unwrap_err();
+    assert!(
+        error.contains("checks[0].kind") && error.contains("exposes none"),
+        "{error}"
+    );
+    let error = load("raft", "within_ms = 0").unwrap_err();
+    assert!(error.contains("checks[0].within_ms"), "{error}");
+    let error = load("raft", "within_ms = 100\nnodes = \"most\"").unwrap_err();
+    assert!(
+        error.contains("nodes") && error.contains("connected"),
+        "{error}"
+    );
+    assert!(load("kv", "within_ms = 100\nnodes = \"all\"").is_ok());
+}
+
+#[test]
+fn a_messages_check_counts_client_requests_only_when_asked() {
+    // rpc_counts.toml counts [1 s, 2 s) twice, without and with the client's messages;
+    // an unreachable minimum makes each report its count.
+    let source =
+        std::fs::read_to_string(root().join("scenarios/raft/lab/rpc_counts.toml")).unwrap();
+    let counted = |name: &str, bounds: &str| {
+        let kept = source
+            .replace(&format!("name = \"{name}\""), "name = \"judged\"")
+            .replace(bounds, "min = 1000\nmax = 2000");
+        let scenario = Scenario::parse(Path::new("counts.toml"), kept).unwrap();
+        let result = run(&scenario, None, 1);
+        let detail = result.detail.unwrap_or_default();
+        assert_eq!(
+            result.property.as_deref(),
+            Some("checks.judged"),
+            "{detail}"
+        );
+        detail.split(' ').next().unwrap().parse::<u64>().unwrap()
+    };
+    let nodes_only = counted("agreement_rpcs", "min = 20\nmax = 70");
+    let with_clients = counted("agreement_rpcs_with_clients", "min = 30\nmax = 80");
+    // Ten operations: at least ten requests (their replies count nothing as RPCs).
+    assert!(
+        with_clients >= nodes_only + 10,
+        "{nodes_only} vs {with_clients}"
+    );
+    // And only with clients on the network.
+    let table = source.find("\n[clients]").unwrap() + 1;
+    let table_end = table + source[table..].find("\n\n").unwrap();
+    let outside = format!("{}{}", &source[..table], &source[table_end..]);
+    let error = Scenario::parse(Path::new("counts.toml"), outside)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(".clients`") && error.contains("with a [clients] table"),
+        "{error}"
+    );
 }

@@ -161,6 +161,8 @@ pub struct KvConfig {
     pub key_cumulative_weights: Vec<u64>,
     /// Relative weights of get, put, append and cas.
     pub op_weights: [u64; 4],
+    /// Client `c` uses key `k{c mod keys}` only (the key draw is taken and unused).
+    pub key_per_client: bool,
     /// `None` is the correct service.
     pub mutant: Option<KvMutant>,
 }
@@ -179,6 +181,7 @@ impl Default for KvConfig {
             key_distribution: KeyDistribution::Uniform,
             key_cumulative_weights: (1..=5).collect(),
             op_weights: [40, 25, 25, 10],
+            key_per_client: false,
             mutant: None,
         }
     }
@@ -210,6 +213,10 @@ pub struct KvParams {
     /// Relative weight of compare-and-sets.
     #[serde(default = "KvParams::default_cas_weight")]
     pub cas_weight: u64,
+    /// Bind each client to its own key: client `c` uses only `k{c mod keys}` (the labs'
+    /// "each client appends to its own key"), whatever `key_distribution` says.
+    #[serde(default)]
+    pub key_per_client: bool,
 }
 
 /// A key distribution's name in `[params]`.
@@ -299,6 +306,7 @@ impl KvParams {
             key_distribution,
             key_cumulative_weights,
             op_weights,
+            key_per_client: self.key_per_client,
             mutant,
         })
     }
@@ -396,7 +404,12 @@ impl StateMachine for KvMachine {
     /// The low 32 bits of `draw` pick the key, the next 16 the operation, the top 16 the
     /// put and cas values. Append values are unique per (client, seq).
     fn client_op(config: &KvConfig, client: ClientId, seq: u64, draw: u64) -> KvOp {
-        let key = u32::try_from(config.key_index(draw & 0xffff_ffff)).expect("keys <= KEYS_MAX");
+        let key = if config.key_per_client {
+            u64::from(client) % config.keys
+        } else {
+            config.key_index(draw & 0xffff_ffff)
+        };
+        let key = u32::try_from(key).expect("keys <= KEYS_MAX");
         let total: u64 = config.op_weights.iter().sum();
         let mut point = ((draw >> 32) & 0xffff) % total;
         let mut kind = 0;
@@ -420,6 +433,38 @@ impl StateMachine for KvMachine {
             },
             _ => unreachable!("four op kinds"),
         }
+    }
+
+    /// `get k1`, `put k1 v7`, `append k1` (appends `[client.seq]`, as drawn appends do)
+    /// and `cas k1 v0 v2` (set k1 to v2 if it holds v0).
+    fn parse_op(config: &KvConfig, client: ClientId, seq: u64, text: &str) -> Result<KvOp, String> {
+        let usage = format!(
+            "write one of `get kK`, `put kK vN`, `append kK`, `cas kK vN vM`, with K below \
+             {} (`[params] keys`): e.g. `op = \"put k1 v7\"`",
+            config.keys
+        );
+        let number = |word: &str, prefix: char| {
+            word.strip_prefix(prefix)
+                .and_then(|digits| digits.parse::<u32>().ok())
+        };
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let key = words
+            .get(1)
+            .and_then(|word| number(word, 'k'))
+            .filter(|&key| u64::from(key) < config.keys);
+        let value = |position: usize| words.get(position).and_then(|word| number(word, 'v'));
+        let op = match (words.first().copied(), key, words.len()) {
+            (Some("get"), Some(key), 2) => Some(KvOp::Get { key }),
+            (Some("put"), Some(key), 3) => value(2).map(|value| KvOp::Put { key, value }),
+            (Some("append"), Some(key), 2) => Some(KvOp::Append { key, client, seq }),
+            (Some("cas"), Some(key), 4) => {
+                value(2)
+                    .zip(value(3))
+                    .map(|(from, to)| KvOp::Cas { key, from, to })
+            }
+            _ => None,
+        };
+        op.ok_or(usage)
     }
 
     fn command(op: &KvOp) -> KvOp {

@@ -54,6 +54,15 @@ pub trait StateMachine: Clone + Debug + Default + Hash + Eq + Ord + Send + Sync 
     /// The `seq`-th operation of `client`, decided by `draw` (from the workload stream).
     fn client_op(config: &Self::Config, client: ClientId, seq: u64, draw: u64) -> Self::Op;
 
+    /// An operation written out in a scenario (`[[workload.ops]] op = "..."`) as
+    /// `client`'s `seq`-th request; `Err` says what the text should look like.
+    fn parse_op(
+        config: &Self::Config,
+        client: ClientId,
+        seq: u64,
+        text: &str,
+    ) -> Result<Self::Op, String>;
+
     /// The log command for a client operation.
     fn command(op: &Self::Op) -> Self::Command;
 
@@ -126,6 +135,13 @@ impl StateMachine for ValueLog {
         RaftOp {
             value: draw ^ (u64::from(client) << 48) ^ seq,
         }
+    }
+
+    fn parse_op(_config: &(), _client: ClientId, _seq: u64, text: &str) -> Result<RaftOp, String> {
+        text.trim()
+            .parse()
+            .map(|value| RaftOp { value })
+            .map_err(|_| "write the value to append, a number: e.g. `op = \"42\"`".to_string())
     }
 
     fn command(op: &RaftOp) -> u64 {

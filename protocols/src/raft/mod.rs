@@ -49,7 +49,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sim_core::lincheck::OperationOutput;
 use sim_core::persistent::PersistentVec;
-use sim_core::registration::HistoryHooks;
+use sim_core::registration::{AppliedHooks, HistoryHooks};
 use sim_core::{
     ClientId, ClientReply, ConfigError, Ctx, Effects, FaultBound, Input, Message, NodeId,
     Observation, Protocol, Registration, ReplyOutcome, RoleInfo, TimeUs, TimerName,
@@ -537,6 +537,12 @@ impl<M: StateMachine> RaftNode<M> {
 
     pub fn commit_index(&self) -> LogIndex {
         self.commit_index
+    }
+
+    /// The last index applied to the state machine (0 again after a restart, until the
+    /// node relearns commits).
+    pub fn last_applied(&self) -> LogIndex {
+        self.last_applied
     }
 
     pub fn role_kind(&self) -> Role {
@@ -1234,6 +1240,13 @@ impl<M: StateMachine> RaftNode<M> {
             // The bug: trust leaderCommit beyond what this request verified. (Capped at
             // our log's end, since a node cannot apply entries it does not have.)
             leader_commit.min(self.last_log_index())
+        } else if out.mutant(Mutant::CommitOnlyWithEntries) && entries.is_empty() {
+            // The bug: the commit rule sits inside "if there are entries", so a heartbeat's
+            // leaderCommit is never read.
+            self.commit_index
+        } else if out.mutant(Mutant::FollowerCommitsOnAppend) {
+            // The bug: whatever the leader sent counts as committed once stored here.
+            last_new_index
         } else {
             leader_commit.min(last_new_index)
         };
@@ -1840,10 +1853,17 @@ pub fn registration_of<M: StateMachine>(
         .workload(|config: &RaftConfig<M::Config>, client, seq, draw| {
             M::client_op(&config.machine, client, seq, draw)
         })
+        .parse_op(|config: &RaftConfig<M::Config>, client, seq, text| {
+            M::parse_op(&config.machine, client, seq, text)
+        })
         .trace_state(trace_state::<M>)
         .commits(|observation| match observation {
             RaftObs::Commit { index, .. } => Some(*index),
             _ => None,
+        })
+        .applied(AppliedHooks {
+            applied_through: |node| node.last_applied(),
+            command_at: |node, index| node.entry(index).map(|e| (e.client, e.request)),
         })
         .rpc_replies(&["request_vote_response", "append_entries_response"])
         .epoch(|node| node.current_term())

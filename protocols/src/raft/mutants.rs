@@ -102,6 +102,18 @@ sim_core::mutants! {
         FixedElectionTimeout => "fixed-election-timeout", liveness,
             "the election timeout is a fixed delay rather than a random range, so \
                       candidates that start together split the vote again and again (§5.2).",
+        /// A follower learns leaderCommit only from an AppendEntries with entries (Figure 2).
+        CommitOnlyWithEntries => "commit-only-with-entries", liveness,
+            "a follower takes leaderCommit only from an AppendEntries that carries entries, \
+             so a heartbeat never tells it what is committed: once the workload pauses, the \
+             followers never apply the last commands the leader applied and answered \
+             (Figure 2: rule 5 holds for every AppendEntries, heartbeats included)",
+        /// A follower commits what it appends, without waiting for leaderCommit (Figure 2).
+        FollowerCommitsOnAppend => "follower-commits-on-append", safety,
+            "a follower commits every entry as soon as it appends it, taking the leader's \
+             sending it as proof it is committed, so a follower beside a stale leader cut \
+             off in a minority commits (and applies) entries no majority stores (Figure 2: \
+             a follower commits only up to leaderCommit)",
     }
 }
 
@@ -127,6 +139,9 @@ mod tests {
             .filter(|(_, info)| info.liveness)
             .map(|(_, info)| info.name)
             .collect();
-        assert_eq!(liveness, ["fixed-election-timeout"]);
+        assert_eq!(
+            liveness,
+            ["fixed-election-timeout", "commit-only-with-entries"]
+        );
     }
 }

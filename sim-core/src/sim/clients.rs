@@ -2,7 +2,8 @@
 //! drawn node, retried on timeout, redirected by replies, and recorded in the history.
 
 use crate::protocol::*;
-use crate::scenario::WorkloadSpec;
+use crate::registration::Registration;
+use crate::scenario::{Scenario, ScenarioError, WorkloadSpec};
 use crate::tape::ClientDraw;
 
 use super::queue::Event;
@@ -11,9 +12,47 @@ use super::Sim;
 pub(super) struct Client<P: Protocol> {
     pub(super) next_seq: u64,
     /// Explicit operations waiting for the outstanding one to complete.
-    pub(super) queued: std::collections::VecDeque<u64>,
+    pub(super) queued: std::collections::VecDeque<Explicit>,
     pub(super) leader_guess: Option<NodeId>,
     pub(super) outstanding: Option<Outstanding<P>>,
+}
+
+/// An operation of `[[workload.ops]]`: a random draw, or the entry (by position) whose
+/// `op` writes it out.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Explicit {
+    Draw(u64),
+    Written(usize),
+}
+
+/// Refuse written operations the protocol cannot read, naming the entry and what it reads.
+pub(super) fn check_written_ops<P: Protocol>(
+    registration: &Registration<P>,
+    config: &P::Config,
+    scenario: &Scenario,
+) -> Result<(), ScenarioError> {
+    let ops = scenario.file.workload.as_ref().and_then(|w| w.ops.as_ref());
+    for (index, spec) in ops.into_iter().flatten().enumerate() {
+        let Some(text) = &spec.op else {
+            continue;
+        };
+        let field = format!("workload.ops[{index}].op");
+        let Some(parse) = registration.parse_op else {
+            return Err(scenario.error(
+                &field,
+                format!("{} cannot read written operations", registration.name),
+                "give the operation as a random `draw = N` instead",
+            ));
+        };
+        if let Err(expected) = parse(config, spec.client, 1, text) {
+            return Err(scenario.error(
+                &field,
+                format!("{} cannot read the operation {text:?}", registration.name),
+                expected,
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(super) struct Outstanding<P: Protocol> {
@@ -49,13 +88,42 @@ impl<'a, P: Protocol> Sim<'a, P> {
     /// An explicit operation: the random draw a random operation would take is taken
     /// (and unused), for the same reason as the think time above. (A run from a tape
     /// draws nothing, so it skips this too.)
-    pub(super) fn client_invoke_explicit(&mut self, client: ClientId, draw: u64) {
+    pub(super) fn client_invoke_explicit(&mut self, client: ClientId, explicit: Explicit) {
         self.decisions.skip_op_draw();
-        self.client_invoke(client, draw);
+        match explicit {
+            Explicit::Draw(draw) => self.client_invoke(client, draw),
+            Explicit::Written(index) => {
+                let ops = self.workload().ops.as_deref().unwrap_or_default();
+                let text = ops[index].op.as_deref().expect("a written operation");
+                let parse = self.prepared.registration.parse_op;
+                let request = self.clients[client as usize].next_seq + 1;
+                let op = parse.expect("checked by Prepared::new")(
+                    &self.prepared.config,
+                    client,
+                    request,
+                    text,
+                )
+                .expect("checked by Prepared::new");
+                self.client_invoke_op(client, op, 0);
+            }
+        }
     }
 
     /// The client invokes its next operation, built from `draw`.
     pub(super) fn client_invoke(&mut self, client: ClientId, draw: u64) {
+        let workload = self.prepared.registration.workload;
+        let request = self.clients[client as usize].next_seq + 1;
+        let op = workload.expect("checked by Prepared::new")(
+            &self.prepared.config,
+            client,
+            request,
+            draw,
+        );
+        self.client_invoke_op(client, op, draw);
+    }
+
+    /// The client invokes `op` as its next request; `draw` is recorded with it.
+    fn client_invoke_op(&mut self, client: ClientId, op: P::Op, draw: u64) {
         let state = &mut self.clients[client as usize];
         assert!(
             state.outstanding.is_none(),
@@ -63,13 +131,6 @@ impl<'a, P: Protocol> Sim<'a, P> {
         );
         state.next_seq += 1;
         let request = state.next_seq;
-        let workload = self.prepared.registration.workload;
-        let op = workload.expect("checked by Prepared::new")(
-            &self.prepared.config,
-            client,
-            request,
-            draw,
-        );
         self.metrics.client_ops_invoked += 1;
         let history_index = self.record_invoke(client, request, &op, draw);
         self.clients[client as usize].outstanding = Some(Outstanding {
@@ -235,8 +296,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
             // think time above is still drawn (and unused) so that the workload stream is
             // consumed exactly as with random operations: a run whose operations were
             // made explicit (by `shrink`) is the same run.
-            if let Some(draw) = self.clients[client as usize].queued.pop_front() {
-                self.client_invoke_explicit(client, draw);
+            if let Some(op) = self.clients[client as usize].queued.pop_front() {
+                self.client_invoke_explicit(client, op);
             }
             return;
         }

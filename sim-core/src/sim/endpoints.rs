@@ -159,6 +159,7 @@ impl<P: Protocol> Sim<'_, P> {
     ) -> (u64, Fate, Option<TraceFate>) {
         let fate = self.client_fate(client, node, towards_node);
         (client, node, towards_node, fate).hash(&mut self.hasher);
+        self.count_client_send(towards_node);
         let id = self.next_message_id;
         self.next_message_id += 1;
         let traced = self.trace.is_some().then(|| super::trace_fate(fate));

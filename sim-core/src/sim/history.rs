@@ -35,6 +35,7 @@ impl<P: Protocol> Sim<'_, P> {
             Some((key, input)) => (key, serde_json::to_value(&input).unwrap_or(Value::Null)),
             None => (None, serde_json::to_value(op).unwrap_or(Value::Null)),
         };
+        self.note_invoke(client, request);
         self.history.push(HistoryOp {
             client,
             request,

@@ -16,6 +16,7 @@
 
 pub(crate) mod byzantine;
 mod clients;
+mod command_check;
 mod decisions;
 mod end;
 mod endpoints;
@@ -111,6 +112,7 @@ impl<P: Protocol> Prepared<P> {
                 "remove the [workload] table",
             ));
         }
+        clients::check_written_ops(&registration, &config, scenario)?;
         selectors::check_names(&registration, scenario)?;
         let schedule = file
             .faults
@@ -299,6 +301,13 @@ fn check_rules_apply<P: Protocol>(
                     &field,
                     format!("`{kind}` needs a leader role, and {name} declares none"),
                     "drop the check",
+                ));
+            }
+            CheckRule::CommandEverywhere { .. } if registration.applied.is_none() => {
+                return Err(scenario.error(
+                    &field,
+                    format!("`{kind}` needs the nodes' applied logs, and {name} exposes none"),
+                    "drop the check (a protocol exposes them with `Registration::applied`)",
                 ));
             }
             CheckRule::NoCommitInMinority { .. } if registration.commits.is_none() => {
@@ -527,12 +536,16 @@ impl<'a, P: Protocol> Sim<'a, P> {
             sim.schedule(first, Event::Nemesis);
         }
         let explicit_ops = file.workload.as_ref().and_then(|w| w.ops.as_ref());
-        for op in explicit_ops.into_iter().flatten() {
+        for (index, op) in explicit_ops.into_iter().flatten().enumerate() {
+            let explicit = match op.draw {
+                Some(draw) => clients::Explicit::Draw(draw),
+                None => clients::Explicit::Written(index),
+            };
             sim.schedule(
                 op.at(),
                 Event::ClientInvoke {
                     client: op.client,
-                    draw: op.draw,
+                    op: explicit,
                 },
             );
         }
@@ -714,11 +727,11 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     self.client_invoke(client, draw);
                 }
             }
-            Event::ClientInvoke { client, draw } => {
+            Event::ClientInvoke { client, op } => {
                 if self.clients[client as usize].outstanding.is_some() {
-                    self.clients[client as usize].queued.push_back(draw);
+                    self.clients[client as usize].queued.push_back(op);
                 } else {
-                    self.client_invoke_explicit(client, draw);
+                    self.client_invoke_explicit(client, op);
                 }
             }
             Event::Fault {

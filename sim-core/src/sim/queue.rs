@@ -53,7 +53,7 @@ pub(super) enum Event<P: Protocol> {
     /// An explicitly scheduled operation (`[[workload.ops]]`).
     ClientInvoke {
         client: ClientId,
-        draw: u64,
+        op: super::clients::Explicit,
     },
     ClientNext {
         client: ClientId,

@@ -9,6 +9,7 @@ use crate::protocol::*;
 use crate::result::Verdict;
 use crate::run_checks::{CheckRule, CheckSpec, CountUnit};
 
+use super::command_check::CommandTracker;
 use super::Sim;
 
 /// The state of a run's checks.
@@ -38,6 +39,8 @@ pub(super) struct RunChecks {
     /// outside the majority when the node's grace ran out. What the minority commits up
     /// to it was decided before the split (acknowledgements in flight); beyond it is new.
     ceilings: Vec<Vec<Option<u64>>>,
+    /// For `command_everywhere` checks: the client commands and where they were applied.
+    pub(super) commands: Option<CommandTracker>,
 }
 
 impl RunChecks {
@@ -53,6 +56,7 @@ impl RunChecks {
             judged: vec![false; specs.len()],
             committed: vec![0; nodes as usize],
             ceilings: vec![vec![None; nodes as usize]; specs.len()],
+            commands: CommandTracker::new(specs, nodes),
         })
     }
 }
@@ -214,6 +218,14 @@ impl<P: Protocol> Sim<'_, P> {
                         ));
                     }
                 }
+                CheckRule::CommandEverywhere { within_ms, nodes } => {
+                    let formed = checks.majority_since.max(from);
+                    if let Some(detail) =
+                        self.judge_commands(index, within_ms, nodes, (majority, formed))
+                    {
+                        broken = Some((index, Verdict::Liveness, detail));
+                    }
+                }
                 _ => {}
             }
             if broken.is_some() {
@@ -287,6 +299,10 @@ impl<P: Protocol> Sim<'_, P> {
             return;
         }
         self.refresh_majority();
+        self.read_applied(node);
+        if self.failure.is_some() {
+            return;
+        }
         let registration = &self.prepared.registration;
         let committed_now = registration
             .commits
@@ -364,8 +380,20 @@ impl<P: Protocol> Sim<'_, P> {
         }
     }
 
+    /// A client request (`towards_node`) or reply was sent over the network: count it
+    /// in the `messages` checks that count clients.
+    pub(super) fn count_client_send(&mut self, towards_node: bool) {
+        self.count(Some(towards_node), "", 0);
+    }
+
     /// A message was sent: count it in the `messages` checks whose window holds.
     pub(super) fn count_send(&mut self, kind: &'static str, size_bytes: u32) {
+        self.count(None, kind, size_bytes);
+    }
+
+    /// Count a message between nodes (`client` is `None`) or a client's request
+    /// (`Some(true)`) or reply (`Some(false)`).
+    fn count(&mut self, client: Option<bool>, kind: &'static str, size_bytes: u32) {
         let prepared = self.prepared;
         let Some(checks) = &mut self.run_checks else {
             return;
@@ -374,13 +402,20 @@ impl<P: Protocol> Sim<'_, P> {
         let specs = &prepared.scenario.file.checks;
         let mut exceeded = None;
         for (index, spec) in active(specs, self.now, self.end_us) {
-            let CheckRule::Messages { max, unit, .. } = spec.rule else {
+            let CheckRule::Messages {
+                max, unit, clients, ..
+            } = spec.rule
+            else {
                 continue;
             };
-            checks.counted[index] += match unit {
-                CountUnit::Messages => 1,
-                CountUnit::Bytes => u64::from(size_bytes),
-                CountUnit::Rpcs => u64::from(!replies.contains(&kind)),
+            if client.is_some() && !clients {
+                continue;
+            }
+            checks.counted[index] += match (unit, client) {
+                (CountUnit::Messages, _) => 1,
+                (CountUnit::Bytes, _) => u64::from(size_bytes),
+                (CountUnit::Rpcs, None) => u64::from(!replies.contains(&kind)),
+                (CountUnit::Rpcs, Some(request)) => u64::from(request),
             };
             let counted = checks.counted[index];
             if let Some(max) = max.filter(|&max| counted > max) {
@@ -420,7 +455,7 @@ fn unit_name(unit: CountUnit) -> &'static str {
 }
 
 /// A bit set of nodes as `{n0, n2}`.
-fn members(set: u64) -> String {
+pub(super) fn members(set: u64) -> String {
     let names: Vec<String> = (0..64)
         .filter(|i| set & (1u64 << i) != 0)
         .map(|i| format!("n{i}"))
