@@ -132,7 +132,7 @@ mod tests {
                 .filter(|(_, other)| other.name == info.name);
             assert_eq!(duplicates.count(), 0, "duplicate mutant name {}", info.name);
         }
-        assert_eq!(Mutant::ALL.len(), 17);
+        assert_eq!(Mutant::ALL.len(), 19);
         assert_eq!(Mutant::from_name("no-such-mutant"), None);
         let liveness: Vec<&str> = Mutant::ALL
             .iter()

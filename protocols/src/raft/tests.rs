@@ -889,7 +889,7 @@ fn configure_defaults_and_mutant_names() {
         .configure(mistyped, 3, None)
         .expect_err("a string for a number");
     assert_eq!(error.field, "heartbeat_ms");
-    assert_eq!(registration.mutants().len(), 17);
+    assert_eq!(registration.mutants().len(), 19);
     assert_eq!((registration.fault_bound)(5).crashed, 2);
     assert_eq!((registration.fault_bound)(4).crashed, 1);
     assert_eq!((registration.fault_bound)(1).crashed, 0);
