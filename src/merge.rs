@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use sim_core::sweep::SweepSummary;
 
 use crate::commands::{SweepExpectation, SweepReport};
+use crate::sweep_validate::SeedValidation;
 use crate::{to_json_pretty, write_file, CliError};
 
 fn read_report(dir: &Path) -> Result<serde_json::Value, CliError> {
@@ -211,8 +212,20 @@ fn add_hex(a: &str, b: &str) -> String {
 pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, json_output: bool) -> Result<i32, CliError> {
     let mut reports = Vec::new();
     let mut expectations: Vec<SweepExpectation> = Vec::new();
+    let mut trace_validation: Vec<SeedValidation> = Vec::new();
     for dir in dirs {
         let value = read_report(dir)?;
+        if let Some(verdicts) = value.get("trace_validation") {
+            let verdicts: Vec<SeedValidation> =
+                serde_json::from_value(verdicts.clone()).map_err(|error| {
+                    CliError::BadInput(format!(
+                        "{}: `trace_validation` is not a list of verdicts: {error}; fix: \
+                         re-run that shard's sweep",
+                        dir.display()
+                    ))
+                })?;
+            trace_validation.extend(verdicts);
+        }
         let shard_expectations: Vec<SweepExpectation> =
             serde_json::from_value(value["expectations"].clone()).unwrap_or_default();
         for shard in shard_expectations {
@@ -225,6 +238,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, json_output: bool) -> Resul
         reports.push((dir.display().to_string(), summaries));
     }
     let scenarios = merge_reports(&reports).map_err(CliError::BadInput)?;
+    trace_validation.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
     let hash = scenarios
         .iter()
         .fold(String::from("0000000000000000"), |sum, s| {
@@ -255,8 +269,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, json_output: bool) -> Resul
         seeds_per_sec: 0.0,
         scenarios,
         expectations,
-        // Not merged: each shard's own summary.json keeps its `--validate-trace` verdicts.
-        trace_validation: Vec::new(),
+        trace_validation,
     };
     let out = out.unwrap_or_else(|| PathBuf::from("sweeps/merged/summary.json"));
     write_file(&out, to_json_pretty(&report))?;
@@ -278,6 +291,12 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, json_output: bool) -> Resul
                 failure.seed,
                 failure.property.as_deref().unwrap_or("-"),
                 failure.repro
+            );
+        }
+        for verdict in report.trace_validation.iter().filter(|v| !v.valid) {
+            println!(
+                "  trace validation rejected {} seed {}: the merged sweep fails",
+                verdict.scenario, verdict.seed
             );
         }
     }

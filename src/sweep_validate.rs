@@ -24,7 +24,7 @@ use crate::commands::write_run_dir;
 use crate::{to_json_pretty, write_file, CliError};
 
 /// One sampled seed's verdict, as `summary.json` lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SeedValidation {
     pub scenario: String,
     pub seed: u64,
@@ -40,7 +40,7 @@ pub struct SeedValidation {
     pub run_dir: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RejectedAt {
     pub position: usize,
     pub line: usize,

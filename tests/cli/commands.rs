@@ -584,6 +584,49 @@ fn merge_of_all_shards_equals_the_whole_sweep_and_a_missing_shard_is_an_error() 
     let clients = &whole["scenarios"][0]["clients"];
     assert!(clients["ops_ok"].as_u64().unwrap() > 0, "{clients}");
     assert_eq!(merged["scenarios"][0]["clients"], *clients);
+    // `--validate-trace` verdicts travel through merge, and a rejected one fails it.
+    let summary_path = base.join("shard-2").join("summary.json");
+    let mut summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
+    summary["trace_validation"] = serde_json::json!([{
+        "scenario": "churn", "seed": 2, "valid": false, "events": 40, "windows": 1,
+        "rejected": {"position": 7, "line": 9, "event": "request_vote", "node": 1,
+                     "reason": "the spec cannot take this step"},
+        "tlc_ms": 1000, "run_dir": "x/churn/seed-2"
+    }]);
+    std::fs::write(&summary_path, summary.to_string()).unwrap();
+    let rejected = quorumlab(&[
+        "merge",
+        &dir("shard-1"),
+        &dir("shard-2"),
+        &dir("shard-3"),
+        "--out",
+        &dir("merged-rejected.json"),
+        "--json",
+    ]);
+    assert_eq!(rejected.status.code(), Some(1), "{}", stderr(&rejected));
+    let rejected: serde_json::Value = serde_json::from_str(&stdout(&rejected)).unwrap();
+    assert_eq!(rejected["trace_validation"][0]["seed"], 2);
+    assert_eq!(rejected["trace_validation"][0]["valid"], false);
+    assert_eq!(rejected["sweep_hash"], whole["sweep_hash"]);
+    summary["trace_validation"] = serde_json::json!("not a list");
+    std::fs::write(&summary_path, summary.to_string()).unwrap();
+    let malformed = quorumlab(&[
+        "merge",
+        &dir("shard-1"),
+        &dir("shard-2"),
+        &dir("shard-3"),
+        "--out",
+        &dir("bad.json"),
+    ]);
+    assert_eq!(malformed.status.code(), Some(2), "{}", stderr(&malformed));
+    assert!(
+        stderr(&malformed).contains("trace_validation"),
+        "{}",
+        stderr(&malformed)
+    );
+    summary.as_object_mut().unwrap().remove("trace_validation");
+    std::fs::write(&summary_path, summary.to_string()).unwrap();
     let missing = quorumlab(&[
         "merge",
         &dir("shard-1"),
