@@ -543,6 +543,16 @@ fn shrink_writes_a_smaller_scenario_that_still_fails_and_is_deterministic() {
 fn merge_of_all_shards_equals_the_whole_sweep_and_a_missing_shard_is_an_error() {
     let base = temp_dir("merge");
     let dir = |name: &str| base.join(name).to_str().unwrap().to_string();
+    // `quorumlab merge` of the named shard folders into `out`, with `--json` if asked.
+    let merge = |shards: &[&str], out: &str, json: bool| {
+        let mut args = vec!["merge".to_string()];
+        args.extend(shards.iter().map(|shard| dir(shard)));
+        args.extend(["--out".to_string(), dir(out)]);
+        if json {
+            args.push("--json".to_string());
+        }
+        quorumlab(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
     for shard in ["1/3", "2/3", "3/3"] {
         let out = dir(&format!("shard-{}", &shard[..1]));
         let output = quorumlab(&[
@@ -567,15 +577,7 @@ fn merge_of_all_shards_equals_the_whole_sweep_and_a_missing_shard_is_an_error() 
         "--json",
     ]);
     let whole: serde_json::Value = serde_json::from_str(&stdout(&whole)).unwrap();
-    let merged = quorumlab(&[
-        "merge",
-        &dir("shard-1"),
-        &dir("shard-2"),
-        &dir("shard-3"),
-        "--out",
-        &dir("merged.json"),
-        "--json",
-    ]);
+    let merged = merge(&["shard-1", "shard-2", "shard-3"], "merged.json", true);
     assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
     let merged: serde_json::Value = serde_json::from_str(&stdout(&merged)).unwrap();
     assert_eq!(merged["seeds"], 18);
@@ -595,15 +597,11 @@ fn merge_of_all_shards_equals_the_whole_sweep_and_a_missing_shard_is_an_error() 
         "tlc_ms": 1000, "run_dir": "x/churn/seed-2"
     }]);
     std::fs::write(&summary_path, summary.to_string()).unwrap();
-    let rejected = quorumlab(&[
-        "merge",
-        &dir("shard-1"),
-        &dir("shard-2"),
-        &dir("shard-3"),
-        "--out",
-        &dir("merged-rejected.json"),
-        "--json",
-    ]);
+    let rejected = merge(
+        &["shard-1", "shard-2", "shard-3"],
+        "merged-rejected.json",
+        true,
+    );
     assert_eq!(rejected.status.code(), Some(1), "{}", stderr(&rejected));
     let rejected: serde_json::Value = serde_json::from_str(&stdout(&rejected)).unwrap();
     assert_eq!(rejected["trace_validation"][0]["seed"], 2);
@@ -611,14 +609,7 @@ fn merge_of_all_shards_equals_the_whole_sweep_and_a_missing_shard_is_an_error() 
     assert_eq!(rejected["sweep_hash"], whole["sweep_hash"]);
     summary["trace_validation"] = serde_json::json!("not a list");
     std::fs::write(&summary_path, summary.to_string()).unwrap();
-    let malformed = quorumlab(&[
-        "merge",
-        &dir("shard-1"),
-        &dir("shard-2"),
-        &dir("shard-3"),
-        "--out",
-        &dir("bad.json"),
-    ]);
+    let malformed = merge(&["shard-1", "shard-2", "shard-3"], "bad.json", false);
     assert_eq!(malformed.status.code(), Some(2), "{}", stderr(&malformed));
     assert!(
         stderr(&malformed).contains("trace_validation"),
@@ -627,28 +618,18 @@ fn merge_of_all_shards_equals_the_whole_sweep_and_a_missing_shard_is_an_error() 
     );
     summary.as_object_mut().unwrap().remove("trace_validation");
     std::fs::write(&summary_path, summary.to_string()).unwrap();
-    let missing = quorumlab(&[
-        "merge",
-        &dir("shard-1"),
-        &dir("shard-3"),
-        "--out",
-        &dir("bad.json"),
-    ]);
+    let missing = merge(&["shard-1", "shard-3"], "bad.json", false);
     assert_eq!(missing.status.code(), Some(2));
     assert!(
         stderr(&missing).contains("shard 2/3 is missing"),
         "{}",
         stderr(&missing)
     );
-    let doubled = quorumlab(&[
-        "merge",
-        &dir("shard-1"),
-        &dir("shard-1"),
-        &dir("shard-2"),
-        &dir("shard-3"),
-        "--out",
-        &dir("bad.json"),
-    ]);
+    let doubled = merge(
+        &["shard-1", "shard-1", "shard-2", "shard-3"],
+        "bad.json",
+        false,
+    );
     assert!(
         stderr(&doubled).contains("appears twice"),
         "{}",
@@ -671,14 +652,7 @@ fn merge_of_all_shards_equals_the_whole_sweep_and_a_missing_shard_is_an_error() 
         "{}",
         stderr(&swarm)
     );
-    let mixed = quorumlab(&[
-        "merge",
-        &dir("shard-1"),
-        &dir("swarm-2"),
-        &dir("shard-3"),
-        "--out",
-        &dir("bad.json"),
-    ]);
+    let mixed = merge(&["shard-1", "swarm-2", "shard-3"], "bad.json", false);
     assert_eq!(mixed.status.code(), Some(2));
     assert!(
         stderr(&mixed).contains("--swarm")
@@ -693,14 +667,7 @@ fn merge_of_all_shards_equals_the_whole_sweep_and_a_missing_shard_is_an_error() 
     let passed = value["scenarios"][0]["passed"].as_u64().unwrap();
     value["scenarios"][0]["passed"] = (passed + 1).into();
     std::fs::write(&summary, value.to_string()).unwrap();
-    let inconsistent = quorumlab(&[
-        "merge",
-        &dir("shard-1"),
-        &dir("shard-2"),
-        &dir("shard-3"),
-        "--out",
-        &dir("bad.json"),
-    ]);
+    let inconsistent = merge(&["shard-1", "shard-2", "shard-3"], "bad.json", false);
     assert_eq!(inconsistent.status.code(), Some(2));
     assert!(
         stderr(&inconsistent).contains("the summary is inconsistent"),
