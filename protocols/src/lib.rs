@@ -10,6 +10,7 @@ pub mod multipaxos;
 pub mod paxos;
 pub mod pbft;
 pub mod pingpong;
+pub mod primarybackup;
 pub mod raft;
 pub mod twopc;
 
@@ -26,5 +27,6 @@ pub fn registry() -> Vec<ProtocolEntry> {
         ProtocolEntry::new(paxos::registration()),
         ProtocolEntry::new(twopc::registration()),
         ProtocolEntry::new(multipaxos::registration()),
+        ProtocolEntry::new(primarybackup::registration()),
     ]
 }

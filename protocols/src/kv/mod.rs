@@ -370,6 +370,12 @@ impl KvMachine {
         self.data.get(&key).map_or("", String::as_str)
     }
 
+    /// The last request id applied for `client` (its session), if any: what a replica
+    /// that must hold every acknowledged request is judged by (primary-backup's checker).
+    pub fn last_request(&self, client: ClientId) -> Option<u64> {
+        self.sessions.get(&client).map(|(request, _)| *request)
+    }
+
     fn execute(&mut self, op: &KvOp) -> KvOutput {
         match *op {
             KvOp::Get { key } => KvOutput::Value {
