@@ -10,6 +10,7 @@ mod determinism;
 mod examples;
 mod fuzz;
 mod kv;
+mod primary_backup;
 mod report;
 mod require;
 mod resume;
