@@ -131,11 +131,14 @@ impl Server {
         fx.persist(PbDurable::Server(self.durable.clone()));
     }
 
-    fn image(&self) -> Image {
-        Image {
+    /// Send the backup the whole state, as it is now.
+    fn send_transfer(&self, fx: &mut Fx, backup: NodeId) {
+        let image = Image {
             machine: self.durable.machine.clone(),
             applied: self.durable.applied,
-        }
+        };
+        let view = self.durable.view.number;
+        fx.send(backup, PbMsg::Transfer { view, image });
     }
 
     /// Ping the view service (a ready primary thereby acknowledges its view); a primary
@@ -156,14 +159,7 @@ impl Server {
             if self.ready {
                 self.forward_pending(fx, backup);
             } else {
-                let image = self.image();
-                fx.send(
-                    backup,
-                    PbMsg::Transfer {
-                        view: view.number,
-                        image,
-                    },
-                );
+                self.send_transfer(fx, backup);
             }
         }
         if ctx.config.mutant(PrimaryBackupMutant::PromoteOnSuspicion) && self.is_backup() {
@@ -231,16 +227,7 @@ impl Server {
         match view.backup {
             // Alone, the primary's own storage is all there is: what waited is answered.
             None => self.acknowledge_through(ctx, fx, self.durable.applied),
-            Some(backup) => {
-                let image = self.image();
-                fx.send(
-                    backup,
-                    PbMsg::Transfer {
-                        view: view.number,
-                        image,
-                    },
-                );
-            }
+            Some(backup) => self.send_transfer(fx, backup),
         }
     }
 
