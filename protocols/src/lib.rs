@@ -5,6 +5,7 @@
 //! Architecture invariant: nothing here reads time, randomness, the network or the disk.
 //! A protocol sees only its inputs and writes only its effects.
 
+pub mod fd;
 pub mod kv;
 pub mod multipaxos;
 pub mod paxos;
@@ -26,5 +27,6 @@ pub fn registry() -> Vec<ProtocolEntry> {
         ProtocolEntry::new(paxos::registration()),
         ProtocolEntry::new(twopc::registration()),
         ProtocolEntry::new(multipaxos::registration()),
+        ProtocolEntry::new(fd::registration()),
     ]
 }

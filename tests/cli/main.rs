@@ -8,6 +8,7 @@ mod clients;
 mod commands;
 mod determinism;
 mod examples;
+mod fd;
 mod fuzz;
 mod kv;
 mod report;

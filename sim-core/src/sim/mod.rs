@@ -412,6 +412,10 @@ struct Sim<'a, P: Protocol> {
     byzantine: Vec<Option<byzantine::ByzantineNode<P>>>,
     /// The extra delays a `delay` node's sends of the current step get, in send order.
     held_us: std::collections::VecDeque<TimeUs>,
+    /// The protocol's timed measurements (`crate::meter`), if it registers a meter.
+    meter: Option<Box<dyn crate::meter::Meter<P>>>,
+    /// The meter has been told the run ended.
+    meter_ended: bool,
 }
 
 impl<'a, P: Protocol> Sim<'a, P> {
@@ -510,6 +514,14 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 .as_ref()
                 .map_or_else(Vec::new, |plan| plan.nodes(seed, file.nodes)),
             held_us: std::collections::VecDeque::new(),
+            meter: prepared.registration.meter.map(|meter| {
+                let setup = crate::meter::MeterSetup {
+                    cluster_size: file.nodes,
+                    synchrony: file.synchrony,
+                };
+                meter(&prepared.config, setup)
+            }),
+            meter_ended: false,
         };
         let byzantine = sim.byzantine_ids();
         if !byzantine.is_empty() {
@@ -866,6 +878,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
         if let Err(violation) = verdict {
             self.fail(Verdict::Violation, violation.property, violation.detail);
         }
+        if let Some(meter) = &mut self.meter {
+            crate::panics::protocol_code(|| meter.on_step(self.now, node, &self.nodes));
+        }
         self.judge_step(node, role_changed);
         self.observations.clear();
         if stepped.crashed_after_persist {
@@ -1002,6 +1017,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.crash_after_persist[node.index()] = false;
         self.crash_mid_step[node.index()] = None;
         self.roles.push((self.now, node.0, "crashed"));
+        if let Some(meter) = &mut self.meter {
+            crate::panics::protocol_code(|| meter.on_crash(self.now, node));
+        }
         self.topology_changed();
         (self.now, node, "crash").hash(&mut self.hasher);
         self.trace_line(Some(node), "crash", || TraceDetail::Crash {
