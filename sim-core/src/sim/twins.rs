@@ -216,7 +216,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             );
             true
         };
-        let reached = if client % 2 == 0 {
+        let reached = if client.is_multiple_of(2) {
             arrive(self)
         } else {
             self.as_copy_1(node, arrive)
