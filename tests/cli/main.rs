@@ -20,6 +20,7 @@ mod schema;
 mod shrink;
 mod simulator;
 mod trace_validate;
+mod twins;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
