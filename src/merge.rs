@@ -106,6 +106,7 @@ pub fn merge_reports(reports: &[(String, Vec<SweepSummary>)]) -> Result<Vec<Swee
                 .extend(shard.determinism_mismatches.iter().copied());
             total.stopped_early |= shard.stopped_early;
             total.clients.merge(&shard.clients);
+            sim_core::meter::merge(&mut total.protocol_metrics, &shard.protocol_metrics);
         }
         total.failures.sort_by_key(|f| f.seed);
         total.clients.finish(total.sim_time_us);

@@ -5,6 +5,7 @@
 //! Architecture invariant: nothing here reads time, randomness, the network or the disk.
 //! A protocol sees only its inputs and writes only its effects.
 
+pub mod fd;
 pub mod kv;
 pub mod multipaxos;
 pub mod paxos;
@@ -28,5 +29,6 @@ pub fn registry() -> Vec<ProtocolEntry> {
         ProtocolEntry::new(twopc::registration()),
         ProtocolEntry::new(multipaxos::registration()),
         ProtocolEntry::new(primarybackup::registration()),
+        ProtocolEntry::new(fd::registration()),
     ]
 }

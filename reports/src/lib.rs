@@ -196,6 +196,12 @@ pub fn run_report(run_dir: &Path) -> Result<String, String> {
         "faults fired",
         &counts_rows(&result.faults_fired),
     ));
+    if !metrics.protocol.is_empty() {
+        body.push_str(&key_value_table(
+            "protocol metrics",
+            &counts_rows(&metrics.protocol),
+        ));
+    }
     body.push_str("</div>");
 
     let end_time_us = trace
@@ -453,6 +459,12 @@ pub fn sweep_report(sweep_dir: &Path) -> Result<String, String> {
         if scenario.clients.ops_invoked > 0 {
             body.push_str(&key_value_table("clients", &client_rows(&scenario.clients)));
         }
+        if !scenario.protocol_metrics.is_empty() {
+            body.push_str(&key_value_table(
+                "protocol metrics (sum, max, mean over seeds)",
+                &protocol_metric_rows(&scenario.protocol_metrics),
+            ));
+        }
         body.push_str("</div>");
         if scenario.failures.is_empty() {
             continue;
@@ -505,6 +517,19 @@ pub fn sweep_report(sweep_dir: &Path) -> Result<String, String> {
 }
 
 /// A sweep scenario's client figures, summed over its seeds.
+fn protocol_metric_rows(totals: &sim_core::meter::MetricTotals) -> Vec<(String, String)> {
+    totals
+        .iter()
+        .map(|(name, total)| {
+            let mean = total.sum.checked_div(total.seeds).unwrap_or(0);
+            (
+                name.clone(),
+                format!("{}, {}, {mean}", total.sum, total.max),
+            )
+        })
+        .collect()
+}
+
 fn client_rows(clients: &sim_core::stats::ClientTotals) -> Vec<(String, String)> {
     let ms = |us: u64| format!("{:.1}", us as f64 / 1e3);
     vec![

@@ -51,6 +51,18 @@ pub struct ByzantineSpec {
     /// fault phase).
     #[serde(default, deserialize_with = "optional_two")]
     pub silent_after_ms: Option<[u64; 2]>,
+    /// `twins`: which peers each of the two copies talks to, `[[0, 2], [3]]` (a peer in
+    /// both parts hears both copies, a peer in neither is cut off from the twin), or
+    /// `"per_seed"`: each seed puts every peer with copy 0, copy 1 or both.
+    pub twins_split: Option<TwinsSplit>,
+}
+
+/// How a twin's peers are split between its two copies.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum TwinsSplit {
+    Parts(Vec<Vec<u32>>),
+    PerSeed(PerSeed),
 }
 
 fn optional_two<'de, D: serde::Deserializer<'de>>(
@@ -166,6 +178,7 @@ impl ByzantineSpec {
                 "write e.g. `strategy = \"silent\"`",
             );
         }
+        self.validate_twins(cluster_size)?;
         if self.per_million > 1_000_000 {
             return error(
                 "per_million",
@@ -190,6 +203,99 @@ impl ByzantineSpec {
         Ok(())
     }
 }
+
+impl ByzantineSpec {
+    /// `twins` runs alone and needs a split; a split needs `twins`; a fixed split names
+    /// each peer at most once per part, and never a twin itself.
+    fn validate_twins(&self, cluster_size: u32) -> Result<(), (String, String, String)> {
+        let error =
+            |field: &str, message: String, fix: String| Err((field.to_string(), message, fix));
+        let names = self.strategy.names();
+        let twins = names.contains(&TWINS);
+        if twins && names.len() > 1 {
+            return error(
+                "strategy",
+                "`twins` cannot be drawn with other strategies: its node runs two honest \
+                 copies, not a rewrite of one"
+                    .to_string(),
+                "write `strategy = \"twins\"` alone (or another table without it)".to_string(),
+            );
+        }
+        let Some(split) = &self.twins_split else {
+            if twins {
+                return error(
+                    "twins_split",
+                    "`twins` needs to know which peers each copy talks to".to_string(),
+                    "add e.g. `twins_split = [[0, 2], [3]]` (the peers of copy 0 and of copy 1) \
+                     or `twins_split = \"per_seed\"`"
+                        .to_string(),
+                );
+            }
+            return Ok(());
+        };
+        if !twins {
+            return error(
+                "twins_split",
+                "`twins_split` is for `strategy = \"twins\"`".to_string(),
+                "remove it, or set `strategy = \"twins\"`".to_string(),
+            );
+        }
+        let TwinsSplit::Parts(parts) = split else {
+            return Ok(());
+        };
+        if parts.len() != 2 {
+            return error(
+                "twins_split",
+                format!("{} parts; a twin has two copies", parts.len()),
+                "write two lists, e.g. `twins_split = [[0, 2], [3]]`".to_string(),
+            );
+        }
+        let twin_ids: &[u32] = match &self.nodes {
+            Some(ByzantineNodes::Ids(ids)) => ids,
+            Some(ByzantineNodes::Role(_)) => &[],
+            None => {
+                return error(
+                    "twins_split",
+                    "a fixed split with `count`: the twins are drawn per seed, so the split \
+                     cannot know which nodes are peers"
+                        .to_string(),
+                    "name the twins (`nodes = [1]`), or write `twins_split = \"per_seed\"`"
+                        .to_string(),
+                )
+            }
+        };
+        for part in parts {
+            let mut sorted = part.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            if sorted.len() != part.len() {
+                return error(
+                    "twins_split",
+                    format!("{part:?} names a node twice"),
+                    "name each peer once per part".to_string(),
+                );
+            }
+            if let Some(id) = part.iter().find(|&&id| id >= cluster_size) {
+                return error(
+                    "twins_split",
+                    format!("node {id} does not exist (nodes = {cluster_size})"),
+                    "use ids below the cluster size".to_string(),
+                );
+            }
+            if let Some(id) = part.iter().find(|id| twin_ids.contains(id)) {
+                return error(
+                    "twins_split",
+                    format!("node {id} is a twin itself, not a peer of its copies"),
+                    format!("remove {id} from the split"),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The strategy that runs a node as two honest copies (Twins).
+pub const TWINS: &str = "twins";
 
 /// The generic strategies, with what each does.
 pub const GENERIC_STRATEGIES: &[(&str, &str)] = &[
@@ -217,6 +323,11 @@ pub const GENERIC_STRATEGIES: &[(&str, &str)] = &[
         "sends a message perturbed the same way to part of the peers it sends to in one \
          step, and the original to the rest",
     ),
+    (
+        TWINS,
+        "two honest copies of the node, same id, each talking to part of the peers \
+         (twins_split): equivocation and amnesia from honest code (Twins, Bano et al. 2021)",
+    ),
 ];
 
 /// Which strategy a Byzantine node runs.
@@ -228,6 +339,8 @@ pub enum Strategy {
     Delay,
     Mutate,
     Equivocate,
+    /// Two honest copies of the node (`sim/twins.rs`); no step is rewritten.
+    Twins,
     /// The protocol's own strategy number `i` (`Registration::byzantine_strategies`).
     Protocol(usize),
 }
@@ -242,6 +355,7 @@ impl Strategy {
             "delay" => Strategy::Delay,
             "mutate" => Strategy::Mutate,
             "equivocate" => Strategy::Equivocate,
+            TWINS => Strategy::Twins,
             _ => return None,
         })
     }

@@ -65,6 +65,15 @@ impl<P: Protocol> ByzantineModel<P> {
     ) -> Result<ByzantineModel<P>, ScenarioError> {
         let cluster_size = scenario.file.nodes;
         for &strategy in &plan.strategies {
+            if strategy == Strategy::Twins {
+                return Err(scenario.error(
+                    "byzantine.strategy",
+                    "not yet supported: twins under `quorumlab check` (its two copies would be \
+                     two actors sharing one id)",
+                    "run the scenario with `quorumlab run` or `sweep`, or check another \
+                     strategy",
+                ));
+            }
             if strategy == Strategy::Replay {
                 return Err(scenario.error(
                     "byzantine.strategy",
@@ -165,7 +174,7 @@ impl<P: Protocol> ByzantineModel<P> {
             .count() as u64;
         let variants = self.perturb.map_or(0, |hooks| hooks.variants);
         let count = match self.strategy(role) {
-            Strategy::Silent | Strategy::Delay | Strategy::Replay => 0,
+            Strategy::Silent | Strategy::Delay | Strategy::Replay | Strategy::Twins => 0,
             Strategy::CrashLike => u64::from(!role.silent),
             Strategy::Mutate => sends * variants,
             Strategy::Equivocate if sends == 0 => 0,
@@ -188,7 +197,7 @@ impl<P: Protocol> ByzantineModel<P> {
         let choice = u64::from(choice);
         let variants = self.perturb.map_or(1, |hooks| hooks.variants.max(1));
         match self.strategy(role) {
-            Strategy::Silent | Strategy::Delay | Strategy::Replay => {
+            Strategy::Silent | Strategy::Delay | Strategy::Replay | Strategy::Twins => {
                 unreachable!("no choices (`choice_count`)")
             }
             Strategy::CrashLike => {

@@ -15,6 +15,7 @@ pub mod faults;
 pub mod hash;
 pub mod interpret;
 pub mod lincheck;
+pub mod meter;
 pub mod network;
 pub mod panics;
 pub mod persistent;

@@ -322,6 +322,8 @@ pub enum DropCause {
     ReceiveOmission,
     NoRoute,
     Crashed,
+    /// Between a twin's copy and a peer outside its part (`twins_split`).
+    TwinSplit,
 }
 
 impl DropCause {
@@ -333,6 +335,7 @@ impl DropCause {
             DropCause::ReceiveOmission => "receive_omission",
             DropCause::NoRoute => "no_route",
             DropCause::Crashed => "crashed",
+            DropCause::TwinSplit => "twin_split",
         }
     }
 }

@@ -355,7 +355,9 @@ pub trait Checker<P: Protocol>: Clone + Debug + Default + Hash + Eq + Send + Syn
         &[]
     }
 
-    /// Does the named liveness condition hold now? `None` if the name is unknown.
+    /// Does the named liveness condition hold now? `None` if the name is unknown, or if
+    /// the condition is about time and the protocol's meter judges it at the run's end
+    /// (`crate::meter`).
     fn liveness_holds(&self, _name: &str, _nodes: NodesView<'_, P>) -> Option<bool> {
         None
     }

@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::byzantine::{PerturbHooks, ProtocolStrategy};
 use crate::lincheck::{ModelKind, OperationInput, OperationOutput};
+use crate::meter::MeterFn;
 use crate::protocol::{ClientId, ConfigError, FaultBound, MutantInfo, Protocol};
 
 /// One role a node can be in, as the protocol declares it.
@@ -221,6 +222,9 @@ pub struct Registration<P: Protocol> {
     /// a kind (a `reorder` fault's `kinds`) is checked when it loads. Empty: not declared,
     /// and such scenarios are refused.
     pub message_kinds: &'static [&'static str],
+    /// The protocol's timed measurements of a run (`crate::meter`): figures for
+    /// `result.json` and the timed liveness conditions. `None`: none.
+    pub meter: Option<MeterFn<P>>,
     mutants: Vec<MutantInfo>,
     configure: Option<ConfigureFn<P>>,
     params_schema: fn() -> Schema,
@@ -314,6 +318,7 @@ impl<P: Protocol> Registration<P> {
             client_reply_quorum: None,
             epoch: None,
             message_kinds: &[],
+            meter: None,
             mutants: Vec::new(),
             configure: None,
             params_schema: || schemars::schema_for!(NoFields),
@@ -492,6 +497,12 @@ impl<P: Protocol> Registration<P> {
 
     pub fn message_kinds(mut self, kinds: &'static [&'static str]) -> Registration<P> {
         self.message_kinds = kinds;
+        self
+    }
+
+    /// How a run's meter is built (`crate::meter`).
+    pub fn meter(mut self, meter: MeterFn<P>) -> Registration<P> {
+        self.meter = Some(meter);
         self
     }
 

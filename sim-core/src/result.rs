@@ -71,6 +71,9 @@ pub struct Metrics {
     pub leader_changes: u64,
     /// Waits without progress, longer than the client timeout.
     pub unavailability: crate::stats::Unavailability,
+    /// The protocol's own figures, from its meter (`crate::meter`), by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub protocol: BTreeMap<String, u64>,
 }
 
 /// `result.json`.

@@ -21,8 +21,9 @@
 //! minimum), try fewer nodes (down to 3), reduce clock drift, drop `sometimes`
 //! conditions; then once more over faults, operations and the tape. Byzantine nodes
 //! shrink too: all of them made honest (no `[byzantine]` table), a `count` made the list
-//! of nodes that misbehaved, fewer of those, then each misbehaviour (a step the
-//! strategy changed, `[[tape.byzantine]]`) dropped, which leaves that step honest.
+//! of nodes that misbehaved, fewer of those (a twin made honest joins both parts of the
+//! other twins' split), then each misbehaviour (a step the strategy changed,
+//! `[[tape.byzantine]]`) dropped, which leaves that step honest.
 //!
 //! A liveness failure is shrunk soundly, so that the shrunk file does not fail in a way
 //! any implementation would: the "benign" choices of a safety shrink are not benign for
@@ -52,7 +53,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::byzantine::ByzantineNodes;
+use crate::byzantine::{ByzantineNodes, ByzantineSpec, TwinsSplit};
 use crate::result::{RunOutput, Verdict};
 use crate::runner::{prepare, ProtocolEntry};
 use crate::scenario::{
@@ -454,6 +455,7 @@ fn shrink_byzantine(shrinker: &mut Shrinker, best: &mut Best) {
                     tape.byzantine.retain(|entry| ids.contains(&entry.node));
                 }
                 if let Some(byzantine) = &mut file.byzantine {
+                    honest_twins_join_both_parts(byzantine, &ids);
                     byzantine.nodes = Some(ByzantineNodes::Ids(ids));
                 }
             },
@@ -466,6 +468,21 @@ fn shrink_byzantine(shrinker: &mut Shrinker, best: &mut Best) {
         |file| tape_of(file).byzantine,
         |file, entries| tape_mut(file).byzantine = entries,
     );
+}
+
+/// A twin made honest (no longer in `kept`) was in no part of the other twins' fixed
+/// split (twins talk copy to copy); as one honest node it talks to both of their copies.
+fn honest_twins_join_both_parts(byzantine: &mut ByzantineSpec, kept: &[u32]) {
+    let (Some(ByzantineNodes::Ids(before)), Some(TwinsSplit::Parts(parts))) =
+        (&byzantine.nodes, &mut byzantine.twins_split)
+    else {
+        return;
+    };
+    for id in before.iter().filter(|id| !kept.contains(id)) {
+        for part in parts.iter_mut() {
+            part.push(*id);
+        }
+    }
 }
 
 fn shrink_ops(shrinker: &mut Shrinker, best: &mut Best) {
@@ -671,6 +688,13 @@ fn shrink_nodes(shrinker: &mut Shrinker, best: &mut Best) {
                 file.byzantine.as_mut().map(|b| b.nodes.as_mut())
             {
                 ids.retain(|&id| id < fewer);
+            }
+            if let Some(Some(TwinsSplit::Parts(parts))) =
+                file.byzantine.as_mut().map(|b| b.twins_split.as_mut())
+            {
+                for part in parts {
+                    part.retain(|&id| id < fewer);
+                }
             }
         });
         if kept {

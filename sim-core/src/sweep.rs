@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::hash::{hex, mix64};
+use crate::meter::MetricTotals;
 use crate::result::{RunOutput, Verdict};
 use crate::runner::Runner;
 use crate::scenario::SeedRange;
@@ -121,6 +122,9 @@ pub struct SweepSummary {
     /// Client latency, throughput, cost and availability over every seed.
     #[serde(default)]
     pub clients: ClientTotals,
+    /// The protocol's own figures (`crate::meter`), summed over seeds.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub protocol_metrics: MetricTotals,
 }
 
 #[derive(Default)]
@@ -139,6 +143,7 @@ struct Tally {
     rechecked: u64,
     mismatches: Vec<u64>,
     clients: ClientTotals,
+    protocol_metrics: MetricTotals,
 }
 
 /// A seed's contribution to the sweep hash.
@@ -165,6 +170,9 @@ pub struct SeedRecord {
     pub rechecked: bool,
     pub mismatch: bool,
     pub clients: ClientTotals,
+    /// The run's protocol metrics (`metrics.protocol`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub protocol_metrics: BTreeMap<String, u64>,
 }
 
 impl Tally {
@@ -173,6 +181,7 @@ impl Tally {
         self.events += record.events;
         self.sim_time_us += record.time_us;
         self.clients.merge(&record.clients);
+        crate::meter::add_run(&mut self.protocol_metrics, &record.protocol_metrics);
         self.hash_sum = self
             .hash_sum
             .wrapping_add(seed_hash(record.seed, &record.trace_hash));
@@ -286,6 +295,7 @@ pub fn sweep_from(
                         rechecked,
                         mismatch,
                         clients,
+                        protocol_metrics: result.metrics.protocol.clone(),
                     };
                     local.add(&record, options.failures_kept_max);
                     if record.verdict.is_failure() && options.fail_fast {
@@ -340,6 +350,7 @@ pub fn sweep_from(
             clients.finish(tally.sim_time_us);
             clients
         },
+        protocol_metrics: tally.protocol_metrics,
     }
 }
 
@@ -364,6 +375,7 @@ fn merge(into: &mut Tally, from: Tally) {
     into.rechecked += from.rechecked;
     into.mismatches.extend(from.mismatches);
     into.clients.merge(&from.clients);
+    crate::meter::merge(&mut into.protocol_metrics, &from.protocol_metrics);
 }
 
 #[cfg(test)]

@@ -25,6 +25,9 @@ pub struct TraceEvent {
     /// `client_request`), or `drop`, `crash`, `fault`, `fault_skipped`, `revert`,
     /// `liveness_window`, `heal_all`, `end`, `trace_truncated`.
     pub event: String,
+    /// At a twin (`strategy = "twins"`): which of its two copies (0 or 1) acted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub twin: Option<u8>,
     #[serde(flatten)]
     pub detail: TraceDetail,
 }

@@ -208,3 +208,50 @@ fn list_describes_multipaxos_and_its_mutants() {
         assert!(crate::scenario_path(&file).exists(), "{file}");
     }
 }
+
+const FD: &str = "scenarios/fd/check2.toml";
+
+/// Failure-detector mutants the model checker cannot reach, and why.
+const FD_OUT_OF_REACH: &[(&str, &str)] = &[
+    (
+        "fixed-timeout",
+        "it breaks `accurate` only, a condition about time (no false suspicion from GST + \
+         500 ms on): the model has no clock, and any timer fires at any moment",
+    ),
+    (
+        "no-rearm-after-restart",
+        "it breaks `accurate` only: a peer suspected for ever is a fact about time",
+    ),
+    (
+        "expiring-suspicion",
+        "it breaks `complete` only (a crashed node suspected without interruption from a \
+         deadline on): a deadline needs a clock",
+    ),
+];
+
+#[test]
+fn fd_keeps_its_step_rules_exhaustively_and_catches_the_untimed_mutants() {
+    passes_with(FD, 79_680);
+    // A node's timer for itself fires: it suspects itself.
+    caught(FD, "suspect-self", "suspects_only_peers", 6);
+    // A suspicion, the heartbeat that disproves it (timeout 15 -> 25 ms), the next
+    // heartbeat (back to 15 ms).
+    caught(FD, "timeout-reset", "timeouts_grow", 6);
+    for (mutant, _) in FD_OUT_OF_REACH {
+        assert!(
+            check(FD, Some(mutant)).passed(),
+            "{mutant} became reachable"
+        );
+    }
+    let listed: Vec<&str> = ["suspect-self", "timeout-reset"]
+        .into_iter()
+        .chain(FD_OUT_OF_REACH.iter().map(|(name, _)| *name))
+        .collect();
+    for (_, info) in <protocols::fd::Mutant as sim_core::MutantSet>::ALL {
+        assert!(
+            listed.contains(&info.name),
+            "{}: caught or out of reach?",
+            info.name
+        );
+    }
+}

@@ -8,6 +8,7 @@ mod clients;
 mod commands;
 mod determinism;
 mod examples;
+mod fd;
 mod fuzz;
 mod kv;
 mod primary_backup;
@@ -20,6 +21,7 @@ mod schema;
 mod shrink;
 mod simulator;
 mod trace_validate;
+mod twins;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -10,6 +10,7 @@
 
 use crate::byzantine::{
     equivocate, perturb_effect, silence, ByzantineCount, ByzantineNodes, ByzantineSpec, Strategy,
+    TwinsSplit,
 };
 use crate::protocol::*;
 use crate::registration::Registration;
@@ -33,7 +34,12 @@ pub(crate) struct ByzantinePlan {
     per_million: u32,
     delay_us: [u64; 2],
     silent_after_us: [u64; 2],
+    /// `twins`: how the peers are split between the two copies.
+    twins_split: Option<TwinsSplit>,
 }
+
+/// A twin's peers per copy: `parts[copy][peer]` says whether they talk.
+pub(super) type TwinParts = [Vec<bool>; 2];
 
 /// The role a Byzantine node shows in the role timeline (reports give it its own colour).
 pub(crate) const ROLE: &str = "byzantine";
@@ -112,6 +118,19 @@ impl ByzantinePlan {
                 Some(nodes)
             }
         };
+        if let (Some(nodes), Some(TwinsSplit::Parts(parts))) = (&fixed, &spec.twins_split) {
+            if let Some(id) = parts
+                .iter()
+                .flatten()
+                .find(|id| nodes.contains(&NodeId(**id)))
+            {
+                return Err(scenario.error(
+                    "byzantine.twins_split",
+                    format!("node {id} is a twin itself (its role), not a peer of its copies"),
+                    format!("remove {id} from the split"),
+                ));
+            }
+        }
         let bound = (registration.fault_bound)(file.nodes).byzantine;
         let per_seed = matches!(spec.count, Some(ByzantineCount::PerSeed(_)));
         let count = match (&fixed, spec.count) {
@@ -159,6 +178,7 @@ impl ByzantinePlan {
             per_million: spec.per_million,
             delay_us: spec.delay_ms.map(|ms| ms * 1000),
             silent_after_us: silent_after_ms.map(|ms| ms * 1000),
+            twins_split: spec.twins_split.clone(),
         })
     }
 
@@ -188,12 +208,15 @@ impl ByzantinePlan {
             }
         };
         let mut nodes: Vec<Option<ByzantineNode<P>>> = (0..cluster_size).map(|_| None).collect();
-        for id in chosen {
+        for &id in &chosen {
             let mut rng = Rng::for_node(seed, id.0);
             let strategy = self.strategies[rng.below(self.strategies.len() as u64) as usize];
             let [min, max] = self.silent_after_us;
             let silent_from_us = rng.range_inclusive(min, max);
+            let twin = (strategy == Strategy::Twins)
+                .then(|| self.twin_parts(&chosen, cluster_size, &mut rng));
             nodes[id.index()] = Some(ByzantineNode {
+                twin,
                 strategy,
                 rng,
                 seen: Vec::new(),
@@ -204,11 +227,48 @@ impl ByzantinePlan {
         }
         nodes
     }
+
+    /// A twin's split: the scenario's, or drawn from the node's own stream (each peer
+    /// that is not a twin with copy 0, copy 1, or both, alike; twins talk copy to copy).
+    fn twin_parts(&self, twins: &[NodeId], cluster_size: u32, rng: &mut Rng) -> TwinParts {
+        let mut parts = [
+            vec![false; cluster_size as usize],
+            vec![false; cluster_size as usize],
+        ];
+        match self
+            .twins_split
+            .as_ref()
+            .expect("a twin has a split (validated)")
+        {
+            TwinsSplit::Parts(fixed) => {
+                for (copy, part) in fixed.iter().enumerate() {
+                    for &peer in part {
+                        parts[copy][peer as usize] = true;
+                    }
+                }
+            }
+            TwinsSplit::PerSeed(_) => {
+                for peer in (0..cluster_size).filter(|&peer| !twins.contains(&NodeId(peer))) {
+                    match rng.below(3) {
+                        0 => parts[0][peer as usize] = true,
+                        1 => parts[1][peer as usize] = true,
+                        _ => {
+                            parts[0][peer as usize] = true;
+                            parts[1][peer as usize] = true;
+                        }
+                    }
+                }
+            }
+        }
+        parts
+    }
 }
 
 /// One Byzantine node's strategy and what it needs between steps.
 pub(super) struct ByzantineNode<P: Protocol> {
     strategy: Strategy,
+    /// `twins`: its split, until the simulator takes it to make the second copy.
+    pub(super) twin: Option<TwinParts>,
     rng: Rng,
     /// Messages it sent or received (`replay`), at most `REPLAY_MEMORY`.
     seen: Vec<P::Msg>,
@@ -273,6 +333,8 @@ impl<P: Protocol> ByzantineNode<P> {
             return Vec::new();
         }
         match self.strategy {
+            // Both copies are honest: the twin misbehaves by existing twice.
+            Strategy::Twins => {}
             Strategy::Silent => silence(effects),
             Strategy::CrashLike => {
                 if now >= self.silent_from_us {

@@ -107,7 +107,12 @@ impl<'a, P: Protocol> Sim<'a, P> {
             return;
         }
         // Liveness after the safety and cost checks: a run that missed its window has
-        // still had its bounds counted.
+        // still had its bounds counted. A timed condition is still pending (nothing
+        // judges it from one state): the meter judges it over the whole run.
+        if let Some((condition, detail)) = self.judge_timed_conditions() {
+            self.fail(Verdict::Liveness, condition, detail);
+            return;
+        }
         if let Some(condition) = self.liveness_pending.first() {
             let healed_at = self.healed_at.unwrap_or(0);
             let within_ms = self
@@ -139,6 +144,33 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 return;
             }
         }
+    }
+
+    /// Tell the meter the run ended, once.
+    fn end_meter(&mut self) {
+        if let (Some(meter), false) = (&mut self.meter, self.meter_ended) {
+            self.meter_ended = true;
+            crate::panics::protocol_code(|| meter.on_end(self.now));
+        }
+    }
+
+    /// The meter's verdicts on the pending liveness conditions it judges: those that held
+    /// leave the pending list, and the first that failed is returned with its detail.
+    fn judge_timed_conditions(&mut self) -> Option<(String, String)> {
+        self.end_meter();
+        let meter = self.meter.as_ref()?;
+        let mut failed = None;
+        self.liveness_pending.retain(|condition| {
+            match crate::panics::protocol_code(|| meter.judge(condition)) {
+                Some(Ok(())) => false,
+                Some(Err(detail)) => {
+                    failed.get_or_insert((condition.clone(), detail));
+                    true
+                }
+                None => true,
+            }
+        });
+        failed
     }
 
     pub(super) fn finish(mut self) -> RunOutput {
@@ -174,6 +206,14 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.metrics.messages_by_kind = to_strings(&self.messages_by_kind);
         self.metrics.drops_by_cause = to_strings(&self.drops_by_cause);
         self.metrics.observations = to_strings(&self.observation_counts);
+        self.end_meter();
+        if let Some(meter) = &self.meter {
+            self.metrics.protocol = meter
+                .metrics()
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value))
+                .collect();
+        }
         self.events.hash(&mut self.hasher);
         let byzantine = self.byzantine_ids().iter().map(|node| node.0).collect();
         RunOutput {

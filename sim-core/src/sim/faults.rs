@@ -432,6 +432,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
     /// partial synchrony) enter the bounded regime.
     pub(super) fn heal(&mut self) {
         self.healed_at = Some(self.now);
+        if let Some(meter) = &mut self.meter {
+            crate::panics::protocol_code(|| meter.on_heal(self.now));
+        }
         self.note_outstanding_at_heal();
         if self
             .prepared

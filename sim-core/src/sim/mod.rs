@@ -26,6 +26,7 @@ mod queue;
 mod run_checks;
 mod selectors;
 mod trace_buffer;
+mod twins;
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
@@ -412,6 +413,14 @@ struct Sim<'a, P: Protocol> {
     byzantine: Vec<Option<byzantine::ByzantineNode<P>>>,
     /// The extra delays a `delay` node's sends of the current step get, in send order.
     held_us: std::collections::VecDeque<TimeUs>,
+    /// The protocol's timed measurements (`crate::meter`), if it registers a meter.
+    meter: Option<Box<dyn crate::meter::Meter<P>>>,
+    /// The meter has been told the run ended.
+    meter_ended: bool,
+    /// Per node, its second copy if it is a twin (empty in a run without twins).
+    twins: Vec<Option<twins::Twin<P>>>,
+    /// The twin whose copy 1 is in its slots now (`twins::Sim::as_copy_1`).
+    copy_1_acting: Option<NodeId>,
 }
 
 impl<'a, P: Protocol> Sim<'a, P> {
@@ -510,7 +519,29 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 .as_ref()
                 .map_or_else(Vec::new, |plan| plan.nodes(seed, file.nodes)),
             held_us: std::collections::VecDeque::new(),
+            meter: prepared.registration.meter.map(|meter| {
+                let setup = crate::meter::MeterSetup {
+                    cluster_size: file.nodes,
+                    synchrony: file.synchrony,
+                };
+                meter(&prepared.config, setup)
+            }),
+            meter_ended: false,
+            twins: Vec::new(),
+            copy_1_acting: None,
         };
+        sim.twins = sim
+            .byzantine
+            .iter_mut()
+            .map(|node| {
+                node.as_mut()
+                    .and_then(|node| node.twin.take())
+                    .map(twins::Twin::new)
+            })
+            .collect();
+        if sim.twins.iter().all(Option::is_none) {
+            sim.twins.clear();
+        }
         let byzantine = sim.byzantine_ids();
         if !byzantine.is_empty() {
             sim.checker.set_byzantine(&byzantine);
@@ -623,10 +654,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
     fn handle(&mut self, event: Event<P>) {
         match event {
             Event::Start { node } => {
-                let ctx = self.ctx(node);
-                self.nodes[node.index()] = Some(crate::panics::protocol_code(|| P::new(&ctx)));
-                self.topology_changed();
-                self.step(node, Input::Init);
+                self.start_copy(node);
+                self.start_copy_1(node);
             }
             Event::Deliver {
                 from,
@@ -635,9 +664,12 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 ordinal,
                 id,
                 duplicate,
+                from_copy,
             } => {
                 let arrival = Arrival { id, duplicate };
-                if self.nodes[to.index()].is_none() {
+                if self.is_twin(to) {
+                    self.deliver_to_twin(from, from_copy, to, msg, ordinal, arrival);
+                } else if self.nodes[to.index()].is_none() {
                     self.drop_on_arrival(from, to, &msg, DropCause::Crashed, arrival);
                 } else if self.network.bounded.is_none()
                     && self.decisions.receive_omitted(
@@ -663,6 +695,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 if self.timers[node.index()].get(&timer) == Some(&generation) {
                     self.timers[node.index()].remove(&timer);
                     self.step(node, Input::Timer(timer));
+                } else if self.is_twin(node) {
+                    self.twin_timer(node, timer, generation);
                 }
             }
             Event::ClientArrive {
@@ -672,7 +706,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 op,
                 id,
             } => {
-                if self.nodes[node.index()].is_some() {
+                if self.is_twin(node) {
+                    self.client_arrive_twin(node, client, request, op, id);
+                } else if self.nodes[node.index()].is_some() {
                     self.delivering = id.map(|id| Arrival {
                         id,
                         duplicate: false,
@@ -765,6 +801,14 @@ impl<'a, P: Protocol> Sim<'a, P> {
         }
     }
 
+    /// Start `node` (the copy in its slots) from `Protocol::new`.
+    fn start_copy(&mut self, node: NodeId) {
+        let ctx = self.ctx(node);
+        self.nodes[node.index()] = Some(crate::panics::protocol_code(|| P::new(&ctx)));
+        self.topology_changed();
+        self.step(node, Input::Init);
+    }
+
     fn ctx(&self, node: NodeId) -> Ctx<'a, P::Config> {
         Ctx {
             id: node,
@@ -781,6 +825,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.now.hash(&mut self.hasher);
         node.hash(&mut self.hasher);
         input.hash(&mut self.hasher);
+        self.note_twin_step(node);
         let trace_input = self.trace.is_some().then(|| input_json::<P>(&input));
         let delivered = self.delivering.take();
         let kind = input.kind();
@@ -838,9 +883,11 @@ impl<'a, P: Protocol> Sim<'a, P> {
         } else {
             role_changed
         };
-        if let Some(role) = role_shown {
+        // A twin's timeline is its copy 0's.
+        if let (Some(role), None) = (role_shown, self.copy_1_acting) {
             self.roles.push((self.now, node.0, role));
         }
+        let twin = self.twin_copy(node);
         if let Some(trace) = &mut self.trace {
             let observations: Vec<Value> = self
                 .observations
@@ -852,6 +899,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 time_us: self.now,
                 node: Some(node.0),
                 event: kind.to_string(),
+                twin,
                 detail: TraceDetail::Step {
                     input: trace_input.unwrap_or(Value::Null),
                     effects: std::mem::take(&mut self.trace_effects),
@@ -866,13 +914,17 @@ impl<'a, P: Protocol> Sim<'a, P> {
         if let Err(violation) = verdict {
             self.fail(Verdict::Violation, violation.property, violation.detail);
         }
+        if let Some(meter) = &mut self.meter {
+            crate::panics::protocol_code(|| meter.on_step(self.now, node, &self.nodes));
+        }
         self.judge_step(node, role_changed);
         self.observations.clear();
+        // Only the copy that stepped crashes (a twin's other copy lives on).
         if stepped.crashed_after_persist {
-            self.crash(node, "crash_after_persist");
+            self.crash_copy(node, "crash_after_persist");
         }
         if stepped.crashed_mid_step {
-            self.crash(node, "crash_mid_step");
+            self.crash_copy(node, "crash_mid_step");
         }
     }
 
@@ -881,14 +933,18 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.metrics.bytes_sent += u64::from(msg.size_bytes());
         self.count_send(msg.kind(), msg.size_bytes());
         *self.messages_by_kind.entry(msg.kind()).or_insert(0) += 1;
-        let (ordinal, mut fate) = self.decisions.message_fate(
-            &mut self.network,
-            self.now,
-            from,
-            to,
-            msg.size_bytes(),
-            msg.kind(),
-        );
+        let (ordinal, mut fate) = if self.twin_split_blocks(from, to) {
+            (0, Fate::Drop(DropCause::TwinSplit))
+        } else {
+            self.decisions.message_fate(
+                &mut self.network,
+                self.now,
+                from,
+                to,
+                msg.size_bytes(),
+                msg.kind(),
+            )
+        };
         if let (Some(held_us), Fate::Deliver { delay_us, .. }) =
             (self.held_us.pop_front(), &mut fate)
         {
@@ -906,6 +962,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 id: Some(id),
             });
         }
+        let from_copy = self.twin_copy(from).unwrap_or(0);
         match fate {
             Fate::Deliver {
                 delay_us,
@@ -922,6 +979,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                             ordinal,
                             id,
                             duplicate: true,
+                            from_copy,
                         },
                     );
                 }
@@ -934,6 +992,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                         ordinal,
                         id,
                         duplicate: false,
+                        from_copy,
                     },
                 );
             }
@@ -970,12 +1029,14 @@ impl<'a, P: Protocol> Sim<'a, P> {
         event: &str,
         detail: impl FnOnce() -> TraceDetail,
     ) {
+        let twin = node.and_then(|node| self.twin_copy(node));
         if let Some(trace) = &mut self.trace {
             let line = TraceEvent {
                 i: self.events,
                 time_us: self.now,
                 node: node.map(|node| node.0),
                 event: event.to_string(),
+                twin,
                 detail: detail(),
             };
             trace.push(&line);
@@ -994,22 +1055,44 @@ impl<'a, P: Protocol> Sim<'a, P> {
             .collect()
     }
 
+    /// Crash `node` (both copies of a twin).
     fn crash(&mut self, node: NodeId, cause: &'static str) {
+        self.crash_copy(node, cause);
+        self.also_copy_1(node, |sim| sim.crash_copy(node, cause));
+    }
+
+    /// Crash the copy of `node` in its slots.
+    fn crash_copy(&mut self, node: NodeId, cause: &'static str) {
         if self.nodes[node.index()].take().is_none() {
             return;
         }
         self.timers[node.index()].clear();
         self.crash_after_persist[node.index()] = false;
         self.crash_mid_step[node.index()] = None;
-        self.roles.push((self.now, node.0, "crashed"));
+        if self.copy_1_acting.is_none() {
+            self.roles.push((self.now, node.0, "crashed"));
+            if let Some(meter) = &mut self.meter {
+                crate::panics::protocol_code(|| meter.on_crash(self.now, node));
+            }
+        }
         self.topology_changed();
         (self.now, node, "crash").hash(&mut self.hasher);
+        if let Some(copy) = self.twin_copy(node) {
+            copy.hash(&mut self.hasher);
+        }
         self.trace_line(Some(node), "crash", || TraceDetail::Crash {
             cause: cause.to_string(),
         });
     }
 
+    /// Restart `node` (each crashed copy of a twin).
     fn restart(&mut self, node: NodeId) {
+        self.restart_copy(node);
+        self.also_copy_1(node, |sim| sim.restart_copy(node));
+    }
+
+    /// Restart the copy of `node` in its slots from what it persisted.
+    fn restart_copy(&mut self, node: NodeId) {
         if self.nodes[node.index()].is_some() {
             return;
         }

@@ -19,6 +19,9 @@ pub(super) enum Event<P: Protocol> {
         /// The message's id in the run's trace (`trace::Arrival`).
         id: u64,
         duplicate: bool,
+        /// The copy that sent it, when `from` is a twin (`twins.rs`): another twin's
+        /// same copy receives it. 0 otherwise.
+        from_copy: u8,
     },
     Timer {
         node: NodeId,

@@ -57,6 +57,7 @@ impl TraceBuffer {
                 time_us,
                 node: None,
                 event: "trace_truncated".to_string(),
+                twin: None,
                 detail: TraceDetail::Truncated {
                     omitted_lines: self.omitted,
                     max_trace_mb: self.max_trace_mb,
@@ -78,6 +79,7 @@ mod tests {
             time_us: i * 10,
             node: None,
             event: "heal_all".to_string(),
+            twin: None,
             detail: TraceDetail::Marker {},
         }
     }
