@@ -381,7 +381,7 @@ fn a_sweep_refuses_trace_validation_for_a_protocol_without_a_spec() {
     assert_eq!(summary, serde_json::Value::Null, "nothing ran: {text}");
     assert!(
         text.contains("protocol `kv`: --validate-trace needs a TLA+ spec")
-            && text.contains("raft only"),
+            && text.contains("raft (tla/Raft.tla) and paxos (tla/Paxos.tla) only"),
         "{text}"
     );
 }

@@ -46,7 +46,7 @@ const ACTIONS: &[(&str, &str)] = &[
 /// Lines that are not steps of any node: faults being applied or reverted, the end of the
 /// run, and messages dropped on arrival (a message never delivered simply stays in the
 /// spec's bag, which the spec allows: delivery is never forced).
-const SKIPPED: &[&str] = &[
+pub(crate) const SKIPPED: &[&str] = &[
     "drop",
     "fault",
     "fault_skipped",
@@ -74,9 +74,9 @@ impl Values {
     }
 }
 
-type Parsed<T> = Result<T, String>;
+pub(crate) type Parsed<T> = Result<T, String>;
 
-fn field_u64(object: &Value, name: &str) -> Parsed<u64> {
+pub(crate) fn field_u64(object: &Value, name: &str) -> Parsed<u64> {
     object[name]
         .as_u64()
         .ok_or_else(|| format!("field `{name}` is missing or not a number"))
@@ -158,7 +158,7 @@ fn message_tla(msg: &Value, from: u64, to: u64, values: &mut Values) -> Parsed<S
     Ok(format!("[{head}, {rest}]"))
 }
 
-fn tla_bool(value: bool) -> &'static str {
+pub(crate) fn tla_bool(value: bool) -> &'static str {
     if value {
         "TRUE"
     } else {
@@ -429,7 +429,7 @@ fn sends_tla(effects: &[TraceEffect], from: u64, values: &mut Values) -> Parsed<
     Ok(sends)
 }
 
-fn set_tla(items: &[String]) -> String {
+pub(crate) fn set_tla(items: &[String]) -> String {
     format!("{{{}}}", items.join(", "))
 }
 
@@ -726,9 +726,13 @@ pub struct Rejection {
     pub position: usize,
     #[serde(flatten)]
     pub event: TraceEvent,
-    /// "step": the event's action cannot be taken; "net": it was, but its AppendEntries
-    /// sends or duplicates could not.
+    /// "step": the event's action cannot be taken; "net" (Raft): it was, but its
+    /// AppendEntries sends or duplicates could not; "inner" (Paxos): it was, but the node's
+    /// messages to itself or the logged state or sends at the step's end could not.
     pub phase: String,
+    /// The spec the trace was checked against (`Raft.tla`, `Paxos.tla`).
+    #[serde(skip)]
+    pub spec: &'static str,
 }
 
 /// The verdict on one run directory's trace, with TLC's figures.
@@ -754,6 +758,9 @@ pub struct Validation {
     pub spec_dir: String,
 }
 
+/// The protocols whose traces have a spec to be validated against.
+pub const HAS_SPEC: &[&str] = &["raft", "paxos"];
+
 /// Validate the trace of the run directory `run_dir`, whose `result.json` and
 /// `scenario.toml` the caller has read (`recorded`, `scenario`): writes the generated
 /// specs to `RUN_DIR/tlc-validate/` and runs TLC on them (installing TLC if needed).
@@ -763,9 +770,10 @@ pub fn validate_trace(
     scenario: &Scenario,
     options: Options,
 ) -> Result<Validation, Error> {
-    if scenario.file.protocol != "raft" {
+    if !HAS_SPEC.contains(&scenario.file.protocol.as_str()) {
         return Err(Error::BadInput(format!(
-            "{}: protocol `{}`: trace validation has a spec for raft only (tla/Raft.tla)",
+            "{}: protocol `{}`: trace validation has specs for raft (tla/Raft.tla) and \
+             paxos (tla/Paxos.tla) only",
             run_dir.join("scenario.toml").display(),
             scenario.file.protocol
         )));
@@ -781,6 +789,24 @@ pub fn validate_trace(
         ))
     })?;
     let cluster_size = scenario.file.nodes;
+    let spec_dir = run_dir.join("tlc-validate");
+    let run_name = run_dir.display().to_string();
+    if scenario.file.protocol == "paxos" {
+        let paxos = crate::paxos::check(&spec_dir, &run_name, cluster_size, &text)?;
+        return Ok(Validation {
+            run_dir: run_name,
+            valid: paxos.rejection.is_none(),
+            events: paxos.events,
+            windows: 1,
+            window: paxos.events,
+            tlc_runs: paxos.checked.tlc_runs,
+            rejected: paxos.rejection,
+            states_generated: paxos.checked.states_generated,
+            distinct_states: paxos.checked.distinct_states,
+            tlc_ms: paxos.checked.elapsed_ms,
+            spec_dir: spec_dir.display().to_string(),
+        });
+    }
     let bad_trace = |message: String| Error::BadInput(format!("{}/{message}", run_dir.display()));
     let events = trace_events(&text, cluster_size, options.window).map_err(bad_trace)?;
     if events.steps.is_empty() {
@@ -789,8 +815,6 @@ pub fn validate_trace(
             trace_path.display()
         )));
     }
-    let spec_dir = run_dir.join("tlc-validate");
-    let run_name = run_dir.display().to_string();
     let checked = window::check(&spec_dir, &run_name, cluster_size, &events, options)?;
     let rejected = match checked.rejected {
         None => None,
@@ -798,6 +822,7 @@ pub fn validate_trace(
             position,
             event: describe(&text, cluster_size, position).map_err(bad_trace)?,
             phase,
+            spec: "Raft.tla",
         }),
     };
     Ok(Validation {
@@ -823,6 +848,9 @@ impl Rejection {
             .message
             .as_ref()
             .map_or(String::new(), |m| format!(" on message {m}"));
+        if self.spec == "Paxos.tla" {
+            return self.paxos_reason(message);
+        }
         if self.phase == "net" {
             return format!(
                 "the spec took {}(n{}){message} but not the AppendEntries sent or the \
@@ -835,6 +863,22 @@ impl Rejection {
             "the spec cannot take {}(n{}){message} from the state {} to the logged state {} \
              with the logged sends and election-timer restart",
             event.action, event.node, event.pre_state, event.post_state
+        )
+    }
+
+    fn paxos_reason(&self, message: String) -> String {
+        let event = &self.event;
+        if self.phase == "inner" {
+            return format!(
+                "the spec took {}(n{}){message} and the node's messages to itself, but cannot \
+                 end in the logged state {} with the logged sends (from the state {})",
+                event.action, event.node, event.post_state, event.pre_state
+            );
+        }
+        format!(
+            "the spec cannot take {}(n{}){message} at the state {} (a delivered message must \
+             have been sent; a new ballot must be the proposer's own and unused)",
+            event.action, event.node, event.pre_state
         )
     }
 }
