@@ -14,10 +14,12 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use serde_json::Value;
-use sim_core::trace::{TraceDetail, TraceEffect, TraceEvent as Line};
+use sim_core::trace::{TraceDetail, TraceEffect};
 
 use crate::tlc::{self, TlcOutcome};
-use crate::trace::{field_u64, set_tla, tla_bool, Parsed, Rejection, TraceEvent, SKIPPED};
+use crate::trace::{
+    field_u64, node_event, set_tla, tla_bool, NodeEvent, Parsed, Rejection, TraceEvent,
+};
 use crate::window::{first_rejection, Checked};
 use crate::{write_file, Error};
 
@@ -269,38 +271,19 @@ fn paxos_step(
     line: usize,
     raw: &str,
 ) -> Parsed<Option<PaxosStep>> {
-    let event = Line::parse(raw).map_err(|error| format!("not a trace event: {error}"))?;
-    let name = event.event.as_str();
-    if name == "trace_truncated" {
-        return Err(
-            "the trace was cut at its memory budget, so it does not hold the whole run; fix: \
-             re-run with a larger `[budget] max_trace_mb`, or a shorter run"
-                .to_string(),
-        );
-    }
-    let Some(node) = event.node.filter(|_| !SKIPPED.contains(&name)) else {
+    let cluster_size = mapping.nodes as u32;
+    let Some(NodeEvent {
+        event,
+        node,
+        action,
+    }) = node_event(raw, EVENTS, "Paxos", cluster_size, &[])?
+    else {
         return Ok(None);
     };
-    let action = EVENTS
-        .iter()
-        .find(|(event_name, _)| *event_name == name)
-        .map(|(_, action)| *action)
-        .ok_or_else(|| {
-            format!("field `event`: `{name}` has no Paxos.tla action (is this a Paxos trace?)")
-        })?;
-    let node = mapping.node(&Value::from(node), "node")?;
+    let name = event.event.as_str();
     let slot = node as usize;
     let pre_state = nodes[slot].clone();
     let (input, post_state, sends, lost) = match &event.detail {
-        TraceDetail::Crash { cause } if cause == "crash_mid_step" => {
-            // Cut before a step's persist, the node restarts from a state older than the
-            // step's logged one, which the trace does not carry.
-            return Err(
-                "not yet supported: a `crash_mid_step` crash (validate a run without that \
-                 fault kind)"
-                    .to_string(),
-            );
-        }
         TraceDetail::Crash { .. } => {
             let none = StepSends {
                 messages: BTreeSet::new(),

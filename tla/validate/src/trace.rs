@@ -46,7 +46,7 @@ const ACTIONS: &[(&str, &str)] = &[
 /// Lines that are not steps of any node: faults being applied or reverted, the end of the
 /// run, and messages dropped on arrival (a message never delivered simply stays in the
 /// spec's bag, which the spec allows: delivery is never forced).
-pub(crate) const SKIPPED: &[&str] = &[
+const SKIPPED: &[&str] = &[
     "drop",
     "fault",
     "fault_skipped",
@@ -452,6 +452,68 @@ const ELECTION_TIMER: &str = "election_timeout";
 const NO_SNAPSHOTS: &str = "not yet supported: runs with snapshots (Raft.tla has no log \
      compaction); set `snapshot_every = 0` in the scenario's [params] to validate its traces";
 
+/// A line of trace.ndjson that is a node's step or crash, and the spec action it maps to.
+pub(crate) struct NodeEvent {
+    pub(crate) event: Line,
+    pub(crate) node: u64,
+    pub(crate) action: &'static str,
+}
+
+/// Line `raw` as a node's step or crash that `actions` maps to an action of `spec`.tla,
+/// or `None` for a line that is no node's step (a fault, a drop on arrival, the end).
+/// Refused with the fix: a trace cut at its budget, an event of `refused` (with its
+/// message), an event with no action, a node outside the cluster, a `crash_mid_step`
+/// crash (cut before a step's persist, the node restarts from a state older than the
+/// step's logged one, which the trace does not carry).
+pub(crate) fn node_event(
+    raw: &str,
+    actions: &[(&str, &'static str)],
+    spec: &str,
+    cluster_size: u32,
+    refused: &[(&str, &str)],
+) -> Parsed<Option<NodeEvent>> {
+    let event = Line::parse(raw).map_err(|error| format!("not a trace event: {error}"))?;
+    let name = event.event.as_str();
+    if name == "trace_truncated" {
+        return Err(TRUNCATED.to_string());
+    }
+    let Some(node) = event.node.filter(|_| !SKIPPED.contains(&name)) else {
+        return Ok(None);
+    };
+    if let Some((_, why)) = refused.iter().find(|(refused, _)| *refused == name) {
+        return Err(why.to_string());
+    }
+    let action = actions
+        .iter()
+        .find(|(event_name, _)| *event_name == name)
+        .map(|(_, action)| *action)
+        .ok_or_else(|| {
+            format!("field `event`: `{name}` has no {spec}.tla action (is this a {spec} trace?)")
+        })?;
+    let node = u64::from(node);
+    if node >= u64::from(cluster_size) {
+        return Err(format!(
+            "field `node`: node {node} is outside the cluster of {cluster_size}"
+        ));
+    }
+    if matches!(&event.detail, TraceDetail::Crash { cause } if cause == "crash_mid_step") {
+        return Err(CRASH_MID_STEP.to_string());
+    }
+    Ok(Some(NodeEvent {
+        event,
+        node,
+        action,
+    }))
+}
+
+/// A trace cut at `budget.max_trace_mb` (its last line `trace_truncated`) is refused: it
+/// does not hold the whole run.
+const TRUNCATED: &str = "the trace was cut at its memory budget, so it does not \
+     hold the whole run; fix: re-run with a larger `[budget] max_trace_mb`, or a shorter run";
+
+const CRASH_MID_STEP: &str =
+    "not yet supported: a `crash_mid_step` crash (validate a run without that fault kind)";
+
 /// Raft.tla's `Nil` (no vote): the config substitutes `TraceNil`, this string, for it.
 const NIL: &str = "\"none\"";
 
@@ -514,45 +576,17 @@ impl<'a> Walk<'a> {
 
     /// Line `line` (`raw`) as a validated event, `None` when it is not one.
     fn step(&mut self, line: usize, raw: &str) -> Parsed<Option<Step>> {
-        let event = Line::parse(raw).map_err(|error| format!("not a trace event: {error}"))?;
-        let name = event.event.as_str();
-        if name == "trace_truncated" {
-            return Err(
-                "the trace was cut at its memory budget, so it does not hold the whole run; \
-                 fix: re-run with a larger `[budget] max_trace_mb`, or a shorter run"
-                    .to_string(),
-            );
-        }
-        let Some(node) = event.node.filter(|_| !SKIPPED.contains(&name)) else {
+        let refused = [("install_snapshot", NO_SNAPSHOTS)];
+        let Some(NodeEvent {
+            event,
+            node,
+            action,
+        }) = node_event(raw, ACTIONS, "Raft", self.cluster_size, &refused)?
+        else {
             return Ok(None);
         };
-        if name == "install_snapshot" {
-            return Err(NO_SNAPSHOTS.to_string());
-        }
-        let action = ACTIONS
-            .iter()
-            .find(|(event_name, _)| *event_name == name)
-            .map(|(_, action)| *action)
-            .ok_or_else(|| {
-                format!("field `event`: `{name}` has no Raft.tla action (is this a Raft trace?)")
-            })?;
-        let node = u64::from(node);
-        if node >= u64::from(self.cluster_size) {
-            return Err(format!(
-                "field `node`: node {node} is outside the cluster of {}",
-                self.cluster_size
-            ));
-        }
+        let name = event.event.as_str();
         let slot = node as usize;
-        if matches!(&event.detail, TraceDetail::Crash { cause } if cause == "crash_mid_step") {
-            // A cut before a step's Persist recovers a state older than the step's logged
-            // one, which Raft.tla's Crash (persistent state kept) cannot express.
-            return Err(
-                "not yet supported: a `crash_mid_step` crash (validate a run without that \
-                 fault kind)"
-                    .to_string(),
-            );
-        }
         let values = &mut self.values;
         let (post, message, value, sends, reset) = if action == "Crash" {
             let none = Sends {
