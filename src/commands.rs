@@ -182,7 +182,7 @@ pub struct SweepReport {
     /// they expect, so only an expectation that did not hold fails the sweep.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub expectations: Vec<SweepExpectation>,
-    /// `--validate-trace N`: each sampled seed's verdict against tla/Raft.tla.
+    /// `--validate-trace N`: each sampled seed's verdict against its protocol's spec.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trace_validation: Vec<crate::sweep_validate::SeedValidation>,
 }

@@ -1,5 +1,5 @@
 //! `sweep --validate-trace N`: a sweep checks the traces of N of its seeds against
-//! `tla/Raft.tla` (as `quorumlab tlc --validate-trace` does one run), so a sweep in CI
+//! `tla/Raft.tla` or `tla/Paxos.tla` (as `quorumlab tlc --validate-trace` does one run), so a sweep in CI
 //! also checks the implementation against the spec.
 //!
 //! The sample is deterministic: N seeds evenly spaced over the seeds this shard runs
@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use quorumlab_tla::trace::{validate_trace, Validation};
+use quorumlab_tla::trace::{validate_trace, Validation, HAS_SPEC};
 use quorumlab_tla::window::Options;
 use serde::Serialize;
 use sim_core::runner::Runner;
@@ -54,11 +54,11 @@ pub struct RejectedAt {
 pub fn check_available(runners: &[Box<dyn Runner>]) -> Result<(), CliError> {
     for runner in runners {
         let scenario = runner.scenario();
-        if scenario.file.protocol != "raft" {
+        if !HAS_SPEC.contains(&scenario.file.protocol.as_str()) {
             return Err(CliError::BadInput(format!(
                 "{}: protocol `{}`: --validate-trace needs a TLA+ spec, and there is one for \
-                 raft only (tla/Raft.tla); fix: sweep the other scenarios without \
-                 --validate-trace",
+                 raft (tla/Raft.tla) and paxos (tla/Paxos.tla) only; fix: sweep the other \
+                 scenarios without --validate-trace",
                 scenario.path.display(),
                 scenario.file.protocol
             )));
@@ -157,7 +157,7 @@ fn validate_seed(runner: &dyn Runner, seed: u64, out: &Path) -> Result<SeedValid
 pub fn print_verdicts(verdicts: &[SeedValidation]) {
     let valid = verdicts.iter().filter(|verdict| verdict.valid).count();
     println!(
-        "trace validation: {valid} of {} sampled seeds valid against tla/Raft.tla",
+        "trace validation: {valid} of {} sampled seeds valid against their TLA+ spec",
         verdicts.len()
     );
     for verdict in verdicts {

@@ -82,9 +82,14 @@ ProposeTimeout(b) ==
 
 \* prepare: acceptor a promises b, above every earlier promise, and reports
 \* its acceptance (phase 1b).
+\* Whether acceptor a may promise ballot b, and accept in it (factored out so
+\* that TracePaxos.tla can say what an acceptor must do with a message).
+CanPromise(a, b) == promised[a] < b
+CanAccept(a, b)  == promised[a] <= b
+
 Prepare(a, b) ==
     /\ [type |-> "Prepare", bal |-> b] \in msgs
-    /\ promised[a] < b
+    /\ CanPromise(a, b)
     /\ promised' = [promised EXCEPT ![a] = b]
     /\ durable'  = IF PersistPromise THEN [durable EXCEPT ![a] = b] ELSE durable
     /\ msgs' = msgs \cup {[type |-> "Promise", bal |-> b, from |-> a,
@@ -98,22 +103,27 @@ SafeValue(b, P) ==
         top      == CHOOSE x \in reported : \A y \in reported : y.bal <= x.bal
     IN  IF reported = {} \/ ~ProposeHighest THEN Owner(b) ELSE top.val
 
-\* promise: with promises for b from a majority, b's proposer sends accept
-\* (phase 2a), once per ballot.
-Promise(b) ==
+\* The promises for ballot b sent by the acceptors Q.
+PromisesFor(b, Q) == {m \in msgs : m.type = "Promise" /\ m.bal = b /\ m.from \in Q}
+
+\* b's proposer, holding promises for b from every acceptor of Q, sends
+\* accept (phase 2a), once per ballot.  (Factored out of Promise so that
+\* TracePaxos.tla can name the promises the implementation counted.)
+PromiseFrom(b, Q) ==
+    LET P == PromisesFor(b, Q) IN
     /\ ~\E m \in msgs : m.type = "Accept" /\ m.bal = b
-    /\ \E Q \in Majority :
-         LET P == {m \in msgs : m.type = "Promise" /\ m.bal = b /\ m.from \in Q}
-         IN  /\ \A a \in Q : \E m \in P : m.from = a
-             /\ msgs' = msgs \cup {[type |-> "Accept", bal |-> b,
-                                    val |-> SafeValue(b, P)]}
+    /\ \A a \in Q : \E m \in P : m.from = a
+    /\ msgs' = msgs \cup {[type |-> "Accept", bal |-> b, val |-> SafeValue(b, P)]}
     /\ UNCHANGED <<promised, durable, accepted, crashes>>
+
+\* promise: with promises for b from a majority, b's proposer sends accept.
+Promise(b) == \E Q \in Majority : PromiseFrom(b, Q)
 
 \* accept: acceptor a accepts v in ballot b unless it promised a higher
 \* ballot, persists, and tells the learners (phase 2b).
 Accept(a, b, v) ==
     /\ [type |-> "Accept", bal |-> b, val |-> v] \in msgs
-    /\ promised[a] <= b
+    /\ CanAccept(a, b)
     /\ promised' = [promised EXCEPT ![a] = b]
     /\ durable'  = [durable EXCEPT ![a] = b]
     /\ accepted' = [accepted EXCEPT ![a] = [bal |-> b, val |-> v]]

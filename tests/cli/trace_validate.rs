@@ -1,4 +1,5 @@
-//! `quorumlab tlc --validate-trace`: simulator traces checked against tla/Raft.tla.
+//! `quorumlab tlc --validate-trace`: simulator traces checked against tla/Raft.tla and
+//! tla/Paxos.tla.
 //!
 //! Each TLC run takes a few seconds (about 200 events of scenarios/raft/trace_validate.toml).
 //! Tests that need TLC skip, saying so, when Java is absent (and fail when
@@ -316,6 +317,24 @@ fn validating_sweep(
     )
 }
 
+/// The verdicts of a `--seeds 1..4 --validate-trace 2` sweep that passed: seeds 1 and 3,
+/// both valid.
+fn valid_verdicts_of_seeds_1_and_3<'a>(
+    code: Option<i32>,
+    summary: &'a serde_json::Value,
+    text: &str,
+) -> &'a [serde_json::Value] {
+    assert_eq!(code, Some(0), "{text}");
+    let verdicts = summary["trace_validation"].as_array().unwrap();
+    let seeds: Vec<u64> = verdicts
+        .iter()
+        .map(|v| v["seed"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seeds, [1, 3], "{text}");
+    assert!(verdicts.iter().all(|v| v["valid"] == true), "{text}");
+    verdicts
+}
+
 #[test]
 fn a_sweep_validates_an_evenly_spaced_sample_of_its_seeds() {
     if !java_or_skip() {
@@ -327,14 +346,7 @@ fn a_sweep_validates_an_evenly_spaced_sample_of_its_seeds() {
         "1..4",
         &["--validate-trace", "2"],
     );
-    assert_eq!(code, Some(0), "{text}");
-    let verdicts = summary["trace_validation"].as_array().unwrap();
-    let seeds: Vec<u64> = verdicts
-        .iter()
-        .map(|v| v["seed"].as_u64().unwrap())
-        .collect();
-    assert_eq!(seeds, [1, 3], "{text}");
-    assert!(verdicts.iter().all(|v| v["valid"] == true), "{text}");
+    let verdicts = valid_verdicts_of_seeds_1_and_3(code, &summary, &text);
     let seed_dir = PathBuf::from(verdicts[1]["run_dir"].as_str().unwrap());
     let recorded: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(seed_dir.join("trace-validation.json")).unwrap(),
@@ -381,7 +393,116 @@ fn a_sweep_refuses_trace_validation_for_a_protocol_without_a_spec() {
     assert_eq!(summary, serde_json::Value::Null, "nothing ran: {text}");
     assert!(
         text.contains("protocol `kv`: --validate-trace needs a TLA+ spec")
-            && text.contains("raft only"),
+            && text.contains("raft (tla/Raft.tla) and paxos (tla/Paxos.tla) only"),
         "{text}"
     );
+}
+
+#[test]
+fn correct_paxos_traces_under_crashes_loss_and_duplication_validate() {
+    if !java_or_skip() {
+        return;
+    }
+    // Seed 1 of the nemesis mix: 5 proposers, crashes (one right after a persist),
+    // loss, duplication, partitions; every node decides.
+    let run = traced_run_of("tv-paxos-correct", "scenarios/paxos/nemesis.toml", 1, None);
+    let trace = std::fs::read_to_string(run.join("trace.ndjson")).unwrap();
+    assert!(trace.contains("\"event\":\"restart\"") && trace.contains("\"decided\":{"));
+    let (code, text) = validate(&run);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("trace valid: 84 events matched"), "{text}");
+    let data = std::fs::read_to_string(run.join("tlc-validate/part-1/TraceData.tla")).unwrap();
+    assert!(data.contains("kind |-> \"Crash\"") && data.contains("kind |-> \"Accepted\""));
+    assert!(run.join("tlc-validate/part-1/TracePaxos.tla").is_file());
+}
+
+#[test]
+fn paxos_mutant_traces_are_rejected_at_the_first_step_the_spec_cannot_take() {
+    if !java_or_skip() {
+        return;
+    }
+    let cases = [
+        // n1 promised ballot 4 without persisting it, crashed, and restarts with no promise.
+        (
+            "volatile-promise",
+            "trace rejected at event 9 of 1372 (trace.ndjson line 11, i=10, t=6000 us, n1, \
+             restart): the spec took Restart(n1)",
+        ),
+        // n1's quorum reported value 2 accepted in ballot 5; it proposes its own value 1.
+        (
+            "propose-own-value",
+            "trace rejected at event 43 of 412 (trace.ndjson line 44, i=45, t=24557 us, n1, \
+             promise): the spec took Promise(n1)",
+        ),
+        // n1 sends accept on its own promise alone, one short of a majority of 3.
+        (
+            "minority-promises",
+            "trace rejected at event 4 of 17 (trace.ndjson line 4, i=4, t=2026 us, n1, \
+             propose_timeout): the spec took ProposeTimeout(n1)",
+        ),
+        // n2's own acceptor refuses n2's accept for the ballot it promised.
+        (
+            "strict-accept-ballot",
+            "trace rejected at event 9 of 472 (trace.ndjson line 9, i=9, t=5071 us, n2, \
+             promise): the spec took Promise(n2)",
+        ),
+    ];
+    for (mutant, expected) in cases {
+        let scenario = format!("scenarios/paxos/mutants/{mutant}.toml");
+        let run = traced_run_of(&format!("tv-paxos-{mutant}"), &scenario, 1, None);
+        let (code, text) = validate(&run);
+        assert_eq!(code, Some(1), "{mutant}: {text}");
+        assert!(
+            text.contains(expected),
+            "{mutant}: expected {expected:?} in {text}"
+        );
+    }
+}
+
+#[test]
+fn a_paxos_rejection_names_the_logged_state_in_json() {
+    if !java_or_skip() {
+        return;
+    }
+    let run = traced_run_of(
+        "tv-paxos-json",
+        "scenarios/paxos/mutants/propose-own-value.toml",
+        1,
+        None,
+    );
+    let output = quorumlab(&["tlc", "--validate-trace", run.to_str().unwrap(), "--json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["windows"], 1);
+    let rejected = &json["rejected"];
+    assert_eq!(rejected["position"], 43);
+    assert_eq!(rejected["phase"], "inner");
+    assert_eq!(rejected["action"], "Promise");
+    // The promise reports value 2 accepted in ballot 5 (round 1 of n2 with 3 nodes); the
+    // proposer's phase 2a logged its own value 1.
+    let message = rejected["message"].as_str().unwrap();
+    assert!(
+        message.contains("acc |-> [bal |-> 5, val |-> 2]"),
+        "{message}"
+    );
+    let post = rejected["post_state"].as_str().unwrap();
+    assert!(
+        post.contains("phase |-> \"accepting\"") && post.contains("value |-> 1]"),
+        "{post}"
+    );
+}
+
+#[test]
+fn a_sweep_validates_paxos_traces() {
+    if !java_or_skip() {
+        return;
+    }
+    let (code, summary, text) = validating_sweep(
+        "tv-sweep-paxos",
+        "scenarios/paxos/nemesis.toml",
+        "1..4",
+        &["--validate-trace", "2"],
+    );
+    let verdicts = valid_verdicts_of_seeds_1_and_3(code, &summary, &text);
+    assert_eq!(verdicts[0]["events"], 84, "{text}");
 }

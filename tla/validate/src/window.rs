@@ -346,7 +346,8 @@ pub(crate) fn check(
         generated = generated.zip(report.states_generated).map(|(a, b)| a + b);
         distinct = distinct.zip(report.distinct_states).map(|(a, b)| a + b);
         if rejected.is_none() {
-            rejected = first_rejection(&report.printed, group)?;
+            let spans: Vec<(usize, usize)> = group.iter().map(|w| (w.first, w.last)).collect();
+            rejected = first_rejection(&report.printed, &spans, "net")?;
         }
     }
     Ok(Checked {
@@ -377,29 +378,36 @@ fn furthest_positions(printed: &[String]) -> BTreeMap<usize, (usize, bool)> {
         let (Ok(w), Ok(l)) = (w.trim().parse::<usize>(), l.trim().parse::<usize>()) else {
             continue;
         };
-        let reached = (l, phase.trim_matches('"') == "net");
+        // Any phase but "step" means the event's own action was taken.
+        let reached = (l, phase.trim_matches('"') != "step");
         let best = furthest.entry(w).or_insert(reached);
         *best = (*best).max(reached);
     }
     furthest
 }
 
-/// The first event some window of `group` could not take, from TLC's printed positions.
-fn first_rejection(printed: &[String], group: &[Window]) -> Result<Option<(usize, String)>, Error> {
+/// The first event some window (events `first..=last`) could not take, from TLC's printed
+/// positions; `after` names the phase past the event's own action ("net" in TraceRaft.tla,
+/// "inner" in TracePaxos.tla).
+pub(crate) fn first_rejection(
+    printed: &[String],
+    windows: &[(usize, usize)],
+    after: &str,
+) -> Result<Option<(usize, String)>, Error> {
     let furthest = furthest_positions(printed);
-    for (k, window) in group.iter().enumerate() {
+    for (k, &(first, last)) in windows.iter().enumerate() {
         let (position, net) = *furthest.get(&(k + 1)).ok_or_else(|| {
             Error::Internal(format!(
                 "TLC printed no trace position for window {} (events {}..{}): its start \
                  state is not a state of the spec",
                 k + 1,
-                window.first,
-                window.last
+                first,
+                last
             ))
         })?;
-        assert!(position >= window.first && position <= window.last + 1);
-        if position <= window.last {
-            let phase = if net { "net" } else { "step" };
+        assert!(position >= first && position <= last + 1);
+        if position <= last {
+            let phase = if net { after } else { "step" };
             return Ok(Some((position, phase.to_string())));
         }
     }
