@@ -221,6 +221,9 @@ pub struct Registration<P: Protocol> {
     /// a kind (a `reorder` fault's `kinds`) is checked when it loads. Empty: not declared,
     /// and such scenarios are refused.
     pub message_kinds: &'static [&'static str],
+    /// The items of a node's state that grow with the run (Raft: log entries after its
+    /// snapshot), for `budget.max_state_items` and `RunOutput::live`. `None`: not counted.
+    pub state_items: Option<fn(&P) -> u64>,
     mutants: Vec<MutantInfo>,
     configure: Option<ConfigureFn<P>>,
     params_schema: fn() -> Schema,
@@ -314,6 +317,7 @@ impl<P: Protocol> Registration<P> {
             client_reply_quorum: None,
             epoch: None,
             message_kinds: &[],
+            state_items: None,
             mutants: Vec::new(),
             configure: None,
             params_schema: || schemars::schema_for!(NoFields),
@@ -492,6 +496,11 @@ impl<P: Protocol> Registration<P> {
 
     pub fn message_kinds(mut self, kinds: &'static [&'static str]) -> Registration<P> {
         self.message_kinds = kinds;
+        self
+    }
+
+    pub fn state_items(mut self, count: fn(&P) -> u64) -> Registration<P> {
+        self.state_items = Some(count);
         self
     }
 

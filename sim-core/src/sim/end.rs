@@ -176,6 +176,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.metrics.observations = to_strings(&self.observation_counts);
         self.events.hash(&mut self.hasher);
         let byzantine = self.byzantine_ids().iter().map(|node| node.0).collect();
+        let live = self.live_state();
         RunOutput {
             result: RunResult {
                 scenario: prepared.scenario.path.display().to_string(),
@@ -213,6 +214,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             roles: self.roles,
             faults: self.applied_faults,
             tape: self.decisions.into_tape(),
+            live,
         }
     }
 }

@@ -22,6 +22,7 @@ mod end;
 mod endpoints;
 mod faults;
 mod history;
+mod live;
 mod queue;
 mod run_checks;
 mod selectors;
@@ -412,6 +413,8 @@ struct Sim<'a, P: Protocol> {
     byzantine: Vec<Option<byzantine::ByzantineNode<P>>>,
     /// The extra delays a `delay` node's sends of the current step get, in send order.
     held_us: std::collections::VecDeque<TimeUs>,
+    /// What each node's state holds (`Registration::state_items`), for the budget.
+    state_items: live::StateItems,
 }
 
 impl<'a, P: Protocol> Sim<'a, P> {
@@ -491,6 +494,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             last_hit: None,
             nemesis_actions: 0,
             history: Vec::new(),
+            state_items: live::StateItems::new(n),
             latencies_us: Vec::new(),
             roles: Vec::new(),
             applied_faults: Vec::new(),
@@ -874,6 +878,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         if stepped.crashed_mid_step {
             self.crash(node, "crash_mid_step");
         }
+        self.count_state_items(node);
     }
 
     fn send_message(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
@@ -999,6 +1004,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             return;
         }
         self.timers[node.index()].clear();
+        self.count_state_items(node);
         self.crash_after_persist[node.index()] = false;
         self.crash_mid_step[node.index()] = None;
         self.roles.push((self.now, node.0, "crashed"));
