@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use sim_core::result::LiveState;
 use sim_core::scenario::{Scenario, SeedRange};
 use sim_core::sweep::{self, Shard, SweepOptions};
 
@@ -299,27 +300,25 @@ fn print_shrink_row(path: &Path, report: &crate::shrink::ShrinkReport) {
     );
 }
 
-/// One run of `bench long-runs`.
-#[derive(Debug, Serialize)]
+/// One run of `bench long-runs`, measured in a child process of its own.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct LongRun {
-    pub scenario: &'static str,
+    pub scenario: String,
     pub simulated_s: u64,
     pub events: u64,
     pub wall_s: f64,
-    pub events_per_sec: f64,
-    /// This run's time per event over the shortest run's.
+    pub us_per_event: f64,
+    /// This run's time per event over the shortest run's of the same scenario.
     pub cost_per_event_vs_shortest: f64,
-    /// Peak resident memory during this run alone (the peak is reset before each run,
-    /// where Linux allows it: `/proc/self/clear_refs`), before its history is serialised.
+    /// The child process's peak resident memory (Linux's VmHWM): this run's alone.
     pub peak_rss_mb: Option<f64>,
-    /// `history.json`'s size (kv runs).
+    /// What the run held at its end: log entries, ghost entries, queue, trace, history.
+    pub live: LiveState,
+    /// `history.json`'s size.
     pub history_bytes: usize,
-    pub client_ops: u64,
-    /// `trace.ndjson`'s size, for a traced run (what a failing seed's re-run writes).
-    pub trace_bytes: Option<usize>,
 }
 
-/// The scenario `path` with `duration_ms` replaced and budgets raised to fit it.
+/// The scenario `source` with `duration_ms` replaced and budgets raised to fit it.
 fn lengthened(source: &str, duration_s: u64) -> Result<Scenario, CliError> {
     let mut text = String::new();
     let mut replaced = false;
@@ -343,10 +342,18 @@ fn lengthened(source: &str, duration_s: u64) -> Result<Scenario, CliError> {
     )?)
 }
 
-/// Reset this process's peak resident set size to its current size (Linux >= 4.0), so the
-/// next `peak_rss_mb` is one run's peak; elsewhere it stays the process's peak.
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+/// `source` compacting its log every 100 entries: the line goes into its `[params]`
+/// table, or a new one.
+fn with_snapshots(source: &str) -> String {
+    const LINE: &str = "snapshot_every = 100";
+    match source.lines().position(|line| line.trim() == "[params]") {
+        Some(at) => {
+            let mut lines: Vec<&str> = source.lines().collect();
+            lines.insert(at + 1, LINE);
+            lines.join("\n") + "\n"
+        }
+        None => format!("{source}\n[params]\n{LINE}\n"),
+    }
 }
 
 /// Peak resident set size of this process (Linux's VmHWM), in MiB.
@@ -373,94 +380,159 @@ const RAFT_DAY: &str = "protocol = \"raft\"\nnodes = 3\nduration_ms = 10000\n\
 [nemesis]\nkinds = [\"crash\", \"partition\"]\ninterval_ms = [20000, 60000]\nduration_ms = [500, 5000]\n\
 [workload]\nclients = 1\ninterval_ms = [200, 1000]\ntimeout_ms = 1000\n";
 
-/// `quorumlab bench long-runs`: Raft under the nemesis scenario for 100 s, 1,000 s and
-/// 3,600 s of simulated time (cost per event should not grow with the run's length), a
-/// kv run of appends to one key at two lengths (history size linear in operations), and
-/// a quiet cluster for a tenth of a day and a whole day (86,400 s), with log compaction
-/// and without (peak memory bounded with it).
-pub fn bench_long_runs(json_output: bool, scenario_path: &Path) -> Result<i32, CliError> {
-    sim_core::panics::install_quiet_hook();
-    let source = std::fs::read_to_string(scenario_path)
-        .map_err(|error| CliError::BadInput(format!("{}: {error}", scenario_path.display())))?;
+/// The runs of `bench long-runs`: (label, scenario text, simulated seconds, traced).
+/// The traced runs are the re-run a sweep makes of a failing seed, at two lengths.
+fn long_run_plan(nemesis: &str) -> Vec<(&'static str, String, u64, bool)> {
     let day_snapshots = RAFT_DAY.replace("{SNAPSHOTS}", "snapshot_every = 100");
     let day_whole_log = RAFT_DAY.replace("{SNAPSHOTS}", "snapshot_every = 0");
-    // The traced runs are the re-run a sweep makes of a failing seed, at two lengths:
-    // the trace's bytes grow with the events, not with the log (events carry deltas).
-    let plan: [(&'static str, &str, u64, bool); 11] = [
-        ("day, snapshots", &day_snapshots, 8640, false),
-        ("day, snapshots", &day_snapshots, 86400, false),
-        ("day, whole log", &day_whole_log, 8640, false),
-        ("day, whole log", &day_whole_log, 86400, false),
-        ("raft nemesis", &source, 100, false),
-        ("raft nemesis", &source, 1000, false),
-        ("raft nemesis", &source, 3600, false),
-        ("raft traced", &source, 10, true),
-        ("raft traced", &source, 40, true),
-        ("kv appends", KV_APPENDS, 30, false),
-        ("kv appends", KV_APPENDS, 120, false),
-    ];
+    let nemesis_snapshots = with_snapshots(nemesis);
+    let mut plan = Vec::new();
+    for seconds in [100, 1000, 3600] {
+        plan.push(("nemesis, whole log", nemesis.to_string(), seconds, false));
+    }
+    for seconds in [100, 1000, 3600] {
+        plan.push((
+            "nemesis, snapshots",
+            nemesis_snapshots.clone(),
+            seconds,
+            false,
+        ));
+    }
+    for seconds in [8640, 86400] {
+        plan.push(("day, snapshots", day_snapshots.clone(), seconds, false));
+    }
+    for seconds in [8640, 86400] {
+        plan.push(("day, whole log", day_whole_log.clone(), seconds, false));
+    }
+    plan.push(("nemesis traced", nemesis.to_string(), 10, true));
+    plan.push(("nemesis traced", nemesis.to_string(), 40, true));
+    plan.push(("kv appends", KV_APPENDS.to_string(), 30, false));
+    plan.push(("kv appends", KV_APPENDS.to_string(), 120, false));
+    plan
+}
+
+/// `quorumlab bench long-runs --child N`: run the plan's N-th entry in this process (a
+/// child of `bench long-runs`, so that its peak RSS is its own) and print it as JSON.
+pub fn long_run_child(scenario_path: &Path, index: usize) -> Result<i32, CliError> {
+    sim_core::panics::install_quiet_hook();
+    let plan = long_run_plan(&read_scenario(scenario_path)?);
+    let Some((label, text, seconds, traced)) = plan.into_iter().nth(index) else {
+        return Err(CliError::Internal(format!(
+            "bench long-runs: no run {index}"
+        )));
+    };
+    let runner = prepare_scenario(&lengthened(&text, seconds)?, None, false)?;
+    let clock = Stopwatch::start();
+    let output = runner.run(1, traced);
+    let wall_s = clock.seconds();
+    if output.result.verdict.is_failure() {
+        return Err(CliError::Internal(format!(
+            "bench long-runs: {label} {seconds} s failed: {:?} {:?}",
+            output.result.property, output.result.detail
+        )));
+    }
+    let events = output.result.metrics.events;
+    let run = LongRun {
+        scenario: label.to_string(),
+        simulated_s: seconds,
+        events,
+        wall_s,
+        us_per_event: wall_s * 1e6 / events.max(1) as f64,
+        cost_per_event_vs_shortest: 1.0,
+        // Before the history is serialised: the run's own peak.
+        peak_rss_mb: peak_rss_mb(),
+        live: output.live,
+        history_bytes: serde_json::to_vec(&output.history).map_or(0, |bytes| bytes.len()),
+    };
+    println!(
+        "{}",
+        serde_json::to_string(&run).map_err(|e| CliError::Internal(e.to_string()))?
+    );
+    Ok(EXIT_PASS)
+}
+
+fn read_scenario(path: &Path) -> Result<String, CliError> {
+    std::fs::read_to_string(path)
+        .map_err(|error| CliError::BadInput(format!("{}: {error}", path.display())))
+}
+
+/// `quorumlab bench long-runs`: each run in a child process (`--child N`), so each peak
+/// RSS is that run's alone. The scenario (the nemesis) for 100 s, 1,000 s and 3,600 s of
+/// simulated time with its whole log and with snapshots every 100 entries; a quiet
+/// cluster for a tenth of a day and a day, with and without snapshots; a traced nemesis
+/// run at two lengths; kv appends to one key at two lengths.
+pub fn bench_long_runs(json_output: bool, scenario_path: &Path) -> Result<i32, CliError> {
+    let plan = long_run_plan(&read_scenario(scenario_path)?);
+    let exe = std::env::current_exe().map_err(|error| CliError::Internal(error.to_string()))?;
     let mut runs: Vec<LongRun> = Vec::new();
-    for (label, text, seconds, traced) in plan {
-        let runner = prepare_scenario(&lengthened(text, seconds)?, None, false)?;
-        reset_peak_rss();
-        let clock = Stopwatch::start();
-        let output = runner.run(1, traced);
-        let wall_s = clock.seconds();
-        let peak_rss_mb = peak_rss_mb();
-        if output.result.verdict.is_failure() {
+    for index in 0..plan.len() {
+        let output = std::process::Command::new(&exe)
+            .args([
+                "bench",
+                "long-runs",
+                "--child",
+                &index.to_string(),
+                "--scenario",
+            ])
+            .arg(scenario_path)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .map_err(|error| CliError::Internal(format!("bench long-runs: {error}")))?;
+        if !output.status.success() {
             return Err(CliError::Internal(format!(
-                "bench long-runs: {label} {seconds} s failed: {:?} {:?}",
-                output.result.property, output.result.detail
+                "bench long-runs: run {index} exited with {}",
+                output.status
             )));
         }
-        let events = output.result.metrics.events;
-        let history_bytes = serde_json::to_vec(&output.history).map_or(0, |bytes| bytes.len());
-        let per_event = wall_s / events.max(1) as f64;
-        let shortest = runs
+        let mut run: LongRun = serde_json::from_slice(&output.stdout).map_err(|error| {
+            CliError::Internal(format!("bench long-runs: run {index}: {error}"))
+        })?;
+        if let Some(shortest) = runs
             .iter()
-            .find(|run| run.scenario == label)
-            .map_or(per_event, |run| run.wall_s / run.events.max(1) as f64);
-        runs.push(LongRun {
-            scenario: label,
-            simulated_s: seconds,
-            events,
-            wall_s,
-            events_per_sec: events as f64 / wall_s,
-            cost_per_event_vs_shortest: per_event / shortest,
-            peak_rss_mb,
-            history_bytes,
-            client_ops: output.result.metrics.client_ops_invoked,
-            trace_bytes: output
-                .trace
-                .as_ref()
-                .map(|lines| lines.iter().map(|line| line.len() + 1).sum()),
-        });
+            .find(|shortest| shortest.scenario == run.scenario)
+        {
+            run.cost_per_event_vs_shortest = run.us_per_event / shortest.us_per_event;
+        }
+        if !json_output {
+            print_long_run(&run);
+        }
+        runs.push(run);
     }
     if json_output {
         print!("{}", to_json_pretty(&runs));
         return Ok(EXIT_PASS);
     }
-    for run in &runs {
-        println!(
-            "{:<14} {:>5} s simulated  {:>9} events  {:>7.2} s  {:>9.0} events/s  x{:.2} per event  peak RSS {:>7}  history {:>10} bytes for {} ops{}",
-            run.scenario,
-            run.simulated_s,
-            run.events,
-            run.wall_s,
-            run.events_per_sec,
-            run.cost_per_event_vs_shortest,
-            run.peak_rss_mb.map_or("?".to_string(), |mb| format!("{mb:.0} MiB")),
-            run.history_bytes,
-            run.client_ops,
-            run.trace_bytes.map_or(String::new(), |bytes| format!(
-                "  trace {bytes} bytes ({:.0} per event)",
-                bytes as f64 / run.events.max(1) as f64
-            ))
-        );
-    }
     println!(
-        "goal: cost per event within 1.5x across lengths; history and trace bytes linear in \
-         ops and events; with snapshots, a day's peak RSS no higher than a tenth of a day's"
+        "goal: µs/event within 1.5x across lengths; with snapshots, log entries, ghost \
+         entries and queue flat across lengths (peak RSS then grows only with the history, \
+         which a run keeps whole); without, log and ghost entries linear in the run"
     );
     Ok(EXIT_PASS)
+}
+
+fn print_long_run(run: &LongRun) {
+    let live = &run.live;
+    println!(
+        "{:<19} {:>5} s  {:>9} events {:>7.2} s {:>6.2} µs/event x{:<5.2} peak RSS {:>6}  log entries {:>7} (peak {:>7})  ghost {:>7}  queue {:>4}  history {:>6} ops {:>9} B{}",
+        run.scenario,
+        run.simulated_s,
+        run.events,
+        run.wall_s,
+        run.us_per_event,
+        run.cost_per_event_vs_shortest,
+        run.peak_rss_mb.map_or("?".to_string(), |mb| format!("{mb:.0} MiB")),
+        live.state_items,
+        live.state_items_peak,
+        live.ghost_items,
+        live.queue_events,
+        live.history_ops,
+        run.history_bytes,
+        match live.trace_bytes {
+            0 => String::new(),
+            bytes => format!(
+                "  trace {bytes} B ({:.0} per event)",
+                bytes as f64 / run.events.max(1) as f64
+            ),
+        }
+    );
 }

@@ -344,9 +344,12 @@ public histories: the 102 Porcupine etcd logs, and the c10/c50 KV histories spli
 beside Porcupine's own figures for the same sets.
 `bench shrink` shrinks failing seeds of each scenario in --dir (the Raft mutants), in order until one
 shrinks to at most 10 faults plus client ops (at most 4 seeds), and prints sizes before and after.
-`bench long-runs` runs --scenario for 100 s, 1,000 s and 3,600 s of simulated time (cost per event,
-peak RSS), kv appends to one key at two lengths (history.json bytes per operation), and a quiet
-3-node cluster for 8,640 s and 86,400 s with log compaction (snapshot_every = 100) and without.")]
+`bench long-runs` runs --scenario for 100 s, 1,000 s and 3,600 s of simulated time with its whole
+log and with snapshot_every = 100 (µs per event, peak RSS of each run in a child process of its
+own, and what the run holds at its end: log entries, checker ghost entries, queued events, trace
+bytes, history operations), a traced run at 10 s and 40 s, kv appends to one key at two lengths
+(history.json bytes per operation), and a quiet 3-node cluster for 8,640 s and 86,400 s with log
+compaction (snapshot_every = 100) and without.")]
     Bench {
         /// What to measure.
         #[arg(value_enum, default_value = "sim")]
@@ -374,6 +377,9 @@ peak RSS), kv appends to one key at two lengths (history.json bytes per operatio
         /// Also stop each shrink after this many seconds of wall time (`shrink`).
         #[arg(long)]
         budget_seconds: Option<u64>,
+        /// Internal (`long-runs`): run only this entry of the plan, in this process.
+        #[arg(long, hide = true)]
+        child: Option<usize>,
     },
 }
 
@@ -588,8 +594,12 @@ pub fn main(protocols: Vec<ProtocolEntry>) -> ! {
             what: BenchWhat::LongRuns,
             json,
             scenario,
+            child,
             ..
-        } => crate::bench::bench_long_runs(json, &scenario),
+        } => match child {
+            Some(index) => crate::bench::long_run_child(&scenario, index),
+            None => crate::bench::bench_long_runs(json, &scenario),
+        },
         Command::Bench {
             what: BenchWhat::Shrink,
             json,

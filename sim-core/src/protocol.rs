@@ -344,6 +344,12 @@ pub trait Checker<P: Protocol>: Clone + Debug + Default + Hash + Eq + Send + Syn
     /// Check every invariant over the whole cluster (not incremental).
     fn check_all(&self, nodes: NodesView<'_, P>) -> Result<(), Violation>;
 
+    /// How many items (entries, records) the ghost state holds, for `RunOutput::live`:
+    /// a ghost that grows with the run should say so. The default counts nothing.
+    fn ghost_items(&self) -> u64 {
+        0
+    }
+
     /// The nodes that are Byzantine in this run, told once before the first step. A
     /// checker judges honest nodes only: a Byzantine node's state and observations say
     /// nothing about the protocol. The default ignores it (a protocol that claims no

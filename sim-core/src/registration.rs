@@ -225,6 +225,9 @@ pub struct Registration<P: Protocol> {
     /// The protocol's timed measurements of a run (`crate::meter`): figures for
     /// `result.json` and the timed liveness conditions. `None`: none.
     pub meter: Option<MeterFn<P>>,
+    /// The items of a node's state that grow with the run (Raft: log entries after its
+    /// snapshot), for `budget.max_state_items` and `RunOutput::live`. `None`: not counted.
+    pub state_items: Option<fn(&P) -> u64>,
     mutants: Vec<MutantInfo>,
     configure: Option<ConfigureFn<P>>,
     params_schema: fn() -> Schema,
@@ -319,6 +322,7 @@ impl<P: Protocol> Registration<P> {
             epoch: None,
             message_kinds: &[],
             meter: None,
+            state_items: None,
             mutants: Vec::new(),
             configure: None,
             params_schema: || schemars::schema_for!(NoFields),
@@ -503,6 +507,12 @@ impl<P: Protocol> Registration<P> {
     /// How a run's meter is built (`crate::meter`).
     pub fn meter(mut self, meter: MeterFn<P>) -> Registration<P> {
         self.meter = Some(meter);
+        self
+    }
+
+    /// How many items of a node's state grow with the run (`budget.max_state_items`).
+    pub fn state_items(mut self, count: fn(&P) -> u64) -> Registration<P> {
+        self.state_items = Some(count);
         self
     }
 

@@ -159,6 +159,30 @@ pub struct RunOutput {
     pub faults: Vec<AppliedFault>,
     /// The run's decision tape, when it was recorded (`Prepared::run_with`).
     pub tape: Option<crate::tape::TapeSpec>,
+    /// How much the run held at its end (not written to `result.json`).
+    pub live: LiveState,
+}
+
+/// What a run holds in memory, counted at its end: how `bench long-runs` shows memory
+/// bounded by the live state (flat across run lengths with log compaction) rather than
+/// by the run's length.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct LiveState {
+    /// The items the live nodes hold, summed, as the protocol counts them
+    /// (`Registration::state_items`; Raft: log entries after the snapshot).
+    pub state_items: u64,
+    /// The most `state_items` held at once during the run (`budget.max_state_items`
+    /// bounds it).
+    pub state_items_peak: u64,
+    /// The checker's ghost state (`Checker::ghost_items`; Raft: the entries written and
+    /// committed that it remembers).
+    pub ghost_items: u64,
+    /// Events in the queue.
+    pub queue_events: u64,
+    /// Bytes of `trace.ndjson` held (traced runs).
+    pub trace_bytes: u64,
+    /// Client operations in the history.
+    pub history_ops: u64,
 }
 
 /// A fault as it fired: when, what (targets resolved to node ids), and for how long.

@@ -690,6 +690,12 @@ pub struct BudgetSpec {
     /// left out; the run itself (verdict, trace hash) is unchanged.
     #[serde(default = "default_max_trace_mb")]
     pub max_trace_mb: u64,
+    /// Items the live nodes may hold together, as the protocol counts them (Raft: log
+    /// entries after each node's snapshot; default 4,000,000): a bound on memory that
+    /// ends a run whose state outgrows it with a `budget` failure. Log compaction
+    /// (`[params] snapshot_every`) keeps Raft's far below it.
+    #[serde(default = "default_max_state_items")]
+    pub max_state_items: u64,
 }
 
 impl Default for BudgetSpec {
@@ -698,6 +704,7 @@ impl Default for BudgetSpec {
             max_events: default_max_events(),
             max_sim_ms: default_max_sim_ms(),
             max_trace_mb: default_max_trace_mb(),
+            max_state_items: default_max_state_items(),
         }
     }
 }
@@ -712,6 +719,10 @@ fn default_max_sim_ms() -> u64 {
 
 fn default_max_trace_mb() -> u64 {
     256
+}
+
+fn default_max_state_items() -> u64 {
+    4_000_000
 }
 
 /// The JSON Schema of scenario files (draft 2020-12), with the scenario types' doc
@@ -1407,6 +1418,13 @@ impl Scenario {
                     "raise the budget: `[budget] max_sim_ms = {}` (and max_events to match)",
                     file.duration_ms.saturating_mul(2)
                 ),
+            ));
+        }
+        if file.budget.max_state_items == 0 {
+            return Err(self.error(
+                "budget.max_state_items",
+                "a budget of 0 state items",
+                "write e.g. `max_state_items = 4000000`",
             ));
         }
         if file.budget.max_trace_mb == 0 || file.budget.max_trace_mb > 1 << 20 {

@@ -83,6 +83,44 @@ fn a_run_longer_than_its_time_budget_is_refused_before_it_starts() {
     );
 }
 
+/// Raft with two busy clients for 5 s: about 600 entries in each of 3 logs.
+const RAFT_BUSY: &str = "protocol = \"raft\"\nnodes = 3\nduration_ms = 5000\n\
+                         [workload]\nclients = 2\ninterval_ms = [10, 20]\ntimeout_ms = 400\n";
+
+/// Memory is bounded too (issue 13): a run whose nodes hold more log entries than
+/// `budget.max_state_items` ends as a `budget` failure that names the field, and the same
+/// run with log compaction, whose logs stay short, passes under the same bound.
+#[test]
+fn a_state_past_its_item_budget_is_a_budget_failure_and_compaction_keeps_under_it() {
+    let bounded = |params: &str| {
+        let source = format!("{RAFT_BUSY}{params}[budget]\nmax_state_items = 300\n");
+        let output = run(&inline(&source), 1);
+        (output.result.clone(), output.live)
+    };
+    let (result, live) = bounded("");
+    assert_eq!(result.verdict, Verdict::Budget, "{result:?}");
+    let detail = result.detail.unwrap();
+    assert!(detail.contains("budget.max_state_items (300)"), "{detail}");
+    // The run ends on the step that passes the bound (one AppendEntries adds at most 64).
+    assert!((301..=364).contains(&live.state_items_peak), "{live:?}");
+    let (result, live) = bounded("[params]\nsnapshot_every = 20\n");
+    assert_eq!(result.verdict, Verdict::Pass, "{result:?}");
+    assert!(live.state_items_peak <= 300, "{live:?}");
+    assert!(live.history_ops > 300, "the clients kept writing: {live:?}");
+    // Under the default bound the first run passes, holding far more.
+    let output = run(&inline(RAFT_BUSY), 1);
+    assert_eq!(output.result.verdict, Verdict::Pass, "{:?}", output.result);
+    assert!(output.live.state_items_peak > 600, "{:?}", output.live);
+}
+
+#[test]
+fn a_zero_state_item_budget_is_refused_naming_the_field() {
+    let source = format!("{RAFT_BUSY}[budget]\nmax_state_items = 0\n");
+    let error = Scenario::parse(std::path::Path::new("zero.toml"), source).expect_err("refused");
+    let message = error.to_string();
+    assert!(message.contains("budget.max_state_items"), "{message}");
+}
+
 /// A traced run's trace stays within `budget.max_trace_mb` and says what it left out;
 /// the run itself is the same run (issue 14: a failing seed's traced re-run must not
 /// exhaust memory).

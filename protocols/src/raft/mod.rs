@@ -1867,6 +1867,8 @@ pub fn registration_of<M: StateMachine>(
         })
         .rpc_replies(&["request_vote_response", "append_entries_response"])
         .epoch(|node| node.current_term())
+        // The log after the snapshot: what grows with a run (`budget.max_state_items`).
+        .state_items(|node| node.log().len() as u64)
         .message_kinds(&[
             "request_vote",
             "request_vote_response",

@@ -216,6 +216,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         }
         self.events.hash(&mut self.hasher);
         let byzantine = self.byzantine_ids().iter().map(|node| node.0).collect();
+        let live = self.live_state();
         RunOutput {
             result: RunResult {
                 scenario: prepared.scenario.path.display().to_string(),
@@ -253,6 +254,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             roles: self.roles,
             faults: self.applied_faults,
             tape: self.decisions.into_tape(),
+            live,
         }
     }
 }

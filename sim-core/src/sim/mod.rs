@@ -22,6 +22,7 @@ mod end;
 mod endpoints;
 mod faults;
 mod history;
+mod live;
 mod queue;
 mod run_checks;
 mod selectors;
@@ -421,6 +422,8 @@ struct Sim<'a, P: Protocol> {
     twins: Vec<Option<twins::Twin<P>>>,
     /// The twin whose copy 1 is in its slots now (`twins::Sim::as_copy_1`).
     copy_1_acting: Option<NodeId>,
+    /// What each node's state holds (`Registration::state_items`), for the budget.
+    state_items: live::StateItems,
 }
 
 impl<'a, P: Protocol> Sim<'a, P> {
@@ -500,6 +503,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             last_hit: None,
             nemesis_actions: 0,
             history: Vec::new(),
+            state_items: live::StateItems::new(n),
             latencies_us: Vec::new(),
             roles: Vec::new(),
             applied_faults: Vec::new(),
@@ -926,6 +930,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         if stepped.crashed_mid_step {
             self.crash_copy(node, "crash_mid_step");
         }
+        self.count_state_items(node);
     }
 
     fn send_message(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
@@ -1067,6 +1072,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             return;
         }
         self.timers[node.index()].clear();
+        self.count_state_items(node);
         self.crash_after_persist[node.index()] = false;
         self.crash_mid_step[node.index()] = None;
         if self.copy_1_acting.is_none() {

@@ -48,6 +48,11 @@ impl TraceBuffer {
         self.lines.push(line);
     }
 
+    /// Bytes of the lines kept so far.
+    pub(super) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
     /// The trace's lines, ending with `trace_truncated` when it was cut.
     pub(super) fn finish(mut self) -> Vec<String> {
         if self.omitted > 0 {
