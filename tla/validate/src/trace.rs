@@ -19,6 +19,7 @@ use serde_json::Value;
 use sim_core::result::RunResult;
 use sim_core::scenario::Scenario;
 use sim_core::trace::{TraceDetail, TraceEffect, TraceEvent as Line};
+use sim_core::trace_delta::StateDecoder;
 
 use crate::window::{self, Options};
 use crate::Error;
@@ -484,6 +485,8 @@ struct Walk<'a> {
     values: Values,
     /// Every node's logged state after the events walked so far.
     nodes: Vec<NodeState>,
+    /// Expands each step's log delta into the node's whole log.
+    states: StateDecoder,
 }
 
 impl<'a> Walk<'a> {
@@ -493,6 +496,7 @@ impl<'a> Walk<'a> {
             cluster_size,
             values: Values::default(),
             nodes: vec![NodeState::initial(cluster_size); cluster_size as usize],
+            states: StateDecoder::default(),
         }
     }
 
@@ -514,7 +518,16 @@ impl<'a> Walk<'a> {
 
     /// Line `line` (`raw`) as a validated event, `None` when it is not one.
     fn step(&mut self, line: usize, raw: &str) -> Parsed<Option<Step>> {
-        let event = Line::parse(raw).map_err(|error| format!("not a trace event: {error}"))?;
+        let mut event = Line::parse(raw).map_err(|error| format!("not a trace event: {error}"))?;
+        if let (
+            TraceDetail::Step {
+                state: Some(state), ..
+            },
+            Some(node),
+        ) = (&mut event.detail, event.node)
+        {
+            self.states.expand(node, state)?;
+        }
         let name = event.event.as_str();
         if name == "trace_truncated" {
             return Err(
@@ -768,6 +781,20 @@ pub fn validate_trace(
             "{}: protocol `{}`: trace validation has a spec for raft only (tla/Raft.tla)",
             run_dir.join("scenario.toml").display(),
             scenario.file.protocol
+        )));
+    }
+    if scenario
+        .file
+        .params
+        .get("noop_on_election")
+        .and_then(|v| v.as_bool())
+        == Some(true)
+    {
+        return Err(Error::BadInput(format!(
+            "{}: `[params] noop_on_election = true`: not yet supported: Raft.tla's \
+             BecomeLeader appends no no-op entry, so a leader's no-op cannot be validated; \
+             fix: validate a run of the scenario without `noop_on_election`",
+            run_dir.join("scenario.toml").display(),
         )));
     }
     let trace_path = run_dir.join("trace.ndjson");
