@@ -284,6 +284,7 @@ mod tests {
             reply: None,
             output: None,
             draw: 0,
+            fire_and_forget: false,
         }
     }
 

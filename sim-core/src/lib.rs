@@ -33,6 +33,7 @@ pub mod stats;
 pub mod sweep;
 pub mod tape;
 pub mod trace;
+pub mod trace_delta;
 #[cfg(feature = "check")]
 pub mod walks;
 

@@ -198,6 +198,10 @@ pub struct Registration<P: Protocol> {
     /// The node's state as trace validation reads it (written into every traced step's
     /// `state` field). Only traced runs call it; it never feeds the trace hash.
     pub trace_state: Option<fn(&P) -> serde_json::Value>,
+    /// The fields of `trace_state` that are sequences growing through a run (Raft's
+    /// `log`): a trace writes them as deltas against the node's previous line
+    /// (`crate::trace_delta`), so its bytes stay linear in its events.
+    pub trace_sequences: &'static [&'static str],
     /// The index an observation says its node committed through, for `[[checks]]` about
     /// commits (`no_commit_in_minority`). `None`: the protocol observes no commits.
     pub commits: Option<CommitFn<P>>,
@@ -313,6 +317,7 @@ impl<P: Protocol> Registration<P> {
             parse_op: None,
             history: None,
             trace_state: None,
+            trace_sequences: &[],
             commits: None,
             applied: None,
             rpc_replies: &[],
@@ -437,6 +442,13 @@ impl<P: Protocol> Registration<P> {
 
     pub fn trace_state(mut self, state: fn(&P) -> serde_json::Value) -> Registration<P> {
         self.trace_state = Some(state);
+        self
+    }
+
+    /// Write these fields of `trace_state` (each an array that grows by appends and
+    /// loses only suffixes) as deltas in traces.
+    pub fn trace_sequences(mut self, fields: &'static [&'static str]) -> Registration<P> {
+        self.trace_sequences = fields;
         self
     }
 

@@ -140,6 +140,10 @@ pub struct HistoryOp {
     /// The random input the operation was built from (`Protocol::client_op`).
     #[serde(default)]
     pub draw: u64,
+    /// A fire-and-forget submission (`wait = false`): it never completes, and the client
+    /// did not wait for it before its next operation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fire_and_forget: bool,
 }
 
 /// Everything a run hands back.

@@ -545,6 +545,14 @@ pub struct WorkloadSpec {
     /// Wait before retrying after a redirect without a leader hint.
     #[serde(default = "default_backoff")]
     pub backoff_ms: u64,
+    /// `false`: fire-and-forget submissions (the labs' `Start()` without waiting): a
+    /// client sends each operation, follows a leader redirect, and goes on to its next
+    /// operation at once, never waiting for, timing out on or retrying it. Such an
+    /// operation never completes in the history (status `info`: it may or may not have
+    /// taken effect), so `client_progress`, `client_ops_complete` and `op_latency` never
+    /// count it; `command_everywhere` does. `[[workload.ops]]` may set it per operation.
+    #[serde(default = "default_true")]
+    pub wait: bool,
     /// An explicit list of operations instead of random ones (what `shrink` writes): each
     /// is invoked at `at_us` (or `at_ms`) by `client` (or, if that client is busy, as soon
     /// as its outstanding operation completes), with `draw` as the operation's random
@@ -572,6 +580,10 @@ pub struct ClientOpSpec {
     /// `"append k1"`, `"cas k1 v0 v2"`; raft: the value, `"42"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub op: Option<String>,
+    /// `false`: a fire-and-forget submission (see `[workload] wait`, whose value it
+    /// overrides for this operation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<bool>,
 }
 
 impl ClientOpSpec {
@@ -1320,6 +1332,30 @@ impl Scenario {
                         format!("use a client below {}", workload.clients),
                     ));
                 }
+            }
+            let waits = workload.wait
+                || workload
+                    .ops
+                    .iter()
+                    .flatten()
+                    .any(|op| op.wait == Some(true));
+            let waiting_conditions = file
+                .liveness
+                .iter()
+                .flat_map(|l| &l.require)
+                .find(|name| CLIENT_CONDITIONS.contains(&name.as_str()));
+            if let Some(name) = waiting_conditions.filter(|_| !waits) {
+                return Err(self.error(
+                    "workload.wait",
+                    format!(
+                        "every operation is fire-and-forget (`wait = false`), so none ever \
+                         completes and `{name}` cannot hold"
+                    ),
+                    format!(
+                        "drop `{name}` from `liveness.require` (use a `command_everywhere` \
+                         check), or let some operations wait (`wait = true`)"
+                    ),
+                ));
             }
             if workload.timeout_ms == 0 {
                 return Err(self.error(

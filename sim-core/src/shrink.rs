@@ -774,6 +774,7 @@ fn explicit_run(shrinker: &mut Shrinker, failure: &Failure) -> Best {
                 client: op.client,
                 draw: Some(op.draw),
                 op: None,
+                wait: None,
             })
             .collect();
         shrinker.try_edit(&mut best, |file| {

@@ -379,3 +379,76 @@ fn bad_selectors_placements_and_nemesis_fields_are_refused_with_a_fix() {
         assert!(error.contains("fix:"), "case {index}: {error}");
     }
 }
+
+/// The highest commit index each node observed in a traced run.
+fn commits_by_node(output: &RunOutput, nodes: usize) -> Vec<u64> {
+    let mut commits = vec![0; nodes];
+    for event in trace_events(output) {
+        let Some(node) = event["node"].as_u64() else {
+            continue;
+        };
+        for observation in event["observations"].as_array().into_iter().flatten() {
+            if let Some(index) = observation["commit"]["Commit"]["index"].as_u64() {
+                commits[node as usize] = commits[node as usize].max(index);
+            }
+        }
+    }
+    commits
+}
+
+/// Fifty fire-and-forget submissions at one instant all commit on every node, though the
+/// client never waits: each stays pending (`info`) in the history, marked as such, and
+/// none counts as a completed operation.
+#[test]
+fn fire_and_forget_submissions_load_the_leader_at_once() {
+    let path = scenario_path("scenarios/raft/lab/fire_and_forget.toml");
+    let scenario = Scenario::load(&path).unwrap();
+    let output = run(&scenario, 1);
+    assert!(!output.result.verdict.is_failure(), "{:?}", output.result);
+    assert_eq!(output.history.len(), 50);
+    assert!(output
+        .history
+        .iter()
+        .all(|op| op.fire_and_forget && op.status == "info" && op.invoke_us == 1_000_000));
+    assert_eq!(output.result.metrics.client_ops_ok, 0);
+    assert_eq!(commits_by_node(&output, 3), vec![50, 50, 50]);
+}
+
+/// The no-op a new leader appends is no client command: the history holds the one
+/// command written, and every survivor commits past it.
+#[test]
+fn the_noop_on_election_is_not_a_client_command() {
+    let path = scenario_path("scenarios/raft/lab/noop_on_election.toml");
+    let scenario = Scenario::load(&path).unwrap();
+    let output = run(&scenario, 1);
+    assert!(!output.result.verdict.is_failure(), "{:?}", output.result);
+    assert_eq!(output.history.len(), 1);
+    let commits = commits_by_node(&output, 3);
+    assert!(
+        commits.iter().filter(|&&c| c >= 3).count() >= 2,
+        "{commits:?}"
+    );
+}
+
+#[test]
+fn fire_and_forget_everywhere_refuses_conditions_on_completions() {
+    let dir = temp_dir("fire-and-forget-bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.toml");
+    std::fs::write(
+        &file,
+        "protocol = \"raft\"\nnodes = 3\nduration_ms = 2000\n\n[workload]\nclients = 1\n\
+         wait = false\n\n[liveness]\nwithin_ms = 1000\nrequire = [\"client_progress\"]\n",
+    )
+    .unwrap();
+    let output = quorumlab(&["run", file.to_str().unwrap(), "--seed", "1"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains("bad.toml:7")
+            && text.contains("field `workload.wait`")
+            && text.contains("`client_progress` cannot hold")
+            && text.contains("command_everywhere"),
+        "{text}"
+    );
+}

@@ -111,6 +111,10 @@ impl MachineCommand for KvOp {
             KvOp::Cas { .. } => 13,
         }
     }
+
+    fn noop() -> KvOp {
+        KvOp::Get { key: 0 }
+    }
 }
 
 /// What applying an operation returns.

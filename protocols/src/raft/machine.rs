@@ -25,11 +25,18 @@ pub trait MachineCommand:
 {
     /// Bytes on the wire (the bandwidth model).
     fn size_bytes(&self) -> u32;
+
+    /// What a leader's no-op entry carries (`noop_on_election`); never applied.
+    fn noop() -> Self;
 }
 
 impl MachineCommand for u64 {
     fn size_bytes(&self) -> u32 {
         8
+    }
+
+    fn noop() -> u64 {
+        0
     }
 }
 

@@ -101,6 +101,9 @@ pub struct RaftConfig<MachineConfig = ()> {
     /// Compact the log once this many applied entries follow the last snapshot (§7);
     /// 0 never compacts.
     pub snapshot_every: u64,
+    /// A new leader appends a no-op entry of its term (§8, thesis §6.4), so that the
+    /// entries of earlier terms commit (and are applied everywhere) without a new write.
+    pub noop_on_election: bool,
     /// `None` is the correct protocol.
     pub mutant: Option<Mutant>,
     /// The replicated state machine's own parameters.
@@ -118,6 +121,7 @@ impl<MachineConfig: Default> Default for RaftConfig<MachineConfig> {
             max_entries_per_append: 64,
             empty_heartbeats: false,
             snapshot_every: 0,
+            noop_on_election: false,
             mutant: None,
             machine: MachineConfig::default(),
         }
@@ -181,20 +185,33 @@ impl<MachineConfig: Default> RaftConfig<MachineConfig> {
             max_entries_per_append,
             empty_heartbeats: false,
             snapshot_every: 0,
+            noop_on_election: false,
             mutant,
             machine: MachineConfig::default(),
         })
     }
 }
 
+/// The client id of a leader's no-op entry (`noop_on_election`): no client has it, the
+/// machine never applies it, and no client command is read at its index.
+pub const NOOP_CLIENT: ClientId = ClientId::MAX;
+
 /// One log entry: the term of the leader that created it and the client command, with
-/// the client and request id that proposed it (the state machine's dedupe key).
+/// the client and request id that proposed it (the state machine's dedupe key); or a
+/// leader's no-op (client `NOOP_CLIENT`, request 0).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Entry<Command = u64> {
     pub term: Term,
     pub client: ClientId,
     pub request: u64,
     pub value: Command,
+}
+
+impl<Command> Entry<Command> {
+    /// A leader's no-op entry, which carries no client command.
+    pub fn is_noop(&self) -> bool {
+        self.client == NOOP_CLIENT
+    }
 }
 
 /// How a follower answered an AppendEntries.
@@ -786,6 +803,9 @@ impl<M: StateMachine> RaftNode<M> {
             let applied_index = self.last_applied;
             let entry = &self.log[(applied_index - snapshot_index) as usize - 1];
             self.applied_digest = snapshot::chain(self.applied_digest, entry);
+            if entry.is_noop() {
+                continue; // nothing to apply, and no client waits for it
+            }
             let output = self.machine.apply(
                 &out.config.machine,
                 entry.client,
@@ -892,11 +912,22 @@ impl<M: StateMachine> RaftNode<M> {
         let next = self.last_log_index() + 1;
         self.next_index = vec![next; self.cluster_size as usize];
         self.match_index = vec![0; self.cluster_size as usize];
-        self.match_index[self.id.index()] = self.last_log_index();
         assert!(self.pending.is_empty());
         out.fx.observe(RaftObs::BecameLeader {
             term: self.current_term,
         });
+        if out.config.noop_on_election {
+            // §8: a leader commits entries of earlier terms only through one of its own
+            // term; the no-op is that entry when no client writes.
+            let noop = Entry {
+                term: self.current_term,
+                client: NOOP_CLIENT,
+                request: 0,
+                value: M::Command::noop(),
+            };
+            self.write_log(out, None, &[noop]);
+        }
+        self.match_index[self.id.index()] = self.last_log_index();
         out.fx.cancel_timer(RaftTimer::Election);
         self.broadcast_append_entries(out);
         self.arm_heartbeat_timer(out);
@@ -1759,6 +1790,11 @@ pub struct RaftParams {
     /// never compacts.
     #[serde(default)]
     pub snapshot_every: u64,
+    /// A new leader appends a no-op entry of its term (§8, thesis §6.4), so that after
+    /// a leader change every committed command is applied everywhere without a later
+    /// write. Off by default (runs without it keep their pinned hashes).
+    #[serde(default)]
+    pub noop_on_election: bool,
 }
 
 impl Default for RaftParams {
@@ -1769,6 +1805,7 @@ impl Default for RaftParams {
             max_entries_per_append: Self::default_max_entries_per_append(),
             empty_heartbeats: false,
             snapshot_every: 0,
+            noop_on_election: false,
         }
     }
 }
@@ -1807,6 +1844,7 @@ impl RaftParams {
         Ok(RaftConfig {
             empty_heartbeats: self.empty_heartbeats,
             snapshot_every: self.snapshot_every,
+            noop_on_election: self.noop_on_election,
             machine,
             ..config
         })
@@ -1857,13 +1895,18 @@ pub fn registration_of<M: StateMachine>(
             M::parse_op(&config.machine, client, seq, text)
         })
         .trace_state(trace_state::<M>)
+        .trace_sequences(&["log"])
         .commits(|observation| match observation {
             RaftObs::Commit { index, .. } => Some(*index),
             _ => None,
         })
         .applied(AppliedHooks {
             applied_through: |node| node.last_applied(),
-            command_at: |node, index| node.entry(index).map(|e| (e.client, e.request)),
+            command_at: |node, index| {
+                node.entry(index)
+                    .filter(|e| !e.is_noop())
+                    .map(|e| (e.client, e.request))
+            },
         })
         .rpc_replies(&["request_vote_response", "append_entries_response"])
         .epoch(|node| node.current_term())

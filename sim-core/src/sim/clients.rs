@@ -15,13 +15,16 @@ pub(super) struct Client<P: Protocol> {
     pub(super) queued: std::collections::VecDeque<Explicit>,
     pub(super) leader_guess: Option<NodeId>,
     pub(super) outstanding: Option<Outstanding<P>>,
+    /// Fire-and-forget submissions still following redirects: request → (op, sends).
+    pub(super) unwaited: std::collections::BTreeMap<u64, (P::Op, u32)>,
 }
 
 /// An operation of `[[workload.ops]]`: a random draw, or the entry (by position) whose
 /// `op` writes it out.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Explicit {
-    Draw(u64),
+    /// Entry `.0`, with its draw.
+    Draw(usize, u64),
     Written(usize),
 }
 
@@ -91,8 +94,12 @@ impl<'a, P: Protocol> Sim<'a, P> {
     pub(super) fn client_invoke_explicit(&mut self, client: ClientId, explicit: Explicit) {
         self.decisions.skip_op_draw();
         match explicit {
-            Explicit::Draw(draw) => self.client_invoke(client, draw),
+            Explicit::Draw(index, draw) => {
+                let wait = self.op_waits(index);
+                self.client_invoke(client, draw, wait)
+            }
             Explicit::Written(index) => {
+                let wait = self.op_waits(index);
                 let ops = self.workload().ops.as_deref().unwrap_or_default();
                 let text = ops[index].op.as_deref().expect("a written operation");
                 let parse = self.prepared.registration.parse_op;
@@ -104,13 +111,22 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     text,
                 )
                 .expect("checked by Prepared::new");
-                self.client_invoke_op(client, op, 0);
+                self.client_invoke_op(client, op, 0, wait);
             }
         }
     }
 
-    /// The client invokes its next operation, built from `draw`.
-    pub(super) fn client_invoke(&mut self, client: ClientId, draw: u64) {
+    /// Does `[[workload.ops]]` entry `index` wait for its reply (`wait`, else the
+    /// workload's)?
+    fn op_waits(&self, index: usize) -> bool {
+        let workload = self.workload();
+        let ops = workload.ops.as_deref().unwrap_or_default();
+        ops[index].wait.unwrap_or(workload.wait)
+    }
+
+    /// The client invokes its next operation, built from `draw`; `wait`: whether it waits
+    /// for the reply (else a fire-and-forget submission).
+    pub(super) fn client_invoke(&mut self, client: ClientId, draw: u64, wait: bool) {
         let workload = self.prepared.registration.workload;
         let request = self.clients[client as usize].next_seq + 1;
         let op = workload.expect("checked by Prepared::new")(
@@ -119,11 +135,11 @@ impl<'a, P: Protocol> Sim<'a, P> {
             request,
             draw,
         );
-        self.client_invoke_op(client, op, draw);
+        self.client_invoke_op(client, op, draw, wait);
     }
 
     /// The client invokes `op` as its next request; `draw` is recorded with it.
-    fn client_invoke_op(&mut self, client: ClientId, op: P::Op, draw: u64) {
+    fn client_invoke_op(&mut self, client: ClientId, op: P::Op, draw: u64, wait: bool) {
         let state = &mut self.clients[client as usize];
         assert!(
             state.outstanding.is_none(),
@@ -132,7 +148,15 @@ impl<'a, P: Protocol> Sim<'a, P> {
         state.next_seq += 1;
         let request = state.next_seq;
         self.metrics.client_ops_invoked += 1;
-        let history_index = self.record_invoke(client, request, &op, draw);
+        let history_index = self.record_invoke(client, request, &op, draw, !wait);
+        if !wait {
+            self.clients[client as usize]
+                .unwaited
+                .insert(request, (op.clone(), 1));
+            self.client_dispatch(client, request, op);
+            self.client_next(client);
+            return;
+        }
         self.clients[client as usize].outstanding = Some(Outstanding {
             request,
             op,
@@ -146,6 +170,29 @@ impl<'a, P: Protocol> Sim<'a, P> {
     /// (Re)send the client's outstanding request to its leader guess, or a random node.
     pub(super) fn client_send(&mut self, client: ClientId) {
         let timeout_us = self.workload().timeout_ms * 1000;
+        let outstanding = self.clients[client as usize]
+            .outstanding
+            .as_mut()
+            .expect("a request to send");
+        outstanding.attempt += 1;
+        let (request, attempt, op) = (
+            outstanding.request,
+            outstanding.attempt,
+            outstanding.op.clone(),
+        );
+        self.client_dispatch(client, request, op);
+        self.schedule(
+            self.now + timeout_us,
+            Event::ClientTimeout {
+                client,
+                request,
+                attempt,
+            },
+        );
+    }
+
+    /// Send `request` to the client's leader guess, or a random node.
+    fn client_dispatch(&mut self, client: ClientId, request: u64, op: P::Op) {
         let target = match self.clients[client as usize].leader_guess {
             Some(node) => node,
             None => {
@@ -165,16 +212,6 @@ impl<'a, P: Protocol> Sim<'a, P> {
         } else {
             self.client_latency(client)
         };
-        let outstanding = self.clients[client as usize]
-            .outstanding
-            .as_mut()
-            .expect("a request to send");
-        outstanding.attempt += 1;
-        let (request, attempt, op) = (
-            outstanding.request,
-            outstanding.attempt,
-            outstanding.op.clone(),
-        );
         if on_network {
             self.send_client_request(client, target, request, op);
         } else {
@@ -189,14 +226,24 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 },
             );
         }
-        self.schedule(
-            self.now + timeout_us,
-            Event::ClientTimeout {
-                client,
-                request,
-                attempt,
-            },
-        );
+    }
+
+    /// A reply to a fire-and-forget submission: a redirect with a leader hint sends it
+    /// there (at most once per node, so stale hints cannot bounce it forever); any other
+    /// reply ends it, unrecorded (its history entry stays `info`).
+    fn on_unwaited_reply(&mut self, client: ClientId, request: u64, reply: &P::Reply) {
+        let nodes = self.cluster_size;
+        let state = &mut self.clients[client as usize];
+        let Some((op, sends)) = state.unwaited.remove(&request) else {
+            return;
+        };
+        if let ReplyOutcome::Redirect(Some(hint)) = reply.outcome() {
+            state.leader_guess = Some(hint);
+            if sends < nodes {
+                state.unwaited.insert(request, (op.clone(), sends + 1));
+                self.client_dispatch(client, request, op);
+            }
+        }
     }
 
     /// Does an `Ok` reply from `node` complete the outstanding request? Yes, unless the
@@ -235,6 +282,13 @@ impl<'a, P: Protocol> Sim<'a, P> {
             .workload
             .as_ref()
             .map_or(0, |w| w.backoff_ms * 1000);
+        if self.clients[client as usize]
+            .unwaited
+            .contains_key(&request)
+        {
+            self.on_unwaited_reply(client, request, &reply);
+            return;
+        }
         let state = &mut self.clients[client as usize];
         let Some(outstanding) = &state.outstanding else {
             return;
@@ -285,6 +339,12 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 }
             }
         }
+        self.client_next(client);
+    }
+
+    /// The client is free for its next operation: a random workload's after a drawn think
+    /// time, or the next explicit one queued for it.
+    fn client_next(&mut self, client: ClientId) {
         let [min, max] = self.workload().interval_ms;
         let think = self
             .decisions

@@ -57,6 +57,52 @@ impl CommandTracker {
     }
 }
 
+impl CommandTracker {
+    /// `node` applied `command` at `index`: the first node to apply a command fixes its
+    /// index, and the command joins the pending commands of `checks`; a later node that
+    /// applies it at another index breaks the check (the message says where). A node's
+    /// second application (after a restart, or a retried request's second entry) is
+    /// not judged again.
+    fn record(
+        &mut self,
+        node: NodeId,
+        index: u64,
+        command: Command,
+        all: u64,
+        checks: &[usize],
+    ) -> Option<String> {
+        let bit = 1u64 << node.0;
+        let invoked = self.invoked.get(&command).copied().unwrap_or(0);
+        let applied = self.applied.entry(command).or_insert_with(|| {
+            for &check in checks {
+                self.pending[check].insert((invoked, command.0, command.1));
+            }
+            Applied {
+                index,
+                first: node,
+                by: 0,
+            }
+        });
+        if applied.by & bit != 0 {
+            return None;
+        }
+        applied.by |= bit;
+        let broken = (applied.index != index).then(|| {
+            format!(
+                "{node} applied client {}'s request {} at index {index}, but {} applied it at \
+                 index {}",
+                command.0, command.1, applied.first, applied.index
+            )
+        });
+        if applied.by == all {
+            for pending in &mut self.pending {
+                pending.remove(&(invoked, command.0, command.1));
+            }
+        }
+        broken
+    }
+}
+
 impl<P: Protocol> Sim<'_, P> {
     /// A client invoked `request` (its retries keep the first invocation's time).
     pub(super) fn note_invoke(&mut self, client: ClientId, request: u64) {
@@ -89,42 +135,19 @@ impl<P: Protocol> Sim<'_, P> {
         let from = *read + 1;
         *read = through;
         let all = all_nodes(self.cluster_size);
+        let checks: Vec<usize> = specs
+            .iter()
+            .enumerate()
+            .filter(|(_, spec)| matches!(spec.rule, CheckRule::CommandEverywhere { .. }))
+            .map(|(check, _)| check)
+            .collect();
         let mut broken = None;
         for index in from..=through {
             let Some(command) = (hooks.command_at)(state, index) else {
                 continue;
             };
-            let bit = 1u64 << node.0;
-            let applied = tracker.applied.entry(command).or_insert_with(|| {
-                let invoked = tracker.invoked.get(&command).copied().unwrap_or(0);
-                for (check, spec) in specs.iter().enumerate() {
-                    if matches!(spec.rule, CheckRule::CommandEverywhere { .. }) {
-                        tracker.pending[check].insert((invoked, command.0, command.1));
-                    }
-                }
-                Applied {
-                    index,
-                    first: node,
-                    by: 0,
-                }
-            });
-            if applied.by & bit != 0 {
-                continue; // again, after a restart or as a retried request's second entry
-            }
-            applied.by |= bit;
-            if applied.index != index && broken.is_none() {
-                broken = Some(format!(
-                    "{node} applied client {}'s request {} at index {index}, but {} applied \
-                     it at index {}",
-                    command.0, command.1, applied.first, applied.index
-                ));
-            }
-            if applied.by == all {
-                let invoked = tracker.invoked.get(&command).copied().unwrap_or(0);
-                for pending in &mut tracker.pending {
-                    pending.remove(&(invoked, command.0, command.1));
-                }
-            }
+            let detail = tracker.record(node, index, command, all, &checks);
+            broken = broken.or(detail);
         }
         if let Some(detail) = broken {
             let property = specs
@@ -186,4 +209,53 @@ impl<P: Protocol> Sim<'_, P> {
 /// The bit set of every node of a cluster of `n` (1..=64).
 fn all_nodes(n: u32) -> u64 {
     u64::MAX >> (64 - n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tracker() -> CommandTracker {
+        CommandTracker {
+            invoked: BTreeMap::from([((0, 7), 1000)]),
+            read_through: vec![0; 3],
+            applied: BTreeMap::new(),
+            pending: vec![BTreeSet::new()],
+        }
+    }
+
+    /// The "same index on every node" half, alone: each node's applied sequence is
+    /// consistent (no other command shares an index), as a duplicated entry of a retried
+    /// request would leave it, yet n2 applies client 0's request 7 at index 5 where n0
+    /// and n1 applied it at index 3. (`state_machine_safety` fires first on Raft's
+    /// mutants, so no mutant shows this half.)
+    #[test]
+    fn a_command_applied_at_another_index_is_reported_with_both_indexes() {
+        let all = all_nodes(3);
+        let mut tracker = tracker();
+        assert_eq!(tracker.record(NodeId(0), 3, (0, 7), all, &[0]), None);
+        assert!(tracker.pending[0].contains(&(1000, 0, 7)));
+        assert_eq!(tracker.record(NodeId(1), 3, (0, 7), all, &[0]), None);
+        // n1 applying the retried request's second entry is not judged again.
+        assert_eq!(tracker.record(NodeId(1), 5, (0, 7), all, &[0]), None);
+        let broken = tracker.record(NodeId(2), 5, (0, 7), all, &[0]);
+        assert_eq!(
+            broken.as_deref(),
+            Some("n2 applied client 0's request 7 at index 5, but n0 applied it at index 3")
+        );
+        assert!(
+            tracker.pending[0].is_empty(),
+            "applied by all: judged no longer"
+        );
+    }
+
+    #[test]
+    fn a_command_at_the_same_index_everywhere_passes() {
+        let all = all_nodes(3);
+        let mut tracker = tracker();
+        for node in 0..3 {
+            assert_eq!(tracker.record(NodeId(node), 4, (0, 7), all, &[0]), None);
+        }
+        assert!(tracker.pending[0].is_empty());
+    }
 }

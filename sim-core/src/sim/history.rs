@@ -29,6 +29,7 @@ impl<P: Protocol> Sim<'_, P> {
         request: u64,
         op: &P::Op,
         draw: u64,
+        fire_and_forget: bool,
     ) -> usize {
         let history = self.prepared.registration.history.as_ref();
         let (key, op_json) = match history.and_then(|hooks| (hooks.input)(op)) {
@@ -47,6 +48,7 @@ impl<P: Protocol> Sim<'_, P> {
             reply: None,
             output: None,
             draw,
+            fire_and_forget,
         });
         self.history.len() - 1
     }
@@ -93,8 +95,16 @@ pub fn lincheck_history(
                 .map_err(|error| format!("operation {index}: output {output}: {error}"))?,
             _ => OperationOutput::Unknown,
         };
+        // A client has one pending operation at a time, except for its fire-and-forget
+        // submissions, which stay pending forever: each is its own process (as Jepsen
+        // gives a client whose operation is indeterminate a fresh process).
+        let process = if op.fire_and_forget {
+            u64::from(op.client) | ((index as u64 + 1) << 32)
+        } else {
+            u64::from(op.client)
+        };
         operations.push(Operation {
-            client: u64::from(op.client),
+            client: process,
             invoke_us: op.invoke_us,
             complete_us: op.complete_us,
             key: op.key.clone(),
@@ -193,6 +203,7 @@ mod lincheck_tests {
             reply: None,
             output,
             draw: 0,
+            fire_and_forget: false,
         }
     }
 

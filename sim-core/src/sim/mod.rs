@@ -481,7 +481,12 @@ impl<'a, P: Protocol> Sim<'a, P> {
             fx: Effects::default(),
             observations: Vec::new(),
             hasher: TraceHasher::default(),
-            trace: trace.then(|| TraceBuffer::new(prepared.scenario.file.budget.max_trace_mb)),
+            trace: trace.then(|| {
+                TraceBuffer::new(
+                    prepared.scenario.file.budget.max_trace_mb,
+                    prepared.registration.trace_sequences,
+                )
+            }),
             trace_effects: Vec::new(),
             next_message_id: 0,
             delivering: None,
@@ -495,6 +500,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 .map(|_| Client {
                     next_seq: 0,
                     queued: std::collections::VecDeque::new(),
+                    unwaited: BTreeMap::new(),
                     leader_guess: None,
                     outstanding: None,
                 })
@@ -573,7 +579,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         let explicit_ops = file.workload.as_ref().and_then(|w| w.ops.as_ref());
         for (index, op) in explicit_ops.into_iter().flatten().enumerate() {
             let explicit = match op.draw {
-                Some(draw) => clients::Explicit::Draw(draw),
+                Some(draw) => clients::Explicit::Draw(index, draw),
                 None => clients::Explicit::Written(index),
             };
             sim.schedule(
@@ -764,7 +770,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     let draw = self
                         .decisions
                         .client_draw(client, ClientDraw::Op, 0, Rng::next_u64);
-                    self.client_invoke(client, draw);
+                    let wait = self.workload().wait;
+                    self.client_invoke(client, draw, wait);
                 }
             }
             Event::ClientInvoke { client, op } => {
@@ -913,7 +920,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     delivered,
                 },
             };
-            trace.push(&line);
+            trace.push(line);
         }
         if let Err(violation) = verdict {
             self.fail(Verdict::Violation, violation.property, violation.detail);
@@ -1044,7 +1051,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 twin,
                 detail: detail(),
             };
-            trace.push(&line);
+            trace.push(line);
         }
     }
 

@@ -4,9 +4,12 @@
 //! whole state (Raft's log, for trace validation), so an unbounded trace of a long or
 //! message-heavy run grows past any memory (issue 14: one re-run passed 24 GB). Past the
 //! bound, lines are counted and dropped, and the trace ends with a `trace_truncated`
-//! line; what the run does (verdict, trace hash) never depends on tracing.
+//! line; what the run does (verdict, trace hash) never depends on tracing. And why a
+//! step's state carries its log as a delta (`trace_delta`): so that the bound is rarely
+//! reached, and a trace's bytes are linear in its events.
 
 use crate::trace::{TraceDetail, TraceEvent};
+use crate::trace_delta::StateEncoder;
 
 pub(super) struct TraceBuffer {
     lines: Vec<String>,
@@ -16,10 +19,12 @@ pub(super) struct TraceBuffer {
     omitted: u64,
     /// The last event's counter and time, for the closing `trace_truncated` line.
     last: (u64, u64),
+    states: StateEncoder,
 }
 
 impl TraceBuffer {
-    pub(super) fn new(max_trace_mb: u64) -> TraceBuffer {
+    /// A buffer of at most `max_trace_mb`, writing the state fields `sequences` as deltas.
+    pub(super) fn new(max_trace_mb: u64, sequences: &'static [&'static str]) -> TraceBuffer {
         TraceBuffer {
             lines: Vec::new(),
             bytes: 0,
@@ -27,19 +32,39 @@ impl TraceBuffer {
             max_trace_mb,
             omitted: 0,
             last: (0, 0),
+            states: StateEncoder::new(sequences),
         }
     }
 
     /// Keep `event`'s line if it fits the budget (once one line is left out, every later
     /// one is too, so the kept trace is a prefix of the run).
-    pub(super) fn push(&mut self, event: &TraceEvent) {
+    pub(super) fn push(&mut self, mut event: TraceEvent) {
         self.last = (event.i, event.time_us);
         if self.omitted > 0 {
             self.omitted += 1;
             return;
         }
+        if let (
+            TraceDetail::Step {
+                state: Some(state), ..
+            },
+            Some(node),
+        ) = (&mut event.detail, event.node)
+        {
+            let restarted = matches!(event.event.as_str(), "init" | "restart");
+            self.states.encode(node, state, restarted);
+        }
         let line = event.to_line();
         let bytes = line.len() as u64 + 1;
+        if let (
+            TraceDetail::Step {
+                state: Some(state), ..
+            },
+            Some(node),
+        ) = (&event.detail, event.node)
+        {
+            self.states.wrote(node, state, bytes);
+        }
         if self.bytes + bytes > self.max_bytes {
             self.omitted = 1;
             return;
@@ -92,10 +117,10 @@ mod tests {
     #[test]
     fn a_trace_past_its_budget_is_a_prefix_that_says_how_much_is_missing() {
         let line_bytes = marker(0).to_line().len() as u64 + 1;
-        let mut buffer = TraceBuffer::new(1);
+        let mut buffer = TraceBuffer::new(1, &[]);
         let fitting = (1 << 20) / line_bytes;
         for i in 0..fitting + 500 {
-            buffer.push(&marker(i));
+            buffer.push(marker(i));
         }
         let lines = buffer.finish();
         let last: TraceEvent = serde_json::from_str(lines.last().unwrap()).unwrap();
@@ -112,8 +137,8 @@ mod tests {
         let kept: usize = lines[..lines.len() - 1].iter().map(|l| l.len() + 1).sum();
         assert!(kept as u64 <= 1 << 20);
 
-        let mut small = TraceBuffer::new(1);
-        small.push(&marker(0));
+        let mut small = TraceBuffer::new(1, &[]);
+        small.push(marker(0));
         assert_eq!(small.finish().len(), 1, "a trace within budget is whole");
     }
 }

@@ -15,6 +15,7 @@ use std::path::Path;
 
 use serde_json::Value;
 use sim_core::trace::{TraceDetail, TraceEffect};
+use sim_core::trace_delta::StateDecoder;
 
 use crate::tlc::{self, TlcOutcome};
 use crate::trace::{
@@ -243,13 +244,14 @@ fn paxos_steps(text: &str, cluster_size: u32) -> Parsed<Vec<PaxosStep>> {
         nodes: u64::from(cluster_size),
     };
     let mut nodes = vec![Mapping::initial_state(); cluster_size as usize];
+    let mut states = StateDecoder::default();
     let mut steps = Vec::new();
     for (offset, raw) in text.lines().enumerate() {
         let line = offset + 1;
         if raw.trim().is_empty() {
             continue;
         }
-        let step = paxos_step(&mapping, &mut nodes, line, raw)
+        let step = paxos_step(&mapping, &mut nodes, &mut states, line, raw)
             .map_err(|message| format!("trace.ndjson:{line}: {message}"))?;
         if let Some(step) = step {
             steps.push(step);
@@ -268,6 +270,7 @@ fn paxos_steps(text: &str, cluster_size: u32) -> Parsed<Vec<PaxosStep>> {
 fn paxos_step(
     mapping: &Mapping,
     nodes: &mut [String],
+    states: &mut StateDecoder,
     line: usize,
     raw: &str,
 ) -> Parsed<Option<PaxosStep>> {
@@ -276,7 +279,7 @@ fn paxos_step(
         event,
         node,
         action,
-    }) = node_event(raw, EVENTS, "Paxos", cluster_size, &[])?
+    }) = node_event(raw, EVENTS, "Paxos", cluster_size, &[], states)?
     else {
         return Ok(None);
     };

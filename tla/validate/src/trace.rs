@@ -19,6 +19,7 @@ use serde_json::Value;
 use sim_core::result::RunResult;
 use sim_core::scenario::Scenario;
 use sim_core::trace::{TraceDetail, TraceEffect, TraceEvent as Line};
+use sim_core::trace_delta::StateDecoder;
 
 use crate::window::{self, Options};
 use crate::Error;
@@ -471,8 +472,19 @@ pub(crate) fn node_event(
     spec: &str,
     cluster_size: u32,
     refused: &[(&str, &str)],
+    states: &mut StateDecoder,
 ) -> Parsed<Option<NodeEvent>> {
-    let event = Line::parse(raw).map_err(|error| format!("not a trace event: {error}"))?;
+    let mut event = Line::parse(raw).map_err(|error| format!("not a trace event: {error}"))?;
+    // Expanded before any line is skipped: every delta is against the node's last line.
+    if let (
+        TraceDetail::Step {
+            state: Some(state), ..
+        },
+        Some(node),
+    ) = (&mut event.detail, event.node)
+    {
+        states.expand(node, state)?;
+    }
     let name = event.event.as_str();
     if name == "trace_truncated" {
         return Err(TRUNCATED.to_string());
@@ -546,6 +558,8 @@ struct Walk<'a> {
     values: Values,
     /// Every node's logged state after the events walked so far.
     nodes: Vec<NodeState>,
+    /// Expands each step's log delta into the node's whole log.
+    states: StateDecoder,
 }
 
 impl<'a> Walk<'a> {
@@ -555,6 +569,7 @@ impl<'a> Walk<'a> {
             cluster_size,
             values: Values::default(),
             nodes: vec![NodeState::initial(cluster_size); cluster_size as usize],
+            states: StateDecoder::default(),
         }
     }
 
@@ -581,7 +596,14 @@ impl<'a> Walk<'a> {
             event,
             node,
             action,
-        }) = node_event(raw, ACTIONS, "Raft", self.cluster_size, &refused)?
+        }) = node_event(
+            raw,
+            ACTIONS,
+            "Raft",
+            self.cluster_size,
+            &refused,
+            &mut self.states,
+        )?
         else {
             return Ok(None);
         };
@@ -810,6 +832,20 @@ pub fn validate_trace(
              paxos (tla/Paxos.tla) only",
             run_dir.join("scenario.toml").display(),
             scenario.file.protocol
+        )));
+    }
+    if scenario
+        .file
+        .params
+        .get("noop_on_election")
+        .and_then(|v| v.as_bool())
+        == Some(true)
+    {
+        return Err(Error::BadInput(format!(
+            "{}: `[params] noop_on_election = true`: not yet supported: Raft.tla's \
+             BecomeLeader appends no no-op entry, so a leader's no-op cannot be validated; \
+             fix: validate a run of the scenario without `noop_on_election`",
+            run_dir.join("scenario.toml").display(),
         )));
     }
     let trace_path = run_dir.join("trace.ndjson");
