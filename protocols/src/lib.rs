@@ -6,6 +6,7 @@
 //! A protocol sees only its inputs and writes only its effects.
 
 pub mod kv;
+pub mod lease;
 pub mod multipaxos;
 pub mod paxos;
 pub mod pbft;
@@ -26,5 +27,6 @@ pub fn registry() -> Vec<ProtocolEntry> {
         ProtocolEntry::new(paxos::registration()),
         ProtocolEntry::new(twopc::registration()),
         ProtocolEntry::new(multipaxos::registration()),
+        ProtocolEntry::new(lease::registration()),
     ]
 }

@@ -221,6 +221,9 @@ pub struct Registration<P: Protocol> {
     /// a kind (a `reorder` fault's `kinds`) is checked when it loads. Empty: not declared,
     /// and such scenarios are refused.
     pub message_kinds: &'static [&'static str],
+    /// The protocol reads its node's local clock (`Ctx::local_clock_us`); without this,
+    /// no clock reaches it.
+    pub reads_clock: bool,
     mutants: Vec<MutantInfo>,
     configure: Option<ConfigureFn<P>>,
     params_schema: fn() -> Schema,
@@ -314,6 +317,7 @@ impl<P: Protocol> Registration<P> {
             client_reply_quorum: None,
             epoch: None,
             message_kinds: &[],
+            reads_clock: false,
             mutants: Vec::new(),
             configure: None,
             params_schema: || schemars::schema_for!(NoFields),
@@ -492,6 +496,14 @@ impl<P: Protocol> Registration<P> {
 
     pub fn message_kinds(mut self, kinds: &'static [&'static str]) -> Registration<P> {
         self.message_kinds = kinds;
+        self
+    }
+
+    /// The protocol reads its node's local clock: the simulator gives every step
+    /// `Ctx::local_clock_us` (real time with the node's skew and drift), the model
+    /// checker an abstract clock per node.
+    pub fn reads_clock(mut self) -> Registration<P> {
+        self.reads_clock = true;
         self
     }
 

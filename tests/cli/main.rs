@@ -10,6 +10,8 @@ mod determinism;
 mod examples;
 mod fuzz;
 mod kv;
+mod lease;
+mod pause;
 mod report;
 mod require;
 mod resume;

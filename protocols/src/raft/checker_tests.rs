@@ -28,11 +28,7 @@ fn node(
     log: Vec<Entry>,
     commit_index: LogIndex,
 ) -> Raft {
-    let ctx = Ctx {
-        id: n(id),
-        cluster_size: size,
-        config: &RaftConfig::default(),
-    };
+    let ctx = Ctx::new(n(id), size, &RaftConfig::default());
     let mut node = Raft::new(&ctx);
     node.current_term = term;
     node.log = log.into();
