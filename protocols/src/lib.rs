@@ -7,6 +7,7 @@
 
 pub mod fd;
 pub mod kv;
+pub mod lease;
 pub mod multipaxos;
 pub mod paxos;
 pub mod pbft;
@@ -30,5 +31,6 @@ pub fn registry() -> Vec<ProtocolEntry> {
         ProtocolEntry::new(multipaxos::registration()),
         ProtocolEntry::new(primarybackup::registration()),
         ProtocolEntry::new(fd::registration()),
+        ProtocolEntry::new(lease::registration()),
     ]
 }

@@ -18,6 +18,9 @@ pub const MID_STEP_CUT_MAX: u32 = 1000;
 /// three to five); a draw beyond a step's effects waits for a longer step.
 pub const MID_STEP_CUT_DRAW_MAX: u64 = 4;
 
+/// The largest clock offset (`clock_skew`) a scenario may set, either way: a day.
+pub const CLOCK_SKEW_MAX_MS: u64 = 86_400_000;
+
 /// Which node a fault hits.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
@@ -130,6 +133,16 @@ pub enum FaultAction {
         node: Target,
         after_effects: Option<u32>,
     },
+    /// Freeze the node: no steps; its messages and timers wait for the resume.
+    Pause {
+        node: Target,
+    },
+    /// Set the node's local clock this far from real time (see `ClockSkew` in the
+    /// scenario format).
+    ClockSkew {
+        node: Target,
+        offset_ms: i64,
+    },
 }
 
 impl FaultAction {
@@ -153,6 +166,8 @@ impl FaultAction {
             FaultAction::ClockDrift { .. } => "clock_drift",
             FaultAction::PartitionOf { .. } | FaultAction::PartitionClients { .. } => "partition",
             FaultAction::Reorder(_) => "reorder",
+            FaultAction::Pause { .. } => "pause",
+            FaultAction::ClockSkew { .. } => "clock_skew",
         }
     }
 
@@ -166,7 +181,9 @@ impl FaultAction {
             | FaultAction::Bridge { node }
             | FaultAction::SendOmission { node, .. }
             | FaultAction::ReceiveOmission { node, .. }
-            | FaultAction::ClockDrift { node, .. } => Some(node),
+            | FaultAction::ClockDrift { node, .. }
+            | FaultAction::Pause { node }
+            | FaultAction::ClockSkew { node, .. } => Some(node),
             _ => None,
         }
     }
@@ -249,6 +266,13 @@ impl FaultAction {
             FaultAction::ClockDrift { node, drift_ppm } => FaultActionSpec::ClockDrift {
                 node: selector(node),
                 drift_ppm: *drift_ppm,
+            },
+            FaultAction::Pause { node } => FaultActionSpec::Pause {
+                node: selector(node),
+            },
+            FaultAction::ClockSkew { node, offset_ms } => FaultActionSpec::ClockSkew {
+                node: selector(node),
+                offset_ms: *offset_ms,
             },
         };
         FaultSpec {
@@ -408,6 +432,20 @@ impl FaultAction {
                     drift_ppm: *drift_ppm,
                 }
             }
+            FaultActionSpec::Pause { node: n } => FaultAction::Pause { node: node(n)? },
+            FaultActionSpec::ClockSkew { node: n, offset_ms } => {
+                if offset_ms.unsigned_abs() > CLOCK_SKEW_MAX_MS {
+                    return Err((
+                        "offset_ms".to_string(),
+                        format!("{offset_ms} ms is more than a day either way"),
+                        format!("use -{CLOCK_SKEW_MAX_MS}..={CLOCK_SKEW_MAX_MS}"),
+                    ));
+                }
+                FaultAction::ClockSkew {
+                    node: node(n)?,
+                    offset_ms: *offset_ms,
+                }
+            }
             FaultActionSpec::Reorder {
                 per_million: p,
                 min_delay_us,
@@ -451,6 +489,8 @@ pub struct NemesisPlan {
     pub duplicate_per_million: u32,
     pub extra_latency_us: u64,
     pub drift_ppm_max: i64,
+    /// The largest offset the kind `clock_skew` sets, in ms either way.
+    pub skew_ms_max: u64,
     /// Nodes the kind `isolate` cuts off.
     pub isolate_nodes: u32,
     /// Actions per round, and the pause between rounds.
@@ -541,6 +581,7 @@ impl NemesisPlan {
             duplicate_per_million: spec.duplicate_per_million,
             extra_latency_us: spec.extra_latency_us,
             drift_ppm_max: spec.drift_ppm_max,
+            skew_ms_max: spec.skew_ms_max,
             isolate_nodes: spec.isolate_nodes,
             rounds: spec.round_actions.zip(spec.pause_ms),
             exceed_window_ms: spec.exceed_window_ms,
@@ -587,6 +628,7 @@ impl NemesisPlan {
                     duplicate_per_million: 200_000,
                     extra_latency_us: 50_000,
                     drift_ppm_max: 200_000,
+                    skew_ms_max: 1000,
                     isolate_nodes: 1,
                     rounds: None,
                     exceed_window_ms: None,
@@ -622,6 +664,7 @@ impl NemesisPlan {
             extra_latency_us: scale(base.extra_latency_us, rng),
             drift_ppm_max: rng.range_inclusive(0, base.drift_ppm_max.max(0) as u64) as i64,
             // Taken as they are (no draws), so swarm seeds draw as before.
+            skew_ms_max: base.skew_ms_max,
             isolate_nodes: base.isolate_nodes,
             rounds: base.rounds,
             exceed_window_ms: base.exceed_window_ms,

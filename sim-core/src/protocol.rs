@@ -42,13 +42,48 @@ pub type ClientId = u32;
 
 /// What a node knows of its surroundings: its own id, the cluster size and the cluster's
 /// configuration (shared by reference: no node keeps a copy, so a configuration is never
-/// part of a node's state or of a model checker's state). Nothing else (no clock, no
-/// randomness) reaches a protocol.
+/// part of a node's state or of a model checker's state), and, for a protocol whose
+/// registration declares that it reads one (`Registration::reads_clock`), its node's
+/// local clock. Nothing else (no randomness, no real time) reaches a protocol.
 #[derive(Debug)]
 pub struct Ctx<'a, C> {
     pub id: NodeId,
     pub cluster_size: u32,
     pub config: &'a C,
+    /// The node's local clock at this step: set by the harness only for a protocol that
+    /// declared it reads it, so a protocol that did not cannot come to depend on time.
+    clock_us: Option<TimeUs>,
+}
+
+impl<'a, C> Ctx<'a, C> {
+    /// A context without a clock.
+    pub fn new(id: NodeId, cluster_size: u32, config: &'a C) -> Self {
+        Ctx {
+            id,
+            cluster_size,
+            config,
+            clock_us: None,
+        }
+    }
+
+    /// This context with the node's local clock reading `clock_us` (the simulator: real
+    /// time with the node's skew and drift; the model checker: the node's abstract clock).
+    pub fn with_clock(self, clock_us: TimeUs) -> Self {
+        Ctx {
+            clock_us: Some(clock_us),
+            ..self
+        }
+    }
+
+    /// The node's local clock, in microseconds: an input like a message, which may be
+    /// skewed from real time and from other nodes' clocks, and may drift. Only a
+    /// protocol whose registration sets `reads_clock` may read it.
+    pub fn local_clock_us(&self) -> TimeUs {
+        self.clock_us.expect(
+            "the protocol read its local clock, but its registration does not declare \
+             `reads_clock()`, so the harness gives it none",
+        )
+    }
 }
 
 impl<C> Clone for Ctx<'_, C> {

@@ -232,6 +232,9 @@ pub struct Registration<P: Protocol> {
     /// The items of a node's state that grow with the run (Raft: log entries after its
     /// snapshot), for `budget.max_state_items` and `RunOutput::live`. `None`: not counted.
     pub state_items: Option<fn(&P) -> u64>,
+    /// The protocol reads its node's local clock (`Ctx::local_clock_us`); without this,
+    /// no clock reaches it.
+    pub reads_clock: bool,
     mutants: Vec<MutantInfo>,
     configure: Option<ConfigureFn<P>>,
     params_schema: fn() -> Schema,
@@ -328,6 +331,7 @@ impl<P: Protocol> Registration<P> {
             message_kinds: &[],
             meter: None,
             state_items: None,
+            reads_clock: false,
             mutants: Vec::new(),
             configure: None,
             params_schema: || schemars::schema_for!(NoFields),
@@ -525,6 +529,14 @@ impl<P: Protocol> Registration<P> {
     /// How many items of a node's state grow with the run (`budget.max_state_items`).
     pub fn state_items(mut self, count: fn(&P) -> u64) -> Registration<P> {
         self.state_items = Some(count);
+        self
+    }
+
+    /// The protocol reads its node's local clock: the simulator gives every step
+    /// `Ctx::local_clock_us` (real time with the node's skew and drift); the model
+    /// checker refuses such protocols (it has no clock yet).
+    pub fn reads_clock(mut self) -> Registration<P> {
+        self.reads_clock = true;
         self
     }
 

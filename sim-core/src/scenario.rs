@@ -306,6 +306,16 @@ pub enum FaultActionSpec {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         kinds: Vec<String>,
     },
+    /// Freeze a node (a GC pause, a suspended VM): it takes no steps; messages to it and
+    /// its timers wait, none lost, and when the pause ends (its duration, or the heal) it
+    /// resumes with its state and handles what waited, in arrival order. A crash ends a
+    /// pause (what waited then meets a crashed node).
+    Pause { node: NodeSelector },
+    /// Step the node's local clock (what a protocol that reads its clock sees) by this
+    /// many milliseconds, ahead (positive) or behind (negative) of real time, within
+    /// +-86400000 (a day); reverted after its duration. Timers are not moved (they
+    /// measure intervals), and a clock never reads below 0.
+    ClockSkew { node: NodeSelector, offset_ms: i64 },
 }
 
 impl FaultActionSpec {
@@ -320,7 +330,9 @@ impl FaultActionSpec {
             | FaultActionSpec::Bridge { node }
             | FaultActionSpec::SendOmission { node, .. }
             | FaultActionSpec::ReceiveOmission { node, .. }
-            | FaultActionSpec::ClockDrift { node, .. } => Some(node),
+            | FaultActionSpec::ClockDrift { node, .. }
+            | FaultActionSpec::Pause { node }
+            | FaultActionSpec::ClockSkew { node, .. } => Some(node),
             FaultActionSpec::Partition { .. }
             | FaultActionSpec::OneWay { .. }
             | FaultActionSpec::Heal {}
@@ -376,6 +388,8 @@ pub const NEMESIS_KINDS: &[&str] = &[
     "split",
     "restart",
     "crash_mid_step",
+    "pause",
+    "clock_skew",
 ];
 
 /// How many of `NEMESIS_KINDS` (the first ones) swarm mode turns on and off when the
@@ -492,6 +506,10 @@ pub struct NemesisSpec {
     pub extra_latency_us: u64,
     #[serde(default = "default_drift")]
     pub drift_ppm_max: i64,
+    /// The largest clock offset the kind `clock_skew` sets, in ms either way (default
+    /// 1000, at most 86400000).
+    #[serde(default = "default_skew")]
+    pub skew_ms_max: u64,
     /// How many nodes the kind `isolate` cuts off, each from everyone (default 1).
     #[serde(default = "default_isolate_nodes")]
     pub isolate_nodes: u32,
@@ -526,6 +544,9 @@ fn default_duplicate() -> u32 {
 }
 fn default_extra_latency() -> u64 {
     50_000
+}
+fn default_skew() -> u64 {
+    1000
 }
 fn default_drift() -> i64 {
     200_000
@@ -1131,6 +1152,17 @@ impl Scenario {
                         nemesis.drift_ppm_max
                     ),
                     "write e.g. `drift_ppm_max = 200000`",
+                ));
+            }
+            if nemesis.skew_ms_max > crate::faults::CLOCK_SKEW_MAX_MS {
+                return Err(self.error(
+                    "nemesis.skew_ms_max",
+                    format!(
+                        "{} ms is more than a day ({} ms)",
+                        nemesis.skew_ms_max,
+                        crate::faults::CLOCK_SKEW_MAX_MS
+                    ),
+                    "write e.g. `skew_ms_max = 1000`",
                 ));
             }
         }

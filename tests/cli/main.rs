@@ -12,6 +12,8 @@ mod fd;
 mod fuzz;
 mod kv;
 mod primary_backup;
+mod lease;
+mod pause;
 mod report;
 mod require;
 mod resume;

@@ -19,11 +19,7 @@ fn config(mutant: Option<Mutant>) -> FdConfig {
 }
 
 fn ctx(config: &FdConfig, id: u32) -> Ctx<'_, FdConfig> {
-    Ctx {
-        id: NodeId(id),
-        cluster_size: 3,
-        config,
-    }
+    Ctx::new(NodeId(id), 3, config)
 }
 
 /// One step of `node`; its effects.

@@ -25,11 +25,7 @@ fn config() -> MultiPaxosConfig {
 fn nodes(config: &MultiPaxosConfig) -> Vec<Option<MultiPaxos>> {
     (0..3)
         .map(|id| {
-            let ctx = Ctx {
-                id: NodeId(id),
-                cluster_size: 3,
-                config,
-            };
+            let ctx = Ctx::new(NodeId(id), 3, config);
             Some(MultiPaxos::new(&ctx))
         })
         .collect()
@@ -173,11 +169,7 @@ fn executing_an_unchosen_or_out_of_order_slot_is_caught() {
 #[test]
 fn a_leader_that_ignores_a_higher_ballot_breaks_the_step_rule() {
     let config = config();
-    let ctx = Ctx {
-        id: NodeId(0),
-        cluster_size: 3,
-        config: &config,
-    };
+    let ctx = Ctx::new(NodeId(0), 3, &config);
     let mut nodes = nodes(&config);
     let own = ballot(1, 0);
     nodes[0].as_mut().unwrap().role = Role::Leader(Leadership {

@@ -17,11 +17,7 @@ fn node(promised: Option<Ballot>, accepted: Option<(Ballot, Value)>) -> Option<P
         backoff_us: None,
         mutant: None,
     };
-    let ctx = Ctx {
-        id: NodeId(0),
-        cluster_size: 3,
-        config: &config,
-    };
+    let ctx = Ctx::new(NodeId(0), 3, &config);
     let durable = PaxosDurable {
         promised,
         accepted,

@@ -16,11 +16,7 @@ fn config(mutant: Option<PrimaryBackupMutant>) -> PbConfig {
 }
 
 fn ctx(config: &PbConfig, id: u32) -> Ctx<'_, PbConfig> {
-    Ctx {
-        id: NodeId(id),
-        cluster_size: 4,
-        config,
-    }
+    Ctx::new(NodeId(id), 4, config)
 }
 
 /// Step `node` with `input`; return its effects.

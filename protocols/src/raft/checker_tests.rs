@@ -28,11 +28,8 @@ fn node(
     log: Vec<Entry>,
     commit_index: LogIndex,
 ) -> Raft {
-    let ctx = Ctx {
-        id: n(id),
-        cluster_size: size,
-        config: &RaftConfig::default(),
-    };
+    let config = RaftConfig::default();
+    let ctx = Ctx::new(n(id), size, &config);
     let mut node = Raft::new(&ctx);
     node.current_term = term;
     node.log = log.into();

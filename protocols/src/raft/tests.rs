@@ -67,11 +67,7 @@ impl Cluster {
             crashes_mid_step: 0,
         };
         for id in 0..size {
-            let ctx = Ctx {
-                id: n(id),
-                cluster_size: size,
-                config: &config,
-            };
+            let ctx = Ctx::new(n(id), size, &config);
             cluster.nodes.push(Some(Raft::new(&ctx)));
         }
         for id in 0..size {
@@ -94,11 +90,7 @@ impl Cluster {
         // The configuration is cloned so that the context does not borrow the cluster,
         // which is the interpreter's sink.
         let config = self.config.clone();
-        let ctx = Ctx {
-            id,
-            cluster_size: self.nodes.len() as u32,
-            config: &config,
-        };
+        let ctx = Ctx::new(id, self.nodes.len() as u32, &config);
         // A crash after persisting happens inside `crash_after_persist` (so the checker
         // sees the crashed node), not after the checker as in the simulator.
         // After a violation the checker is no longer run (see below), so it is not primed.
@@ -159,11 +151,7 @@ impl Cluster {
 
     fn restart(&mut self, id: NodeId) {
         assert!(self.nodes[id.index()].is_none());
-        let ctx = Ctx {
-            id,
-            cluster_size: self.size(),
-            config: &self.config,
-        };
+        let ctx = Ctx::new(id, self.size(), &self.config);
         self.nodes[id.index()] = Some(Raft::recover(&ctx, self.durable[id.index()].as_ref()));
         self.step(id, Input::Restart);
     }
@@ -315,11 +303,7 @@ impl std::ops::DerefMut for Lone {
 
 /// Step one node outside any cluster and return its effects.
 fn step_alone(lone: &mut Lone, input: Input<Raft>) -> Vec<Effect<Raft>> {
-    let ctx = Ctx {
-        id: lone.node.id,
-        cluster_size: lone.node.cluster_size,
-        config: &lone.config,
-    };
+    let ctx = Ctx::new(lone.node.id, lone.node.cluster_size, &lone.config);
     let mut fx = Effects::default();
     lone.node.step(&ctx, input, &mut fx);
     fx.drain().collect()
@@ -331,11 +315,7 @@ fn message(from: u32, msg: RaftMsg) -> Input<Raft> {
 
 /// A follower of `term` with `log`, as if it had voted for no one.
 fn follower(id: u32, size: u32, config: RaftConfig, term: Term, log: Vec<Entry>) -> Lone {
-    let ctx = Ctx {
-        id: n(id),
-        cluster_size: size,
-        config: &config,
-    };
+    let ctx = Ctx::new(n(id), size, &config);
     let durable = RaftDurable {
         current_term: term,
         voted_for: None,
@@ -1789,11 +1769,7 @@ fn the_interpreter_applies_effects_in_order_and_loses_those_after_a_crash_at_per
             applied: Vec::new(),
             lost: Vec::new(),
         };
-        let ctx = Ctx {
-            id: n(0),
-            cluster_size: 3,
-            config: &alone.config,
-        };
+        let ctx = Ctx::new(n(0), 3, &alone.config);
         let mut fx = Effects::default();
         let stepped = interpret::step(&mut sink, &ctx, Input::Timer(RaftTimer::Election), &mut fx);
         assert_eq!(stepped.crashed_after_persist, crash);

@@ -96,11 +96,7 @@ impl ByzantinePlan {
                 let nodes: Vec<NodeId> = (0..file.nodes)
                     .map(NodeId)
                     .filter(|&id| {
-                        let ctx = Ctx {
-                            id,
-                            cluster_size: file.nodes,
-                            config,
-                        };
+                        let ctx = Ctx::new(id, file.nodes, config);
                         P::new(&ctx).role() == role
                     })
                     .collect();

@@ -131,10 +131,26 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 Some(action.clone())
             }
             FaultAction::ClockDrift { node, drift_ppm } => self.resolve(node).map(|id| {
-                self.drift_ppm[id.index()] = *drift_ppm;
+                self.clocks[id.index()].set_drift(self.now, *drift_ppm);
                 FaultAction::ClockDrift {
                     node: Target::Node(id.0),
                     drift_ppm: *drift_ppm,
+                }
+            }),
+            FaultAction::Pause { node } => self
+                .resolve(node)
+                .filter(|id| self.nodes[id.index()].is_some() && self.paused[id.index()].is_none())
+                .map(|id| {
+                    self.paused[id.index()] = Some(Vec::new());
+                    FaultAction::Pause {
+                        node: Target::Node(id.0),
+                    }
+                }),
+            FaultAction::ClockSkew { node, offset_ms } => self.resolve(node).map(|id| {
+                self.clocks[id.index()].set_offset_ms(*offset_ms);
+                FaultAction::ClockSkew {
+                    node: Target::Node(id.0),
+                    offset_ms: *offset_ms,
                 }
             }),
         };
@@ -260,7 +276,13 @@ impl<'a, P: Protocol> Sim<'a, P> {
             FaultAction::LossBurst { .. } => self.network.bursts.loss_per_million = 0,
             FaultAction::DuplicateBurst { .. } => self.network.bursts.duplicate_per_million = 0,
             FaultAction::DelayBurst { .. } => self.network.bursts.extra_latency_us = 0,
-            FaultAction::ClockDrift { node, .. } => self.drift_ppm[node_of(node).index()] = 0,
+            FaultAction::ClockDrift { node, .. } => {
+                self.clocks[node_of(node).index()].set_drift(self.now, 0)
+            }
+            FaultAction::Pause { node } => self.resume(node_of(node)),
+            FaultAction::ClockSkew { node, .. } => {
+                self.clocks[node_of(node).index()].set_offset_ms(0)
+            }
             FaultAction::Reorder(rule) => {
                 if let Some(at) = self.network.reorder_rules.iter().position(|r| r == rule) {
                     self.network.reorder_rules.remove(at);
@@ -281,6 +303,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 self.nodes[i].is_none()
                     || self.crash_after_persist[i]
                     || self.crash_mid_step[i].is_some()
+                    || self.paused[i].is_some()
                     || self.network.send_omission_per_million[i] > 0
                     || self.network.receive_omission_per_million[i] > 0
             })
@@ -406,6 +429,17 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     drift_ppm: drift,
                 })
             }
+            "pause" if bound_allows && !up.is_empty() => Some(FaultAction::Pause {
+                node: Target::Node(*rng.pick(&up)),
+            }),
+            "clock_skew" => {
+                let max = plan.skew_ms_max.min(crate::faults::CLOCK_SKEW_MAX_MS);
+                let offset_ms = rng.range_inclusive(0, 2 * max) as i64 - max as i64;
+                Some(FaultAction::ClockSkew {
+                    node: random_node(rng),
+                    offset_ms,
+                })
+            }
             _ => None,
         };
         if let Some(action) = action {
@@ -452,7 +486,14 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.trace_line(None, "heal_all", || TraceDetail::Marker {});
         self.network.heal_all();
         self.endpoints.heal();
-        self.drift_ppm.iter_mut().for_each(|drift| *drift = 0);
+        let now = self.now;
+        for clock in &mut self.clocks {
+            clock.set_drift(now, 0);
+            clock.set_offset_ms(0);
+        }
+        for node in (0..self.cluster_size).map(NodeId) {
+            self.resume(node);
+        }
         self.crash_after_persist
             .iter_mut()
             .for_each(|flag| *flag = false);

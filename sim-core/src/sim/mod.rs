@@ -16,6 +16,7 @@
 
 pub(crate) mod byzantine;
 mod clients;
+mod clock;
 mod command_check;
 mod decisions;
 mod end;
@@ -363,7 +364,10 @@ struct Sim<'a, P: Protocol> {
     /// armed one was cancelled or re-armed, and is ignored.
     timers: Vec<BTreeMap<P::Timer, u64>>,
     timer_generation: u64,
-    drift_ppm: Vec<i64>,
+    /// Per node, its local clock: drift (which also stretches its timers) and skew.
+    clocks: Vec<clock::LocalClock>,
+    /// Per node, `Some` while paused: the events that wait for it to resume, in order.
+    paused: Vec<Option<Vec<Event<P>>>>,
     crash_after_persist: Vec<bool>,
     /// An armed `crash_mid_step`: the node's next step with more effects than this is
     /// cut after this many.
@@ -464,7 +468,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
             durable: vec![None; n],
             timers: vec![BTreeMap::new(); n],
             timer_generation: 0,
-            drift_ppm: vec![0; n],
+            clocks: vec![clock::LocalClock::default(); n],
+            paused: (0..n).map(|_| None).collect(),
             crash_after_persist: vec![false; n],
             crash_mid_step: vec![None; n],
             network,
@@ -662,6 +667,10 @@ impl<'a, P: Protocol> Sim<'a, P> {
     }
 
     fn handle(&mut self, event: Event<P>) {
+        if let Some(waiting) = self.waiting_list(&event) {
+            waiting.push(event);
+            return;
+        }
         match event {
             Event::Start { node } => {
                 self.start_copy(node);
@@ -821,10 +830,32 @@ impl<'a, P: Protocol> Sim<'a, P> {
     }
 
     fn ctx(&self, node: NodeId) -> Ctx<'a, P::Config> {
-        Ctx {
-            id: node,
-            cluster_size: self.cluster_size,
-            config: &self.prepared.config,
+        let ctx = Ctx::new(node, self.cluster_size, &self.prepared.config);
+        if self.prepared.registration.reads_clock {
+            ctx.with_clock(self.clocks[node.index()].read(self.now))
+        } else {
+            ctx
+        }
+    }
+
+    /// Where an event for a paused node waits: an input to it (a start, a message, a
+    /// timer, a client request) is held, in order, until it resumes.
+    fn waiting_list(&mut self, event: &Event<P>) -> Option<&mut Vec<Event<P>>> {
+        let node = match event {
+            Event::Start { node }
+            | Event::Timer { node, .. }
+            | Event::ClientArrive { node, .. } => *node,
+            Event::Deliver { to, .. } => *to,
+            _ => return None,
+        };
+        self.paused[node.index()].as_mut()
+    }
+
+    /// End a pause: what waited is handled now, in the order it arrived (a timer that
+    /// expired during the pause fires now).
+    fn resume(&mut self, node: NodeId) {
+        for event in self.paused[node.index()].take().into_iter().flatten() {
+            self.schedule(self.now, event);
         }
     }
 
@@ -1080,6 +1111,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
         }
         self.timers[node.index()].clear();
         self.count_state_items(node);
+        // A crash ends a pause: what waited meets a crashed node.
+        self.resume(node);
         self.crash_after_persist[node.index()] = false;
         self.crash_mid_step[node.index()] = None;
         if self.copy_1_acting.is_none() {
@@ -1178,7 +1211,7 @@ impl<P: Protocol> EffectSink<P> for Sim<'_, P> {
     fn set_timer(&mut self, node: NodeId, timer: P::Timer, min_us: TimeUs, max_us: TimeUs) {
         let index = node.index();
         let drawn = self.decisions.timer_delay(node, min_us, max_us);
-        let delay = drifted(drawn, self.drift_ppm[index]);
+        let delay = drifted(drawn, self.clocks[index].drift_ppm);
         self.timer_generation += 1;
         self.timers[index].insert(timer, self.timer_generation);
         let generation = self.timer_generation;
