@@ -71,6 +71,16 @@ pub struct Metrics {
     pub leader_changes: u64,
     /// Waits without progress, longer than the client timeout.
     pub unavailability: crate::stats::Unavailability,
+    /// The longest the adversarial scheduler (`[adversary]`) held a message it delivered.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub adversary_held_us_max: u64,
+    /// Messages it still held when the run ended (each for less than `hold_max_ms`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub adversary_held_at_end: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// `result.json`.

@@ -14,6 +14,7 @@
 //! (fault application, the nemesis, the heal), `end` (end-of-run checks and metrics),
 //! `history` (the linearizability check).
 
+mod adversary;
 pub(crate) mod byzantine;
 mod clients;
 mod command_check;
@@ -185,6 +186,7 @@ impl<P: Protocol> Prepared<P> {
             }
         }
         check_rules_apply(&registration, scenario)?;
+        adversary::check_starved_kinds(scenario, P::Obs::KINDS)?;
         let byzantine = match &file.byzantine {
             Some(spec) => Some(byzantine::ByzantinePlan::new(
                 &registration,
@@ -412,6 +414,8 @@ struct Sim<'a, P: Protocol> {
     byzantine: Vec<Option<byzantine::ByzantineNode<P>>>,
     /// The extra delays a `delay` node's sends of the current step get, in send order.
     held_us: std::collections::VecDeque<TimeUs>,
+    /// The adversarial scheduler, when the scenario has an `[adversary]`.
+    adversary: Option<adversary::Adversary<P::Msg>>,
 }
 
 impl<'a, P: Protocol> Sim<'a, P> {
@@ -510,6 +514,10 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 .as_ref()
                 .map_or_else(Vec::new, |plan| plan.nodes(seed, file.nodes)),
             held_us: std::collections::VecDeque::new(),
+            adversary: file
+                .adversary
+                .as_ref()
+                .map(|spec| adversary::Adversary::new(spec, file.nodes)),
         };
         let byzantine = sim.byzantine_ids();
         if !byzantine.is_empty() {
@@ -583,6 +591,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
         // Validated: max_sim_ms <= u64::MAX / 1000.
         let max_sim_us = self.prepared.scenario.file.budget.max_sim_ms * 1000;
         while let Some((time, event)) = self.queue.pop() {
+            if self.is_stale_release(&event) {
+                continue;
+            }
             assert!(
                 time >= self.now,
                 "time went backwards: {} -> {time}",
@@ -635,26 +646,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 ordinal,
                 id,
                 duplicate,
-            } => {
-                let arrival = Arrival { id, duplicate };
-                if self.nodes[to.index()].is_none() {
-                    self.drop_on_arrival(from, to, &msg, DropCause::Crashed, arrival);
-                } else if self.network.bounded.is_none()
-                    && self.decisions.receive_omitted(
-                        self.network.receive_omission_per_million[to.index()],
-                        from,
-                        to,
-                        ordinal,
-                        duplicate,
-                    )
-                {
-                    self.drop_on_arrival(from, to, &msg, DropCause::ReceiveOmission, arrival);
-                } else {
-                    self.metrics.messages_delivered += 1;
-                    self.delivering = Some(arrival);
-                    self.step(to, Input::Message { from, msg });
-                }
-            }
+            } => self.arrive(from, to, msg, ordinal, id, duplicate),
+            Event::Release { to, id, duplicate } => self.release(to, id, duplicate),
             Event::Timer {
                 node,
                 timer,
@@ -762,6 +755,36 @@ impl<'a, P: Protocol> Sim<'a, P> {
         }
         if self.failure.is_none() && !self.finished {
             self.judge_checks_after_event();
+        }
+    }
+
+    /// A message reaches its receiver (unless it is down or omits it) and is its step.
+    fn deliver(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        msg: P::Msg,
+        ordinal: u64,
+        id: u64,
+        duplicate: bool,
+    ) {
+        let arrival = Arrival { id, duplicate };
+        if self.nodes[to.index()].is_none() {
+            self.drop_on_arrival(from, to, &msg, DropCause::Crashed, arrival);
+        } else if self.network.bounded.is_none()
+            && self.decisions.receive_omitted(
+                self.network.receive_omission_per_million[to.index()],
+                from,
+                to,
+                ordinal,
+                duplicate,
+            )
+        {
+            self.drop_on_arrival(from, to, &msg, DropCause::ReceiveOmission, arrival);
+        } else {
+            self.metrics.messages_delivered += 1;
+            self.delivering = Some(arrival);
+            self.step(to, Input::Message { from, msg });
         }
     }
 
@@ -874,6 +897,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         if stepped.crashed_mid_step {
             self.crash(node, "crash_mid_step");
         }
+        self.reconsider_held(node);
     }
 
     fn send_message(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
