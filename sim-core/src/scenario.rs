@@ -134,7 +134,8 @@ pub enum Synchrony {
     #[default]
     Partial,
     /// No bound ever: the network keeps its configured behaviour through the liveness
-    /// window (so liveness properties are not expected to hold).
+    /// window (so liveness properties are not expected to hold), and an `[adversary]`
+    /// may pick when each message arrives.
     Asynchronous,
 }
 
