@@ -5,6 +5,7 @@
 //! Architecture invariant: nothing in this crate reads the wall clock, an OS-seeded RNG,
 //! or iterates a hash-ordered collection. Every run is a function of (scenario, seed).
 
+pub mod adversary;
 pub mod byzantine;
 #[cfg(feature = "check")]
 pub mod check;

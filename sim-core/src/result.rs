@@ -74,6 +74,16 @@ pub struct Metrics {
     /// The protocol's own figures, from its meter (`crate::meter`), by name.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub protocol: BTreeMap<String, u64>,
+    /// The longest the adversarial scheduler (`[adversary]`) held a message it delivered.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub adversary_held_us_max: u64,
+    /// Messages it still held when the run ended (each for less than `hold_max_ms`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub adversary_held_at_end: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// `result.json`.

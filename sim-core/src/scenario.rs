@@ -49,6 +49,9 @@ pub struct ScenarioFile {
     pub synchrony: Synchrony,
     #[serde(default)]
     pub network: NetworkSpec,
+    /// An adversarial scheduler (`crate::adversary`), for `synchrony = "asynchronous"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adversary: Option<crate::adversary::AdversarySpec>,
     /// The explicit fault schedule: `[[faults]]` entries.
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
@@ -131,7 +134,8 @@ pub enum Synchrony {
     #[default]
     Partial,
     /// No bound ever: the network keeps its configured behaviour through the liveness
-    /// window (so liveness properties are not expected to hold).
+    /// window (so liveness properties are not expected to hold), and an `[adversary]`
+    /// may pick when each message arrives.
     Asynchronous,
 }
 
@@ -1266,6 +1270,11 @@ impl Scenario {
                     self.error(&format!("byzantine.{field}"), message, fix)
                 })?;
         }
+        if let Some(adversary) = &file.adversary {
+            adversary
+                .validate(file.synchrony)
+                .map_err(|(field, message, fix)| self.error(&field, message, fix))?;
+        }
         if let Some(tape) = &file.tape {
             let clients = file.workload.as_ref().map_or(0, |w| w.clients);
             tape.check_bounds(file.nodes, clients).map_err(|message| {
@@ -1275,6 +1284,14 @@ impl Scenario {
                     "remove the entry, or raise `nodes` or `workload.clients`",
                 )
             })?;
+            if file.adversary.is_none() && tape.messages.iter().any(|m| m.is_held()) {
+                return Err(self.error(
+                    "tape.messages",
+                    "the tape holds messages back (`held_us`), and there is no [adversary] table",
+                    "remove the `held_us` fields, or add the [adversary] table they were \
+                     recorded with",
+                ));
+            }
             if !tape.byzantine.is_empty() && file.byzantine.is_none() {
                 return Err(self.error(
                     "tape.byzantine",

@@ -66,6 +66,13 @@ pub struct MessageEntry {
     pub receive_omitted: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub duplicate_receive_omitted: bool,
+    /// The adversarial scheduler (`[adversary]`) held the message this long after it
+    /// arrived (missing: delivered on arrival).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_us: Option<u64>,
+    /// The same for the duplicate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_held_us: Option<u64>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -80,6 +87,22 @@ impl MessageEntry {
             && self.duplicate_delay_us.is_none()
             && !self.receive_omitted
             && !self.duplicate_receive_omitted
+            && !self.is_held()
+    }
+
+    /// Did the adversarial scheduler hold a copy back?
+    pub fn is_held(&self) -> bool {
+        self.held_us.is_some() || self.duplicate_held_us.is_some()
+    }
+
+    /// How long the adversarial scheduler held the copy (`duplicate` or not); 0: not held.
+    pub fn held(&self, duplicate: bool) -> u64 {
+        let held = if duplicate {
+            self.duplicate_held_us
+        } else {
+            self.held_us
+        };
+        held.unwrap_or(0)
     }
 
     /// Does this decision fault the message (drop it or duplicate it)? Delays are not
@@ -254,11 +277,17 @@ impl TapeSpec {
         // A delay beyond a simulated day is an editing slip, and one near u64::MAX
         // would wrap the clock.
         const DELAY_MAX_US: u64 = 86_400_000_000;
-        if let Some(m) = self
-            .messages
-            .iter()
-            .find(|m| m.delay_us.max(m.duplicate_delay_us).unwrap_or(0) > DELAY_MAX_US)
-        {
+        if let Some(m) = self.messages.iter().find(|m| {
+            [
+                m.delay_us,
+                m.duplicate_delay_us,
+                m.held_us,
+                m.duplicate_held_us,
+            ]
+            .into_iter()
+            .flatten()
+            .any(|delay| delay > DELAY_MAX_US)
+        }) {
             return Err(format!(
                 "message entry {}->{} (n = {}) has a delay over {DELAY_MAX_US} us (a simulated day)",
                 m.from, m.to, m.n
@@ -473,5 +502,15 @@ mod tests {
         };
         assert!(!duplicated.is_benign(300));
         assert!(duplicated.is_fault());
+        let held = MessageEntry {
+            held_us: Some(40_000),
+            ..prompt.clone()
+        };
+        assert!(
+            !held.is_benign(300),
+            "a hold is a decision the shrinker may delete"
+        );
+        assert!(!held.is_fault(), "a hold is a delay, not a fault");
+        assert_eq!((held.held(false), held.held(true)), (40_000, 0));
     }
 }

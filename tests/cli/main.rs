@@ -1,5 +1,6 @@
 //! quorumlab's integration tests: one binary, one module per area.
 
+mod adversary;
 mod architecture;
 mod byzantine;
 mod check;

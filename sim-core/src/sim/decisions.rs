@@ -176,6 +176,49 @@ impl<'a> Decisions<'a> {
         }
     }
 
+    /// Does the run take its decisions from a tape?
+    pub(super) fn taped(&self) -> bool {
+        self.tape.is_some()
+    }
+
+    /// With a tape, how long the adversarial scheduler holds this copy (0: not at all);
+    /// `None` without a tape (the scheduler decides).
+    pub(super) fn taped_hold(
+        &self,
+        from: NodeId,
+        to: NodeId,
+        ordinal: u64,
+        duplicate: bool,
+    ) -> Option<TimeUs> {
+        let tape = self.tape?;
+        Some(
+            tape.message(from.0, to.0, ordinal)
+                .map_or(0, |entry| entry.held(duplicate)),
+        )
+    }
+
+    /// Write down how long the adversarial scheduler held a copy (when recording).
+    pub(super) fn record_hold(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        ordinal: u64,
+        duplicate: bool,
+        held_us: TimeUs,
+    ) {
+        if let Some(entry) = self
+            .recording
+            .as_mut()
+            .and_then(|tape| tape.message_mut(from.0, to.0, ordinal))
+        {
+            if duplicate {
+                entry.duplicate_held_us = Some(held_us);
+            } else {
+                entry.held_us = Some(held_us);
+            }
+        }
+    }
+
     pub(super) fn recording(&self) -> bool {
         self.recording.is_some()
     }
@@ -218,5 +261,7 @@ fn record_fate(tape: &mut Tape, from: NodeId, to: NodeId, ordinal: u64, fate: Fa
         duplicate_delay_us,
         receive_omitted: false,
         duplicate_receive_omitted: false,
+        held_us: None,
+        duplicate_held_us: None,
     });
 }

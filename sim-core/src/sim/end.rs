@@ -193,6 +193,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.metrics.client_latency_us_p99 = percentile(&self.latencies_us, 99);
         self.metrics.client_latency_us_max = self.latencies_us.last().copied().unwrap_or(0);
         self.metrics.events = self.events;
+        if let Some(adversary) = &self.adversary {
+            self.metrics.adversary_held_at_end = adversary.held_count() as u64;
+        }
         self.metrics.throughput_ops_per_sec = per_second(self.metrics.client_ops_ok, self.now);
         self.metrics.messages_per_committed_op =
             ratio(self.metrics.messages_sent, self.metrics.client_ops_ok);

@@ -14,6 +14,7 @@
 //! (fault application, the nemesis, the heal), `end` (end-of-run checks and metrics),
 //! `history` (the linearizability check).
 
+mod adversary;
 pub(crate) mod byzantine;
 mod clients;
 mod clock;
@@ -188,6 +189,7 @@ impl<P: Protocol> Prepared<P> {
             }
         }
         check_rules_apply(&registration, scenario)?;
+        adversary::check_starved_kinds(scenario, P::Obs::KINDS)?;
         let byzantine = match &file.byzantine {
             Some(spec) => Some(byzantine::ByzantinePlan::new(
                 &registration,
@@ -428,6 +430,8 @@ struct Sim<'a, P: Protocol> {
     copy_1_acting: Option<NodeId>,
     /// What each node's state holds (`Registration::state_items`), for the budget.
     state_items: live::StateItems,
+    /// The adversarial scheduler, when the scenario has an `[adversary]`.
+    adversary: Option<adversary::Adversary<P::Msg>>,
 }
 
 impl<'a, P: Protocol> Sim<'a, P> {
@@ -544,6 +548,10 @@ impl<'a, P: Protocol> Sim<'a, P> {
             meter_ended: false,
             twins: Vec::new(),
             copy_1_acting: None,
+            adversary: file
+                .adversary
+                .as_ref()
+                .map(|spec| adversary::Adversary::new(spec, file.nodes)),
         };
         sim.twins = sim
             .byzantine
@@ -629,6 +637,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
         // Validated: max_sim_ms <= u64::MAX / 1000.
         let max_sim_us = self.prepared.scenario.file.budget.max_sim_ms * 1000;
         while let Some((time, event)) = self.queue.pop() {
+            if self.is_stale_release(&event) {
+                continue;
+            }
             assert!(
                 time >= self.now,
                 "time went backwards: {} -> {time}",
@@ -685,27 +696,16 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 duplicate,
                 from_copy,
             } => {
-                let arrival = Arrival { id, duplicate };
+                // A twin's copies are outside the adversary's reach (it holds messages
+                // for one step function per node).
                 if self.is_twin(to) {
+                    let arrival = Arrival { id, duplicate };
                     self.deliver_to_twin(from, from_copy, to, msg, ordinal, arrival);
-                } else if self.nodes[to.index()].is_none() {
-                    self.drop_on_arrival(from, to, &msg, DropCause::Crashed, arrival);
-                } else if self.network.bounded.is_none()
-                    && self.decisions.receive_omitted(
-                        self.network.receive_omission_per_million[to.index()],
-                        from,
-                        to,
-                        ordinal,
-                        duplicate,
-                    )
-                {
-                    self.drop_on_arrival(from, to, &msg, DropCause::ReceiveOmission, arrival);
                 } else {
-                    self.metrics.messages_delivered += 1;
-                    self.delivering = Some(arrival);
-                    self.step(to, Input::Message { from, msg });
+                    self.arrive(from, to, msg, ordinal, id, duplicate);
                 }
             }
+            Event::Release { to, id, duplicate } => self.release(to, id, duplicate),
             Event::Timer {
                 node,
                 timer,
@@ -829,6 +829,36 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.step(node, Input::Init);
     }
 
+    /// A message reaches its receiver (unless it is down or omits it) and is its step.
+    fn deliver(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        msg: P::Msg,
+        ordinal: u64,
+        id: u64,
+        duplicate: bool,
+    ) {
+        let arrival = Arrival { id, duplicate };
+        if self.nodes[to.index()].is_none() {
+            self.drop_on_arrival(from, to, &msg, DropCause::Crashed, arrival);
+        } else if self.network.bounded.is_none()
+            && self.decisions.receive_omitted(
+                self.network.receive_omission_per_million[to.index()],
+                from,
+                to,
+                ordinal,
+                duplicate,
+            )
+        {
+            self.drop_on_arrival(from, to, &msg, DropCause::ReceiveOmission, arrival);
+        } else {
+            self.metrics.messages_delivered += 1;
+            self.delivering = Some(arrival);
+            self.step(to, Input::Message { from, msg });
+        }
+    }
+
     fn ctx(&self, node: NodeId) -> Ctx<'a, P::Config> {
         let ctx = Ctx::new(node, self.cluster_size, &self.prepared.config);
         if self.prepared.registration.reads_clock {
@@ -845,7 +875,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             Event::Start { node }
             | Event::Timer { node, .. }
             | Event::ClientArrive { node, .. } => *node,
-            Event::Deliver { to, .. } => *to,
+            Event::Deliver { to, .. } | Event::Release { to, .. } => *to,
             _ => return None,
         };
         self.paused[node.index()].as_mut()
@@ -969,6 +999,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             self.crash_copy(node, "crash_mid_step");
         }
         self.count_state_items(node);
+        self.reconsider_held(node);
     }
 
     fn send_message(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {

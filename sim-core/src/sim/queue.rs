@@ -23,6 +23,13 @@ pub(super) enum Event<P: Protocol> {
         /// same copy receives it. 0 otherwise.
         from_copy: u8,
     },
+    /// A message the adversarial scheduler held (`sim/adversary.rs`) is delivered now,
+    /// unless it already was (an early release leaves its deadline behind).
+    Release {
+        to: NodeId,
+        id: u64,
+        duplicate: bool,
+    },
     Timer {
         node: NodeId,
         timer: P::Timer,
@@ -78,7 +85,10 @@ pub(super) enum Event<P: Protocol> {
 /// message. Within one instant, fault reverts come first, then faults, then everything
 /// else: so a fault fires at the same point among its instant's events whether a nemesis
 /// chose it at run time or a schedule named it in advance (which is what lets `shrink`
-/// turn a nemesis run into an explicit schedule without changing the run).
+/// turn a nemesis run into an explicit schedule without changing the run). Held messages
+/// the adversary releases come last, ordered by message id instead of insertion: a run
+/// replayed from its tape schedules each release when the message arrives, not when the
+/// adversary decided it, and must still deliver them in the same order.
 pub(super) struct EventQueue<P: Protocol> {
     heap: BinaryHeap<std::cmp::Reverse<(TimeUs, u8, u64, u32)>>,
     slots: Vec<Option<Event<P>>>,
@@ -98,10 +108,11 @@ impl<P: Protocol> EventQueue<P> {
 
     pub(super) fn push(&mut self, time: TimeUs, event: Event<P>) {
         self.seq += 1;
-        let class = match event {
-            Event::Revert { .. } => 0,
-            Event::Fault { .. } | Event::Nemesis => 1,
-            _ => 2,
+        let (class, seq) = match event {
+            Event::Revert { .. } => (0, self.seq),
+            Event::Fault { .. } | Event::Nemesis => (1, self.seq),
+            Event::Release { id, duplicate, .. } => (3, id * 2 + u64::from(duplicate)),
+            _ => (2, self.seq),
         };
         let slot = match self.free.pop() {
             Some(slot) => {
@@ -114,8 +125,7 @@ impl<P: Protocol> EventQueue<P> {
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 queued events")
             }
         };
-        self.heap
-            .push(std::cmp::Reverse((time, class, self.seq, slot)));
+        self.heap.push(std::cmp::Reverse((time, class, seq, slot)));
     }
 
     pub(super) fn pop(&mut self) -> Option<(TimeUs, Event<P>)> {
