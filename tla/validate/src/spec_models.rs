@@ -166,9 +166,9 @@ fn tlc_reaches_paxos_witnesses() {
         &[
             (
                 "NoChoice",
-                &["ProposeTimeout", "Prepare", "Promise", "Accept"],
+                &["ProposeTimeout", "Prepare", "PromiseFrom", "Accept"],
             ),
-            ("NoHigherBallotReproposes", &["Promise", "Accept"]),
+            ("NoHigherBallotReproposes", &["PromiseFrom", "Accept"]),
         ],
     );
 }
@@ -179,7 +179,9 @@ fn tlc_catches_paxos_propose_own_value() {
         "MCPaxos.tla",
         "MCPaxosProposeOwnValue.cfg",
         "Agreement",
-        &["Promise", "Accept"],
+        // TLC names an action by the operator that holds it: `Promise(b)` is
+        // `PromiseFrom(b, Q)` for some majority `Q`.
+        &["PromiseFrom", "Accept"],
     );
 }
 
