@@ -171,42 +171,16 @@ fn multipaxos_three_nodes_hold_every_property_exhaustively() {
 /// scenario file that catches it.
 #[test]
 fn list_describes_multipaxos_and_its_mutants() {
-    let protocols = crate::quorumlab(&["list", "protocols", "--json"]);
-    assert_eq!(protocols.status.code(), Some(0));
-    let rows: Vec<serde_json::Value> =
-        serde_json::from_str(&crate::stdout(&protocols)).expect("JSON");
-    let row = rows
-        .iter()
-        .find(|row| row["name"] == "multipaxos")
-        .expect("multipaxos is listed");
-    assert!(
-        row["description"]
-            .as_str()
-            .is_some_and(|text| text.contains("no-ops")),
-        "{row}"
-    );
-    let mutants = crate::quorumlab(&["list", "mutants", "--json"]);
-    let rows: Vec<serde_json::Value> =
-        serde_json::from_str(&crate::stdout(&mutants)).expect("JSON");
-    let mut names: Vec<&str> = rows
-        .iter()
-        .filter(|row| row["protocol"] == "multipaxos")
-        .filter_map(|row| row["name"].as_str())
-        .collect();
-    names.sort_unstable();
-    assert_eq!(
-        names,
-        [
+    crate::assert_listed(
+        "multipaxos",
+        "no-ops",
+        &[
             "no-gap-fill",
             "reply-before-chosen",
             "skip-phase1-unseen",
-            "volatile-accept"
-        ]
+            "volatile-accept",
+        ],
     );
-    for name in names {
-        let file = format!("scenarios/multipaxos/mutants/{name}.toml");
-        assert!(crate::scenario_path(&file).exists(), "{file}");
-    }
 }
 
 const FD: &str = "scenarios/fd/check2.toml";

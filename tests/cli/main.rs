@@ -63,6 +63,38 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Asserts that `quorumlab list protocols` describes `protocol` with words that include
+/// `described_as`, and that `quorumlab list mutants` gives it exactly `mutants` (sorted),
+/// each with its catching file `scenarios/<protocol>/mutants/<name>.toml`.
+pub fn assert_listed(protocol: &str, described_as: &str, mutants: &[&str]) {
+    let protocols = quorumlab(&["list", "protocols", "--json"]);
+    assert_eq!(protocols.status.code(), Some(0));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&protocols)).expect("JSON");
+    let row = rows
+        .iter()
+        .find(|row| row["name"] == protocol)
+        .unwrap_or_else(|| panic!("{protocol} is not listed"));
+    assert!(
+        row["description"]
+            .as_str()
+            .is_some_and(|text| text.contains(described_as)),
+        "{row}"
+    );
+    let listed = quorumlab(&["list", "mutants", "--json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&listed)).expect("JSON");
+    let mut names: Vec<&str> = rows
+        .iter()
+        .filter(|row| row["protocol"] == protocol)
+        .filter_map(|row| row["name"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, mutants);
+    for name in names {
+        let file = format!("scenarios/{protocol}/mutants/{name}.toml");
+        assert!(scenario_path(&file).exists(), "{file}");
+    }
+}
+
 /// A fresh, empty temporary directory for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("quorumlab-test-{}-{name}", std::process::id()));

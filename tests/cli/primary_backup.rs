@@ -66,41 +66,15 @@ fn primary_backup_on_three_nodes_keeps_its_properties_and_catches_four_mutants()
 /// file that catches it.
 #[test]
 fn list_describes_primary_backup_and_its_mutants() {
-    let protocols = crate::quorumlab(&["list", "protocols", "--json"]);
-    assert_eq!(protocols.status.code(), Some(0));
-    let rows: Vec<serde_json::Value> =
-        serde_json::from_str(&crate::stdout(&protocols)).expect("JSON");
-    let row = rows
-        .iter()
-        .find(|row| row["name"] == "primarybackup")
-        .expect("primarybackup is listed");
-    assert!(
-        row["description"]
-            .as_str()
-            .is_some_and(|text| text.contains("view service")),
-        "{row}"
-    );
-    let mutants = crate::quorumlab(&["list", "mutants", "--json"]);
-    let rows: Vec<serde_json::Value> =
-        serde_json::from_str(&crate::stdout(&mutants)).expect("JSON");
-    let mut names: Vec<&str> = rows
-        .iter()
-        .filter(|row| row["protocol"] == "primarybackup")
-        .filter_map(|row| row["name"].as_str())
-        .collect();
-    names.sort_unstable();
-    assert_eq!(
-        names,
-        [
+    crate::assert_listed(
+        "primarybackup",
+        "view service",
+        &[
             "ack-before-transfer",
             "promote-on-suspicion",
             "reply-before-ack",
             "stale-read",
-            "view-before-ack"
-        ]
+            "view-before-ack",
+        ],
     );
-    for name in names {
-        let file = format!("scenarios/primarybackup/mutants/{name}.toml");
-        assert!(crate::scenario_path(&file).exists(), "{file}");
-    }
 }
