@@ -84,6 +84,7 @@ pub const VERDICT_EXPECTATIONS: &[&str] = &["pass", "violation", "liveness", "pa
 impl<P: Protocol> Prepared<P> {
     /// The scenario's `[byzantine]` table bound to the protocol (the model checker's
     /// Byzantine nodes come from it too).
+    #[cfg(feature = "check")]
     pub(crate) fn byzantine_plan(&self) -> Option<&byzantine::ByzantinePlan> {
         self.byzantine.as_ref()
     }
