@@ -197,3 +197,32 @@ fn a_declared_clock_reads_real_time_with_skew() {
     let ctx = sim_core::Ctx::new(sim_core::NodeId(0), 1, &()).with_clock(1234);
     assert_eq!(ctx.local_clock_us(), 1234);
 }
+
+/// Skewing the clock of a protocol that reads none would change nothing: refused when the
+/// scenario is bound to its protocol, naming the field.
+#[test]
+fn a_skew_for_a_protocol_without_a_clock_is_refused() {
+    let dir = crate::temp_dir("skew-no-clock");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (extra, field) in [
+        (
+            "[[faults]]\nat_ms = 1\naction = \"clock_skew\"\nnode = 0\noffset_ms = 5\n",
+            "faults[0].action",
+        ),
+        (
+            "[nemesis]\nkinds = [\"crash\", \"clock_skew\"]\n",
+            "nemesis.kinds",
+        ),
+    ] {
+        let file = dir.join("skew.toml");
+        std::fs::write(&file, format!("{BASE}{extra}")).unwrap();
+        let output = crate::quorumlab(&["run", file.to_str().unwrap()]);
+        let stderr = crate::stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(field) && stderr.contains("reads no clock"),
+            "{stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

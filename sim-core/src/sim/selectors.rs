@@ -92,8 +92,28 @@ pub(super) fn check_names<P: Protocol>(
                     ));
                 }
             }
+            FaultActionSpec::ClockSkew { .. } if !registration.reads_clock => {
+                return Err(scenario.error(
+                    &format!("faults[{index}].action"),
+                    format!("{name} reads no clock, so `clock_skew` would change nothing"),
+                    "remove this fault (`clock_drift` stretches every protocol's timers)",
+                ));
+            }
             _ => {}
         }
+    }
+    let nemesis_skews = scenario.file.nemesis.as_ref().is_some_and(|nemesis| {
+        nemesis
+            .kinds
+            .entries()
+            .is_ok_and(|entries| entries.iter().any(|(kind, _)| *kind == "clock_skew"))
+    });
+    if nemesis_skews && !registration.reads_clock {
+        return Err(scenario.error(
+            "nemesis.kinds",
+            format!("{name} reads no clock, so the nemesis's `clock_skew` would change nothing"),
+            "drop `clock_skew` from the kinds (`clock_drift` stretches every protocol's timers)",
+        ));
     }
     Ok(())
 }
