@@ -404,8 +404,8 @@ fn long_run_plan(nemesis: &str) -> Vec<(&'static str, String, u64, bool)> {
     for seconds in [8640, 86400] {
         plan.push(("day, whole log", day_whole_log.clone(), seconds, false));
     }
-    plan.push(("nemesis traced", nemesis.to_string(), 10, true));
     plan.push(("nemesis traced", nemesis.to_string(), 40, true));
+    plan.push(("nemesis traced", nemesis.to_string(), 400, true));
     plan.push(("kv appends", KV_APPENDS.to_string(), 30, false));
     plan.push(("kv appends", KV_APPENDS.to_string(), 120, false));
     plan

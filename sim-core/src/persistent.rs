@@ -182,6 +182,28 @@ impl<T: Clone> PersistentVec<T> {
         }
     }
 
+    /// How many leading elements `self` and `other` share: O(height × LEAF) plus the
+    /// elements compared in the leaves that differ, because subtrees the two share (a
+    /// clone, and every part of it neither side has changed since) are equal without a
+    /// look. How a trace writes a log as a delta against the one it wrote last.
+    pub fn common_prefix_len(&self, other: &Self) -> usize
+    where
+        T: PartialEq,
+    {
+        // A grown tree holds the smaller one's root as its first child: descend to it.
+        let (mut a, mut b) = (&self.root, &other.root);
+        let (mut height_a, mut height_b) = (self.height, other.height);
+        while height_a > height_b {
+            a = a.first_child();
+            height_a -= 1;
+        }
+        while height_b > height_a {
+            b = b.first_child();
+            height_b -= 1;
+        }
+        Node::common_prefix(a, b, height_a, 0, self.len.min(other.len))
+    }
+
     /// The elements from `start` (inclusive) to `end` (exclusive), cloned.
     pub fn to_vec_range(&self, start: usize, end: usize) -> Vec<T> {
         assert!(start <= end && end <= self.len, "range past the end");
@@ -197,6 +219,58 @@ impl<T> Node<T> {
             Node::Leaf(Vec::with_capacity(LEAF))
         } else {
             Node::Branch(Vec::with_capacity(LEAF))
+        }
+    }
+
+    fn first_child(&self) -> &Arc<Node<T>> {
+        match self {
+            Node::Branch(children) => &children[0],
+            Node::Leaf(_) => unreachable!("a branch was expected"),
+        }
+    }
+
+    /// The elements equal in `a` and `b`, subtrees of height `level` starting at
+    /// position `offset`, counted up to position `limit` (the shorter sequence's end).
+    fn common_prefix(
+        a: &Arc<Node<T>>,
+        b: &Arc<Node<T>>,
+        level: u32,
+        offset: usize,
+        limit: usize,
+    ) -> usize
+    where
+        T: PartialEq,
+    {
+        match (&**a, &**b) {
+            (Node::Leaf(x), Node::Leaf(y)) => x
+                .iter()
+                .zip(y)
+                .take(limit.saturating_sub(offset))
+                .take_while(|(x, y)| x == y)
+                .count(),
+            (Node::Branch(xs), Node::Branch(ys)) => {
+                // A child of a branch at `level` holds LEAF^level elements when full.
+                let per_child = 1usize.checked_shl(BITS * level).unwrap_or(usize::MAX);
+                let mut equal = 0;
+                for (slot, (x, y)) in xs.iter().zip(ys).enumerate() {
+                    let start = offset + slot * per_child;
+                    if start >= limit {
+                        break;
+                    }
+                    let wanted = per_child.min(limit - start);
+                    let found = if Arc::ptr_eq(x, y) {
+                        wanted
+                    } else {
+                        Node::common_prefix(x, y, level - 1, start, limit)
+                    };
+                    equal += found;
+                    if found < wanted {
+                        break;
+                    }
+                }
+                equal
+            }
+            _ => unreachable!("subtrees of one height are both leaves or both branches"),
         }
     }
 
@@ -328,6 +402,7 @@ mod tests {
         // A deterministic walk of pushes and truncations across several tree heights.
         let mut x: u64 = 12345;
         let mut longest = 0;
+        let mut previous = (Vec::new(), PersistentVec::new());
         for step in 0..6000u64 {
             x = x
                 .wrapping_mul(6364136223846793005)
@@ -353,6 +428,13 @@ mod tests {
                 }
             }
             assert_eq!(persistent.len(), vec.len());
+            let naive = |a: &[u64], b: &[u64]| a.iter().zip(b).take_while(|(a, b)| a == b).count();
+            assert_eq!(
+                persistent.common_prefix_len(&previous.1),
+                naive(&vec, &previous.0),
+                "step {step}: the prefix shared with the step before"
+            );
+            previous = (vec.clone(), persistent.clone());
             longest = longest.max(vec.len());
             if step.is_multiple_of(97) {
                 snapshots.push((vec.clone(), persistent.clone()));
@@ -367,6 +449,16 @@ mod tests {
         assert_eq!(persistent.last(), vec.last());
         for (expected, snapshot) in &snapshots {
             assert!(snapshot.iter().eq(expected.iter()), "a clone changed");
+            // Shared or not, of any height: the same count as comparing element by element.
+            let naive = expected
+                .iter()
+                .zip(&vec)
+                .take_while(|(a, b)| a == b)
+                .count();
+            assert_eq!(snapshot.common_prefix_len(&persistent), naive);
+            assert_eq!(persistent.common_prefix_len(snapshot), naive);
+            let unshared = PersistentVec::from(expected.clone());
+            assert_eq!(unshared.common_prefix_len(&persistent), naive);
             assert_eq!(snapshot, &PersistentVec::from(expected.clone()));
         }
     }

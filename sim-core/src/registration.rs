@@ -177,6 +177,12 @@ type ConfigureFn<P> = Box<
 >;
 type CheckFn<P> = Box<dyn Fn(toml::Table) -> Result<CheckFilter<P>, ConfigError> + Send + Sync>;
 
+/// A sequence field of a node's traced state (`Registration::trace_sequence`).
+pub struct TraceSequence<P> {
+    pub field: &'static str,
+    pub read: fn(&P) -> Box<dyn crate::trace_delta::TracedSequence>,
+}
+
 /// A protocol as the harness knows it. Build one with [`Registration::new`] and the
 /// builder methods; `params` is required.
 pub struct Registration<P: Protocol> {
@@ -198,10 +204,11 @@ pub struct Registration<P: Protocol> {
     /// The node's state as trace validation reads it (written into every traced step's
     /// `state` field). Only traced runs call it; it never feeds the trace hash.
     pub trace_state: Option<fn(&P) -> serde_json::Value>,
-    /// The fields of `trace_state` that are sequences growing through a run (Raft's
-    /// `log`): a trace writes them as deltas against the node's previous line
-    /// (`crate::trace_delta`), so its bytes stay linear in its events.
-    pub trace_sequences: &'static [&'static str],
+    /// Sequence fields of the traced state that grow through a run (Raft's `log`), read
+    /// apart from `trace_state`: a trace writes each as a delta against the node's
+    /// previous line (`crate::trace_delta`), so its bytes and its cost stay linear in its
+    /// events.
+    pub trace_sequences: Vec<TraceSequence<P>>,
     /// The index an observation says its node committed through, for `[[checks]]` about
     /// commits (`no_commit_in_minority`). `None`: the protocol observes no commits.
     pub commits: Option<CommitFn<P>>,
@@ -320,7 +327,7 @@ impl<P: Protocol> Registration<P> {
             parse_op: None,
             history: None,
             trace_state: None,
-            trace_sequences: &[],
+            trace_sequences: Vec::new(),
             commits: None,
             applied: None,
             rpc_replies: &[],
@@ -449,10 +456,14 @@ impl<P: Protocol> Registration<P> {
         self
     }
 
-    /// Write these fields of `trace_state` (each an array that grows by appends and
-    /// loses only suffixes) as deltas in traces.
-    pub fn trace_sequences(mut self, fields: &'static [&'static str]) -> Registration<P> {
-        self.trace_sequences = fields;
+    /// Add the field `field` to the traced state, read by `read` (a sequence that grows
+    /// by appends and loses mostly suffixes), written as deltas in traces.
+    pub fn trace_sequence(
+        mut self,
+        field: &'static str,
+        read: fn(&P) -> Box<dyn crate::trace_delta::TracedSequence>,
+    ) -> Registration<P> {
+        self.trace_sequences.push(TraceSequence { field, read });
         self
     }
 

@@ -1,5 +1,5 @@
 //! Log deltas in `trace.ndjson`: how a traced node state's growing sequences (Raft's
-//! log, named by `Registration::trace_sequences`) are written, and read back.
+//! log, registered with `Registration::trace_sequence`) are written, and read back.
 //!
 //! Why: a step's `state` field is the node's state for trace validation, and writing a
 //! whole log on every step made a trace's bytes per event grow with the run (issue 14:
@@ -16,32 +16,88 @@
 //! checkpoint, and checkpoints at most double a trace, whose bytes stay linear in its
 //! events. Other fields of the state are always whole (they are small).
 
+use std::any::Any;
+
 use serde_json::{Map, Value};
+
+use crate::persistent::PersistentVec;
 
 /// The suffix of the key holding a delta's kept-prefix length.
 const FROM: &str = "_from";
 /// The suffix of the key holding a delta's appended entries.
 const APPEND: &str = "_append";
 
+/// A sequence field of a traced state (`Registration::trace_sequence`), as the writer
+/// sees it: its length, its entries as JSON, and how much of it an earlier copy of it
+/// holds. Comparing with the copy must cost what changed, not the sequence's length (a
+/// `PersistentVec` shares what neither side changed): comparing whole logs, or writing
+/// them to JSON, on every step made a traced run's cost grow with its square.
+pub trait TracedSequence {
+    fn len(&self) -> usize;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The entry at `position`, as the trace writes it.
+    fn entry(&self, position: usize) -> Value;
+
+    /// How many leading entries `self` shares with `earlier`, a sequence the same
+    /// registration returned for the same node at an earlier step.
+    fn common_prefix_len(&self, earlier: &dyn TracedSequence) -> usize;
+
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A `PersistentVec` traced through `to_json`, entry by entry: its clone and its
+/// comparison with an earlier clone cost O(what changed).
+pub struct PersistentSequence<T: 'static> {
+    pub items: PersistentVec<T>,
+    pub to_json: fn(&T) -> Value,
+}
+
+impl<T: Clone + PartialEq + 'static> TracedSequence for PersistentSequence<T> {
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn entry(&self, position: usize) -> Value {
+        self.items.get(position).map_or(Value::Null, self.to_json)
+    }
+
+    fn common_prefix_len(&self, earlier: &dyn TracedSequence) -> usize {
+        earlier
+            .as_any()
+            .downcast_ref::<PersistentSequence<T>>()
+            .map_or(0, |earlier| self.items.common_prefix_len(&earlier.items))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
 /// The writer's side: what each node's last logged sequences were.
+#[derive(Default)]
 pub struct StateEncoder {
-    sequences: &'static [&'static str],
     nodes: Vec<Option<NodeSequences>>,
 }
 
 /// One node's last logged sequences, and how many bytes of delta lines it has written
 /// since its last full state.
 struct NodeSequences {
-    /// Per sequence field: its entries, and the serialised bytes of each prefix
-    /// (`prefix_bytes[i]` = the bytes of entries `0..i`), so a full state's size is
-    /// known without serialising it again.
-    entries: Vec<(Vec<Value>, Vec<u64>)>,
+    /// Per sequence field: the sequence as last written, and the serialised bytes of
+    /// each prefix (`prefix_bytes[i]` = the bytes of entries `0..i`), so a full state's
+    /// size is known without serialising it again.
+    sequences: Vec<(Box<dyn TracedSequence>, Vec<u64>)>,
     delta_bytes: u64,
+    /// The last state encoded was a delta.
+    last_was_delta: bool,
 }
 
 impl NodeSequences {
     fn full_bytes(&self) -> u64 {
-        self.entries
+        self.sequences
             .iter()
             .map(|(_, prefix)| prefix.last().copied().unwrap_or(0))
             .sum()
@@ -49,21 +105,17 @@ impl NodeSequences {
 }
 
 impl StateEncoder {
-    /// An encoder for the fields `sequences` (none: states are written as they are).
-    pub fn new(sequences: &'static [&'static str]) -> StateEncoder {
-        StateEncoder {
-            sequences,
-            nodes: Vec::new(),
-        }
-    }
-
-    /// Rewrite `state`, node `node`'s state after a step, into the form the trace
-    /// holds: full when `restarted` (an init or restart step), at the node's first
-    /// state, or at a checkpoint; otherwise each sequence as a delta.
-    pub fn encode(&mut self, node: u32, state: &mut Value, restarted: bool) {
-        if self.sequences.is_empty() {
-            return;
-        }
+    /// Add `sequences`, node `node`'s sequence fields after a step, to `state` (its other
+    /// fields) in the form the trace holds: whole when `restarted` (an init or restart
+    /// step), at the node's first state, or at a checkpoint; otherwise as deltas against
+    /// the node's previous ones.
+    pub fn encode(
+        &mut self,
+        node: u32,
+        state: &mut Value,
+        sequences: Vec<(&'static str, Box<dyn TracedSequence>)>,
+        restarted: bool,
+    ) {
         let Some(object) = state.as_object_mut() else {
             return;
         };
@@ -73,46 +125,40 @@ impl StateEncoder {
         }
         let previous = self.nodes[slot]
             .take()
-            .filter(|previous| !restarted && previous.delta_bytes < previous.full_bytes());
+            .filter(|previous| !restarted && previous.delta_bytes < previous.full_bytes())
+            .filter(|previous| previous.sequences.len() == sequences.len());
+        let full = previous.is_none();
         let mut next = NodeSequences {
-            entries: Vec::with_capacity(self.sequences.len()),
+            sequences: Vec::with_capacity(sequences.len()),
             delta_bytes: previous.as_ref().map_or(0, |previous| previous.delta_bytes),
+            last_was_delta: !full,
         };
-        let mut previous_entries = previous.map(|previous| previous.entries.into_iter());
-        for &name in self.sequences {
-            let old = previous_entries.as_mut().and_then(Iterator::next);
-            let Some(Value::Array(current)) = object.remove(name) else {
-                // Not a sequence in this state: nothing to keep for it.
-                next.entries.push((Vec::new(), vec![0]));
-                continue;
+        let mut earlier = previous.map(|previous| previous.sequences.into_iter());
+        for (name, current) in sequences {
+            let (from, mut prefix) = match earlier.as_mut().and_then(Iterator::next) {
+                Some((old, mut prefix)) => {
+                    let from = current.common_prefix_len(old.as_ref());
+                    prefix.truncate(from + 1);
+                    (from, prefix)
+                }
+                None => (0, vec![0]),
             };
-            let (mut kept, mut prefix) = old.unwrap_or_else(|| (Vec::new(), vec![0]));
-            let full = previous_entries.is_none();
-            let from = if full {
-                0
-            } else {
-                kept.iter()
-                    .zip(&current)
-                    .take_while(|(old, new)| old == new)
-                    .count()
-            };
-            kept.truncate(from);
-            prefix.truncate(from + 1);
-            let appended = &current[from..];
-            for entry in appended {
+            let appended: Vec<Value> = (from..current.len())
+                .map(|position| current.entry(position))
+                .collect();
+            for entry in &appended {
                 let bytes = serde_json::to_string(entry).map_or(0, |text| text.len() as u64 + 1);
                 prefix.push(prefix.last().copied().unwrap_or(0) + bytes);
-                kept.push(entry.clone());
             }
             if full {
-                object.insert(name.to_string(), Value::Array(current));
+                object.insert(name.to_string(), Value::Array(appended));
             } else {
                 object.insert(format!("{name}{FROM}"), Value::from(from as u64));
-                object.insert(format!("{name}{APPEND}"), Value::Array(appended.to_vec()));
+                object.insert(format!("{name}{APPEND}"), Value::Array(appended));
             }
-            next.entries.push((kept, prefix));
+            next.sequences.push((current, prefix));
         }
-        if previous_entries.is_none() {
+        if full {
             next.delta_bytes = 0;
         }
         self.nodes[slot] = Some(next);
@@ -120,13 +166,9 @@ impl StateEncoder {
 
     /// Node `node`'s line, just encoded, took `bytes` in the trace: a delta line counts
     /// toward its next checkpoint.
-    pub fn wrote(&mut self, node: u32, state: &Value, bytes: u64) {
-        let is_delta = self
-            .sequences
-            .iter()
-            .any(|name| state.get(format!("{name}{FROM}")).is_some());
+    pub fn wrote(&mut self, node: u32, bytes: u64) {
         if let Some(Some(sequences)) = self.nodes.get_mut(node as usize) {
-            if is_delta {
+            if sequences.last_was_delta {
                 sequences.delta_bytes += bytes;
             }
         }
@@ -204,18 +246,39 @@ mod tests {
         json!({"term": 1, "log": log, "votes": [0]})
     }
 
-    /// Writes `states` for node 0 (the first as an init step), returning each line's
-    /// state as written.
-    fn write(states: &[Value]) -> Vec<Value> {
-        let mut encoder = StateEncoder::new(&["log"]);
-        states
-            .iter()
+    /// `log` as a traced sequence, and `state(log)` without it.
+    fn parts(log: &PersistentVec<u64>) -> (Value, Vec<(&'static str, Box<dyn TracedSequence>)>) {
+        let sequence = PersistentSequence {
+            items: log.clone(),
+            to_json: |entry: &u64| json!(entry),
+        };
+        (
+            json!({"term": 1, "votes": [0]}),
+            vec![("log", Box::new(sequence) as Box<dyn TracedSequence>)],
+        )
+    }
+
+    /// Writes `logs` for node 0 (the first as an init step), returning each line's
+    /// state as written. Each log is edited from the one before, as a protocol's is.
+    fn write(logs: &[Vec<u64>]) -> Vec<Value> {
+        let mut encoder = StateEncoder::default();
+        let mut log = PersistentVec::new();
+        logs.iter()
             .enumerate()
-            .map(|(step, state)| {
-                let mut written = state.clone();
-                encoder.encode(0, &mut written, step == 0);
+            .map(|(step, entries)| {
+                let keep = log
+                    .iter()
+                    .zip(entries)
+                    .take_while(|(old, new)| old == new)
+                    .count();
+                log.truncate(keep);
+                for &entry in &entries[keep..] {
+                    log.push(entry);
+                }
+                let (mut written, sequences) = parts(&log);
+                encoder.encode(0, &mut written, sequences, step == 0);
                 let bytes = written.to_string().len() as u64;
-                encoder.wrote(0, &written, bytes);
+                encoder.wrote(0, bytes);
                 written
             })
             .collect()
@@ -223,17 +286,18 @@ mod tests {
 
     #[test]
     fn deltas_read_back_as_the_whole_states() {
-        let states: Vec<Value> = (0..40u64)
+        let logs: Vec<Vec<u64>> = (0..40u64)
             .map(|n| {
                 // Grows, and every tenth step truncates a suffix and rewrites its last
                 // entry (which the next step rewrites back).
                 let rewrite = n % 10 == 9;
                 let len = if rewrite { n - 3 } else { n };
                 let entry = |i: u64| i * 100 + if rewrite && i + 1 == len { n } else { 0 };
-                state(&(0..len).map(entry).collect::<Vec<_>>())
+                (0..len).map(entry).collect()
             })
             .collect();
-        let written = write(&states);
+        let states: Vec<Value> = logs.iter().map(|log| state(log)).collect();
+        let written = write(&logs);
         assert_eq!(written[0], states[0], "the first state is whole");
         assert_eq!(written[2]["log_from"], json!(1));
         assert!(written[2].get("log").is_none());
@@ -246,10 +310,9 @@ mod tests {
 
     #[test]
     fn restarts_and_checkpoints_write_whole_states_and_bytes_stay_linear() {
-        let states: Vec<Value> = (0..2000u64)
-            .map(|n| state(&(0..n).collect::<Vec<_>>()))
-            .collect();
-        let written = write(&states);
+        let logs: Vec<Vec<u64>> = (0..2000u64).map(|n| (0..n).collect()).collect();
+        let states: Vec<Value> = logs.iter().map(|log| state(log)).collect();
+        let written = write(&logs);
         let full = written
             .iter()
             .filter(|line| line.get("log").is_some())
@@ -263,11 +326,11 @@ mod tests {
         assert!(bytes * 20 < whole, "{bytes} vs {whole}");
         assert!(bytes < 2000 * 2 * 60, "{bytes}");
 
-        let mut encoder = StateEncoder::new(&["log"]);
-        let mut first = state(&[1, 2]);
-        encoder.encode(0, &mut first, true);
-        let mut second = state(&[1, 2, 3]);
-        encoder.encode(0, &mut second, true);
+        let mut encoder = StateEncoder::default();
+        let (mut first, sequences) = parts(&PersistentVec::from(vec![1, 2]));
+        encoder.encode(0, &mut first, sequences, true);
+        let (mut second, sequences) = parts(&PersistentVec::from(vec![1, 2, 3]));
+        encoder.encode(0, &mut second, sequences, true);
         assert_eq!(
             second,
             state(&[1, 2, 3]),

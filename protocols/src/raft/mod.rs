@@ -50,6 +50,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::lincheck::OperationOutput;
 use sim_core::persistent::PersistentVec;
 use sim_core::registration::{AppliedHooks, HistoryHooks};
+use sim_core::trace_delta::{PersistentSequence, TracedSequence};
 use sim_core::{
     ClientId, ClientReply, ConfigError, Ctx, Effects, FaultBound, Input, Message, NodeId,
     Observation, Protocol, Registration, ReplyOutcome, RoleInfo, TimeUs, TimerName,
@@ -1901,7 +1902,7 @@ pub fn registration_of<M: StateMachine>(
             M::parse_op(&config.machine, client, seq, text)
         })
         .trace_state(trace_state::<M>)
-        .trace_sequences(&["log"])
+        .trace_sequence("log", traced_log::<M>)
         .commits(|observation| match observation {
             RaftObs::Commit { index, .. } => Some(*index),
             _ => None,
@@ -1952,21 +1953,13 @@ pub fn registration() -> Registration<Raft> {
 /// trace can start from the logged state alone. nextIndex is left out: the trace spec
 /// leaves which slice of its log a leader sends free. A node with a snapshot adds
 /// `snapshot_index` (the log then starts after it), which Raft.tla does not model.
+/// The node's state for trace validation, but its log (`traced_log`).
 fn trace_state<M: StateMachine>(node: &RaftNode<M>) -> serde_json::Value {
-    let log: Vec<(u64, serde_json::Value)> = node
-        .log
-        .iter()
-        .map(|e| {
-            let value = serde_json::to_value(&e.value).unwrap_or(serde_json::Value::Null);
-            (e.term, value)
-        })
-        .collect();
     let mut state = serde_json::json!({
         "term": node.current_term,
         "voted_for": node.voted_for.map(|node| node.0),
         "role": node.role.name(),
         "commit_index": node.commit_index,
-        "log": log,
         "votes": node.votes_granted.iter().map(|voter| voter.0).collect::<Vec<_>>(),
         "match_index": (node.role == Role::Leader).then_some(&node.match_index),
     });
@@ -1974,6 +1967,17 @@ fn trace_state<M: StateMachine>(node: &RaftNode<M>) -> serde_json::Value {
         state["snapshot_index"] = node.snapshot_index().into();
     }
     state
+}
+
+/// The traced state's `log`: the entries after the snapshot, each as `[term, value]`.
+fn traced_log<M: StateMachine>(node: &RaftNode<M>) -> Box<dyn TracedSequence> {
+    Box::new(PersistentSequence {
+        items: node.log.clone(),
+        to_json: |entry: &Entry<M::Command>| {
+            let value = serde_json::to_value(&entry.value).unwrap_or(serde_json::Value::Null);
+            serde_json::json!([entry.term, value])
+        },
+    })
 }
 
 fn history_output<M: StateMachine>(

@@ -491,12 +491,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             fx: Effects::default(),
             observations: Vec::new(),
             hasher: TraceHasher::default(),
-            trace: trace.then(|| {
-                TraceBuffer::new(
-                    prepared.scenario.file.budget.max_trace_mb,
-                    prepared.registration.trace_sequences,
-                )
-            }),
+            trace: trace.then(|| TraceBuffer::new(prepared.scenario.file.budget.max_trace_mb)),
             trace_effects: Vec::new(),
             next_message_id: 0,
             delivering: None,
@@ -903,6 +898,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         let delivered = self.delivering.take();
         let kind = input.kind();
         // A start or restart always reports the role the node starts in.
+        let restarted = matches!(input, Input::Init | Input::Restart);
         let role_before = match input {
             Input::Init | Input::Restart => None,
             _ => self.nodes[index].as_ref().map(P::role),
@@ -925,12 +921,20 @@ impl<'a, P: Protocol> Sim<'a, P> {
             self.checker.on_step(&self.nodes, node, &self.observations)
         });
         let role_after = self.nodes[index].as_ref().map(P::role);
-        let state_after = match (&self.trace, &self.nodes[index]) {
-            (Some(_), Some(node)) => self
-                .prepared
-                .registration
-                .trace_state
-                .map(|state| state(node)),
+        let state_after = match (&mut self.trace, &self.nodes[index]) {
+            (Some(trace), Some(stepped)) => {
+                let registration = &self.prepared.registration;
+                registration.trace_state.map(|state| {
+                    let mut value = state(stepped);
+                    let sequences = registration
+                        .trace_sequences
+                        .iter()
+                        .map(|sequence| (sequence.field, (sequence.read)(stepped)))
+                        .collect();
+                    trace.encode_state(node.0, &mut value, sequences, restarted);
+                    value
+                })
+            }
             _ => None,
         };
         let role_changed = role_after.filter(|role| Some(*role) != role_before);

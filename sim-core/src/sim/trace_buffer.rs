@@ -23,8 +23,8 @@ pub(super) struct TraceBuffer {
 }
 
 impl TraceBuffer {
-    /// A buffer of at most `max_trace_mb`, writing the state fields `sequences` as deltas.
-    pub(super) fn new(max_trace_mb: u64, sequences: &'static [&'static str]) -> TraceBuffer {
+    /// A buffer of at most `max_trace_mb`.
+    pub(super) fn new(max_trace_mb: u64) -> TraceBuffer {
         TraceBuffer {
             lines: Vec::new(),
             bytes: 0,
@@ -32,38 +32,23 @@ impl TraceBuffer {
             max_trace_mb,
             omitted: 0,
             last: (0, 0),
-            states: StateEncoder::new(sequences),
+            states: StateEncoder::default(),
         }
     }
 
     /// Keep `event`'s line if it fits the budget (once one line is left out, every later
     /// one is too, so the kept trace is a prefix of the run).
-    pub(super) fn push(&mut self, mut event: TraceEvent) {
+    pub(super) fn push(&mut self, event: TraceEvent) {
         self.last = (event.i, event.time_us);
         if self.omitted > 0 {
             self.omitted += 1;
             return;
         }
-        if let (
-            TraceDetail::Step {
-                state: Some(state), ..
-            },
-            Some(node),
-        ) = (&mut event.detail, event.node)
-        {
-            let restarted = matches!(event.event.as_str(), "init" | "restart");
-            self.states.encode(node, state, restarted);
-        }
         let line = event.to_line();
         let bytes = line.len() as u64 + 1;
-        if let (
-            TraceDetail::Step {
-                state: Some(state), ..
-            },
-            Some(node),
-        ) = (&event.detail, event.node)
+        if let (TraceDetail::Step { state: Some(_), .. }, Some(node)) = (&event.detail, event.node)
         {
-            self.states.wrote(node, state, bytes);
+            self.states.wrote(node, bytes);
         }
         if self.bytes + bytes > self.max_bytes {
             self.omitted = 1;
@@ -71,6 +56,18 @@ impl TraceBuffer {
         }
         self.bytes += bytes;
         self.lines.push(line);
+    }
+
+    /// `state`, node `node`'s traced state after a step (its fields but the sequences),
+    /// with the sequences added, whole or as deltas (`StateEncoder::encode`).
+    pub(super) fn encode_state(
+        &mut self,
+        node: u32,
+        state: &mut serde_json::Value,
+        sequences: Vec<(&'static str, Box<dyn crate::trace_delta::TracedSequence>)>,
+        restarted: bool,
+    ) {
+        self.states.encode(node, state, sequences, restarted);
     }
 
     /// Bytes of the lines kept so far.
@@ -117,7 +114,7 @@ mod tests {
     #[test]
     fn a_trace_past_its_budget_is_a_prefix_that_says_how_much_is_missing() {
         let line_bytes = marker(0).to_line().len() as u64 + 1;
-        let mut buffer = TraceBuffer::new(1, &[]);
+        let mut buffer = TraceBuffer::new(1);
         let fitting = (1 << 20) / line_bytes;
         for i in 0..fitting + 500 {
             buffer.push(marker(i));
@@ -137,7 +134,7 @@ mod tests {
         let kept: usize = lines[..lines.len() - 1].iter().map(|l| l.len() + 1).sum();
         assert!(kept as u64 <= 1 << 20);
 
-        let mut small = TraceBuffer::new(1, &[]);
+        let mut small = TraceBuffer::new(1);
         small.push(marker(0));
         assert_eq!(small.finish().len(), 1, "a trace within budget is whole");
     }
