@@ -49,6 +49,9 @@ pub trait TracedSequence {
     fn as_any(&self) -> &dyn Any;
 }
 
+/// A node's sequence fields after a step: each field's name and its sequence.
+pub type NamedSequences = Vec<(&'static str, Box<dyn TracedSequence>)>;
+
 /// A `PersistentVec` traced through `to_json`, entry by entry: its clone and its
 /// comparison with an earlier clone cost O(what changed).
 pub struct PersistentSequence<T: 'static> {
@@ -113,7 +116,7 @@ impl StateEncoder {
         &mut self,
         node: u32,
         state: &mut Value,
-        sequences: Vec<(&'static str, Box<dyn TracedSequence>)>,
+        sequences: NamedSequences,
         restarted: bool,
     ) {
         let Some(object) = state.as_object_mut() else {
@@ -247,7 +250,7 @@ mod tests {
     }
 
     /// `log` as a traced sequence, and `state(log)` without it.
-    fn parts(log: &PersistentVec<u64>) -> (Value, Vec<(&'static str, Box<dyn TracedSequence>)>) {
+    fn parts(log: &PersistentVec<u64>) -> (Value, NamedSequences) {
         let sequence = PersistentSequence {
             items: log.clone(),
             to_json: |entry: &u64| json!(entry),

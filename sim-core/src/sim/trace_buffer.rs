@@ -64,7 +64,7 @@ impl TraceBuffer {
         &mut self,
         node: u32,
         state: &mut serde_json::Value,
-        sequences: Vec<(&'static str, Box<dyn crate::trace_delta::TracedSequence>)>,
+        sequences: crate::trace_delta::NamedSequences,
         restarted: bool,
     ) {
         self.states.encode(node, state, sequences, restarted);
