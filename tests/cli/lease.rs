@@ -1,9 +1,12 @@
 //! The lock service (`protocols/src/lease/`): fencing is what keeps the storage safe
-//! under pauses and clock trouble, and the model checker refuses a clock-reading protocol.
+//! under pauses and clock trouble, in the simulator and in the model checker, which gives
+//! a clock-reading protocol a model of time.
 
+use sim_core::check::{CheckOptions, StepRecord};
 use sim_core::result::Verdict;
 use sim_core::scenario::Scenario;
 
+use crate::classics::{caught, passes_with};
 use crate::root;
 
 fn load(path: &str) -> Scenario {
@@ -42,18 +45,134 @@ fn fencing_rejects_the_stale_writes_of_paused_and_slow_clocked_clients() {
     }
 }
 
+const CHECK4: &str = "scenarios/lease/check4.toml";
+const CHECK4_CRASH: &str = "scenarios/lease/check4_crash.toml";
+const CHECK4_SKEW: &str = "scenarios/lease/check4_skew.toml";
+
+/// The model checker gives the lock service a model of time (`sim_core::check_clock`):
+/// each check file passes exhaustively with a pinned state count, and every lease mutant
+/// is caught, for the reason its description gives.
 #[test]
-fn the_model_checker_refuses_a_protocol_that_reads_its_clock() {
-    let scenario = load("scenarios/lease/pause.toml");
-    let error = sim_core::runner::check(
+fn the_model_checker_checks_the_lease_with_clocks_and_catches_every_mutant() {
+    passes_with(CHECK4, 338_272);
+    passes_with(CHECK4_CRASH, 163_016);
+    passes_with(CHECK4_SKEW, 767_901);
+    // A grant at 2 ms of a lease that runs until 3 ms by the server's clock.
+    caught(CHECK4, "early-grant", "lease_exclusion", 10);
+    // Token 1 granted, the server restarts with nothing on disk, token 1 granted again.
+    caught(CHECK4_CRASH, "token-not-persisted", "token_monotonic", 10);
+    // The holder starts a write and is paused: time passes with its write timer due, the
+    // other client is granted the lease and writes, then the stale write lands.
+    let steps = caught(CHECK4, "no-fencing", "storage_exclusion", 20);
+    let started = position(&steps, "work_timeout");
+    let holder = steps[started].node;
+    let sent = steps
+        .iter()
+        .rposition(|step| step.node == holder && step.event == "write_timeout")
+        .expect("the stale write goes out");
+    let paused = &steps[started..sent];
+    assert!(
+        paused.iter().filter(|step| step.event == "tick").count() >= 3,
+        "{steps:#?}"
+    );
+    assert!(paused
+        .iter()
+        .any(|step| step.node != holder && step.event == "write_timeout"));
+    // With drifting clocks a shorter pause does, within 3 ms.
+    let steps = caught(CHECK4_SKEW, "no-fencing", "storage_exclusion", 20);
+    assert!(
+        steps
+            .iter()
+            .any(|step| step.event == "tick" && step.node.is_some()),
+        "a clock runs ahead: {steps:#?}"
+    );
+    for (_, info) in <protocols::lease::Mutant as sim_core::MutantSet>::ALL {
+        assert!(
+            ["early-grant", "token-not-persisted", "no-fencing"].contains(&info.name),
+            "{}: caught or out of reach?",
+            info.name
+        );
+    }
+}
+
+fn position(steps: &[StepRecord], event: &str) -> usize {
+    let found = steps.iter().position(|step| step.event == event);
+    found.unwrap_or_else(|| panic!("no {event}: {steps:#?}"))
+}
+
+/// Time is what early-grant needs: with clocks that never pass 1 ms (half the lease is
+/// 1.5 ms) every property holds.
+#[test]
+fn without_time_passing_the_early_grant_is_out_of_reach() {
+    let text = std::fs::read_to_string(crate::scenario_path(CHECK4)).unwrap();
+    let scenario = crate::inline(&text.replace("max_time_ms = 4", "max_time_ms = 1"));
+    let report = sim_core::runner::check(
         &protocols::registry(),
         &scenario,
+        Some("early-grant"),
+        &CheckOptions::default(),
+    )
+    .expect("valid");
+    assert!(report.violation().is_none(), "{report:?}");
+}
+
+/// The model of time: required for a clock-reading protocol, refused for any other, and
+/// its bounds checked, each error naming the field and the fix.
+#[test]
+fn the_model_of_time_is_required_checked_and_refused_where_it_means_nothing() {
+    let text = std::fs::read_to_string(crate::scenario_path(CHECK4)).unwrap();
+    let time = "tick_ms = 1\nmax_time_ms = 4\n";
+    assert!(text.contains(time));
+    let refused = [
+        ("", "check.max_time_ms", "tick_ms = 1"),
+        ("tick_ms = 1\n", "check.max_time_ms", "max_time_ms"),
+        ("max_time_ms = 4\n", "check.tick_ms", "tick_ms"),
+        (
+            "tick_ms = 0\nmax_time_ms = 4\n",
+            "check.tick_ms",
+            "tick_ms = 1",
+        ),
+        (
+            "tick_ms = 2\nmax_time_ms = 5\n",
+            "check.max_time_ms",
+            "max_time_ms = 8",
+        ),
+        (
+            "tick_ms = 1\nmax_time_ms = 4\nmax_clock_skew_ms = 5\n",
+            "check.max_clock_skew_ms",
+            "max_time_ms",
+        ),
+        (
+            "tick_ms = 1\nmax_time_ms = -4\n",
+            "check.max_time_ms",
+            "max_time_ms = 1",
+        ),
+    ];
+    for (replacement, field, fix) in refused {
+        let scenario = crate::inline(&text.replace(time, replacement));
+        let error = sim_core::runner::check(
+            &protocols::registry(),
+            &scenario,
+            None,
+            &CheckOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(error.field, field, "{replacement:?}: {error}");
+        assert!(error.fix.contains(fix), "{replacement:?}: {error}");
+    }
+    // Raft reads no clock: a model of time would change nothing.
+    let raft = std::fs::read_to_string(crate::scenario_path("scenarios/raft/check3.toml"))
+        .unwrap()
+        .replace("[check]\n", "[check]\ntick_ms = 1\nmax_time_ms = 4\n");
+    let error = sim_core::runner::check(
+        &protocols::registry(),
+        &crate::inline(&raft),
         None,
-        &sim_core::check::CheckOptions::default(),
+        &CheckOptions::default(),
     )
     .unwrap_err();
-    assert!(error.message.starts_with("not yet supported"), "{error}");
-    assert!(error.fix.contains("quorumlab run"), "{error}");
+    assert_eq!(error.field, "check.tick_ms", "{error}");
+    assert!(error.message.contains("reads no clock"), "{error}");
 }
 
 #[test]
