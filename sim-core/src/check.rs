@@ -16,6 +16,10 @@
 //! stateright boundaries. Observation kinds listed under
 //! `sometimes` become `sometimes` properties, so a check that explores nothing fails.
 //!
+//! A protocol that reads its clock also gets a model of time (`check_clock.rs`): per-node
+//! clocks in the state, a `Tick` action, and timers that fire only once due; any other
+//! protocol's states carry no clock (`CheckState::clock` is `None`).
+//!
 //! Architecture invariant: like the rest of sim-core this module reads no clock (the CLI
 //! times the check) and names no protocol.
 
