@@ -185,3 +185,45 @@ fn a_lease_cluster_of_the_wrong_size_is_refused() {
     assert!(error.contains("params.clients"), "{error}");
     assert!(error.contains("nodes = 6"), "{error}");
 }
+
+/// A client whose clock steps back 400 ms while it holds the lease writes past it; the
+/// shrinker halves the step while the failure persists (to 100 ms: at 50 ms the lease
+/// still expires before the next holder's grant matters).
+#[test]
+fn the_shrinker_halves_a_clock_skew() {
+    let dir = crate::temp_dir("lease-shrink-skew");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("skew.toml");
+    std::fs::write(
+        &file,
+        "protocol = \"lease\"\nnodes = 6\nduration_ms = 600\nseeds = 5\n\
+         mutant = \"no-fencing\"\nexpect = \"storage_exclusion\"\n\n\
+         [network]\nlatency = { dist = \"constant\", us = 1000 }\n\n\
+         [params]\nwrite_ms = [1, 5]\n\n\
+         [[faults]]\nat_ms = 40\naction = \"clock_skew\"\nnode = 3\noffset_ms = -400\n\
+         duration_ms = 500\n",
+    )
+    .unwrap();
+    let limits = quorumlab::shrink::Limits::default();
+    let reports = quorumlab::shrink::shrink_failures(&file, limits, 1, &dir).expect("shrinks");
+    let report = reports.into_iter().next().expect("a failing seed");
+    assert_eq!(report.property, "storage_exclusion");
+    let shrunk = Scenario::load(std::path::Path::new(&report.scenario)).unwrap();
+    let skews: Vec<&sim_core::scenario::FaultActionSpec> = shrunk
+        .file
+        .faults
+        .iter()
+        .map(|fault| &fault.action)
+        .collect();
+    assert!(
+        matches!(
+            skews.as_slice(),
+            [sim_core::scenario::FaultActionSpec::ClockSkew {
+                offset_ms: -100,
+                ..
+            }]
+        ),
+        "{skews:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
