@@ -366,25 +366,22 @@ impl<P: Protocol> CheckAction<P> {
                 format!("{:?}", envelope.msg),
             ),
             CheckAction::Timer { node, timer } => (*node, timer.kind(), None, None, String::new()),
-            CheckAction::Tick { node: None } => {
+            CheckAction::Tick { node } => {
+                let detail = match node {
+                    None => "every clock advances",
+                    Some(_) => "its clock runs ahead",
+                };
                 return StepRecord {
-                    node: None,
+                    node: node.map(|node| node.0),
                     event: "tick",
                     from: None,
                     msg: None,
-                    detail: "every clock advances".to_string(),
+                    detail: detail.to_string(),
                     crash_after_persist: false,
                     crash_mid_step: None,
                     byzantine: None,
-                }
+                };
             }
-            CheckAction::Tick { node: Some(node) } => (
-                *node,
-                "tick",
-                None,
-                None,
-                "its clock runs ahead".to_string(),
-            ),
             CheckAction::Crash { node } => (*node, "crash", None, None, String::new()),
             CheckAction::Restart { node } => (*node, "restart", None, None, String::new()),
             CheckAction::ClientRequest { node } => {
