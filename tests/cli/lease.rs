@@ -2,9 +2,9 @@
 //! under pauses and clock trouble, in the simulator and in the model checker, which gives
 //! a clock-reading protocol a model of time.
 
-use sim_core::check::{CheckOptions, StepRecord};
+use sim_core::check::{CheckOptions, CheckReport, StepRecord};
 use sim_core::result::Verdict;
-use sim_core::scenario::Scenario;
+use sim_core::scenario::{Scenario, ScenarioError};
 
 use crate::classics::{caught, passes_with};
 use crate::root;
@@ -95,6 +95,16 @@ fn the_model_checker_checks_the_lease_with_clocks_and_catches_every_mutant() {
     }
 }
 
+/// `quorumlab check` on `scenario`, with its default options (breadth first, one thread).
+fn model_check(scenario: &Scenario, mutant: Option<&str>) -> Result<CheckReport, ScenarioError> {
+    sim_core::runner::check(
+        &protocols::registry(),
+        scenario,
+        mutant,
+        &CheckOptions::default(),
+    )
+}
+
 fn position(steps: &[StepRecord], event: &str) -> usize {
     let found = steps.iter().position(|step| step.event == event);
     found.unwrap_or_else(|| panic!("no {event}: {steps:#?}"))
@@ -106,13 +116,7 @@ fn position(steps: &[StepRecord], event: &str) -> usize {
 fn without_time_passing_the_early_grant_is_out_of_reach() {
     let text = std::fs::read_to_string(crate::scenario_path(CHECK4)).unwrap();
     let scenario = crate::inline(&text.replace("max_time_ms = 4", "max_time_ms = 1"));
-    let report = sim_core::runner::check(
-        &protocols::registry(),
-        &scenario,
-        Some("early-grant"),
-        &CheckOptions::default(),
-    )
-    .expect("valid");
+    let report = model_check(&scenario, Some("early-grant")).expect("valid");
     assert!(report.violation().is_none(), "{report:?}");
 }
 
@@ -150,13 +154,7 @@ fn the_model_of_time_is_required_checked_and_refused_where_it_means_nothing() {
     ];
     for (replacement, field, fix) in refused {
         let scenario = crate::inline(&text.replace(time, replacement));
-        let error = sim_core::runner::check(
-            &protocols::registry(),
-            &scenario,
-            None,
-            &CheckOptions::default(),
-        )
-        .unwrap_err();
+        let error = model_check(&scenario, None).unwrap_err();
         assert_eq!(error.field, field, "{replacement:?}: {error}");
         assert!(error.fix.contains(fix), "{replacement:?}: {error}");
     }
@@ -164,13 +162,7 @@ fn the_model_of_time_is_required_checked_and_refused_where_it_means_nothing() {
     let raft = std::fs::read_to_string(crate::scenario_path("scenarios/raft/check3.toml"))
         .unwrap()
         .replace("[check]\n", "[check]\ntick_ms = 1\nmax_time_ms = 4\n");
-    let error = sim_core::runner::check(
-        &protocols::registry(),
-        &crate::inline(&raft),
-        None,
-        &CheckOptions::default(),
-    )
-    .unwrap_err();
+    let error = model_check(&crate::inline(&raft), None).unwrap_err();
     assert_eq!(error.field, "check.tick_ms", "{error}");
     assert!(error.message.contains("reads no clock"), "{error}");
 }
