@@ -27,14 +27,17 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use sim_core::lincheck::{ModelKind, OperationInput, OperationOutput, TextDigest, Value};
+use sim_core::lincheck::{ModelKind, OperationInput, OperationOutput, Value};
 use sim_core::{ClientId, ConfigError, Registration, Setup};
+
+pub use text::Text;
 
 use crate::raft::{MachineCommand, RaftNode, RaftParams, StateMachine};
 
 mod mutants;
 #[cfg(test)]
 mod tests;
+mod text;
 
 pub use mutants::KvMutant;
 
@@ -125,7 +128,7 @@ pub enum KvOutput {
     /// `history.json` whole when short, as its digest when long (`summarise_value`).
     Value {
         #[serde(serialize_with = "summarise_value")]
-        value: String,
+        value: Text,
     },
     /// A put or append took effect.
     Done,
@@ -138,11 +141,11 @@ pub enum KvOutput {
 /// as its `TextDigest` (length, hash, last characters).
 const RECORDED_VALUE_BYTES_MAX: usize = 64;
 
-fn summarise_value<S: serde::Serializer>(value: &str, serializer: S) -> Result<S::Ok, S::Error> {
+fn summarise_value<S: serde::Serializer>(value: &Text, serializer: S) -> Result<S::Ok, S::Error> {
     if value.len() > RECORDED_VALUE_BYTES_MAX {
-        format!("{:?}", TextDigest::of(value)).serialize(serializer)
+        format!("{:?}", value.digest()).serialize(serializer)
     } else {
-        value.serialize(serializer)
+        value.as_str().serialize(serializer)
     }
 }
 
@@ -363,7 +366,7 @@ impl KvConfig {
 #[derive(Clone, Debug, Default, Hash, PartialEq, Eq, PartialOrd, Ord)]
 pub struct KvMachine {
     /// Key index to value; an absent key reads as the empty string.
-    data: BTreeMap<u32, String>,
+    data: BTreeMap<u32, Text>,
     /// Per client: the last request id applied and its output (thesis §6.3).
     sessions: BTreeMap<ClientId, (u64, KvOutput)>,
 }
@@ -371,7 +374,7 @@ pub struct KvMachine {
 impl KvMachine {
     /// The value of key `key` (an index); the empty string when absent.
     pub fn value(&self, key: u32) -> &str {
-        self.data.get(&key).map_or("", String::as_str)
+        self.data.get(&key).map_or("", Text::as_str)
     }
 
     /// The last request id applied for `client` (its session), if any: what a replica
@@ -383,10 +386,10 @@ impl KvMachine {
     fn execute(&mut self, op: &KvOp) -> KvOutput {
         match *op {
             KvOp::Get { key } => KvOutput::Value {
-                value: self.value(key).to_string(),
+                value: self.data.get(&key).cloned().unwrap_or_default(),
             },
             KvOp::Put { key, value } => {
-                self.data.insert(key, value_text(value));
+                self.data.insert(key, Text::new(value_text(value)));
                 KvOutput::Done
             }
             KvOp::Append { key, client, seq } => {
@@ -397,7 +400,7 @@ impl KvMachine {
             KvOp::Cas { key, from, to } => {
                 let succeeded = self.value(key) == value_text(from);
                 if succeeded {
-                    self.data.insert(key, value_text(to));
+                    self.data.insert(key, Text::new(value_text(to)));
                 }
                 KvOutput::Cas { succeeded }
             }
@@ -527,7 +530,7 @@ impl StateMachine for KvMachine {
     fn read_locally(&self, op: &KvOp) -> Option<KvOutput> {
         match *op {
             KvOp::Get { key } => Some(KvOutput::Value {
-                value: self.value(key).to_string(),
+                value: self.data.get(&key).cloned().unwrap_or_default(),
             }),
             _ => None,
         }
@@ -560,11 +563,11 @@ impl StateMachine for KvMachine {
             // the history grows linearly with the operations, not with their square.
             KvOutput::Value { value } if value.len() > RECORDED_VALUE_BYTES_MAX => {
                 OperationOutput::GetDigest {
-                    digest: TextDigest::of(value),
+                    digest: value.digest().clone(),
                 }
             }
             KvOutput::Value { value } => OperationOutput::GetValue {
-                value: value.clone(),
+                value: value.as_str().to_string(),
             },
             KvOutput::Done => OperationOutput::Done,
             KvOutput::Cas { succeeded } => OperationOutput::CasResult {

@@ -63,9 +63,7 @@ fn cas_sets_only_when_the_value_matches() {
     assert_eq!(machine.value(1), "v1");
     assert_eq!(
         machine.apply(&config, 1, 4, &KvOp::Get { key: 1 }),
-        KvOutput::Value {
-            value: "v1".to_string()
-        }
+        KvOutput::Value { value: "v1".into() }
     );
 }
 

@@ -102,7 +102,7 @@ fn other_value(value: Value) -> Value {
 fn perturb_reply(_config: &PbftConfig, reply: &PbftReply, _draw: u64) -> Option<PbftReply> {
     let output = match &reply.output {
         KvOutput::Value { value } => KvOutput::Value {
-            value: format!("{value}[lie]"),
+            value: crate::kv::Text::new(format!("{value}[lie]")),
         },
         KvOutput::Done => KvOutput::Cas { succeeded: false },
         KvOutput::Cas { succeeded } => KvOutput::Cas {

@@ -398,8 +398,9 @@ impl<C: MachineCommand> RaftChecker<C> {
     /// The first part of `check_commit`'s range `from..=index` that the ghost has seen
     /// committed already (a restarted node relearning its log's commits: the whole log
     /// again, without snapshots), judged in one ordered walk of `committed` instead of a
-    /// search per index: the same comparisons and `commit_term` updates as the loop in
-    /// `check_commit`, in the same order, so the same verdicts. Returns the first index
+    /// search per index (or none: `recommit_by_log_matching`): the same comparisons and
+    /// `commit_term` updates as the loop in `check_commit`, in the same order, so the same
+    /// verdicts. Returns the first index
     /// left to that loop: past the walk, or where it met an index the ghost has not seen
     /// committed, one the node's log does not hold, or a different entry (the loop
     /// reports it).
@@ -414,6 +415,9 @@ impl<C: MachineCommand> RaftChecker<C> {
             return from;
         }
         let term = node.current_term();
+        if let Some(next) = self.recommit_by_log_matching(node, from, known, term) {
+            return next;
+        }
         let mut next = from;
         for (&committed_index, committed) in self.committed.range_mut(from..=known) {
             let same =
@@ -425,6 +429,43 @@ impl<C: MachineCommand> RaftChecker<C> {
             next += 1;
         }
         next
+    }
+
+    /// `check_recommits` in O(1) typically, where its walk would be O(log): a node that
+    /// restarted without a snapshot relearns its whole log's commits, and walking them on
+    /// every restart made a long run's cost grow with its square. The node's log is
+    /// registered entry by entry by now (its writes are observed before its commits, and
+    /// a recovered log unchecked since a crash is registered on `Recovered`), and so is
+    /// every committed entry (copied from such a log). So when there is no Byzantine node
+    /// (whose messages are not judged) and `committed` has no gap, the node's entry at
+    /// `known` equal to the committed one means, by Log Matching (the registry holds one
+    /// entry and one previous term per (index, term)), that its whole range `from..=known`
+    /// equals the committed entries: the walk would find no difference. `commit_term` only grows with the index (whoever commits an index
+    /// committed every index below it, in a term no later: the property
+    /// `check_leader_completeness_latest` rests on too), so lowering it to `term` touches
+    /// a suffix of the range only, walked from its end. `None` where this does not apply:
+    /// the walk decides.
+    fn recommit_by_log_matching<M: StateMachine<Command = C>>(
+        &mut self,
+        node: &RaftNode<M>,
+        from: LogIndex,
+        known: LogIndex,
+        term: Term,
+    ) -> Option<LogIndex> {
+        let first = *self.committed.first_key_value()?.0;
+        let gapless = self.committed.len() as u64 == self.committed_index() - first + 1;
+        let same_last = node.entry(known) == self.committed.get(&known).map(|last| &last.entry);
+        let applies = self.byzantine.is_empty() && gapless && from >= first;
+        if !(applies && same_last && node.entry(known).is_some()) {
+            return None;
+        }
+        for (_, committed) in self.committed.range_mut(from..=known).rev() {
+            if committed.commit_term <= term {
+                break;
+            }
+            committed.commit_term = term;
+        }
+        Some(known + 1)
     }
 
     /// Leader Completeness for `node`, leader of `term`: every entry committed in an

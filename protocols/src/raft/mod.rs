@@ -497,7 +497,8 @@ pub struct RaftNode<M: StateMachine> {
     // order (§5.3). Volatile: rebuilt from the log as commits are learnt after a restart.
     machine: M,
     last_applied: LogIndex,
-    /// `snapshot::chain` over the entries `1..=last_applied`, for the next snapshot.
+    /// `snapshot::chain` over the entries `1..=last_applied`, for the next snapshot (kept
+    /// only where `snapshot_every` is set; otherwise `EMPTY_DIGEST`).
     applied_digest: u64,
 }
 
@@ -798,11 +799,16 @@ impl<M: StateMachine> RaftNode<M> {
             index
         };
         let snapshot_index = self.snapshot_index();
+        // The digest is for snapshots only: without them, a restarted node replaying its
+        // whole log would hash every entry again for nothing.
+        let digests = out.config.snapshot_every > 0;
         while self.last_applied < apply_to {
             self.last_applied += 1;
             let applied_index = self.last_applied;
             let entry = &self.log[(applied_index - snapshot_index) as usize - 1];
-            self.applied_digest = snapshot::chain(self.applied_digest, entry);
+            if digests {
+                self.applied_digest = snapshot::chain(self.applied_digest, entry);
+            }
             if entry.is_noop() {
                 continue; // nothing to apply, and no client waits for it
             }
