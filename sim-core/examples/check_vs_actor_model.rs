@@ -275,6 +275,7 @@ fn main() {
         sometimes: vec!["decided".to_string()],
         walks: None,
         walk_depth: sim_core::check::DEFAULT_WALK_DEPTH,
+        time: None,
     };
     let registration = Registration::<TwoPc>::new("two-phase-commit-bench", "the bench's 2PC")
         .params::<sim_core::registration::NoFields, sim_core::registration::NoMutants>(

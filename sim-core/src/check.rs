@@ -16,6 +16,10 @@
 //! stateright boundaries. Observation kinds listed under
 //! `sometimes` become `sometimes` properties, so a check that explores nothing fails.
 //!
+//! A protocol that reads its clock also gets a model of time (`check_clock.rs`): per-node
+//! clocks in the state, a `Tick` action, and timers that fire only once due; any other
+//! protocol's states carry no clock (`CheckState::clock` is `None`).
+//!
 //! Architecture invariant: like the rest of sim-core this module reads no clock (the CLI
 //! times the check) and names no protocol.
 
@@ -28,6 +32,7 @@ use serde::Serialize;
 use stateright::{Checker as _, HasDiscoveries, Model, Property};
 
 use crate::check_byzantine::{ByzantineModel, ByzantineRole};
+use crate::check_clock::{ModelClock, TimeBounds, TIME_FIELDS, TIME_MS_MAX};
 use crate::interpret::{self, EffectSink};
 use crate::protocol::{
     Checker, ClientId, Ctx, Effect, Effects, Input, Message, NodeId, Observation, Protocol, TimeUs,
@@ -70,6 +75,9 @@ pub struct CheckBounds {
     pub walks: Option<u64>,
     /// Actions per random walk at most.
     pub walk_depth: u32,
+    /// The model of time (`check_clock.rs`), for a protocol that reads its clock only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<TimeBounds>,
 }
 
 /// Actions per random walk unless `[check] walk_depth` says otherwise: deeper than any
@@ -115,7 +123,9 @@ impl CheckBounds {
             sometimes: Vec::new(),
             walks: None,
             walk_depth: DEFAULT_WALK_DEPTH,
+            time: None,
         };
+        let mut time_fields = [None; TIME_FIELDS.len()];
         for (field, value) in table {
             let name = format!("check.{field}");
             let integer = |limit: u64| -> Result<u64, ScenarioError> {
@@ -140,6 +150,10 @@ impl CheckBounds {
                 "max_client_ops" => bounds.max_client_ops = small(1000)?,
                 "max_byzantine_actions" => bounds.max_byzantine_actions = small(1000)?,
                 "max_in_flight" => bounds.max_in_flight = small(1000)?,
+                time if TIME_FIELDS.contains(&time) => {
+                    let position = TIME_FIELDS.iter().position(|name| *name == time);
+                    time_fields[position.expect("listed")] = Some(integer(TIME_MS_MAX)?);
+                }
                 "walks" | "walk_depth" => {
                     let number = integer(1_000_000_000)?;
                     if number == 0 {
@@ -182,6 +196,8 @@ impl CheckBounds {
         if !table.contains_key("sometimes") {
             bounds.sometimes = scenario.file.sometimes.clone();
         }
+        let [tick_ms, max_time_ms, max_clock_skew_ms] = time_fields;
+        bounds.time = TimeBounds::from_fields(scenario, tick_ms, max_time_ms, max_clock_skew_ms)?;
         Ok(bounds)
     }
 
@@ -236,8 +252,11 @@ pub struct CheckState<P: Protocol> {
     pub durable: Vec<Option<P::Durable>>,
     /// Messages in flight, as a multiset.
     pub network: BTreeMap<Envelope<P::Msg>, u32>,
-    /// Armed timers; any of them may fire next.
+    /// Armed timers; any of them may fire next (with a clock: any that is due).
     pub timers: BTreeSet<(NodeId, P::Timer)>,
+    /// Every node's clock and when its timers are due, for a protocol that reads its
+    /// clock only (`check_clock.rs`); `None` otherwise.
+    pub clock: Option<ModelClock<P::Timer>>,
     /// Per node, its Byzantine role (all `None` without a `[byzantine]` table).
     pub byzantine: Vec<Option<ByzantineRole>>,
     pub budget: Budget,
@@ -274,6 +293,10 @@ pub enum CheckAction<P: Protocol> {
     },
     ClientRequest {
         node: NodeId,
+    },
+    /// Time passes (`check_clock.rs`): one tick on every clock (`None`) or on one node's.
+    Tick {
+        node: Option<NodeId>,
     },
     /// The inner action (a delivery, a timer or a client request), with its node crashing
     /// right after the step's first `Persist`.
@@ -343,6 +366,22 @@ impl<P: Protocol> CheckAction<P> {
                 format!("{:?}", envelope.msg),
             ),
             CheckAction::Timer { node, timer } => (*node, timer.kind(), None, None, String::new()),
+            CheckAction::Tick { node } => {
+                let detail = match node {
+                    None => "every clock advances",
+                    Some(_) => "its clock runs ahead",
+                };
+                return StepRecord {
+                    node: node.map(|node| node.0),
+                    event: "tick",
+                    from: None,
+                    msg: None,
+                    detail: detail.to_string(),
+                    crash_after_persist: false,
+                    crash_mid_step: None,
+                    byzantine: None,
+                };
+            }
             CheckAction::Crash { node } => (*node, "crash", None, None, String::new()),
             CheckAction::Restart { node } => (*node, "restart", None, None, String::new()),
             CheckAction::ClientRequest { node } => {
@@ -350,7 +389,7 @@ impl<P: Protocol> CheckAction<P> {
             }
         };
         StepRecord {
-            node: node.0,
+            node: Some(node.0),
             event,
             from,
             msg,
@@ -365,8 +404,10 @@ impl<P: Protocol> CheckAction<P> {
 /// One action of a counterexample, as printed and as written in `--json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StepRecord {
-    /// The node the action happens at (for messages: the receiver).
-    pub node: u32,
+    /// The node the action happens at (for messages: the receiver); `None` for time
+    /// passing at every node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<u32>,
     /// The input kind (`request_vote`, `election_timeout`, `crash`, `restart`,
     /// `client_request`) or the network fault (`drop`, `duplicate`).
     pub event: &'static str,
@@ -390,7 +431,10 @@ pub struct StepRecord {
 
 impl fmt::Display for StepRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "n{} {}", self.node, self.event)?;
+        match self.node {
+            Some(node) => write!(f, "n{node} {}", self.event)?,
+            None => write!(f, "{}", self.event)?,
+        }
         if let Some(msg) = self.msg {
             write!(f, " {msg}")?;
         }
@@ -449,6 +493,32 @@ impl<P: Protocol> ProtocolModel<P> {
                 fix: "set `max_client_ops = 0` or remove it".to_string(),
             });
         }
+        match (registration.reads_clock, bounds.time) {
+            (true, None) => {
+                return Err(crate::protocol::ConfigError {
+                    field: "max_time_ms".to_string(),
+                    message: format!(
+                        "{} reads its local clock, so the model checker needs a model of time",
+                        registration.name
+                    ),
+                    fix: "add `tick_ms = 1` and `max_time_ms = 12` (and, for drifting \
+                          clocks, `max_clock_skew_ms = 1`): time passes a tick at a time \
+                          up to max_time_ms"
+                        .to_string(),
+                });
+            }
+            (false, Some(_)) => {
+                return Err(crate::protocol::ConfigError {
+                    field: "tick_ms".to_string(),
+                    message: format!(
+                        "{} reads no clock, so a model of time would change nothing",
+                        registration.name
+                    ),
+                    fix: "remove tick_ms, max_time_ms and max_clock_skew_ms".to_string(),
+                });
+            }
+            _ => {}
+        }
         let mut always: Vec<&'static str> = P::Checker::properties()
             .iter()
             .map(|property| property.name)
@@ -492,8 +562,13 @@ impl<P: Protocol> ProtocolModel<P> {
         &self.sometimes
     }
 
-    fn ctx(&self, node: NodeId) -> Ctx<'_, P::Config> {
-        Ctx::new(node, self.cluster_size, &self.config)
+    /// `node`'s context in `state`: with its clock, for a protocol that reads one.
+    fn ctx(&self, state: &CheckState<P>, node: NodeId) -> Ctx<'_, P::Config> {
+        let ctx = Ctx::new(node, self.cluster_size, &self.config);
+        match &state.clock {
+            Some(clock) => ctx.with_clock(clock.read(node)),
+            None => ctx,
+        }
     }
 
     fn mark_seen(&self, state: &mut CheckState<P>, kind: &str) {
@@ -522,7 +597,7 @@ impl<P: Protocol> ProtocolModel<P> {
             "a violating state has no successors"
         );
         let mut crashed = false;
-        let ctx = self.ctx(node);
+        let ctx = self.ctx(state, node);
         let outcome = crate::panics::quietly(|| {
             catch_unwind(AssertUnwindSafe(|| {
                 state.checker.before_step(&state.nodes, node, &input);
@@ -561,6 +636,9 @@ impl<P: Protocol> ProtocolModel<P> {
         assert!(state.nodes[node.index()].is_some(), "only live nodes crash");
         state.nodes[node.index()] = None;
         state.timers.retain(|&(owner, _)| owner != node);
+        if let Some(clock) = &mut state.clock {
+            clock.forget(node);
+        }
     }
 
     /// The node a delivery, timer or client request steps, and its input.
@@ -606,6 +684,10 @@ impl<P: Protocol> ProtocolModel<P> {
                 // Firing disarms, as in the simulator.
                 let armed = state.timers.remove(&(*node, *timer));
                 assert!(armed, "only armed timers fire");
+                if let Some(clock) = &mut state.clock {
+                    assert!(clock.due(*node, *timer), "only due timers fire");
+                    clock.disarm(*node, *timer);
+                }
             }
             CheckAction::ClientRequest { .. } => state.budget.client_ops -= 1,
             other => unreachable!("not an input to a node: {other:?}"),
@@ -630,7 +712,7 @@ impl<P: Protocol> ProtocolModel<P> {
     ) -> Option<(NodeId, P, Vec<Effect<P>>)> {
         let (node, input) = self.input_of(state, action);
         let mut copy = state.nodes[node.index()].clone()?;
-        let ctx = self.ctx(node);
+        let ctx = self.ctx(state, node);
         let mut fx = Effects::default();
         let stepped = crate::panics::quietly(|| {
             catch_unwind(AssertUnwindSafe(|| copy.step(&ctx, input, &mut fx)))
@@ -663,7 +745,7 @@ impl<P: Protocol> ProtocolModel<P> {
             return;
         };
         byzantine.base(&role, &mut honest);
-        let ctx = self.ctx(node);
+        let ctx = self.ctx(state, node);
         let mut seen = vec![honest.clone()];
         for choice in 0..byzantine.choice_count(&role, self.cluster_size, &honest) {
             let mut effects = honest.clone();
@@ -745,12 +827,19 @@ impl<P: Protocol> EffectSink<P> for ModelSink<'_, P> {
         *self.state.network.entry(envelope).or_insert(0) += 1;
     }
 
-    fn set_timer(&mut self, node: NodeId, timer: P::Timer, _min_us: TimeUs, _max_us: TimeUs) {
+    fn set_timer(&mut self, node: NodeId, timer: P::Timer, min_us: TimeUs, _max_us: TimeUs) {
         self.state.timers.insert((node, timer));
+        if let Some(clock) = &mut self.state.clock {
+            // No earlier than its delay's minimum; later is a pause.
+            clock.arm(node, timer, min_us);
+        }
     }
 
     fn cancel_timer(&mut self, node: NodeId, timer: P::Timer) {
         self.state.timers.remove(&(node, timer));
+        if let Some(clock) = &mut self.state.clock {
+            clock.disarm(node, timer);
+        }
     }
 
     fn persist(&mut self, node: NodeId, durable: P::Durable) {
@@ -789,12 +878,11 @@ impl<P: Protocol> Model for ProtocolModel<P> {
         let mut states = Vec::new();
         for byzantine in assignments {
             let mut state = CheckState {
-                nodes: (0..self.cluster_size)
-                    .map(|id| Some(P::new(&self.ctx(NodeId(id)))))
-                    .collect(),
+                nodes: Vec::new(),
                 durable: vec![None; n],
                 network: BTreeMap::new(),
                 timers: BTreeSet::new(),
+                clock: self.bounds.time.map(|_| ModelClock::new(self.cluster_size)),
                 byzantine,
                 budget: Budget {
                     crashes: self.bounds.max_crashes,
@@ -809,6 +897,9 @@ impl<P: Protocol> Model for ProtocolModel<P> {
                 violation: None,
                 seen: 0,
             };
+            state.nodes = (0..self.cluster_size)
+                .map(|id| Some(P::new(&self.ctx(&state, NodeId(id)))))
+                .collect();
             let byzantine_ids: Vec<NodeId> = (0..self.cluster_size)
                 .map(NodeId)
                 .filter(|node| state.byzantine[node.index()].is_some())
@@ -844,7 +935,18 @@ impl<P: Protocol> Model for ProtocolModel<P> {
             }
         }
         for &(node, timer) in &state.timers {
-            actions.push(CheckAction::Timer { node, timer });
+            if state
+                .clock
+                .as_ref()
+                .is_none_or(|clock| clock.due(node, timer))
+            {
+                actions.push(CheckAction::Timer { node, timer });
+            }
+        }
+        if let (Some(clock), Some(time)) = (&state.clock, &self.bounds.time) {
+            let mut ticks = Vec::new();
+            clock.ticks(time, &mut ticks);
+            actions.extend(ticks.into_iter().map(|node| CheckAction::Tick { node }));
         }
         for (index, slot) in state.nodes.iter().enumerate() {
             let node = NodeId(index as u32);
@@ -952,12 +1054,17 @@ impl<P: Protocol> Model for ProtocolModel<P> {
                 Self::crash(&mut state, node);
                 self.mark_seen(&mut state, FAULT_FIRED);
             }
+            CheckAction::Tick { node } => {
+                let time = self.bounds.time.as_ref().expect("ticks only with a clock");
+                let clock = state.clock.as_mut().expect("ticks only with a clock");
+                clock.tick(time, node);
+            }
             CheckAction::Restart { node } => {
                 assert!(
                     state.nodes[node.index()].is_none(),
                     "only crashed nodes restart"
                 );
-                let ctx = self.ctx(node);
+                let ctx = self.ctx(&state, node);
                 let durable = state.durable[node.index()].as_ref();
                 state.nodes[node.index()] = Some(P::recover(&ctx, durable));
                 self.step(&mut state, node, Input::Restart, Cut::None, None);
@@ -1144,18 +1251,6 @@ pub fn model<P: Protocol>(
     mutant: Option<&str>,
 ) -> Result<(ProtocolModel<P>, Option<String>), ScenarioError> {
     let prepared = Prepared::<P>::new(Arc::clone(&registration), scenario, mutant, false)?;
-    if registration.reads_clock {
-        return Err(scenario.error(
-            "protocol",
-            format!(
-                "not yet supported: model checking {}, which reads its local clock (the \
-                 model checker has no clock to give it)",
-                registration.name
-            ),
-            "run the scenario in the simulator (`quorumlab run`, `quorumlab sweep`), where \
-             every node has a local clock",
-        ));
-    }
     let bounds = CheckBounds::from_scenario(scenario)?;
     let check_error = |error: crate::protocol::ConfigError| {
         scenario.error(&format!("check.{}", error.field), error.message, error.fix)

@@ -11,6 +11,8 @@ pub mod byzantine;
 pub mod check;
 #[cfg(feature = "check")]
 pub mod check_byzantine;
+#[cfg(feature = "check")]
+pub mod check_clock;
 pub mod endpoints;
 pub mod faults;
 pub mod hash;

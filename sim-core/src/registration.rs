@@ -263,6 +263,9 @@ pub const GENERIC_CHECK_FIELDS: &[&str] = &[
     "sometimes",
     "walks",
     "walk_depth",
+    "tick_ms",
+    "max_time_ms",
+    "max_clock_skew_ms",
 ];
 
 /// The generic `[check]` fields, for the schema (`GENERIC_CHECK_FIELDS` names the same;
@@ -293,6 +296,13 @@ struct GenericCheckFields {
     walks: Option<u64>,
     /// Actions per random walk at most (default 200).
     walk_depth: Option<u32>,
+    /// A clock-reading protocol only (required for it): time passes in ticks of this
+    /// many ms (`sim_core::check_clock`).
+    tick_ms: Option<u64>,
+    /// A clock-reading protocol only (required for it): no clock reads past this (ms).
+    max_time_ms: Option<u64>,
+    /// A clock-reading protocol only: no two clocks read further apart (ms, default 0).
+    max_clock_skew_ms: Option<u64>,
 }
 
 /// A table schema that refuses fields it does not list.

@@ -18,7 +18,7 @@
 //! failure, drop or reduce the clients and their operations, calm the network (no loss,
 //! duplication or reordering), drop tape entries (a dropped or slow message becomes a
 //! prompt delivery, a timer takes the minimum of its range, a client draw its
-//! minimum), try fewer nodes (down to 3), reduce clock drift, drop `sometimes`
+//! minimum), try fewer nodes (down to 3), halve clock drifts and skews, drop `sometimes`
 //! conditions; then once more over faults, operations and the tape. Byzantine nodes
 //! shrink too: all of them made honest (no `[byzantine]` table), a `count` made the list
 //! of nodes that misbehaved, fewer of those (a twin made honest joins both parts of the
@@ -703,24 +703,36 @@ fn shrink_nodes(shrinker: &mut Shrinker, best: &mut Best) {
     }
 }
 
-/// Clock drift towards zero: halve each drift while the failure persists.
+/// Clock trouble towards none: halve each drift and each skew's offset while the failure
+/// persists.
 fn shrink_drift(shrinker: &mut Shrinker, best: &mut Best) {
-    shrinker.phase("clock drift");
+    shrinker.phase("clock drift and skew");
     for index in 0..best.0.faults.len() {
-        while best.0.faults.get(index).is_some_and(
-            |f| matches!(f.action, FaultActionSpec::ClockDrift { drift_ppm, .. } if drift_ppm != 0),
-        ) {
+        while best
+            .0
+            .faults
+            .get_mut(index)
+            .and_then(clock_size)
+            .is_some_and(|size| *size != 0)
+        {
             let kept = shrinker.try_edit(best, |file| {
-                if let FaultActionSpec::ClockDrift { drift_ppm, .. } =
-                    &mut file.faults[index].action
-                {
-                    *drift_ppm /= 2;
+                if let Some(size) = clock_size(&mut file.faults[index]) {
+                    *size /= 2;
                 }
             });
             if !kept {
                 break;
             }
         }
+    }
+}
+
+/// The magnitude of a clock fault: a drift's rate, a skew's offset.
+fn clock_size(fault: &mut FaultSpec) -> Option<&mut i64> {
+    match &mut fault.action {
+        FaultActionSpec::ClockDrift { drift_ppm, .. } => Some(drift_ppm),
+        FaultActionSpec::ClockSkew { offset_ms, .. } => Some(offset_ms),
+        _ => None,
     }
 }
 

@@ -167,7 +167,8 @@ fn kind<P: Protocol>(action: &CheckAction<P>) -> usize {
         CheckAction::Deliver(_) => 0,
         CheckAction::Drop(_) => 1,
         CheckAction::Duplicate(_) => 2,
-        CheckAction::Timer { .. } => 3,
+        // Time passing shares the timers' weight: with a clock, it is what makes them due.
+        CheckAction::Timer { .. } | CheckAction::Tick { .. } => 3,
         CheckAction::Crash { .. } => 4,
         CheckAction::Restart { .. } => 5,
         CheckAction::ClientRequest { .. } => 6,

@@ -595,7 +595,7 @@ fn pbft_with_a_byzantine_backup_holds_exhaustively_and_its_rogue_pre_prepare_cat
         .filter(|step| step.byzantine.is_some())
         .collect();
     assert_eq!(choices.len(), 1, "{path:#?}");
-    assert_eq!(choices[0].node, 1);
+    assert_eq!(choices[0].node, Some(1));
     assert!(choices[0].to_string().contains("(byzantine rogue_primary"));
 
     // Without the Byzantine backup the same bounds cannot reach the mutant: the choice is

@@ -4,12 +4,12 @@
 //! mutants within reach of small bounds are caught with the property they break and a
 //! pinned shortest counterexample; the others are listed with the reason.
 
-use sim_core::check::{CheckOptions, CheckReport};
+use sim_core::check::{CheckOptions, CheckReport, StepRecord};
 use sim_core::scenario::Scenario;
 
 use crate::scenario_path;
 
-fn check(file: &str, mutant: Option<&str>) -> CheckReport {
+pub(crate) fn check(file: &str, mutant: Option<&str>) -> CheckReport {
     // One thread, breadth first: the counterexample is a shortest one, and deterministic.
     let scenario = Scenario::load(&scenario_path(file)).expect("valid");
     sim_core::runner::check(
@@ -21,7 +21,7 @@ fn check(file: &str, mutant: Option<&str>) -> CheckReport {
     .expect("the scenario is valid")
 }
 
-fn passes_with(file: &str, unique_states: usize) {
+pub(crate) fn passes_with(file: &str, unique_states: usize) {
     let report = check(file, None);
     for property in &report.properties {
         assert!(
@@ -35,16 +35,18 @@ fn passes_with(file: &str, unique_states: usize) {
     assert_eq!(report.unique_states, unique_states, "{file}");
 }
 
-/// `mutant` breaks `property` in `file`'s bounds, in `length` actions at the shortest.
-fn caught(file: &str, mutant: &str, property: &str, length: usize) {
+/// `mutant` breaks `property` in `file`'s bounds, in `length` actions at the shortest;
+/// returns the counterexample.
+pub(crate) fn caught(file: &str, mutant: &str, property: &str, length: usize) -> Vec<StepRecord> {
     let report = check(file, Some(mutant));
     assert!(!report.passed(), "{mutant}");
     let violation = report
         .violation()
         .unwrap_or_else(|| panic!("{mutant}: no counterexample in {file}"));
     assert_eq!(violation.name, property, "{mutant}");
-    let steps = violation.counterexample.as_ref().expect("a path");
+    let steps = violation.counterexample.clone().expect("a path");
     assert_eq!(steps.len(), length, "{mutant}: {steps:#?}");
+    steps
 }
 
 /// `mutant` never reaches the `sometimes` condition `property` in `file`'s bounds.
