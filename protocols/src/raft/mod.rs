@@ -803,6 +803,12 @@ impl<M: StateMachine> RaftNode<M> {
         // The digest is for snapshots only: without them, a restarted node replaying its
         // whole log would hash every entry again for nothing.
         let digests = out.config.snapshot_every > 0;
+        if M::HOLDS_NO_STATE && !digests {
+            // Nothing to rebuild: skip to just before the first entry a client waits for.
+            let waited = self.pending.first_key_value().map(|(&index, _)| index - 1);
+            let skip_to = waited.unwrap_or(apply_to).min(apply_to);
+            self.last_applied = self.last_applied.max(skip_to);
+        }
         while self.last_applied < apply_to {
             self.last_applied += 1;
             let applied_index = self.last_applied;

@@ -44,7 +44,10 @@ impl TraceBuffer {
             self.omitted += 1;
             return;
         }
-        let line = event.to_line();
+        let mut line = event.to_line();
+        // Kept at its exact size: serialising grows a string by doubling, and the slack
+        // of every kept line added up to a fifth of a long traced run's memory.
+        line.shrink_to_fit();
         let bytes = line.len() as u64 + 1;
         if let (TraceDetail::Step { state: Some(_), .. }, Some(node)) = (&event.detail, event.node)
         {
