@@ -454,9 +454,12 @@ impl<C: MachineCommand> RaftChecker<C> {
     ) -> Option<LogIndex> {
         let first = *self.committed.first_key_value()?.0;
         let gapless = self.committed.len() as u64 == self.committed_index() - first + 1;
-        let same_last = node.entry(known) == self.committed.get(&known).map(|last| &last.entry);
-        let applies = self.byzantine.is_empty() && gapless && from >= first;
-        if !(applies && same_last && node.entry(known).is_some()) {
+        let entry = node.entry(known)?;
+        let same_last = self
+            .committed
+            .get(&known)
+            .is_some_and(|last| last.entry == *entry);
+        if !(self.byzantine.is_empty() && gapless && from >= first && same_last) {
             return None;
         }
         for (_, committed) in self.committed.range_mut(from..=known).rev() {
