@@ -49,6 +49,19 @@ pub(crate) fn caught(file: &str, mutant: &str, property: &str, length: usize) ->
     steps
 }
 
+/// Every mutant of `M` is one a test catches (`caught`) or one named, with the reason, in
+/// `out_of_reach`: none is forgotten.
+pub(crate) fn accounts_for_every_mutant<M: sim_core::MutantSet>(
+    caught: &[&str],
+    out_of_reach: &[(&str, &str)],
+) {
+    for (_, info) in M::ALL {
+        let listed =
+            caught.contains(&info.name) || out_of_reach.iter().any(|(name, _)| *name == info.name);
+        assert!(listed, "{}: caught or out of reach?", info.name);
+    }
+}
+
 /// `mutant` never reaches the `sometimes` condition `property` in `file`'s bounds.
 fn never_reaches(file: &str, mutant: &str, property: &str) {
     let report = check(file, Some(mutant));
@@ -92,17 +105,10 @@ fn paxos_three_nodes_hold_agreement_exhaustively() {
         report.violation().is_none(),
         "minority-promises became reachable"
     );
-    let listed: Vec<&str> = ["propose-own-value", "strict-accept-ballot"]
-        .into_iter()
-        .chain(PAXOS_OUT_OF_REACH.iter().map(|(name, _)| *name))
-        .collect();
-    for (_, info) in <protocols::paxos::Mutant as sim_core::MutantSet>::ALL {
-        assert!(
-            listed.contains(&info.name),
-            "{}: caught or out of reach?",
-            info.name
-        );
-    }
+    accounts_for_every_mutant::<protocols::paxos::Mutant>(
+        &["propose-own-value", "strict-accept-ballot"],
+        PAXOS_OUT_OF_REACH,
+    );
 }
 
 const TWOPC: &str = "scenarios/twopc/check3.toml";
@@ -156,17 +162,10 @@ fn multipaxos_three_nodes_hold_every_property_exhaustively() {
         "phase2_value",
         18,
     );
-    let listed: Vec<&str> = ["reply-before-chosen", "skip-phase1-unseen"]
-        .into_iter()
-        .chain(MULTIPAXOS_OUT_OF_REACH.iter().map(|(name, _)| *name))
-        .collect();
-    for (_, info) in <protocols::multipaxos::MultiPaxosMutant as sim_core::MutantSet>::ALL {
-        assert!(
-            listed.contains(&info.name),
-            "{}: caught or out of reach?",
-            info.name
-        );
-    }
+    accounts_for_every_mutant::<protocols::multipaxos::MultiPaxosMutant>(
+        &["reply-before-chosen", "skip-phase1-unseen"],
+        MULTIPAXOS_OUT_OF_REACH,
+    );
 }
 
 /// `quorumlab list` shows Multi-Paxos, its roles and its four mutants, each with the
@@ -219,15 +218,8 @@ fn fd_keeps_its_step_rules_exhaustively_and_catches_the_untimed_mutants() {
             "{mutant} became reachable"
         );
     }
-    let listed: Vec<&str> = ["suspect-self", "timeout-reset"]
-        .into_iter()
-        .chain(FD_OUT_OF_REACH.iter().map(|(name, _)| *name))
-        .collect();
-    for (_, info) in <protocols::fd::Mutant as sim_core::MutantSet>::ALL {
-        assert!(
-            listed.contains(&info.name),
-            "{}: caught or out of reach?",
-            info.name
-        );
-    }
+    accounts_for_every_mutant::<protocols::fd::Mutant>(
+        &["suspect-self", "timeout-reset"],
+        FD_OUT_OF_REACH,
+    );
 }
